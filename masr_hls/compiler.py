@@ -1,0 +1,146 @@
+"""Compile HLS C++ with g++ and the open ap_types headers, and load it with ctypes.
+
+Builds are cached by the content of everything that goes into them (sources,
+generated headers, our templates, flags and the compiler's version), so a
+test run or a ``predict`` never recompiles what it has already built, and
+parallel test workers never see a half-written library.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class CompileError(RuntimeError):
+    """g++ rejected the generated or template C++."""
+
+
+def templates_dir() -> Path:
+    """The HLS C++ templates: packaged next to the code, or the checkout's ``templates/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "masr").is_dir():
+            return candidate
+    raise FileNotFoundError("masr_hls templates not found; reinstall masr_hls")
+
+
+@functools.lru_cache(maxsize=None)
+def ap_types_dir() -> Path:
+    """Xilinx's open ap_types headers, as shipped inside the installed hls4ml package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("hls4ml is not installed; it provides the ap_types headers (pip install hls4ml)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "templates" / "vivado" / "ap_types"
+    if not (path / "ap_fixed.h").is_file():
+        raise FileNotFoundError(f"ap_fixed.h not found under {path}; is the hls4ml installation complete?")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def compiler() -> str:
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None:
+        raise CompileError(f"C++ compiler {cxx!r} not found on PATH; install g++ (apt-get install g++)")
+    return cxx
+
+
+@functools.lru_cache(maxsize=None)
+def _compiler_version() -> str:
+    return subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout
+
+
+@functools.lru_cache(maxsize=None)
+def _templates_digest() -> str:
+    h = hashlib.sha256()
+    root = templates_dir()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in (".h", ".hpp", ".cpp"):
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("MASR_HLS_CACHE", Path.home() / ".cache" / "masr_hls"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+DEFAULT_FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-Wall", "-Wno-unused-label", "-Wno-unknown-pragmas")
+
+
+def build_library(
+    sources: dict[str, str],
+    main: str,
+    name: str = "lib",
+    extra_include_dirs: tuple[Path, ...] = (),
+    flags: tuple[str, ...] = DEFAULT_FLAGS,
+) -> Path:
+    """Compile ``sources[main]`` (the other sources are headers beside it) into a shared library.
+
+    ``sources`` maps file names to their text; they are written into one build
+    folder whose path is derived from their content, so identical requests
+    share one build.
+    """
+    h = hashlib.sha256()
+    for key in sorted(sources):
+        h.update(key.encode() + b"\0" + sources[key].encode() + b"\0")
+    for d in extra_include_dirs:
+        h.update(str(d).encode())
+    h.update(" ".join(flags).encode() + _compiler_version().encode() + _templates_digest().encode())
+    digest = h.hexdigest()[:20]
+    out_dir = cache_dir() / f"{name}-{digest}"
+    lib = out_dir / f"{name}.so"
+    if lib.is_file():
+        return lib
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=cache_dir()))
+    try:
+        for fname, text in sources.items():
+            (tmp / fname).write_text(text)
+        cmd = [compiler(), *flags, "-I", str(tmp), "-I", str(templates_dir())]
+        for d in extra_include_dirs:
+            cmd += ["-I", str(d)]
+        cmd += ["-isystem", str(ap_types_dir()), str(tmp / main), "-o", str(tmp / f"{name}.so")]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
+            raise CompileError(
+                f"g++ failed to compile {main} (build folder {tmp}, log in compile.log):\n" + _first_errors(proc.stderr)
+            )
+        try:
+            tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        if tmp.exists() and not lib.is_file():
+            pass
+        raise
+    return lib
+
+
+def _first_errors(stderr: str, limit: int = 40) -> str:
+    lines = [line for line in stderr.splitlines() if "error" in line or "note:" not in line]
+    return "\n".join(lines[:limit])
+
+
+def load(lib: Path) -> ctypes.CDLL:
+    return ctypes.CDLL(str(lib))
+
+
+def ptr(array: np.ndarray, ctype=ctypes.c_int64):
+    """A ctypes pointer into a C-contiguous numpy array of the matching dtype."""
+    if not array.flags["C_CONTIGUOUS"]:
+        raise ValueError("array must be C-contiguous")
+    return array.ctypes.data_as(ctypes.POINTER(ctype))
