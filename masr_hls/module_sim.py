@@ -1,0 +1,70 @@
+"""C simulation of single MASR modules, driven from Python.
+
+Each module header in ``templates/masr`` has a testbench under
+``templates/masr/tests``; this module writes the testbench's configuration
+header, compiles it (cached) and exchanges raw fixed-point integers with it.
+Tests and ``masr-hls selfcheck`` use it to hold the C++ to the numpy reference.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from . import compiler
+from .bitmask import SparseMatrix, n_words
+from .mxv import MxvConfig, MxvStats, render_config
+
+
+def testbench_source(name: str) -> str:
+    return (compiler.templates_dir() / "masr" / "tests" / name).read_text()
+
+
+def _i64(a) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+class MxvSim:
+    """The compiled encoder + engine for one configuration and weight matrix."""
+
+    def __init__(self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None):
+        self.cfg = cfg
+        self.matrix = _pad(matrix, max_lane_rows, max_lane_nnz)
+        header = "#pragma once\n#include \"masr/sparse_mxv.h\"\n" + render_config("mxv_config", cfg, self.matrix)
+        lib = compiler.build_library(
+            {"tb_config.h": header, "tb_sparse_mxv.cpp": testbench_source("tb_sparse_mxv.cpp")},
+            main="tb_sparse_mxv.cpp",
+            name="tb_sparse_mxv",
+        )
+        self.lib = compiler.load(lib)
+        m = self.matrix
+        self._keep = [_i64(m.mask), _i64(m.lane_rows), _i64(m.lane_n_rows), _i64(m.lane_values)]
+        self.lib.tb_load_weights(*(compiler.ptr(a) for a in self._keep))
+
+    def encode(self, x_raw: np.ndarray):
+        x = _i64(np.atleast_2d(x_raw))
+        t, n = x.shape
+        nw = n_words(n)
+        masks, values = np.zeros((t, nw), np.int64), np.zeros((t, n), np.int64)
+        nnz, cycles = np.zeros(t, np.int64), np.zeros(t, np.int64)
+        self.lib.tb_encode(compiler.ptr(x), ctypes.c_int(t), *(compiler.ptr(a) for a in (masks, values, nnz, cycles)))
+        return masks, [values[i, : max(0, nnz[i])] for i in range(t)], nnz, cycles
+
+    def run(self, x_raw: np.ndarray) -> tuple[np.ndarray, list[MxvStats]]:
+        x = _i64(np.atleast_2d(x_raw))
+        t = x.shape[0]
+        y, stats = np.zeros((t, self.cfg.n_out), np.int64), np.zeros((t, 5), np.int64)
+        self.lib.tb_mxv(compiler.ptr(x), ctypes.c_int(t), compiler.ptr(y), compiler.ptr(stats))
+        return y, [MxvStats(*map(int, row)) for row in stats]
+
+
+def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
+    """Widen the lane banks so one compiled testbench can hold several matrices."""
+    rows = max(max_lane_rows or 0, m.lane_rows.shape[1])
+    nnz = max(max_lane_nnz or 0, m.lane_values.shape[1])
+    lane_rows = np.zeros((m.lanes, rows), np.int64)
+    lane_rows[:, : m.lane_rows.shape[1]] = m.lane_rows
+    lane_values = np.zeros((m.lanes, nnz), np.int64)
+    lane_values[:, : m.lane_values.shape[1]] = m.lane_values
+    return SparseMatrix(m.n_rows, m.n_cols, m.lanes, m.mask, lane_rows, m.lane_n_rows, lane_values, m.lane_nnz)

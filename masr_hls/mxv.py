@@ -1,0 +1,156 @@
+"""The sparse matrix-vector engine, in numpy: bit-exact results and the cycle model.
+
+Written from the engine's specification (see templates/masr/sparse_mxv.h),
+not from the C++: integer arithmetic on raw fixed-point values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from string import Template
+
+import numpy as np
+
+from .bitmask import SparseMatrix, n_words
+from .fixed_point import FixedType, PrecisionError
+
+MODES = {"dense": "MODE_DENSE", "weight_sparse": "MODE_WEIGHT_SPARSE", "masr": "MODE_MASR"}
+PIPELINE_DEPTH = 4  # mask read, AND + priority encode, multiply, accumulate
+
+
+def _positive(name: str, value) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class MxvConfig:
+    """Static parameters of one engine instance."""
+
+    n_in: int
+    n_out: int
+    weight_t: FixedType
+    act_t: FixedType
+    accum_t: FixedType
+    lanes: int = 1
+    macs_per_lane: int = 1
+    scan_words: int = 4  # mask words (of 32 bits) the front end examines per cycle
+    mode: str = "masr"
+
+    def __post_init__(self):
+        for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words"):
+            _positive(name, getattr(self, name))
+        if self.mode not in MODES:
+            raise ValueError(f"unknown engine mode {self.mode!r}; use one of {tuple(MODES)}")
+        for name in ("weight_t", "act_t", "accum_t"):
+            if not isinstance(getattr(self, name), FixedType):
+                object.__setattr__(self, name, FixedType.parse(getattr(self, name)))
+        if self.accum_t.overflow != "AP_WRAP":
+            raise PrecisionError(
+                f"accumulator {self.accum_t}: overflow must be AP_WRAP; lanes and MACs add in a hardware-"
+                "dependent order and only wrap-around addition is order-independent (widen it instead)"
+            )
+        if self.weight_t.width + self.act_t.width > 62:
+            raise PrecisionError(f"weight {self.weight_t} x activation {self.act_t} products exceed 62 bits")
+        if self.accum_t.width + int(np.ceil(np.log2(self.n_in + 1))) > 62:
+            raise PrecisionError(f"accumulator {self.accum_t} too wide to sum {self.n_in} terms exactly in the reference")
+
+
+@dataclass
+class MxvStats:
+    pairs: int = 0
+    issued: int = 0
+    cycles: int = 0
+    busiest_lane: int = 0
+    idlest_lane: int = 0
+    lane_cycles: list[int] = field(default_factory=list)
+
+    def as_tuple(self):
+        return (self.pairs, self.issued, self.cycles, self.busiest_lane, self.idlest_lane)
+
+
+def mxv(cfg: MxvConfig, w_raw: np.ndarray, v_raw: np.ndarray) -> np.ndarray:
+    """y = W v on accum_t: each product quantised to accum_t, summed with wrap-around."""
+    w_raw = np.asarray(w_raw, dtype=np.int64)
+    v_raw = np.asarray(v_raw, dtype=np.int64)
+    products = w_raw * v_raw[None, :]
+    quantised = cfg.accum_t.quantize_raw(products, cfg.weight_t.frac + cfg.act_t.frac)
+    return cfg.accum_t.quantize_raw(quantised.sum(axis=1), cfg.accum_t.frac)  # exact sum, then wrap
+
+
+def mxv_stats(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane_of_row: np.ndarray) -> MxvStats:
+    """Cycles and pairs of one engine call, from the two non-zero patterns."""
+    w_nonzero = np.asarray(w_nonzero, dtype=bool)
+    v_nonzero = np.asarray(v_nonzero, dtype=bool)
+    pairs_per_row = (w_nonzero & v_nonzero[None, :]).sum(axis=1)
+    if cfg.mode == "masr":
+        issued_per_row = pairs_per_row
+    elif cfg.mode == "weight_sparse":
+        issued_per_row = w_nonzero.sum(axis=1)
+    else:
+        issued_per_row = np.full(cfg.n_out, cfg.n_in)
+    back_per_row = -(-issued_per_row // cfg.macs_per_lane)
+    front_per_row = 0 if cfg.mode == "dense" else -(-n_words(cfg.n_in) // cfg.scan_words)
+    lane_cycles = []
+    for lane in range(cfg.lanes):
+        rows = np.asarray(lane_of_row) == lane
+        lane_cycles.append(int(max(front_per_row * rows.sum(), back_per_row[rows].sum())))
+    busiest = max(lane_cycles)
+    return MxvStats(
+        pairs=int(pairs_per_row.sum()),
+        issued=int(issued_per_row.sum()),
+        cycles=busiest + PIPELINE_DEPTH,
+        busiest_lane=busiest,
+        idlest_lane=min(lane_cycles),
+        lane_cycles=lane_cycles,
+    )
+
+
+def ideal_cycles(pairs: int, macs: int) -> int:
+    """The physical limit: every MAC busy on a non-zero pair every cycle."""
+    return -(-int(pairs) // int(macs))
+
+
+def utilisation(pairs: int, macs: int, cycles: int) -> float:
+    return ideal_cycles(pairs, macs) / cycles if cycles else 1.0
+
+
+_CONFIG = Template(
+    """struct ${name} {
+    static const int n_in = ${n_in};
+    static const int n_out = ${n_out};
+    static const int lanes = ${lanes};
+    static const int macs_per_lane = ${macs_per_lane};
+    static const int scan_words = ${scan_words};
+    static const int max_lane_rows = ${max_lane_rows};
+    static const int max_lane_nnz = ${max_lane_nnz};
+    static const masr::mxv_mode mode = masr::${mode};
+    typedef ${weight_t} weight_t;
+    typedef ${act_t} act_t;
+    typedef ${accum_t} accum_t;
+};
+"""
+)
+
+
+def render_config(name: str, cfg: MxvConfig, matrix: SparseMatrix) -> str:
+    """The C++ CONFIG_T struct for one engine instance holding ``matrix``."""
+    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
+        raise ValueError(f"{name}: matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match config")
+    return _CONFIG.substitute(
+        name=name,
+        n_in=cfg.n_in,
+        n_out=cfg.n_out,
+        lanes=cfg.lanes,
+        macs_per_lane=cfg.macs_per_lane,
+        scan_words=cfg.scan_words,
+        max_lane_rows=matrix.lane_rows.shape[1],
+        max_lane_nnz=matrix.lane_values.shape[1],
+        mode=MODES[cfg.mode],
+        weight_t=cfg.weight_t.cpp(),
+        act_t=cfg.act_t.cpp(),
+        accum_t=cfg.accum_t.cpp(),
+    )
+
+

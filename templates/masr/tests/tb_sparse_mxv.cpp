@@ -1,0 +1,60 @@
+// Testbench for the activation encoder and the sparse engine.
+// tb_config.h (written by the Python test) defines `mxv_config`.
+#include "tb_config.h"
+
+#include "masr/raw_bits.h"
+#include "masr/sparse_mxv.h"
+
+typedef mxv_config CFG;
+typedef CFG::act_t act_t;
+static const int N_WORDS = masr::mask_words(CFG::n_in);
+
+static masr::sparse_weights<CFG> weights;  // static: too large for the stack
+
+extern "C" {
+
+// Encode n_vectors activation vectors; report masks, packed values and nnz.
+void tb_encode(const int64_t *x_raw, int n_vectors, int64_t *mask_out, int64_t *values_out, int64_t *nnz_out,
+               int64_t *cycles_out) {
+    for (int t = 0; t < n_vectors; t++) {
+        act_t x[CFG::n_in];
+        masr::array_from_raw(x_raw + t * CFG::n_in, x, CFG::n_in);
+        static masr::compact_vector<act_t, CFG::n_in> c;
+        cycles_out[t] = masr::encode_activations<act_t, CFG::n_in>(x, c);
+        for (int k = 0; k < N_WORDS; k++) mask_out[t * N_WORDS + k] = c.mask[k];
+        masr::array_to_raw(c.values, values_out + t * CFG::n_in, c.nnz);
+        nnz_out[t] = c.nnz;
+        act_t back[CFG::n_in];
+        masr::decode_activations<act_t, CFG::n_in>(c, back);
+        for (int i = 0; i < CFG::n_in; i++)
+            if (back[i] != x[i]) nnz_out[t] = -1;  // round trip broken
+    }
+}
+
+void tb_load_weights(const int64_t *mask, const int64_t *lane_rows, const int64_t *lane_n_rows,
+                     const int64_t *lane_values) {
+    for (int r = 0; r < CFG::n_out; r++)
+        for (int k = 0; k < N_WORDS; k++) weights.mask[r][k] = (masr::mask_word_t)mask[r * N_WORDS + k];
+    for (int l = 0; l < CFG::lanes; l++) {
+        weights.lane_n_rows[l] = (int)lane_n_rows[l];
+        for (int i = 0; i < CFG::max_lane_rows; i++) weights.lane_rows[l][i] = (int)lane_rows[l * CFG::max_lane_rows + i];
+        masr::array_from_raw(lane_values + l * CFG::max_lane_nnz, weights.values[l], CFG::max_lane_nnz);
+    }
+}
+
+// y = W x for n_vectors vectors; stats: pairs, issued, cycles, busiest, idlest.
+void tb_mxv(const int64_t *x_raw, int n_vectors, int64_t *y_raw, int64_t *stats_out) {
+    for (int t = 0; t < n_vectors; t++) {
+        act_t x[CFG::n_in];
+        masr::array_from_raw(x_raw + t * CFG::n_in, x, CFG::n_in);
+        static masr::compact_vector<act_t, CFG::n_in> c;
+        masr::encode_activations<act_t, CFG::n_in>(x, c);
+        CFG::accum_t y[CFG::n_out];
+        masr::mxv_stats s;
+        masr::sparse_mxv<CFG>(c, weights, y, s);
+        masr::array_to_raw(y, y_raw + t * CFG::n_out, CFG::n_out);
+        int64_t *o = stats_out + t * 5;
+        o[0] = s.pairs, o[1] = s.issued, o[2] = s.cycles, o[3] = s.busiest_lane, o[4] = s.idlest_lane;
+    }
+}
+}
