@@ -38,9 +38,16 @@ class MxvSim:
             name="tb_sparse_mxv",
         )
         self.lib = compiler.load(lib)
-        m = self.matrix
-        self._keep = [_i64(m.mask), _i64(m.lane_rows), _i64(m.lane_n_rows), _i64(m.lane_values)]
-        self.lib.tb_load_weights(*(compiler.ptr(a) for a in self._keep))
+        self._bank_rows, self._bank_nnz = self.matrix.lane_rows.shape[1], self.matrix.lane_values.shape[1]
+        self.load(self.matrix)
+
+    def load(self, matrix: SparseMatrix) -> None:
+        """Put another matrix of the same shape into the compiled engine's banks."""
+        if matrix.lane_rows.shape[1] > self._bank_rows or matrix.lane_values.shape[1] > self._bank_nnz:
+            raise ValueError("matrix does not fit the compiled lane banks")
+        m = _pad(matrix, self._bank_rows, self._bank_nnz)
+        arrays = [_i64(m.mask), _i64(m.lane_rows), _i64(m.lane_n_rows), _i64(m.lane_values)]
+        self.lib.tb_load_weights(*(compiler.ptr(a) for a in arrays))
 
     def encode(self, x_raw: np.ndarray):
         x = _i64(np.atleast_2d(x_raw))

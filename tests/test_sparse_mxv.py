@@ -1,0 +1,157 @@
+"""The C++ encoder and sparse engine against the numpy reference, bit for bit."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from masr_hls.bitmask import CompactVector, SparseMatrix, n_words
+from masr_hls.fixed_point import FixedType, PrecisionError
+from masr_hls.lane_balance import assign_rows
+from masr_hls.module_sim import MxvSim
+from masr_hls.mxv import MxvConfig, mxv, mxv_stats, utilisation
+
+pytestmark = pytest.mark.csim
+
+F = FixedType.parse
+PRECISIONS = [  # (weight, activation, accumulator)
+    (F("ap_fixed<8,2,AP_RND,AP_SAT>"), F("ap_fixed<12,4,AP_RND,AP_SAT>"), F("ap_fixed<24,8,AP_RND_CONV,AP_WRAP>")),
+    (F("ap_fixed<16,6>"), F("ap_fixed<16,6>"), F("ap_fixed<32,12>")),
+    (F("ap_fixed<4,1,AP_TRN_ZERO,AP_SAT_SYM>"), F("ap_ufixed<6,3,AP_RND_INF,AP_SAT>"), F("ap_fixed<10,4,AP_RND_ZERO,AP_WRAP>")),
+    (F("ap_fixed<18,2,AP_RND_MIN_INF,AP_WRAP>"), F("ap_fixed<18,8,AP_TRN,AP_SAT_ZERO>"), F("ap_fixed<40,14,AP_TRN,AP_WRAP>")),
+]
+SHAPES = [  # (n_out, n_in, lanes, macs_per_lane, precision index)
+    (1, 1, 1, 1, 0),
+    (3, 300, 64, 1, 1),  # more lanes than rows
+    (300, 7, 16, 4, 0),
+    (45, 70, 4, 2, 2),  # narrow accumulator: wrap-around overflow is exercised
+    (96, 128, 8, 8, 3),
+    (257, 33, 3, 1, 1),
+]
+DENSITIES = [0.0, 0.1, 0.5, 1.0]
+_sims = {}
+
+
+def bucket(n: int) -> int:
+    return 1 << max(0, int(n - 1).bit_length())
+
+
+def sim_for(cfg: MxvConfig, matrix: SparseMatrix) -> MxvSim:
+    """One compiled testbench per config and bank size bucket, re-loaded with new weights."""
+    rows, nnz = bucket(matrix.lane_rows.shape[1]), bucket(matrix.lane_values.shape[1])
+    key = (cfg, rows, nnz)
+    if key not in _sims:
+        _sims[key] = MxvSim(cfg, matrix, rows, nnz)
+    sim = _sims[key]
+    sim.load(matrix)
+    return sim
+
+
+def random_case(rng, n_out, n_in, w_type, a_type, w_density, a_density, t):
+    w = w_type.quantize_float(rng.normal(0, 2, (n_out, n_in)) * (rng.random((n_out, n_in)) < w_density))
+    if n_out > 2 and n_in > 2:  # an all-zero row and an all-zero column
+        w[rng.integers(n_out)] = 0
+        w[:, rng.integers(n_in)] = 0
+    span = max(abs(a_type.min_value), a_type.max_value)
+    x = a_type.quantize_float(rng.uniform(-span, span, (t, n_in)) * (rng.random((t, n_in)) < a_density))
+    return w, x
+
+
+def check_engine(cfg, w, x, strategy="balanced"):
+    lane_of_row = assign_rows(np.count_nonzero(w, axis=1), cfg.lanes, strategy)
+    matrix = SparseMatrix.encode(w, lane_of_row, cfg.lanes)
+    y, stats = sim_for(cfg, matrix).run(x)
+    for t in range(x.shape[0]):
+        expected = mxv(cfg, w, x[t])
+        bad = np.flatnonzero(expected != y[t])
+        assert bad.size == 0, f"row {bad[0]}: C++ {y[t][bad[0]]} != reference {expected[bad[0]]} ({cfg})"
+        ref_stats = mxv_stats(cfg, w != 0, x[t] != 0, lane_of_row)
+        assert stats[t].as_tuple() == ref_stats.as_tuple(), (stats[t], ref_stats)
+    return y, stats
+
+
+@settings(max_examples=40)
+@given(
+    shape=st.sampled_from(SHAPES),
+    mode=st.sampled_from(["masr", "weight_sparse", "dense"]),
+    w_density=st.sampled_from(DENSITIES),
+    a_density=st.sampled_from(DENSITIES),
+    strategy=st.sampled_from(["balanced", "interleaved"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_engine_equals_reference(shape, mode, w_density, a_density, strategy, seed):
+    n_out, n_in, lanes, macs, p = shape
+    w_t, a_t, acc_t = PRECISIONS[p]
+    cfg = MxvConfig(n_in, n_out, w_t, a_t, acc_t, lanes=lanes, macs_per_lane=macs, mode=mode)
+    w, x = random_case(np.random.default_rng(seed), n_out, n_in, w_t, a_t, w_density, a_density, t=3)
+    check_engine(cfg, w, x, strategy)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_modes_compute_the_same_and_masr_issues_least(shape):
+    n_out, n_in, lanes, macs, p = shape
+    w_t, a_t, acc_t = PRECISIONS[p]
+    w, x = random_case(np.random.default_rng(n_out * n_in), n_out, n_in, w_t, a_t, 0.5, 0.5, t=4)
+    results = {}
+    for mode in ("dense", "weight_sparse", "masr"):
+        cfg = MxvConfig(n_in, n_out, w_t, a_t, acc_t, lanes=lanes, macs_per_lane=macs, mode=mode)
+        results[mode] = check_engine(cfg, w, x)
+    assert np.array_equal(results["dense"][0], results["masr"][0])
+    assert np.array_equal(results["weight_sparse"][0], results["masr"][0])
+    for t in range(x.shape[0]):
+        dense, weight, masr = (results[m][1][t] for m in ("dense", "weight_sparse", "masr"))
+        assert dense.pairs == weight.pairs == masr.pairs
+        assert dense.issued == n_out * n_in >= weight.issued >= masr.issued == masr.pairs
+
+
+def test_cycles_fall_as_density_falls():
+    w_t, a_t, acc_t = PRECISIONS[1]
+    cfg = MxvConfig(256, 256, w_t, a_t, acc_t, lanes=4, macs_per_lane=1, mode="masr")
+    rng = np.random.default_rng(7)
+    by_weight = [check_engine(cfg, *random_case(rng, 256, 256, w_t, a_t, d, 0.5, 1))[1][0].cycles for d in (1.0, 0.5, 0.1)]
+    by_act = [check_engine(cfg, *random_case(rng, 256, 256, w_t, a_t, 0.5, d, 1))[1][0].cycles for d in (1.0, 0.5, 0.1)]
+    assert by_weight[0] > by_weight[1] > by_weight[2], by_weight
+    assert by_act[0] > by_act[1] > by_act[2], by_act
+
+
+def test_balanced_lanes_keep_utilisation_high():
+    w_t, a_t, acc_t = PRECISIONS[1]
+    cfg = MxvConfig(256, 512, w_t, a_t, acc_t, lanes=16, macs_per_lane=1, mode="masr")
+    w, x = random_case(np.random.default_rng(3), 512, 256, w_t, a_t, 0.5, 0.5, 1)
+    _, stats = check_engine(cfg, w, x)
+    assert utilisation(stats[0].pairs, 16, stats[0].cycles) > 0.9
+
+
+@given(n=st.sampled_from([1, 31, 32, 33, 300]), density=st.sampled_from(DENSITIES), seed=st.integers(0, 2**32 - 1))
+def test_encoder_equals_reference(n, density, seed):
+    a_t = PRECISIONS[0][1]
+    cfg = MxvConfig(n, 1, PRECISIONS[0][0], a_t, PRECISIONS[0][2])
+    _, x = random_case(np.random.default_rng(seed), 1, n, a_t, a_t, 1.0, density, t=4)
+    sim = sim_for(cfg, SparseMatrix.encode(np.zeros((1, n), np.int64), np.zeros(1), 1))
+    masks, values, nnz, cycles = sim.encode(x)
+    for t in range(4):
+        ref = CompactVector.encode(x[t])
+        assert nnz[t] == ref.values.size, "C++ decode did not restore the vector" if nnz[t] < 0 else nnz[t]
+        assert np.array_equal(masks[t], ref.mask) and np.array_equal(values[t], ref.values)
+        assert cycles[t] == n_words(n)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(lanes=0), ValueError, "lanes must be a positive integer"),
+        (dict(macs_per_lane=-1), ValueError, "macs_per_lane must be a positive integer"),
+        (dict(mode="sparse"), ValueError, "unknown engine mode"),
+        (dict(accum_t=F("ap_fixed<32,12,AP_TRN,AP_SAT>")), PrecisionError, "overflow must be AP_WRAP"),
+        (dict(weight_t=F("ap_fixed<40,6>"), act_t=F("ap_fixed<30,6>")), PrecisionError, "exceed 62 bits"),
+    ],
+)
+def test_bad_engine_parameters(kwargs, error, message):
+    base = dict(n_in=4, n_out=4, weight_t=PRECISIONS[1][0], act_t=PRECISIONS[1][1], accum_t=PRECISIONS[1][2])
+    with pytest.raises(error, match=message):
+        MxvConfig(**{**base, **kwargs})
+
+
+def test_precision_with_fewer_bits_than_integer_part_is_refused():
+    with pytest.raises(PrecisionError, match="W=4 < I=6"):
+        F("ap_fixed<4,6>")
