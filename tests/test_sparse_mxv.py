@@ -14,11 +14,11 @@ from masr_hls.mxv import MxvConfig, mxv, mxv_stats, utilisation
 pytestmark = pytest.mark.csim
 
 F = FixedType.parse
-PRECISIONS = [  # (weight, activation, accumulator)
-    (F("ap_fixed<8,2,AP_RND,AP_SAT>"), F("ap_fixed<12,4,AP_RND,AP_SAT>"), F("ap_fixed<24,8,AP_RND_CONV,AP_WRAP>")),
+PRECISIONS = [  # (weight, activation, accumulator); most accumulators are coarser than the products, so rounding is exercised
+    (F("ap_fixed<8,2,AP_RND,AP_SAT>"), F("ap_fixed<12,4,AP_RND,AP_SAT>"), F("ap_fixed<20,10,AP_RND_CONV,AP_WRAP>")),
     (F("ap_fixed<16,6>"), F("ap_fixed<16,6>"), F("ap_fixed<32,12>")),
-    (F("ap_fixed<4,1,AP_TRN_ZERO,AP_SAT_SYM>"), F("ap_ufixed<6,3,AP_RND_INF,AP_SAT>"), F("ap_fixed<10,4,AP_RND_ZERO,AP_WRAP>")),
-    (F("ap_fixed<18,2,AP_RND_MIN_INF,AP_WRAP>"), F("ap_fixed<18,8,AP_TRN,AP_SAT_ZERO>"), F("ap_fixed<40,14,AP_TRN,AP_WRAP>")),
+    (F("ap_fixed<4,1,AP_TRN_ZERO,AP_SAT_SYM>"), F("ap_ufixed<6,3,AP_RND_INF,AP_SAT>"), F("ap_fixed<8,4,AP_RND_ZERO,AP_WRAP>")),
+    (F("ap_fixed<18,2,AP_RND_MIN_INF,AP_WRAP>"), F("ap_fixed<18,8,AP_TRN,AP_SAT_ZERO>"), F("ap_fixed<40,24,AP_TRN_ZERO,AP_WRAP>")),
 ]
 SHAPES = [  # (n_out, n_in, lanes, macs_per_lane, precision index)
     (1, 1, 1, 1, 0),
