@@ -13,7 +13,9 @@ import ctypes
 import numpy as np
 
 from . import compiler
+from .activations import Activation
 from .bitmask import SparseMatrix, n_words
+from .fixed_point import FixedType
 from .mxv import MxvConfig, MxvStats, render_config
 
 
@@ -75,3 +77,56 @@ def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
     lane_values = np.zeros((m.lanes, nnz), np.int64)
     lane_values[:, : m.lane_values.shape[1]] = m.lane_values
     return SparseMatrix(m.n_rows, m.n_cols, m.lanes, m.mask, lane_rows, m.lane_n_rows, lane_values, m.lane_nnz)
+
+
+def _build(testbench: str, config_header: str):
+    return compiler.load(
+        compiler.build_library(
+            {"tb_config.h": "#pragma once\n#include \"ap_fixed.h\"\n" + config_header, testbench: testbench_source(testbench)},
+            main=testbench,
+            name=testbench.removesuffix(".cpp"),
+        )
+    )
+
+
+class FixedPointSim:
+    """Real ap_fixed conversions: doubles, or raw values of a wide source type, into ``dst``."""
+
+    def __init__(self, src: FixedType, dst: FixedType):
+        self.lib = _build("tb_fixed_point.cpp", f"typedef {src.cpp()} src_t;\ntypedef {dst.cpp()} dst_t;\n")
+
+    def from_double(self, x) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        out = np.zeros(x.size, np.int64)
+        self.lib.tb_from_double(compiler.ptr(x, ctypes.c_double), ctypes.c_int(x.size), compiler.ptr(out))
+        return out
+
+    def from_raw(self, raw) -> np.ndarray:
+        raw = _i64(raw)
+        out = np.zeros(raw.size, np.int64)
+        self.lib.tb_from_raw(compiler.ptr(raw), ctypes.c_int(raw.size), compiler.ptr(out))
+        return out
+
+
+class ActivationSim:
+    """activation.h for one input type and one activation (its table loaded once)."""
+
+    KINDS = {"sigmoid": 0, "tanh": 0, "hard_sigmoid": 1, "relu": 2, "linear": 3}
+
+    def __init__(self, in_t: FixedType, act: Activation):
+        self.act = act
+        header = (
+            f"typedef {in_t.cpp()} in_t;\ntypedef {act.out_t.cpp()} out_t;\n"
+            f"static const int N_LOG2 = {act.n_log2 if act.uses_table else 1};\n"
+            f"static const int R_LOG2 = {act.r_log2};\n"
+        )
+        self.lib = _build("tb_activation.cpp", header)
+        if act.uses_table:
+            table = _i64(act.table())
+            self.lib.tb_load_table(compiler.ptr(table))
+
+    def __call__(self, x_raw) -> np.ndarray:
+        x = _i64(x_raw)
+        out = np.zeros(x.size, np.int64)
+        self.lib.tb_activation(ctypes.c_int(self.KINDS[self.act.kind]), compiler.ptr(x), ctypes.c_int(x.size), compiler.ptr(out))
+        return out
