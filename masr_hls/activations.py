@@ -7,6 +7,7 @@ entries; everything else is integer arithmetic on raw values.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,9 @@ def _log2_param(name: str, value) -> int:
     return int(value)
 
 
+@functools.lru_cache(maxsize=256)
 def make_lut_table(kind: str, table_t: FixedType, n_log2: int, r_log2: int) -> np.ndarray:
-    """Raw table_t entries: f at the centre of each of 2**n bins over [-2**r, 2**r)."""
+    """Raw table_t entries (read-only): f at the centre of each of 2**n bins over [-2**r, 2**r)."""
     if kind not in _FUNCTIONS:
         raise ValueError(f"no lookup table for activation {kind!r}; tables exist for {LUT_KINDS}")
     n_log2, r_log2 = _log2_param("n_log2", n_log2), _log2_param("r_log2", r_log2)
@@ -41,7 +43,9 @@ def make_lut_table(kind: str, table_t: FixedType, n_log2: int, r_log2: int) -> n
         raise ValueError(f"lookup table range 2**{r_log2} out of range: r_log2 must be in -4..8")
     n, r = 1 << n_log2, 2.0**r_log2
     centres = -r + (np.arange(n) + 0.5) * (2 * r / n)
-    return table_t.quantize_float(_FUNCTIONS[kind](centres))
+    table = table_t.quantize_float(_FUNCTIONS[kind](centres))
+    table.setflags(write=False)
+    return table
 
 
 def lut_index(x_raw, x_frac: int, n_log2: int, r_log2: int) -> np.ndarray:

@@ -123,9 +123,10 @@ def build_library(
             tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
+    except CompileError:
+        raise  # keep the failed build folder: its compile.log is named in the message
     except BaseException:
-        if tmp.exists() and not lib.is_file():
-            pass
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     return lib
 

@@ -17,6 +17,8 @@ from .activations import Activation
 from .bitmask import SparseMatrix, n_words
 from .fixed_point import FixedType
 from .mxv import MxvConfig, MxvStats, render_config
+from .rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
+from .rnn_layer import MergeConfig, render_merge_config
 
 
 def testbench_source(name: str) -> str:
@@ -130,3 +132,78 @@ class ActivationSim:
         out = np.zeros(x.size, np.int64)
         self.lib.tb_activation(ctypes.c_int(self.KINDS[self.act.kind]), compiler.ptr(x), ctypes.c_int(x.size), compiler.ptr(out))
         return out
+
+
+def _bucket(n: int) -> int:
+    """Round a bank size up to a power of two so that similar weight sets share one compiled testbench."""
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+class RnnSim:
+    """rnn_cell.h + rnn_layer.h: a unidirectional layer on ``fwd``, or a bidirectional layer with ``bwd`` and ``merge``.
+
+    Value banks and the frame capacity are rounded up to powers of two, so
+    other weights of the same shape, no denser, reuse one compiled testbench.
+    """
+
+    def __init__(self, fwd: CellConfig, wf: CellWeights, bwd: CellConfig | None = None, wb: CellWeights | None = None,
+                 merge: MergeConfig | None = None, max_frames: int = 64):
+        self.fwd, self.bwd = fwd, bwd or fwd
+        self.merge = merge or MergeConfig("concat", self.fwd.state_t)
+        wb = wb or wf
+        # Row banks hold every row (a lane may take them all); value banks a power of two.
+        self._banks = {
+            backward: {m: (w.matrices[m].n_rows, _bucket(w.matrices[m].lane_values.shape[1])) for m in w.matrices}
+            for backward, w in ((False, wf), (True, wb))
+        }
+        self.max_frames = _bucket(max_frames)
+        header = (
+            "#include \"masr/rnn_layer.h\"\n"
+            + render_cell_config("fwd_cell", self.fwd, wf, self._banks[False])
+            + render_cell_config("bwd_cell", self.bwd, wb, self._banks[True])
+            + render_merge_config("merge_cfg", self.merge, self.fwd, self.bwd)
+            + f"static const int MAX_T = {self.max_frames};\n"
+        )
+        self.lib = _build("tb_rnn.cpp", header)
+        self.load(wf)
+        self.load(wb, backward=True)
+
+    def load(self, w: CellWeights, backward: bool = False) -> None:
+        cfg = self.bwd if backward else self.fwd
+        arrays = []
+        banks = self._banks[backward]
+        for m in ("kernel", "recurrent", "recurrent_h"):
+            p = _pad(w.matrices[m], *banks[m])
+            if p.lane_rows.shape[1] > banks[m][0] or p.lane_values.shape[1] > banks[m][1]:
+                raise ValueError(f"{m} weights do not fit the compiled lane banks")
+            arrays += [p.mask, p.lane_rows, p.lane_n_rows, p.lane_values]
+        act = cfg.act().table() if cfg.act().uses_table else np.zeros(1)
+        rec = cfg.rec_act().table() if cfg.rec_act().uses_table else np.zeros(1)
+        arrays += [w.bias, w.recurrent_bias, act, rec]
+        self._keep = [_i64(a) for a in arrays]  # the C side copies, but keep them alive across the call
+        table = (ctypes.POINTER(ctypes.c_int64) * len(self._keep))(*(compiler.ptr(a) for a in self._keep))
+        self.lib.tb_load(ctypes.c_int(int(backward)), table)
+
+    def _frames(self, x_raw) -> np.ndarray:
+        x = _i64(x_raw)
+        if x.ndim != 2 or x.shape[1] != self.fwd.n_in or not 1 <= x.shape[0] <= self.max_frames:
+            raise ValueError(f"expected 1..{self.max_frames} frames of {self.fwd.n_in} values, got shape {x.shape}")
+        return x
+
+    def layer(self, x_raw, go_backwards: bool = False) -> tuple[np.ndarray, StepStats]:
+        x = self._frames(x_raw)
+        out, stats = np.zeros((len(x), self.fwd.n_units), np.int64), np.zeros(12, np.int64)
+        self.lib.tb_layer(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(go_backwards)), compiler.ptr(out), compiler.ptr(stats))
+        return out, _step_stats(stats)
+
+    def bidirectional(self, x_raw, return_sequences: bool = True):
+        x = self._frames(x_raw)
+        n_out = self.merge.n_out(self.fwd, self.bwd)
+        y, stats = np.zeros((len(x) if return_sequences else 1, n_out), np.int64), np.zeros(25, np.int64)
+        self.lib.tb_bidirectional(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(return_sequences)), compiler.ptr(y), compiler.ptr(stats))
+        return y, _step_stats(stats[:12]), _step_stats(stats[12:24]), int(stats[24])
+
+
+def _step_stats(raw) -> StepStats:
+    raw = [int(v) for v in raw]
+    return StepStats(MxvStats(*raw[0:5]), MxvStats(*raw[5:10]), raw[10], raw[11])

@@ -69,6 +69,10 @@ class MxvStats:
     def as_tuple(self):
         return (self.pairs, self.issued, self.cycles, self.busiest_lane, self.idlest_lane)
 
+    def __add__(self, other: "MxvStats") -> "MxvStats":
+        """Totals over several engine calls (lane figures add up call by call)."""
+        return MxvStats(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple())))
+
 
 def mxv(cfg: MxvConfig, w_raw: np.ndarray, v_raw: np.ndarray) -> np.ndarray:
     """y = W v on accum_t: each product quantised to accum_t, summed with wrap-around."""
@@ -134,8 +138,8 @@ _CONFIG = Template(
 )
 
 
-def render_config(name: str, cfg: MxvConfig, matrix: SparseMatrix) -> str:
-    """The C++ CONFIG_T struct for one engine instance holding ``matrix``."""
+def render_config(name: str, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int = 0, bank_nnz: int = 0) -> str:
+    """The C++ CONFIG_T struct for one engine instance holding ``matrix`` (banks at least as given)."""
     if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
         raise ValueError(f"{name}: matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match config")
     return _CONFIG.substitute(
@@ -145,8 +149,8 @@ def render_config(name: str, cfg: MxvConfig, matrix: SparseMatrix) -> str:
         lanes=cfg.lanes,
         macs_per_lane=cfg.macs_per_lane,
         scan_words=cfg.scan_words,
-        max_lane_rows=matrix.lane_rows.shape[1],
-        max_lane_nnz=matrix.lane_values.shape[1],
+        max_lane_rows=max(bank_rows, matrix.lane_rows.shape[1]),
+        max_lane_nnz=max(bank_nnz, matrix.lane_values.shape[1]),
         mode=MODES[cfg.mode],
         weight_t=cfg.weight_t.cpp(),
         act_t=cfg.act_t.cpp(),

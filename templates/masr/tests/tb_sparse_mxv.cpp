@@ -2,8 +2,8 @@
 // tb_config.h (written by the Python test) defines `mxv_config`.
 #include "tb_config.h"
 
-#include "masr/raw_bits.h"
 #include "masr/sparse_mxv.h"
+#include "masr/tests/tb_load.h"
 
 typedef mxv_config CFG;
 typedef CFG::act_t act_t;
@@ -33,13 +33,7 @@ void tb_encode(const int64_t *x_raw, int n_vectors, int64_t *mask_out, int64_t *
 
 void tb_load_weights(const int64_t *mask, const int64_t *lane_rows, const int64_t *lane_n_rows,
                      const int64_t *lane_values) {
-    for (int r = 0; r < CFG::n_out; r++)
-        for (int k = 0; k < N_WORDS; k++) weights.mask[r][k] = (masr::mask_word_t)mask[r * N_WORDS + k];
-    for (int l = 0; l < CFG::lanes; l++) {
-        weights.lane_n_rows[l] = (int)lane_n_rows[l];
-        for (int i = 0; i < CFG::max_lane_rows; i++) weights.lane_rows[l][i] = (int)lane_rows[l * CFG::max_lane_rows + i];
-        masr::array_from_raw(lane_values + l * CFG::max_lane_nnz, weights.values[l], CFG::max_lane_nnz);
-    }
+    masr_tb::load_sparse_weights(weights, mask, lane_rows, lane_n_rows, lane_values);
 }
 
 // y = W x for n_vectors vectors; stats: pairs, issued, cycles, busiest, idlest.
@@ -53,8 +47,7 @@ void tb_mxv(const int64_t *x_raw, int n_vectors, int64_t *y_raw, int64_t *stats_
         masr::mxv_stats s;
         masr::sparse_mxv<CFG>(c, weights, y, s);
         masr::array_to_raw(y, y_raw + t * CFG::n_out, CFG::n_out);
-        int64_t *o = stats_out + t * 5;
-        o[0] = s.pairs, o[1] = s.issued, o[2] = s.cycles, o[3] = s.busiest_lane, o[4] = s.idlest_lane;
+        masr_tb::stats_to_raw(s, stats_out + t * 5);
     }
 }
 }

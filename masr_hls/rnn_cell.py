@@ -1,0 +1,298 @@
+"""GRU, LSTM and SimpleRNN cells on the sparse engine: configuration, weights and the numpy reference.
+
+The arithmetic is docs/arithmetic.md's; the C++ twin is templates/masr/rnn_cell.h.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from string import Template
+
+import numpy as np
+
+from .activations import Activation
+from .bitmask import SparseMatrix, n_words
+from .fixed_point import FixedType, PrecisionError, exact_add, exact_mul
+from .lane_balance import assign_rows
+from .mxv import MxvConfig, MxvStats, mxv, mxv_stats, render_config
+
+KINDS = {"gru": ("CELL_GRU", 3), "lstm": ("CELL_LSTM", 4), "simple_rnn": ("CELL_SIMPLE_RNN", 1)}
+ACTIVATIONS = {"tanh": "ACT_TANH", "relu": "ACT_RELU"}
+RECURRENT_ACTIVATIONS = {"sigmoid": "ACT_SIGMOID", "hard_sigmoid": "ACT_HARD_SIGMOID"}
+GATE_PIPELINE_DEPTH = 3  # table lookup, multiply, add
+
+_T = FixedType.parse
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """Everything static about one recurrent cell: shape, behaviour, precisions and engine shape."""
+
+    kind: str
+    n_in: int
+    n_units: int
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    reset_after: bool = True  # GRU only
+    in_t: FixedType = _T("ap_fixed<16,6,AP_RND,AP_SAT>")
+    state_t: FixedType = _T("ap_fixed<16,6,AP_RND,AP_SAT>")
+    weight_t: FixedType = _T("ap_fixed<16,6,AP_RND,AP_SAT>")
+    recurrent_weight_t: FixedType = _T("ap_fixed<16,6,AP_RND,AP_SAT>")
+    bias_t: FixedType = _T("ap_fixed<16,6,AP_RND,AP_SAT>")
+    accum_t: FixedType = _T("ap_fixed<32,12,AP_RND,AP_WRAP>")
+    gate_t: FixedType = _T("ap_fixed<16,2,AP_RND,AP_SAT>")
+    cand_t: FixedType = _T("ap_fixed<16,6,AP_RND,AP_SAT>")
+    cell_t: FixedType = _T("ap_fixed<20,8,AP_RND,AP_SAT>")  # LSTM c
+    lanes: int = 1
+    macs_per_lane: int = 1
+    scan_words: int = 4
+    mode: str = "masr"
+    act_n_log2: int = 10  # tanh table: 2**n entries over [-2**r, 2**r)
+    act_r_log2: int = 3
+    rec_n_log2: int = 10  # sigmoid table
+    rec_r_log2: int = 3
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown cell kind {self.kind!r}; supported: {tuple(KINDS)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"{self.kind}: unsupported activation {self.activation!r}; supported: {tuple(ACTIVATIONS)}")
+        if self.kind != "simple_rnn" and self.recurrent_activation not in RECURRENT_ACTIVATIONS:
+            raise ValueError(
+                f"{self.kind}: unsupported recurrent_activation {self.recurrent_activation!r}; "
+                f"supported: {tuple(RECURRENT_ACTIVATIONS)}"
+            )
+        for name in ("in_t", "state_t", "weight_t", "recurrent_weight_t", "bias_t", "accum_t", "gate_t", "cand_t", "cell_t"):
+            value = getattr(self, name)
+            if not isinstance(value, FixedType):
+                object.__setattr__(self, name, FixedType.parse(value))
+        for name in ("n_in", "n_units"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{self.kind}: {name} must be a positive integer, got {value!r}")
+        # Widest exact intermediate: a gate times an accumulator (GRU r * U_h h) plus a sum, or a gate
+        # times a state difference; the reference keeps them exactly in int64.
+        elementwise = max(self.accum_t.width, self.state_t.width + 1, self.cand_t.width + 1, self.cell_t.width)
+        if self.gate_t.width + elementwise + 2 > 62:
+            raise PrecisionError(
+                f"{self.kind}: gate_t {self.gate_t} times {elementwise}-bit operands exceeds the reference's 62 bits; narrow them"
+            )
+        self.kernel_config(), self.recurrent_config()  # validates engine parameters and accumulator
+        self.act(), self.rec_act()
+
+    @property
+    def gates(self) -> int:
+        return KINDS[self.kind][1]
+
+    @property
+    def gru_reset_before(self) -> bool:
+        return self.kind == "gru" and not self.reset_after
+
+    def _mxv(self, n_in: int, n_out: int, weight_t: FixedType, act_t: FixedType) -> MxvConfig:
+        return MxvConfig(n_in, n_out, weight_t, act_t, self.accum_t, self.lanes, self.macs_per_lane, self.scan_words, self.mode)
+
+    def kernel_config(self) -> MxvConfig:
+        return self._mxv(self.n_in, self.gates * self.n_units, self.weight_t, self.in_t)
+
+    def recurrent_config(self) -> MxvConfig:
+        rows = (2 if self.gru_reset_before else self.gates) * self.n_units
+        return self._mxv(self.n_units, rows, self.recurrent_weight_t, self.state_t)
+
+    def recurrent_h_config(self) -> MxvConfig:
+        """U_h of a GRU with reset_after=False; a 1x1 placeholder for every other cell."""
+        n = self.n_units if self.gru_reset_before else 1
+        return self._mxv(n, n, self.recurrent_weight_t, self.state_t)
+
+    def act(self) -> Activation:
+        return Activation(self.activation, self.cand_t, self.act_n_log2, self.act_r_log2)
+
+    def rec_act(self) -> Activation:
+        kind = self.recurrent_activation if self.kind != "simple_rnn" else "sigmoid"
+        return Activation(kind, self.gate_t, self.rec_n_log2, self.rec_r_log2)
+
+    def elementwise_cycles(self) -> int:
+        return -(-self.n_units // self.lanes) + GATE_PIPELINE_DEPTH
+
+
+@dataclass
+class CellWeights:
+    """Quantised weights (raw integers, y = W v orientation) and their bitmask encodings."""
+
+    kernel: np.ndarray  # (G*u, n_in)
+    recurrent: np.ndarray  # (G*u, u)
+    bias: np.ndarray  # (G*u,)
+    recurrent_bias: np.ndarray  # (G*u,); GRU reset_after only, zeros otherwise
+    lanes: dict = field(default_factory=dict)  # matrix name -> lane of each row
+    matrices: dict = field(default_factory=dict)  # matrix name -> SparseMatrix
+
+    @classmethod
+    def from_keras(cls, cfg: CellConfig, kernel, recurrent_kernel, bias=None, strategy: str = "balanced") -> "CellWeights":
+        """Keras layouts: kernel (n_in, G*u), recurrent_kernel (u, G*u), bias (G*u,) or (2, G*u) for GRU reset_after."""
+        g_u = cfg.gates * cfg.n_units
+        kernel, recurrent_kernel = np.asarray(kernel, np.float64), np.asarray(recurrent_kernel, np.float64)
+        _expect_shape(cfg, "kernel", kernel, (cfg.n_in, g_u))
+        _expect_shape(cfg, "recurrent_kernel", recurrent_kernel, (cfg.n_units, g_u))
+        if bias is None:
+            b, rb = np.zeros(g_u), np.zeros(g_u)
+        elif cfg.kind == "gru" and cfg.reset_after:
+            bias = np.asarray(bias, np.float64)
+            _expect_shape(cfg, "bias", bias, (2, g_u))
+            b, rb = bias[0], bias[1]
+        else:
+            bias = np.asarray(bias, np.float64)
+            _expect_shape(cfg, "bias", bias, (g_u,))
+            b, rb = bias, np.zeros(g_u)
+        w = cls(
+            kernel=cfg.weight_t.quantize_float(kernel.T),
+            recurrent=cfg.recurrent_weight_t.quantize_float(recurrent_kernel.T),
+            bias=cfg.bias_t.quantize_float(b),
+            recurrent_bias=cfg.bias_t.quantize_float(rb),
+        )
+        w.encode(cfg, strategy)
+        return w
+
+    def engine_matrices(self, cfg: CellConfig) -> dict[str, np.ndarray]:
+        u = cfg.n_units
+        if cfg.gru_reset_before:
+            return {"kernel": self.kernel, "recurrent": self.recurrent[: 2 * u], "recurrent_h": self.recurrent[2 * u :]}
+        return {"kernel": self.kernel, "recurrent": self.recurrent, "recurrent_h": np.zeros((1, 1), np.int64)}
+
+    def encode(self, cfg: CellConfig, strategy: str = "balanced") -> None:
+        for name, m in self.engine_matrices(cfg).items():
+            # A dense array spends n_in cycles on every row, so it balances rows, not non-zeros.
+            work = np.count_nonzero(m, axis=1) if cfg.mode != "dense" else np.full(m.shape[0], m.shape[1])
+            self.lanes[name] = assign_rows(work, cfg.lanes, strategy)
+            self.matrices[name] = SparseMatrix.encode(m, self.lanes[name], cfg.lanes)
+
+
+def _expect_shape(cfg: CellConfig, name: str, array: np.ndarray, shape: tuple) -> None:
+    if array.shape != shape:
+        raise ValueError(f"{cfg.kind} with {cfg.n_in} inputs and {cfg.n_units} units: {name} has shape {array.shape}, expected {shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{cfg.kind}: {name} contains NaN or Inf")
+
+
+@dataclass
+class StepStats:
+    kernel: MxvStats
+    recurrent: MxvStats
+    cycles: int
+    steps: int = 1
+
+    def __add__(self, other: "StepStats") -> "StepStats":
+        return StepStats(self.kernel + other.kernel, self.recurrent + other.recurrent, self.cycles + other.cycles, self.steps + other.steps)
+
+    def as_tuple(self):
+        return self.kernel.as_tuple() + self.recurrent.as_tuple() + (self.cycles, self.steps)
+
+    @classmethod
+    def zero(cls) -> "StepStats":
+        return cls(MxvStats(), MxvStats(), 0, 0)
+
+
+def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
+    """One step on raw values: returns (h', c', StepStats).  c is the LSTM cell state (ignored otherwise)."""
+    u, a = cfg.n_units, cfg.accum_t
+    x, h = np.asarray(x, np.int64), np.asarray(h, np.int64)
+    c = np.zeros(u, np.int64) if c is None else np.asarray(c, np.int64)
+    mats = w.engine_matrices(cfg)
+    kcfg, rcfg = cfg.kernel_config(), cfg.recurrent_config()
+
+    xw = a.quantize_raw(*exact_add(mxv(kcfg, mats["kernel"], x), a.frac, w.bias, cfg.bias_t.frac))
+    hu = mxv(rcfg, mats["recurrent"], h)
+    k_stats = mxv_stats(kcfg, mats["kernel"] != 0, x != 0, w.lanes["kernel"])
+    r_stats = mxv_stats(rcfg, mats["recurrent"] != 0, h != 0, w.lanes["recurrent"])
+    cycles = n_words(u) + k_stats.cycles + r_stats.cycles + cfg.elementwise_cycles()
+
+    act, rec = cfg.act(), cfg.rec_act()
+    st, gt, ct = cfg.state_t, cfg.gate_t, cfg.cand_t
+
+    def blend(z, hh):  # state_t(hh + z * (h - hh)), exact inside
+        diff, fd = exact_add(h, st.frac, -hh, ct.frac)
+        return st.quantize_raw(*exact_add(hh, ct.frac, *exact_mul(z, gt.frac, diff, fd)))
+
+    if cfg.kind == "gru":
+        if cfg.reset_after:
+            hu = a.quantize_raw(*exact_add(hu, a.frac, w.recurrent_bias, cfg.bias_t.frac))
+        z = rec.apply(*exact_add(xw[:u], a.frac, hu[:u], a.frac))
+        r = rec.apply(*exact_add(xw[u : 2 * u], a.frac, hu[u : 2 * u], a.frac))
+        if cfg.reset_after:
+            hh = act.apply(*exact_add(xw[2 * u :], a.frac, *exact_mul(r, gt.frac, hu[2 * u :], a.frac)))
+        else:
+            rh = st.quantize_raw(*exact_mul(r, gt.frac, h, st.frac))
+            hcfg = cfg.recurrent_h_config()
+            hh_in = mxv(hcfg, mats["recurrent_h"], rh)
+            h_stats = mxv_stats(hcfg, mats["recurrent_h"] != 0, rh != 0, w.lanes["recurrent_h"])
+            r_stats = r_stats + h_stats
+            cycles += cfg.elementwise_cycles() + n_words(u) + h_stats.cycles
+            hh = act.apply(*exact_add(xw[2 * u :], a.frac, hh_in, a.frac))
+        h_new = blend(z, hh)
+    elif cfg.kind == "lstm":
+        pre = a.quantize_raw(xw + hu, a.frac)  # same grid: the sum is exact, storing it wraps
+        i, f, o = (rec.apply(pre[k * u : (k + 1) * u], a.frac) for k in (0, 1, 3))
+        g = act.apply(pre[2 * u : 3 * u], a.frac)
+        c = cfg.cell_t.quantize_raw(*exact_add(*exact_mul(f, gt.frac, c, cfg.cell_t.frac), *exact_mul(i, gt.frac, g, ct.frac)))
+        h_new = st.quantize_raw(*exact_mul(o, gt.frac, act.apply(c, cfg.cell_t.frac), ct.frac))
+    else:
+        pre = a.quantize_raw(xw + hu, a.frac)
+        h_new = st.quantize_raw(act.apply(pre, a.frac), ct.frac)
+    return h_new, c, StepStats(k_stats, r_stats, cycles)
+
+
+_CELL = Template(
+    """${engines}
+struct ${name} {
+    static const masr::cell_kind kind = masr::${kind};
+    static const int n_in = ${n_in};
+    static const int n_units = ${n_units};
+    static const bool reset_after = ${reset_after};
+    static const masr::cell_activation activation = masr::${activation};
+    static const masr::cell_activation recurrent_activation = masr::${recurrent_activation};
+    static const int act_n_log2 = ${act_n_log2};
+    static const int act_r_log2 = ${act_r_log2};
+    static const int rec_n_log2 = ${rec_n_log2};
+    static const int rec_r_log2 = ${rec_r_log2};
+    typedef ${in_t} in_t;
+    typedef ${state_t} state_t;
+    typedef ${bias_t} bias_t;
+    typedef ${accum_t} accum_t;
+    typedef ${gate_t} gate_t;
+    typedef ${cand_t} cand_t;
+    typedef ${cell_t} cell_t;
+    typedef ${name}_kernel kernel_config;
+    typedef ${name}_recurrent recurrent_config;
+    typedef ${name}_recurrent_h recurrent_h_config;
+};
+"""
+)
+
+
+def table_sizes(cfg: CellConfig) -> tuple[int, int]:
+    """log2 of the ROM sizes of the activation and recurrent-activation tables (0: no table)."""
+    uses_rec_table = cfg.kind != "simple_rnn" and cfg.rec_act().uses_table
+    return (cfg.act_n_log2 if cfg.act().uses_table else 0, cfg.rec_n_log2 if uses_rec_table else 0)
+
+
+def render_cell_config(name: str, cfg: CellConfig, w: CellWeights, banks: dict | None = None) -> str:
+    """C++ CONFIG_T structs for a cell and its three engines; ``banks`` may widen lane banks (name -> (rows, nnz))."""
+    banks = banks or {}
+    engines = "".join(
+        render_config(f"{name}_{m}", mc, w.matrices[m], *banks.get(m, (0, 0)))
+        for m, mc in (("kernel", cfg.kernel_config()), ("recurrent", cfg.recurrent_config()), ("recurrent_h", cfg.recurrent_h_config()))
+    )
+    act_n, rec_n = table_sizes(cfg)
+    return _CELL.substitute(
+        engines=engines,
+        name=name,
+        kind=KINDS[cfg.kind][0],
+        n_in=cfg.n_in,
+        n_units=cfg.n_units,
+        reset_after="true" if cfg.reset_after else "false",
+        activation=ACTIVATIONS[cfg.activation],
+        recurrent_activation=RECURRENT_ACTIVATIONS.get(cfg.recurrent_activation, "ACT_SIGMOID"),
+        act_n_log2=act_n,
+        act_r_log2=cfg.act_r_log2,
+        rec_n_log2=rec_n,
+        rec_r_log2=cfg.rec_r_log2,
+        **{t: getattr(cfg, t).cpp() for t in ("in_t", "state_t", "bias_t", "accum_t", "gate_t", "cand_t", "cell_t")},
+    )

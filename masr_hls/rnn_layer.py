@@ -1,0 +1,111 @@
+"""Recurrent layers over sequences: direction sweeps and the bidirectional merge, in numpy.
+
+The C++ twin is templates/masr/rnn_layer.h; Keras semantics throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template
+
+import numpy as np
+
+from .bitmask import n_words
+from .fixed_point import FixedType, exact_add, exact_mul
+from .rnn_cell import CellConfig, CellWeights, StepStats, step
+
+MERGE_MODES = {"concat": "MERGE_CONCAT", "sum": "MERGE_SUM", "mul": "MERGE_MUL", "ave": "MERGE_AVE"}
+
+
+def sweep(cfg: CellConfig, w: CellWeights, x_seq, backward: bool = False, realign: bool = False):
+    """Run one direction over the frames; out[i] is the i-th step's state, or the state of frame i if ``realign``."""
+    x_seq = np.asarray(x_seq, np.int64)
+    n_frames = x_seq.shape[0]
+    h, c = np.zeros(cfg.n_units, np.int64), np.zeros(cfg.n_units, np.int64)
+    out = np.zeros((n_frames, cfg.n_units), np.int64)
+    total = StepStats.zero()
+    for i in range(n_frames):
+        t = n_frames - 1 - i if backward else i
+        h, c, s = step(cfg, w, x_seq[t], h, c)
+        total = total + s
+        out[t if realign else i] = h
+    return out, total
+
+
+def encode_cycles(n_frames: int, n_in: int) -> int:
+    return n_frames * n_words(n_in)
+
+
+def rnn_layer(cfg: CellConfig, w: CellWeights, x_seq, go_backwards: bool = False):
+    """A unidirectional layer: the sequence is encoded once, then swept (Keras go_backwards order)."""
+    out, stats = sweep(cfg, w, x_seq, backward=go_backwards)
+    stats.cycles += encode_cycles(len(out), cfg.n_in)
+    return out, stats
+
+
+@dataclass(frozen=True)
+class MergeConfig:
+    mode: str
+    out_t: FixedType
+    lanes: int = 1
+
+    def __post_init__(self):
+        if self.mode not in MERGE_MODES:
+            raise ValueError(f"unsupported Bidirectional merge_mode {self.mode!r}; supported: {tuple(MERGE_MODES)}")
+        if not isinstance(self.out_t, FixedType):
+            object.__setattr__(self, "out_t", FixedType.parse(self.out_t))
+        if not isinstance(self.lanes, (int, np.integer)) or self.lanes < 1:
+            raise ValueError(f"merge lanes must be a positive integer, got {self.lanes!r}")
+
+    def n_out(self, fwd: CellConfig, bwd: CellConfig) -> int:
+        return fwd.n_units + bwd.n_units if self.mode == "concat" else fwd.n_units
+
+
+def merge(m: MergeConfig, a, fa: int, b, fb: int) -> np.ndarray:
+    """Keras merge of the two directions' states, quantised once into out_t."""
+    if m.mode == "concat":
+        return np.concatenate([m.out_t.quantize_raw(a, fa), m.out_t.quantize_raw(b, fb)], axis=-1)
+    if m.mode == "mul":
+        return m.out_t.quantize_raw(*exact_mul(a, fa, b, fb))
+    total, f = exact_add(a, fa, b, fb)
+    if m.mode == "sum":
+        return m.out_t.quantize_raw(total, f)
+    return m.out_t.quantize_raw(total, f + 1)  # ave: halving is exact, one more fractional bit
+
+
+def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x_seq, return_sequences=True):
+    """Keras Bidirectional: backward outputs re-aligned with input time, then merged frame by frame."""
+    if fwd.n_in != bwd.n_in:
+        raise ValueError(f"Bidirectional: forward reads {fwd.n_in} inputs but backward reads {bwd.n_in}")
+    if m.mode != "concat" and fwd.n_units != bwd.n_units:
+        raise ValueError(f"Bidirectional merge_mode={m.mode!r} needs equal units, got {fwd.n_units} and {bwd.n_units}")
+    x_seq = np.asarray(x_seq, np.int64)
+    hf, sf = sweep(fwd, wf, x_seq)
+    hb, sb = sweep(bwd, wb, x_seq, backward=True, realign=True)
+    if not return_sequences:
+        hf, hb = hf[-1:], hb[:1]
+    y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
+    n_out = m.n_out(fwd, bwd)
+    cycles = encode_cycles(len(x_seq), fwd.n_in) + sf.cycles + sb.cycles + len(y) * -(-n_out // m.lanes)
+    return y, sf, sb, cycles
+
+
+def sequence_storage_bits(x_seq, value_bits: int) -> dict[str, int]:
+    """The layer's input sequence kept whole: dense against MASR's bitmask + packed non-zeros."""
+    x_seq = np.asarray(x_seq)
+    return {"dense": x_seq.size * value_bits, "bitmask": x_seq.size + int(np.count_nonzero(x_seq)) * value_bits}
+
+
+_MERGE = Template(
+    """struct ${name} {
+    static const masr::merge_mode mode = masr::${mode};
+    static const int n_out = ${n_out};
+    static const int lanes = ${lanes};
+    typedef ${out_t} out_t;
+};
+"""
+)
+
+
+def render_merge_config(name: str, m: MergeConfig, fwd: CellConfig, bwd: CellConfig) -> str:
+    return _MERGE.substitute(name=name, mode=MERGE_MODES[m.mode], n_out=m.n_out(fwd, bwd), lanes=m.lanes, out_t=m.out_t.cpp())

@@ -1,0 +1,235 @@
+// MASR's recurrent cells (GRU, LSTM, SimpleRNN) built on the sparse engine.
+//
+// One step reads the frame x (already in compact form), encodes the previous
+// state h into compact form (ReLU cells make it sparse: that is MASR's
+// activation sparsity) and runs the kernel and recurrent matrices on the
+// sparse engine, then one elementwise pass applies the gates.  The arithmetic
+// is specified in docs/arithmetic.md: every named quantity is quantised once,
+// when stored in its type; everything between is exact ap_fixed arithmetic.
+//
+// Cycle model per step (one cycle = one iteration of an II=1 loop; the parts
+// run one after another, which is conservative):
+//   encode(h) [mask words] + kernel engine + recurrent engine
+//   + ceil(units / lanes) + GATE_PIPELINE_DEPTH     (the elementwise pass)
+// GRU with reset_after=False adds a second pass for r*h, its encoding and
+// the U_h engine, because U_h needs r first.
+#ifndef MASR_RNN_CELL_H
+#define MASR_RNN_CELL_H
+
+#include "ap_fixed.h"
+#include "masr/activation.h"
+#include "masr/activation_encoder.h"
+#include "masr/sparse_mxv.h"
+
+namespace masr {
+
+enum cell_kind { CELL_GRU = 0, CELL_LSTM = 1, CELL_SIMPLE_RNN = 2 };
+enum cell_activation { ACT_TANH = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_HARD_SIGMOID = 3 };
+
+static const int GATE_PIPELINE_DEPTH = 3;  // table lookup, multiply, add
+
+constexpr int gate_count(int kind) { return kind == CELL_GRU ? 3 : kind == CELL_LSTM ? 4 : 1; }
+
+struct rnn_stats {
+    mxv_stats kernel;     // W x, summed over steps
+    mxv_stats recurrent;  // U h (and U_h (r*h) for GRU reset_after=False), summed over steps
+    long long cycles;     // end to end
+    long long steps;
+};
+
+inline void clear_stats(rnn_stats &s) {
+    clear_stats(s.kernel);
+    clear_stats(s.recurrent);
+    s.cycles = s.steps = 0;
+}
+
+inline void add_stats(rnn_stats &total, const rnn_stats &s) {
+    add_stats(total.kernel, s.kernel);
+    add_stats(total.recurrent, s.recurrent);
+    total.cycles += s.cycles;
+    total.steps += s.steps;
+}
+
+// Everything a cell reads and never writes: ROM in hardware.
+template <class CONFIG_T>
+struct rnn_weights {
+    sparse_weights<typename CONFIG_T::kernel_config> kernel;            // G*u x n_in
+    sparse_weights<typename CONFIG_T::recurrent_config> recurrent;      // G*u x u (2u x u: GRU reset_after=False)
+    sparse_weights<typename CONFIG_T::recurrent_h_config> recurrent_h;  // u x u, GRU reset_after=False only
+    typename CONFIG_T::bias_t bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units];
+    typename CONFIG_T::bias_t recurrent_bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units];  // GRU reset_after
+    typename CONFIG_T::cand_t act_table[1 << CONFIG_T::act_n_log2];
+    typename CONFIG_T::gate_t rec_table[1 << CONFIG_T::rec_n_log2];
+};
+
+template <class CONFIG_T, class in_T>
+typename CONFIG_T::cand_t cell_act(const in_T &x, const rnn_weights<CONFIG_T> &w) {
+#pragma HLS INLINE
+    typedef typename CONFIG_T::cand_t cand_t;
+    if (CONFIG_T::activation == ACT_RELU) return relu<in_T, cand_t>(x);
+    return lut_activation<CONFIG_T::act_n_log2, CONFIG_T::act_r_log2, in_T, cand_t>(x, w.act_table);
+}
+
+template <class CONFIG_T, class in_T>
+typename CONFIG_T::gate_t cell_rec_act(const in_T &x, const rnn_weights<CONFIG_T> &w) {
+#pragma HLS INLINE
+    typedef typename CONFIG_T::gate_t gate_t;
+    if (CONFIG_T::recurrent_activation == ACT_HARD_SIGMOID) return hard_sigmoid<in_T, gate_t>(x);
+    return lut_activation<CONFIG_T::rec_n_log2, CONFIG_T::rec_r_log2, in_T, gate_t>(x, w.rec_table);
+}
+
+// acc = accum_t(engine output + bias): exact sum, quantised once.
+template <class accum_t, class bias_t, int N>
+void add_bias(accum_t acc[N], const bias_t bias[N]) {
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        acc[i] = acc[i] + bias[i];
+    }
+}
+
+template <class CONFIG_T>
+long long elementwise_cycles() {
+    static const int L = CONFIG_T::kernel_config::lanes;
+    return (CONFIG_T::n_units + L - 1) / L + GATE_PIPELINE_DEPTH;
+}
+
+// The elementwise gate pass of each cell kind; returns the cycles it adds.
+// xw = accum_t(W x + b) and hu = accum_t(U h) arrive from the engines.
+// Specialised per kind (and GRU variant) so that only the engines a cell has
+// are instantiated.
+template <class CONFIG_T, int KIND = CONFIG_T::kind, bool RESET_AFTER = CONFIG_T::reset_after>
+struct cell_update;
+
+// GRU, reset_after=True (Keras' default): r gates U_h h + b_rh.
+template <class CONFIG_T>
+struct cell_update<CONFIG_T, CELL_GRU, true> {
+    typedef typename CONFIG_T::accum_t accum_t;
+    typedef typename CONFIG_T::gate_t gate_t;
+    typedef typename CONFIG_T::cand_t cand_t;
+    static const int U = CONFIG_T::n_units;
+
+    static long long run(accum_t xw[3 * U], accum_t hu[3 * U], typename CONFIG_T::state_t h[U],
+                         typename CONFIG_T::cell_t *, const rnn_weights<CONFIG_T> &w, rnn_stats &) {
+        add_bias<accum_t, typename CONFIG_T::bias_t, 3 * U>(hu, w.recurrent_bias);
+    GRU_AFTER:
+        for (int j = 0; j < U; j++) {
+#pragma HLS PIPELINE II = 1
+            const gate_t z = cell_rec_act<CONFIG_T>(xw[j] + hu[j], w);
+            const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], w);
+            const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + r * hu[2 * U + j], w);
+            h[j] = hh + z * (h[j] - hh);
+        }
+        return elementwise_cycles<CONFIG_T>();
+    }
+};
+
+// GRU, reset_after=False: hu holds U_zr h (2u rows); U_h needs r * h first,
+// so the candidate takes a second pass with its own encoding and engine.
+template <class CONFIG_T>
+struct cell_update<CONFIG_T, CELL_GRU, false> {
+    typedef typename CONFIG_T::state_t state_t;
+    typedef typename CONFIG_T::accum_t accum_t;
+    typedef typename CONFIG_T::gate_t gate_t;
+    typedef typename CONFIG_T::cand_t cand_t;
+    static const int U = CONFIG_T::n_units;
+
+    static long long run(accum_t xw[3 * U], accum_t hu[2 * U], state_t h[U], typename CONFIG_T::cell_t *,
+                         const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+        gate_t z[U];
+        state_t rh[U];
+    GRU_BEFORE:
+        for (int j = 0; j < U; j++) {
+#pragma HLS PIPELINE II = 1
+            z[j] = cell_rec_act<CONFIG_T>(xw[j] + hu[j], w);
+            const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], w);
+            rh[j] = r * h[j];
+        }
+        compact_vector<state_t, U> rhc;
+        long long cycles = elementwise_cycles<CONFIG_T>() + encode_activations<state_t, U>(rh, rhc);
+        accum_t hh_in[U];
+        mxv_stats s;
+        sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, w.recurrent_h, hh_in, s);
+        add_stats(stats.recurrent, s);
+        cycles += s.cycles;
+    GRU_BEFORE_OUT:
+        for (int j = 0; j < U; j++) {
+#pragma HLS PIPELINE II = 1
+            const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + hh_in[j], w);
+            h[j] = hh + z[j] * (h[j] - hh);
+        }
+        return cycles + elementwise_cycles<CONFIG_T>();
+    }
+};
+
+template <class CONFIG_T, bool R>
+struct cell_update<CONFIG_T, CELL_LSTM, R> {
+    static const int U = CONFIG_T::n_units;
+    typedef typename CONFIG_T::accum_t accum_t;
+    typedef typename CONFIG_T::gate_t gate_t;
+    typedef typename CONFIG_T::cand_t cand_t;
+
+    static long long run(accum_t xw[4 * U], accum_t hu[4 * U], typename CONFIG_T::state_t h[U],
+                         typename CONFIG_T::cell_t c[U], const rnn_weights<CONFIG_T> &w, rnn_stats &) {
+    LSTM:
+        for (int j = 0; j < U; j++) {
+#pragma HLS PIPELINE II = 1
+            const accum_t pre_i = xw[j] + hu[j], pre_f = xw[U + j] + hu[U + j];
+            const accum_t pre_c = xw[2 * U + j] + hu[2 * U + j], pre_o = xw[3 * U + j] + hu[3 * U + j];
+            const gate_t i = cell_rec_act<CONFIG_T>(pre_i, w);
+            const gate_t f = cell_rec_act<CONFIG_T>(pre_f, w);
+            const cand_t g = cell_act<CONFIG_T>(pre_c, w);
+            const gate_t o = cell_rec_act<CONFIG_T>(pre_o, w);
+            c[j] = f * c[j] + i * g;
+            const cand_t ac = cell_act<CONFIG_T>(c[j], w);
+            h[j] = o * ac;
+        }
+        return elementwise_cycles<CONFIG_T>();
+    }
+};
+
+template <class CONFIG_T, bool R>
+struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
+    static const int U = CONFIG_T::n_units;
+    typedef typename CONFIG_T::accum_t accum_t;
+
+    static long long run(accum_t xw[U], accum_t hu[U], typename CONFIG_T::state_t h[U], typename CONFIG_T::cell_t *,
+                         const rnn_weights<CONFIG_T> &w, rnn_stats &) {
+    SIMPLE:
+        for (int j = 0; j < U; j++) {
+#pragma HLS PIPELINE II = 1
+            const accum_t pre = xw[j] + hu[j];
+            h[j] = cell_act<CONFIG_T>(pre, w);
+        }
+        return elementwise_cycles<CONFIG_T>();
+    }
+};
+
+// One step: h (and c for LSTM) are read and overwritten.
+template <class CONFIG_T>
+void rnn_step(const compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> &x, typename CONFIG_T::state_t h[CONFIG_T::n_units],
+              typename CONFIG_T::cell_t c[CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+    typedef typename CONFIG_T::state_t state_t;
+    typedef typename CONFIG_T::accum_t accum_t;
+    static const int U = CONFIG_T::n_units;
+    static const int G = gate_count(CONFIG_T::kind);
+    static const int L = CONFIG_T::kernel_config::lanes;
+
+    compact_vector<state_t, U> hc;
+    long long cycles = encode_activations<state_t, U>(h, hc);
+
+    accum_t xw[G * U], hu[G * U];
+#pragma HLS ARRAY_PARTITION variable = xw cyclic factor = L
+#pragma HLS ARRAY_PARTITION variable = hu cyclic factor = L
+    (void)L;  // read only by the pragmas
+    sparse_mxv<typename CONFIG_T::kernel_config>(x, w.kernel, xw, stats.kernel);
+    add_bias<accum_t, typename CONFIG_T::bias_t, G * U>(xw, w.bias);
+    sparse_mxv<typename CONFIG_T::recurrent_config>(hc, w.recurrent, hu, stats.recurrent);
+    cycles += stats.kernel.cycles + stats.recurrent.cycles;
+    cycles += cell_update<CONFIG_T>::run(xw, hu, h, c, w, stats);
+    stats.cycles = cycles;
+    stats.steps = 1;
+}
+
+}  // namespace masr
+
+#endif

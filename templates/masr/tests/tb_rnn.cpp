@@ -1,0 +1,72 @@
+// Testbench for the recurrent cells, direction sweeps and the bidirectional layer.
+// tb_config.h (written by Python) defines the cell configs `fwd_cell` and
+// `bwd_cell`, the merge config `merge_cfg` and MAX_T.
+#include "tb_config.h"
+
+#include "masr/rnn_layer.h"
+#include "masr/tests/tb_load.h"
+
+static masr::rnn_weights<fwd_cell> fwd_weights;  // static: too large for the stack
+static masr::rnn_weights<bwd_cell> bwd_weights;
+
+// kernel, recurrent, recurrent_h: mask, lane_rows, lane_n_rows, lane_values
+// each; then bias, recurrent_bias, act_table, rec_table.
+template <class CFG>
+static void load_cell(masr::rnn_weights<CFG> &w, const int64_t *const *p) {
+    masr_tb::load_sparse_weights(w.kernel, p[0], p[1], p[2], p[3]);
+    masr_tb::load_sparse_weights(w.recurrent, p[4], p[5], p[6], p[7]);
+    masr_tb::load_sparse_weights(w.recurrent_h, p[8], p[9], p[10], p[11]);
+    static const int GU = masr::gate_count(CFG::kind) * CFG::n_units;
+    masr::array_from_raw(p[12], w.bias, GU);
+    masr::array_from_raw(p[13], w.recurrent_bias, GU);
+    masr::array_from_raw(p[14], w.act_table, 1 << CFG::act_n_log2);
+    masr::array_from_raw(p[15], w.rec_table, 1 << CFG::rec_n_log2);
+}
+
+static void rnn_stats_to_raw(const masr::rnn_stats &s, int64_t *o) {
+    masr_tb::stats_to_raw(s.kernel, o);
+    masr_tb::stats_to_raw(s.recurrent, o + 5);
+    o[10] = s.cycles, o[11] = s.steps;
+}
+
+template <class T, int N>
+static void frames_from_raw(const int64_t *raw, int n_frames, T out[MAX_T][N]) {
+    for (int t = 0; t < n_frames; t++) masr::array_from_raw(raw + t * N, out[t], N);
+}
+
+extern "C" {
+
+void tb_load(int backward, const int64_t *const *arrays) {
+    if (backward)
+        load_cell(bwd_weights, arrays);
+    else
+        load_cell(fwd_weights, arrays);
+}
+
+// A unidirectional layer with the forward cell; out: n_frames x n_units, stats: 12.
+void tb_layer(const int64_t *x_raw, int n_frames, int go_backwards, int64_t *out_raw, int64_t *stats_out) {
+    static fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
+    static fwd_cell::state_t out[MAX_T][fwd_cell::n_units];
+    frames_from_raw<fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
+    masr::rnn_stats s;
+    masr::rnn_layer<fwd_cell, MAX_T>(x, n_frames, go_backwards != 0, out, fwd_weights, s);
+    for (int t = 0; t < n_frames; t++) masr::array_to_raw(out[t], out_raw + t * fwd_cell::n_units, fwd_cell::n_units);
+    rnn_stats_to_raw(s, stats_out);
+}
+
+// The bidirectional layer; y: frames x merge_cfg::n_out, stats: 12 forward, 12 backward, 1 total cycles.
+void tb_bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, int64_t *y_raw, int64_t *stats_out) {
+    static fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
+    static merge_cfg::out_t y[MAX_T][merge_cfg::n_out];
+    frames_from_raw<fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
+    masr::rnn_stats fs, bs;
+    long long cycles;
+    masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, y, fwd_weights,
+                                                                    bwd_weights, fs, bs, cycles);
+    const int n_out_frames = return_sequences ? n_frames : 1;
+    for (int t = 0; t < n_out_frames; t++) masr::array_to_raw(y[t], y_raw + t * merge_cfg::n_out, merge_cfg::n_out);
+    rnn_stats_to_raw(fs, stats_out);
+    rnn_stats_to_raw(bs, stats_out + 12);
+    stats_out[24] = cycles;
+}
+}

@@ -1,0 +1,256 @@
+"""Recurrent cells, direction sweeps and the bidirectional layer: C++ against the numpy reference, bit for bit."""
+
+import zlib
+
+import numpy as np
+import pytest
+
+from masr_hls.fixed_point import FixedType, PrecisionError
+from masr_hls.module_sim import RnnSim
+from masr_hls.rnn_cell import CellConfig, CellWeights, step
+from masr_hls.rnn_layer import MergeConfig, bidirectional, rnn_layer, sequence_storage_bits
+
+pytestmark = pytest.mark.csim
+
+F = FixedType.parse
+
+CELLS = [  # (kind, reset_after, activation, recurrent_activation)
+    ("gru", True, "tanh", "sigmoid"),
+    ("gru", True, "relu", "hard_sigmoid"),
+    ("gru", True, "tanh", "hard_sigmoid"),
+    ("gru", True, "relu", "sigmoid"),
+    ("gru", False, "tanh", "sigmoid"),
+    ("gru", False, "relu", "hard_sigmoid"),
+    ("gru", False, "tanh", "hard_sigmoid"),
+    ("gru", False, "relu", "sigmoid"),
+    ("lstm", True, "tanh", "sigmoid"),
+    ("lstm", True, "relu", "hard_sigmoid"),
+    ("simple_rnn", True, "tanh", "sigmoid"),
+    ("simple_rnn", True, "relu", "sigmoid"),
+]
+DENSITIES = [1.0, 0.5, 0.1, 0.0]  # densest first: the first load sizes the compiled lane banks
+
+
+def keras_weights(rng, cfg: CellConfig, density: float, scale: float = 0.6):
+    """Random weights in Keras layouts, with exact zeros at the given density (and one all-zero row and column)."""
+    g_u = cfg.gates * cfg.n_units
+
+    def sparse(shape):
+        w = rng.normal(0, scale, shape) * (rng.random(shape) < density)
+        if min(shape) > 2:
+            w[rng.integers(shape[0])] = 0
+            w[:, rng.integers(shape[1])] = 0
+        return w
+
+    bias_shape = (2, g_u) if cfg.kind == "gru" and cfg.reset_after else (g_u,)
+    return sparse((cfg.n_in, g_u)), sparse((cfg.n_units, g_u)), rng.normal(0, 0.3, bias_shape)
+
+
+def frames(rng, cfg: CellConfig, t: int, density: float = 0.5) -> np.ndarray:
+    x = rng.normal(0, 1.5, (t, cfg.n_in)) * (rng.random((t, cfg.n_in)) < density)
+    return cfg.in_t.quantize_float(x)
+
+
+def assert_layer_matches(sim: RnnSim, cfg, w, x, go_backwards=False):
+    out, stats = sim.layer(x, go_backwards)
+    ref, ref_stats = rnn_layer(cfg, w, x, go_backwards)
+    np.testing.assert_array_equal(out, ref)
+    assert stats.as_tuple() == ref_stats.as_tuple()
+    return ref_stats
+
+
+@pytest.mark.parametrize("kind,reset_after,activation,recurrent_activation", CELLS)
+def test_cell_kinds_match_reference(kind, reset_after, activation, recurrent_activation):
+    rng = np.random.default_rng(zlib.crc32(repr((kind, reset_after, activation, recurrent_activation)).encode()))
+    cfg = CellConfig(kind, 11, 9, activation, recurrent_activation, reset_after, lanes=4, macs_per_lane=2)
+    weights = [CellWeights.from_keras(cfg, *keras_weights(rng, cfg, d)) for d in DENSITIES]
+    sim = RnnSim(cfg, weights[0], max_frames=16)
+    pairs = []
+    for w in weights:
+        sim.load(w)
+        for t, go_backwards in ((1, False), (13, False), (13, True)):
+            stats = assert_layer_matches(sim, cfg, w, frames(rng, cfg, t), go_backwards)
+        pairs.append(stats.kernel.pairs + stats.recurrent.pairs)
+    assert pairs == sorted(pairs, reverse=True) and pairs[-1] == 0  # the work falls with density, to none
+
+
+@pytest.mark.parametrize(
+    "kind,n_in,n_units,lanes,macs,t",
+    [
+        ("gru", 1, 1, 1, 1, 1),
+        ("gru", 300, 12, 64, 1, 3),  # more lanes than units; a long input
+        ("lstm", 40, 33, 7, 3, 50),  # T=50, units not a multiple of lanes
+        ("simple_rnn", 5, 70, 16, 4, 9),
+        ("gru", 64, 32, 1, 8, 20),
+    ],
+)
+def test_sizes_and_lanes(kind, n_in, n_units, lanes, macs, t):
+    rng = np.random.default_rng(n_in * 1000 + n_units)
+    cfg = CellConfig(kind, n_in, n_units, activation="relu", lanes=lanes, macs_per_lane=macs, reset_after=n_in % 2 == 0)
+    w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.5))
+    sim = RnnSim(cfg, w, max_frames=t)
+    assert_layer_matches(sim, cfg, w, frames(rng, cfg, t))
+    assert_layer_matches(sim, cfg, w, frames(rng, cfg, t, density=1.0), go_backwards=True)
+
+
+PRECISIONS = [  # a narrow, truncating cell and a wide, convergent-rounding one (state wrap-around included)
+    dict(
+        in_t="ap_fixed<8,3,AP_TRN,AP_SAT>", state_t="ap_fixed<8,3,AP_TRN,AP_WRAP>", weight_t="ap_fixed<6,2,AP_TRN_ZERO,AP_SAT_SYM>",
+        recurrent_weight_t="ap_fixed<6,2>", bias_t="ap_fixed<8,3>", accum_t="ap_fixed<14,5,AP_TRN,AP_WRAP>",
+        gate_t="ap_ufixed<8,1,AP_RND,AP_SAT>", cand_t="ap_fixed<8,3,AP_RND_ZERO,AP_SAT>", cell_t="ap_fixed<10,4,AP_RND_INF,AP_WRAP>",
+        act_n_log2=6, rec_n_log2=5, act_r_log2=2, rec_r_log2=4,
+    ),
+    dict(
+        in_t="ap_fixed<24,8,AP_RND_CONV,AP_SAT>", state_t="ap_fixed<24,8,AP_RND_CONV,AP_SAT>", weight_t="ap_fixed<18,4,AP_RND,AP_SAT>",
+        recurrent_weight_t="ap_fixed<12,3,AP_RND_MIN_INF,AP_SAT>", bias_t="ap_fixed<20,6>", accum_t="ap_fixed<40,14,AP_RND,AP_WRAP>",
+        gate_t="ap_fixed<18,2,AP_RND,AP_SAT>", cand_t="ap_fixed<20,8,AP_RND,AP_SAT>", cell_t="ap_fixed<24,10,AP_RND,AP_SAT>",
+        act_n_log2=12, rec_n_log2=11,
+    ),
+]
+
+
+@pytest.mark.parametrize("precision", range(len(PRECISIONS)))
+@pytest.mark.parametrize("kind,reset_after", [("gru", True), ("gru", False), ("lstm", True)])
+def test_precisions_and_rounding_modes(precision, kind, reset_after):
+    rng = np.random.default_rng(precision * 10 + len(kind) + reset_after)
+    cfg = CellConfig(kind, 17, 10, reset_after=reset_after, lanes=3, **PRECISIONS[precision])
+    w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.7, scale=1.5))
+    sim = RnnSim(cfg, w, max_frames=20)
+    assert_layer_matches(sim, cfg, w, frames(rng, cfg, 20, density=0.8))
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_modes_agree_and_cycles_fall_with_density(kind):
+    """Skipping zeros never changes an answer; it only removes cycles."""
+    rng = np.random.default_rng(7)
+    results = {}
+    for mode in ("dense", "weight_sparse", "masr"):
+        cfg = CellConfig(kind, 48, 32, activation="relu", lanes=8, mode=mode)
+        k, r, b = keras_weights(np.random.default_rng(7), cfg, 1.0)  # the same weights in every mode
+        x = frames(np.random.default_rng(3), cfg, 10, density=0.5)
+        sim = None
+        for density in (1.0, 0.5, 0.1):
+            keep = np.random.default_rng(int(density * 100)).random(k.shape) < density
+            keep_r = np.random.default_rng(int(density * 100) + 1).random(r.shape) < density
+            w = CellWeights.from_keras(cfg, k * keep, r * keep_r, b)
+            sim = sim or RnnSim(cfg, w, max_frames=10)
+            sim.load(w)
+            assert_layer_matches(sim, cfg, w, x)
+            results[mode, density] = sim.layer(x)[0], sim.layer(x)[1].cycles
+    for density in (1.0, 0.5, 0.1):
+        np.testing.assert_array_equal(results["dense", density][0], results["masr", density][0])
+        np.testing.assert_array_equal(results["weight_sparse", density][0], results["masr", density][0])
+        dense, ws, masr = (results[m, density][1] for m in ("dense", "weight_sparse", "masr"))
+        assert dense >= ws >= masr
+    for mode in ("weight_sparse", "masr"):
+        assert results[mode, 1.0][1] > results[mode, 0.5][1] > results[mode, 0.1][1]
+    assert results["dense", 1.0][1] == results["dense", 0.1][1]  # a dense array does not care
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_bidirectional_merges(merge_mode, return_sequences):
+    rng = np.random.default_rng(len(merge_mode) + 10 * return_sequences)
+    units_b = 5 if merge_mode == "concat" else 8  # concat may join different widths
+    fwd = CellConfig("gru", 6, 8, activation="relu", lanes=2)
+    bwd = CellConfig("gru", 6, units_b, activation="tanh", recurrent_activation="hard_sigmoid", reset_after=False, lanes=2)
+    m = MergeConfig(merge_mode, F("ap_fixed<18,8,AP_RND,AP_SAT>"), lanes=2)
+    wf = CellWeights.from_keras(fwd, *keras_weights(rng, fwd, 0.5))
+    wb = CellWeights.from_keras(bwd, *keras_weights(rng, bwd, 0.5))
+    sim = RnnSim(fwd, wf, bwd, wb, m, max_frames=12)
+    for t in (1, 12):
+        x = frames(rng, fwd, t)
+        y, fs, bs, cycles = sim.bidirectional(x, return_sequences)
+        ry, rfs, rbs, rcycles = bidirectional(fwd, wf, bwd, wb, m, x, return_sequences)
+        np.testing.assert_array_equal(y, ry)
+        assert (fs.as_tuple(), bs.as_tuple(), cycles) == (rfs.as_tuple(), rbs.as_tuple(), rcycles)
+        assert y.shape == (t if return_sequences else 1, m.n_out(fwd, bwd))
+
+
+def test_bidirectional_with_different_cell_kinds():
+    rng = np.random.default_rng(11)
+    fwd = CellConfig("lstm", 9, 6, lanes=3)
+    bwd = CellConfig("simple_rnn", 9, 6, activation="relu", lanes=3)
+    m = MergeConfig("sum", F("ap_fixed<16,6>"), lanes=3)
+    wf = CellWeights.from_keras(fwd, *keras_weights(rng, fwd, 0.5))
+    wb = CellWeights.from_keras(bwd, *keras_weights(rng, bwd, 0.5))
+    x = frames(rng, fwd, 7)
+    y, *_ = RnnSim(fwd, wf, bwd, wb, m, max_frames=7).bidirectional(x)
+    np.testing.assert_array_equal(y, bidirectional(fwd, wf, bwd, wb, m, x)[0])
+
+
+def test_backward_sweep_is_forward_on_reversed_input():
+    """A Keras semantics check on the reference itself: go_backwards reads frames last to first."""
+    rng = np.random.default_rng(5)
+    cfg = CellConfig("gru", 4, 3)
+    w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 1.0))
+    x = frames(rng, cfg, 6, density=1.0)
+    np.testing.assert_array_equal(rnn_layer(cfg, w, x, go_backwards=True)[0], rnn_layer(cfg, w, x[::-1])[0])
+    y = bidirectional(cfg, w, cfg, w, MergeConfig("concat", cfg.state_t), x)[0]
+    np.testing.assert_array_equal(y[:, 3:], rnn_layer(cfg, w, x[::-1])[0][::-1])  # backward half re-aligned
+
+
+def test_reference_step_follows_keras_gru_equations():
+    """The reference GRU at high precision agrees with the float equations Keras uses."""
+    rng = np.random.default_rng(2)
+    wide = dict(
+        in_t="ap_fixed<32,8>", state_t="ap_fixed<32,8>", weight_t="ap_fixed<24,4>", recurrent_weight_t="ap_fixed<24,4>",
+        bias_t="ap_fixed<24,4>", accum_t="ap_fixed<40,12,AP_RND,AP_WRAP>", gate_t="ap_fixed<20,2>", cand_t="ap_fixed<20,4>",
+        act_n_log2=16, rec_n_log2=16,
+    )
+    for reset_after in (True, False):
+        cfg = CellConfig("gru", 5, 4, reset_after=reset_after, **wide)
+        k, r, b = keras_weights(rng, cfg, 1.0)
+        w = CellWeights.from_keras(cfg, k, r, b)
+        x, h = rng.normal(0, 1, 5), rng.normal(0, 0.5, 4)
+        h_new, _, _ = step(cfg, w, cfg.in_t.quantize_float(x), cfg.state_t.quantize_float(h))
+        bx, bh = (b[0], b[1]) if reset_after else (b, np.zeros_like(b))
+        xz, xr, xh = np.split(x @ k + bx, 3)
+        hz, hr, hh_ = np.split(h @ r + bh, 3)
+        sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+        z, rr = sig(xz + hz), sig(xr + hr)
+        cand = np.tanh(xh + rr * hh_) if reset_after else np.tanh(xh + (rr * h) @ r[:, 8:])
+        expected = z * h + (1 - z) * cand
+        np.testing.assert_allclose(cfg.state_t.to_float(h_new), expected, atol=2e-3)
+
+
+def test_sequence_storage_counts_bits():
+    x = np.array([[0, 3, 0], [0, 0, 0]])
+    assert sequence_storage_bits(x, 16) == {"dense": 6 * 16, "bitmask": 6 + 16}
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(kind="rnn"), "unknown cell kind"),
+        (dict(activation="sigmoid"), "unsupported activation"),
+        (dict(recurrent_activation="tanh"), "unsupported recurrent_activation"),
+        (dict(n_units=0), "n_units must be a positive integer"),
+        (dict(lanes=0), "lanes must be a positive integer"),
+        (dict(mode="sparse"), "unknown engine mode"),
+        (dict(accum_t="ap_fixed<32,12,AP_RND,AP_SAT>"), "must be AP_WRAP"),
+        (dict(gate_t="ap_fixed<30,2>", accum_t="ap_fixed<40,12,AP_RND,AP_WRAP>"), "exceeds the reference"),
+        (dict(act_n_log2=30), "n_log2"),
+    ],
+)
+def test_bad_cell_config_is_refused(kwargs, match):
+    args = dict(kind="gru", n_in=3, n_units=2) | kwargs
+    with pytest.raises((ValueError, PrecisionError), match=match):
+        CellConfig(**args)
+
+
+def test_bad_weights_are_refused():
+    cfg = CellConfig("gru", 3, 2)
+    k, r, b = np.zeros((3, 6)), np.zeros((2, 6)), np.zeros((2, 6))
+    with pytest.raises(ValueError, match="kernel has shape"):
+        CellWeights.from_keras(cfg, np.zeros((6, 3)), r, b)
+    with pytest.raises(ValueError, match="bias has shape"):
+        CellWeights.from_keras(cfg, k, r, np.zeros(6))  # reset_after=True keeps two bias rows
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        CellWeights.from_keras(cfg, k, np.full((2, 6), np.nan), b)
+    with pytest.raises(ValueError, match="merge_mode"):
+        MergeConfig("first", F("ap_fixed<16,6>"))
+    with pytest.raises(ValueError, match="needs equal units"):
+        c2 = CellConfig("gru", 3, 4)
+        w2 = CellWeights.from_keras(c2, np.zeros((3, 12)), np.zeros((4, 12)), np.zeros((2, 12)))
+        bidirectional(cfg, CellWeights.from_keras(cfg, k, r, b), c2, w2, MergeConfig("sum", F("ap_fixed<16,6>")), np.zeros((2, 3)))
