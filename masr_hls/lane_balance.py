@@ -39,3 +39,11 @@ def assign_rows(row_work: np.ndarray, lanes: int, strategy: str = "balanced") ->
 
 def lane_loads(row_work: np.ndarray, lane_of_row: np.ndarray, lanes: int) -> np.ndarray:
     return np.bincount(np.asarray(lane_of_row), weights=np.asarray(row_work), minlength=lanes).astype(np.int64)
+
+
+def row_work(matrix: np.ndarray, mode: str) -> np.ndarray:
+    """What a row costs a lane: its non-zeros in the sparse modes; its length in a dense array."""
+    matrix = np.asarray(matrix)
+    if mode == "dense":
+        return np.full(matrix.shape[0], matrix.shape[1], dtype=np.int64)
+    return np.count_nonzero(matrix, axis=1)

@@ -9,16 +9,22 @@ Tests and ``masr-hls selfcheck`` use it to hold the C++ to the numpy reference.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 
 import numpy as np
 
 from . import compiler
 from .activations import Activation
 from .bitmask import SparseMatrix, n_words
+from .dense_head import DenseHeadConfig, DenseHeadWeights, HeadStats
+from .dense_head import render_config as render_head_config
+from .dense_head import render_weights as render_head_weights
 from .fixed_point import FixedType
 from .mxv import MxvConfig, MxvStats, render_config
 from .rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
 from .rnn_layer import MergeConfig, render_merge_config
+from .softmax import SoftmaxConfig, exp_table, inv_table
+from .softmax import render_config as render_softmax_config
 
 
 def testbench_source(name: str) -> str:
@@ -207,3 +213,62 @@ class RnnSim:
 def _step_stats(raw) -> StepStats:
     raw = [int(v) for v in raw]
     return StepStats(MxvStats(*raw[0:5]), MxvStats(*raw[5:10]), raw[10], raw[11])
+
+
+class DenseHeadSim:
+    """dense_head.h over up to ``cfg.max_frames`` frames; weights loaded at run time, or compiled in as constants."""
+
+    def __init__(self, cfg: DenseHeadConfig, weights: DenseHeadWeights, max_lane_rows: int | None = None,
+                 max_lane_nnz: int | None = None, const_weights: bool = False):
+        self.cfg = cfg
+        matrix = _pad(weights.matrix, max_lane_rows, max_lane_nnz)
+        self._banks = matrix.lane_rows.shape[1], matrix.lane_values.shape[1]
+        header = "#define TB_HAS_HEAD\n#include \"masr/dense_head.h\"\n" + render_head_config("head_config", cfg, matrix)
+        if const_weights:
+            padded = dataclasses.replace(weights, matrix=matrix)
+            header += "#define TB_HEAD_CONST_WEIGHTS\n" + render_head_weights("head_config", cfg, padded)
+        self.lib = _build("tb_dense_head.cpp", header)
+        self.lib.tb_head_run.restype = ctypes.c_int
+        if const_weights:
+            self.lib.tb_head_load_const()
+        else:
+            self.load(weights)
+
+    def load(self, weights: DenseHeadWeights) -> None:
+        m = weights.matrix
+        if m.lane_rows.shape[1] > self._banks[0] or m.lane_values.shape[1] > self._banks[1]:
+            raise ValueError("head weights do not fit the compiled lane banks")
+        m = _pad(m, *self._banks)
+        arrays = [_i64(a) for a in (m.mask, m.lane_rows, m.lane_n_rows, m.lane_values, weights.b_raw, weights.table_raw)]
+        self.lib.tb_head_load(*(compiler.ptr(a) for a in arrays))
+
+    def run(self, x_raw) -> tuple[np.ndarray, list[HeadStats]]:
+        x = _i64(np.atleast_2d(x_raw))
+        if x.ndim != 2 or x.shape[1] != self.cfg.n_in or len(x) > self.cfg.max_frames:
+            raise ValueError(f"expected at most {self.cfg.max_frames} frames of {self.cfg.n_in} values, got shape {x.shape}")
+        y, stats = np.zeros((len(x), self.cfg.n_out), np.int64), np.zeros((len(x), 6), np.int64)
+        rc = self.lib.tb_head_run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(stats))
+        if rc != 0:
+            raise RuntimeError(f"tb_head_run refused {len(x)} frames")
+        return y, [HeadStats(*map(int, row)) for row in stats]
+
+
+class SoftmaxSim:
+    """softmax.h for one configuration, its exp and reciprocal tables loaded at run time."""
+
+    def __init__(self, cfg: SoftmaxConfig):
+        self.cfg = cfg
+        self.lib = _build("tb_dense_head.cpp", "#define TB_HAS_SOFTMAX\n#include \"masr/softmax.h\"\n" + render_softmax_config("softmax_config", cfg))
+        self.load(exp_table(cfg), inv_table(cfg))
+
+    def load(self, exp_tab, inv_tab) -> None:
+        self._tables = _i64(exp_tab), _i64(inv_tab)
+        self.lib.tb_softmax_load(*(compiler.ptr(a) for a in self._tables))
+
+    def run(self, x_raw) -> tuple[np.ndarray, np.ndarray]:
+        x = _i64(np.atleast_2d(x_raw))
+        if x.shape[1] != self.cfg.n:
+            raise ValueError(f"expected rows of {self.cfg.n} values, got shape {x.shape}")
+        y, cycles = np.zeros_like(x), np.zeros(len(x), np.int64)
+        self.lib.tb_softmax_run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(cycles))
+        return y, cycles

@@ -13,7 +13,7 @@ import numpy as np
 from .activations import Activation
 from .bitmask import SparseMatrix, n_words
 from .fixed_point import FixedType, PrecisionError, exact_add, exact_mul
-from .lane_balance import assign_rows
+from .lane_balance import assign_rows, row_work
 from .mxv import MxvConfig, MxvStats, mxv, mxv_stats, render_config
 
 KINDS = {"gru": ("CELL_GRU", 3), "lstm": ("CELL_LSTM", 4), "simple_rnn": ("CELL_SIMPLE_RNN", 1)}
@@ -159,9 +159,7 @@ class CellWeights:
 
     def encode(self, cfg: CellConfig, strategy: str = "balanced") -> None:
         for name, m in self.engine_matrices(cfg).items():
-            # A dense array spends n_in cycles on every row, so it balances rows, not non-zeros.
-            work = np.count_nonzero(m, axis=1) if cfg.mode != "dense" else np.full(m.shape[0], m.shape[1])
-            self.lanes[name] = assign_rows(work, cfg.lanes, strategy)
+            self.lanes[name] = assign_rows(row_work(m, cfg.mode), cfg.lanes, strategy)
             self.matrices[name] = SparseMatrix.encode(m, self.lanes[name], cfg.lanes)
 
 

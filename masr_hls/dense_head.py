@@ -1,0 +1,355 @@
+"""A dense output head on the sparse engine, in numpy: bit-exact results, cycles, C++ config.
+
+Written from the specification in docs/arithmetic.md ("Dense head") and the
+comment at the top of templates/masr/dense_head.h, not from the C++:
+
+    acc_i = sum_j accum_t(W[i, j] x_j)     the engine (mxv.py), wrap-around
+    z_i   = accum_t(acc_i + b_i)           exact sum, quantised once
+    y_i   = out_t(act(z_i))                linear, relu, hard_sigmoid: straight to out_t;
+                                           sigmoid, tanh: the LUT entry (table_t), then out_t
+
+W is the Keras kernel transposed (n_out x n_in), banked over lanes in bitmask
+form; x arrives dense and is encoded to compact form by the head.  A sequence
+(frames x n_in) runs the same head on every frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from string import Template
+
+import numpy as np
+
+from . import activations as act_lib
+from .bitmask import SparseMatrix, n_words
+from .fixed_point import FixedType, PrecisionError, align
+from .lane_balance import STRATEGIES, assign_rows, row_work
+from .mxv import MODES, MxvConfig, mxv, mxv_stats
+from .mxv import render_config as render_mxv_config
+
+ACTIVATIONS = {
+    "linear": "HEAD_LINEAR",
+    "relu": "HEAD_RELU",
+    "sigmoid": "HEAD_SIGMOID",
+    "tanh": "HEAD_TANH",
+    "hard_sigmoid": "HEAD_HARD_SIGMOID",
+}
+LUT_ACTIVATIONS = ("sigmoid", "tanh")
+POST_DEPTH = 2  # bias add; activation + output quantise
+
+
+def _positive(name: str, value) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class DenseHeadConfig:
+    """Static parameters of one dense head (one Keras Dense layer, applied per frame)."""
+
+    n_in: int
+    n_out: int
+    in_t: FixedType
+    weight_t: FixedType
+    bias_t: FixedType
+    accum_t: FixedType
+    out_t: FixedType
+    activation: str = "linear"
+    table_t: FixedType | None = None  # sigmoid/tanh ROM entries; None: out_t
+    table_n_log2: int = 10  # sigmoid/tanh: 2**n entries ...
+    table_r_log2: int = 3  # ... over [-2**r, 2**r)
+    lanes: int = 1
+    macs_per_lane: int = 1
+    scan_words: int = 4
+    mode: str = "masr"
+    max_frames: int = 1  # frames per call of dense_head_sequence
+
+    def __post_init__(self):
+        for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words", "max_frames"):
+            _positive(name, getattr(self, name))
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown dense head activation {self.activation!r}; use one of {tuple(ACTIVATIONS)} "
+                "(softmax: a linear head followed by masr_hls.softmax)"
+            )
+        if self.mode not in MODES:
+            raise ValueError(f"unknown engine mode {self.mode!r}; use one of {tuple(MODES)}")
+        for name in ("in_t", "weight_t", "bias_t", "accum_t", "out_t", "table_t"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, FixedType):
+                object.__setattr__(self, name, FixedType.parse(value))
+        if self.table_t is None:
+            object.__setattr__(self, "table_t", self.out_t)
+        grid = max(self.accum_t.frac, self.bias_t.frac)
+        if self.accum_t.width + grid - self.accum_t.frac > 61 or self.bias_t.width + grid - self.bias_t.frac > 61:
+            raise PrecisionError(f"bias {self.bias_t} + accumulator {self.accum_t}: the exact sum exceeds 62 bits")
+        self.activation_function()  # validates the LUT parameters
+        self.mxv  # validates the engine's types and sizes
+
+    @property
+    def mxv(self) -> MxvConfig:
+        return MxvConfig(
+            self.n_in,
+            self.n_out,
+            self.weight_t,
+            self.in_t,
+            self.accum_t,
+            lanes=self.lanes,
+            macs_per_lane=self.macs_per_lane,
+            scan_words=self.scan_words,
+            mode=self.mode,
+        )
+
+    @property
+    def uses_table(self) -> bool:
+        return self.activation in LUT_ACTIVATIONS
+
+    @property
+    def table_size(self) -> int:
+        return 1 << self.table_n_log2 if self.uses_table else 1
+
+    def activation_function(self):
+        """The activation as masr_hls.activations describes it (output type table_t or out_t)."""
+        return act_lib.make_activation(
+            self.activation,
+            out_t=self.table_t if self.uses_table else self.out_t,
+            n_log2=self.table_n_log2,
+            r_log2=self.table_r_log2,
+        )
+
+
+@dataclass(frozen=True)
+class DenseHeadWeights:
+    """Raw parameters of a head and their bitmask encoding over the lanes."""
+
+    w_raw: np.ndarray  # (n_out, n_in) weight_t raw, the Keras kernel transposed
+    b_raw: np.ndarray  # (n_out,) bias_t raw
+    lane_of_row: np.ndarray  # (n_out,)
+    matrix: SparseMatrix
+    table_raw: np.ndarray  # (table_size,) table_t raw; one zero entry when unused
+
+
+@dataclass
+class HeadStats:
+    pairs: int = 0
+    issued: int = 0
+    cycles: int = 0
+    encode_cycles: int = 0
+    engine_cycles: int = 0
+    post_cycles: int = 0
+
+    def as_tuple(self):
+        return (self.pairs, self.issued, self.cycles, self.encode_cycles, self.engine_cycles, self.post_cycles)
+
+
+# ------------------------------------------------------------- parameters
+def activation_table(cfg: DenseHeadConfig) -> np.ndarray:
+    if not cfg.uses_table:
+        return np.zeros(1, dtype=np.int64)
+    return np.asarray(cfg.activation_function().table(), dtype=np.int64)
+
+
+def encode_weights(cfg: DenseHeadConfig, w_raw, b_raw, strategy: str = "balanced") -> DenseHeadWeights:
+    """Raw weights (n_out x n_in) and bias (n_out,) -> the head's encoded parameters."""
+    w_raw = np.asarray(w_raw, dtype=np.int64)
+    b_raw = np.asarray(b_raw, dtype=np.int64)
+    if w_raw.shape != (cfg.n_out, cfg.n_in):
+        raise ValueError(
+            f"dense head weights must be n_out x n_in = {cfg.n_out} x {cfg.n_in} (the Keras kernel transposed), "
+            f"got shape {w_raw.shape}"
+        )
+    if b_raw.shape != (cfg.n_out,):
+        raise ValueError(f"dense head bias must have shape ({cfg.n_out},), got {b_raw.shape}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown lane assignment strategy {strategy!r}; use one of {STRATEGIES}")
+    cfg.weight_t.check_raw(w_raw, "dense head weights")
+    cfg.bias_t.check_raw(b_raw, "dense head bias")
+    lane_of_row = assign_rows(row_work(w_raw, cfg.mode), cfg.lanes, strategy)
+    matrix = SparseMatrix.encode(w_raw, lane_of_row, cfg.lanes)
+    return DenseHeadWeights(w_raw, b_raw, lane_of_row, matrix, activation_table(cfg))
+
+
+def quantize_weights(cfg: DenseHeadConfig, kernel, bias=None, strategy: str = "balanced") -> DenseHeadWeights:
+    """A Keras Dense kernel (n_in x n_out) and bias (n_out,) in float -> encoded parameters."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.shape != (cfg.n_in, cfg.n_out):
+        raise ValueError(
+            f"Keras Dense kernel must be n_in x n_out = {cfg.n_in} x {cfg.n_out}, got shape {kernel.shape}"
+        )
+    bias = np.zeros(cfg.n_out) if bias is None else np.asarray(bias, dtype=np.float64)
+    if bias.shape != (cfg.n_out,):
+        raise ValueError(f"Keras Dense bias must have shape ({cfg.n_out},), got {bias.shape}")
+    return encode_weights(cfg, cfg.weight_t.quantize_float(kernel.T), cfg.bias_t.quantize_float(bias), strategy)
+
+
+# --------------------------------------------------------------- reference
+def _frames(cfg: DenseHeadConfig, x_raw) -> np.ndarray:
+    x = np.asarray(x_raw, dtype=np.int64)
+    x = x[None, :] if x.ndim == 1 else x
+    if x.ndim != 2 or x.shape[1] != cfg.n_in:
+        raise ValueError(f"dense head input must be frames x n_in (n_in = {cfg.n_in}), got shape {x.shape}")
+    return cfg.in_t.check_raw(x, "dense head input")
+
+
+def dense_head_steps(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> dict[str, np.ndarray]:
+    """acc, z (accum_t raw) and y (out_t raw) for every frame (frames x n_out)."""
+    x = _frames(cfg, x_raw)
+    m = cfg.mxv
+    acc = np.stack([mxv(m, weights.w_raw, frame) for frame in x]) if len(x) else np.zeros((0, cfg.n_out), np.int64)
+    grid = max(cfg.accum_t.frac, cfg.bias_t.frac)
+    exact = align(acc, cfg.accum_t.frac, grid) + align(weights.b_raw, cfg.bias_t.frac, grid)[None, :]
+    z = cfg.accum_t.quantize_raw(exact, grid)
+    a = cfg.activation_function()
+    if cfg.uses_table:
+        entry = a.apply(z, cfg.accum_t.frac, table=weights.table_raw)
+        y = cfg.out_t.quantize_raw(entry, cfg.table_t.frac)
+    else:
+        y = np.asarray(a.apply(z, cfg.accum_t.frac), dtype=np.int64)
+    return {"acc": acc, "z": z, "y": y}
+
+
+def dense_head(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> np.ndarray:
+    """Raw out_t outputs (frames x n_out) of raw in_t inputs (frames x n_in)."""
+    return dense_head_steps(cfg, weights, x_raw)["y"]
+
+
+def post_cycles(cfg: DenseHeadConfig) -> int:
+    return -(-cfg.n_out // cfg.lanes) + POST_DEPTH
+
+
+def dense_head_stats(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> list[HeadStats]:
+    """Cycle model per frame: encode + engine + post (see dense_head.h)."""
+    x = _frames(cfg, x_raw)
+    m, w_nz = cfg.mxv, weights.w_raw != 0
+    out = []
+    for frame in x:
+        s = mxv_stats(m, w_nz, frame != 0, weights.lane_of_row)
+        enc, post = n_words(cfg.n_in), post_cycles(cfg)
+        out.append(HeadStats(s.pairs, s.issued, enc + s.cycles + post, enc, s.cycles, post))
+    return out
+
+
+# ----------------------------------------------------------------- float
+FLOAT_ACTIVATIONS = {
+    "linear": lambda v: v,
+    "relu": lambda v: np.maximum(v, 0.0),
+    "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+    "tanh": np.tanh,
+    "hard_sigmoid": lambda v: np.clip(v / 6.0 + 0.5, 0.0, 1.0),
+}
+
+
+def dense_head_float(kernel, bias, x, activation: str = "linear") -> np.ndarray:
+    """Keras Dense in float64: act(x @ kernel + bias)."""
+    if activation not in FLOAT_ACTIVATIONS:
+        raise ValueError(f"unknown dense head activation {activation!r}; use one of {tuple(FLOAT_ACTIVATIONS)}")
+    z = np.asarray(x, dtype=np.float64) @ np.asarray(kernel, dtype=np.float64) + np.asarray(bias, dtype=np.float64)
+    return FLOAT_ACTIVATIONS[activation](z)
+
+
+def _q(t: FixedType) -> float:
+    """Largest error of one quantisation to t without overflow."""
+    return t.lsb if t.rounding in ("AP_TRN", "AP_TRN_ZERO") else t.lsb / 2
+
+
+def tolerance(cfg: DenseHeadConfig) -> float:
+    """Bound on |y - act(W x + b)| for exact in_t inputs and the quantised W, b, without overflow.
+
+    z carries at most n_in product quantisations and one bias quantisation in
+    accum_t: |z - (W x + b)| <= (n_in + 1) q(accum_t).  The activation is
+    Lipschitz with constant L (1; 1/4 for sigmoid; 1/6 for hard_sigmoid) and adds
+    its own error bound (activations.py: LUT resolution and table_t, or its
+    output quantisation); the final out_t adds q(out_t) when it differs from the
+    activation's output type.
+    """
+    a = cfg.activation_function()
+    lipschitz = {"sigmoid": 0.25, "hard_sigmoid": 1.0 / 6.0}.get(cfg.activation, 1.0)
+    tol = lipschitz * (cfg.n_in + 1) * _q(cfg.accum_t) + a.error_bound()
+    if cfg.uses_table:
+        tol += _q(cfg.out_t)
+    return tol
+
+
+# -------------------------------------------------------------------- C++
+_CONFIG = Template(
+    """struct ${name} {
+    static const int n_in = ${n_in};
+    static const int n_out = ${n_out};
+    static const int lanes = ${lanes};
+    static const int max_frames = ${max_frames};
+    static const masr::head_activation activation = masr::${activation};
+    static const int table_n_log2 = ${table_n_log2};
+    static const int table_r_log2 = ${table_r_log2};
+    static const int table_size = ${table_size};
+    typedef ${mxv_name} mxv_config;
+    typedef ${in_t} in_t;
+    typedef ${bias_t} bias_t;
+    typedef ${accum_t} accum_t;
+    typedef ${table_t} table_t;
+    typedef ${out_t} out_t;
+};
+"""
+)
+
+
+def render_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix) -> str:
+    """``${name}_mxv`` (the engine's CONFIG_T) and ``${name}`` (the head's CONFIG_T)."""
+    mxv_name = f"{name}_mxv"
+    return render_mxv_config(mxv_name, cfg.mxv, matrix) + _CONFIG.substitute(
+        name=name,
+        n_in=cfg.n_in,
+        n_out=cfg.n_out,
+        lanes=cfg.lanes,
+        max_frames=cfg.max_frames,
+        activation=ACTIVATIONS[cfg.activation],
+        table_n_log2=cfg.table_n_log2,
+        table_r_log2=cfg.table_r_log2,
+        table_size=cfg.table_size,
+        mxv_name=mxv_name,
+        in_t=cfg.in_t.cpp(),
+        bias_t=cfg.bias_t.cpp(),
+        accum_t=cfg.accum_t.cpp(),
+        table_t=cfg.table_t.cpp(),
+        out_t=cfg.out_t.cpp(),
+    )
+
+
+_WEIGHTS = Template(
+    """static const masr::sparse_weights<${name}_mxv> ${name}_weights = {
+    {${mask}},
+    {${lane_rows}},
+    {${lane_n_rows}},
+    {${values}}};
+static const ${name}::bias_t ${name}_bias[${n_out}] = {${bias}};
+static const ${name}::table_t ${name}_table[${table_size}] = {${table}};
+"""
+)
+
+
+def _literals(raw, t: FixedType, what: str) -> list[str]:
+    if t.width > 53:
+        raise PrecisionError(f"{what}: {t} values cannot be written as exact double literals (more than 53 bits)")
+    return [repr(float(v)) for v in t.to_float(np.asarray(raw, dtype=np.int64).ravel())]
+
+
+def _rows(items) -> str:
+    return ", ".join("{" + ", ".join(row) + "}" for row in items)
+
+
+def render_weights(name: str, cfg: DenseHeadConfig, weights: DenseHeadWeights) -> str:
+    """Constant arrays ``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
+    m = weights.matrix
+    values = [_literals(row, cfg.weight_t, f"{name} weights") for row in m.lane_values]
+    return _WEIGHTS.substitute(
+        name=name,
+        mask=_rows([[f"0x{int(w):08x}u" for w in row] for row in m.mask]),
+        lane_rows=_rows([[str(int(r)) for r in row] for row in m.lane_rows]),
+        lane_n_rows=", ".join(str(int(n)) for n in m.lane_n_rows),
+        values=_rows(values),
+        n_out=cfg.n_out,
+        bias=", ".join(_literals(weights.b_raw, cfg.bias_t, f"{name} bias")),
+        table_size=cfg.table_size,
+        table=", ".join(_literals(weights.table_raw, cfg.table_t, f"{name} table")),
+    )
