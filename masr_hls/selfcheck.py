@@ -13,8 +13,11 @@ import numpy as np
 from .bitmask import SparseMatrix
 from .fixed_point import FixedType
 from .lane_balance import assign_rows
-from .module_sim import MxvSim
+from . import dense_head as dh
+from .module_sim import DenseHeadSim, MxvSim, RnnSim
 from .mxv import MxvConfig, ideal_cycles, mxv, mxv_stats
+from .rnn_cell import CellConfig, CellWeights
+from .rnn_layer import MergeConfig, bidirectional
 
 
 @dataclass
@@ -63,7 +66,44 @@ def check_engine(rng, n_out=256, n_in=256, lanes=16, macs=1, frames=8) -> list[C
     return results
 
 
-CHECKS = [check_engine]
+def check_bidirectional_gru(rng, n_in=40, units=64, lanes=8, frames=20) -> list[CheckResult]:
+    """A bidirectional ReLU-GRU layer (concat) at falling weight density, in every engine mode."""
+    results = []
+    x_float = rng.normal(0, 1, (frames, n_in)) * (rng.random((frames, n_in)) < 0.5)
+    for density in (1.0, 0.1):
+        shapes = [((n_in, 3 * units), (units, 3 * units), (2, 3 * units)) for _ in range(2)]
+        params = [[rng.normal(0, 0.4, s) * (rng.random(s) < (density if i < 2 else 1)) for i, s in enumerate(d)] for d in shapes]
+        for mode in ("dense", "weight_sparse", "masr"):
+            cfg = CellConfig("gru", n_in, units, activation="relu", lanes=lanes, mode=mode)
+            wf, wb = (CellWeights.from_keras(cfg, *p) for p in params)
+            m = MergeConfig("concat", cfg.state_t, lanes)
+            x = cfg.in_t.quantize_float(x_float)
+            y, fs, bs, cycles = RnnSim(cfg, wf, cfg, wb, m, max_frames=frames).bidirectional(x)
+            ry, rfs, rbs, rcycles = bidirectional(cfg, wf, cfg, wb, m, x)
+            mismatches = int(np.count_nonzero(y != ry)) + int((fs.as_tuple(), bs.as_tuple(), cycles) != (rfs.as_tuple(), rbs.as_tuple(), rcycles))
+            pairs = sum(s.kernel.pairs + s.recurrent.pairs for s in (fs, bs))
+            case = f"BiGRU-relu {n_in}->2x{units} T={frames} w={density:.0%} {lanes}x1 {mode}"
+            results.append(CheckResult("bidirectional", case, y.size, mismatches, cycles, ideal_cycles(pairs, lanes)))
+    return results
+
+
+def check_head(rng, n_in=128, n_out=29, lanes=4, frames=20) -> list[CheckResult]:
+    """A per-frame dense head (DeepSpeech2's character output) on sparse ReLU features."""
+    t = FixedType.parse
+    cfg = dh.DenseHeadConfig(n_in, n_out, t("ap_fixed<16,6>"), t("ap_fixed<8,2>"), t("ap_fixed<16,6>"),
+                             t("ap_fixed<32,12,AP_RND,AP_WRAP>"), t("ap_fixed<16,6>"), lanes=lanes, max_frames=frames)
+    kernel = rng.normal(0, 0.3, (n_in, n_out)) * (rng.random((n_in, n_out)) < 0.2)
+    weights = dh.quantize_weights(cfg, kernel, rng.normal(0, 0.3, n_out))
+    x = _sparse(rng, (frames, n_in), 0.4, cfg.in_t)
+    y, stats = DenseHeadSim(cfg, weights).run(x)
+    ref, ref_stats = dh.dense_head(cfg, weights, x), dh.dense_head_stats(cfg, weights, x)
+    mismatches = int(np.count_nonzero(y != ref)) + sum(a.as_tuple() != b.as_tuple() for a, b in zip(stats, ref_stats))
+    ideal = sum(ideal_cycles(s.pairs, lanes) for s in stats)
+    return [CheckResult("dense_head", f"{n_in}->{n_out} w=20% a=40% T={frames} {lanes}x1 masr", y.size, mismatches,
+                        sum(s.cycles for s in stats), ideal)]
+
+
+CHECKS = [check_engine, check_bidirectional_gru, check_head]
 
 
 def run(seed: int = 0) -> list[CheckResult]:
@@ -75,11 +115,11 @@ def run(seed: int = 0) -> list[CheckResult]:
 
 
 def format_table(results: list[CheckResult]) -> str:
-    head = f"{'module':<14} {'case':<44} {'values':>7} {'mismatch':>8} {'cycles':>8} {'ideal':>7} {'util':>6}"
+    head = f"{'module':<14} {'case':<50} {'values':>7} {'mismatch':>8} {'cycles':>8} {'ideal':>7} {'util':>6}"
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r.module:<14} {r.case:<44} {r.values:>7} {r.mismatches:>8} {r.cycles:>8} {r.ideal:>7} {r.utilisation:>6.1%}"
+            f"{r.module:<14} {r.case:<50} {r.values:>7} {r.mismatches:>8} {r.cycles:>8} {r.ideal:>7} {r.utilisation:>6.1%}"
         )
     bad = sum(not r.ok for r in results)
     lines.append(f"{len(results) - bad} passed, {bad} failed" if bad else f"all {len(results)} checks bit-exact")
