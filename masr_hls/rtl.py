@@ -1,0 +1,398 @@
+"""MASR's sparse matrix-vector engine as RTL, simulated with Verilator and synthesised with Yosys.
+
+The SystemVerilog in ``templates/rtl`` is the twin of
+``templates/masr/sparse_mxv.h`` in ``MODE_MASR``.  This module fills in its
+parameters from an :class:`~masr_hls.mxv.MxvConfig`, writes the weight banks as
+``$readmemh`` files from a :class:`~masr_hls.bitmask.SparseMatrix` (the same
+encoding the HLS path uses), builds the simulation once per configuration and
+bank size (cached like the C++ builds), and reads back results and measured
+cycle counts.  ``synthesize`` runs ``yosys synth_xilinx`` for resource counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import compiler
+from .bitmask import MASK_BITS, SparseMatrix, n_words
+from .fixed_point import ROUNDING_MODES
+from .mxv import MxvConfig
+
+INSTALL_HINT = "install with apt-get install verilator yosys"
+TOP = "masr_mxv"
+TESTBENCH_TOP = "masr_mxv_tb"
+DESIGN_SOURCES = (
+    "masr_mxv.sv",
+    "masr_mxv_lane.sv",
+    "masr_act_encoder.sv",
+    "masr_pair_picker.sv",
+    "masr_popcount.sv",
+    "masr_quantize.sv",
+)
+TESTBENCH_SOURCE = "masr_mxv_tb.sv"
+QUANTIZE_TESTBENCH = "masr_quantize_tb"
+DEFAULT_FIFO_DEPTH = 4
+MAX_LANES = 1000  # bank file names carry a three-digit lane number
+
+
+class ToolNotFound(RuntimeError):
+    """Verilator or Yosys is not installed."""
+
+
+class RtlError(RuntimeError):
+    """Verilator or Yosys rejected the RTL, or the simulation failed."""
+
+
+def rtl_dir() -> Path:
+    return compiler.templates_dir() / "rtl"
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ToolNotFound(f"{name} not found on PATH; {INSTALL_HINT}")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def _tool_version(name: str) -> str:
+    flag = "-V" if name == "yosys" else "--version"
+    return subprocess.run([require_tool(name), flag], capture_output=True, text=True).stdout.strip()
+
+
+def _require_verilator5() -> str:
+    path = require_tool("verilator")
+    m = re.search(r"Verilator (\d+)\.", _tool_version("verilator"))
+    if m and int(m.group(1)) < 5:
+        raise ToolNotFound(f"{_tool_version('verilator')} is too old: the simulation needs Verilator 5 (--binary); {INSTALL_HINT}")
+    return path
+
+
+# --------------------------------------------------------------- parameters
+def window_words(cfg: MxvConfig) -> int:
+    """Mask words per front-end window: the scan width, but never more than a row has."""
+    return min(cfg.scan_words, n_words(cfg.n_in))
+
+
+def windows_per_row(cfg: MxvConfig) -> int:
+    return -(-n_words(cfg.n_in) // window_words(cfg))
+
+
+def rtl_parameters(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int = DEFAULT_FIFO_DEPTH) -> dict[str, int]:
+    """The ``masr_mxv`` parameters for one engine instance with lane banks of the given size."""
+    if cfg.mode != "masr":
+        raise ValueError(f"the RTL engine implements mode 'masr' only, not {cfg.mode!r}")
+    if cfg.lanes > MAX_LANES:
+        raise ValueError(f"the RTL engine supports at most {MAX_LANES} lanes, got {cfg.lanes}")
+    for name, value in (("bank_rows", bank_rows), ("bank_nnz", bank_nnz), ("fifo_depth", fifo_depth)):
+        if int(value) < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    return {
+        "N_IN": cfg.n_in,
+        "N_OUT": cfg.n_out,
+        "LANES": cfg.lanes,
+        "MACS": cfg.macs_per_lane,
+        "SCAN_WORDS": cfg.scan_words,
+        "LANE_ROWS": int(bank_rows),
+        "LANE_NNZ": int(bank_nnz),
+        "W_W": cfg.weight_t.width,
+        "W_FRAC": cfg.weight_t.frac,
+        "W_SIGNED": int(cfg.weight_t.signed),
+        "A_W": cfg.act_t.width,
+        "A_FRAC": cfg.act_t.frac,
+        "A_SIGNED": int(cfg.act_t.signed),
+        "ACC_W": cfg.accum_t.width,
+        "ACC_FRAC": cfg.accum_t.frac,
+        "ROUNDING": ROUNDING_MODES.index(cfg.accum_t.rounding),
+        "FIFO_DEPTH": int(fifo_depth),
+    }
+
+
+def bank_sizes(matrix: SparseMatrix) -> tuple[int, int]:
+    """The smallest lane banks (rows, non-zeros) that hold ``matrix``."""
+    return max(1, int(matrix.lane_n_rows.max())), max(1, int(matrix.lane_nnz.max()))
+
+
+# ------------------------------------------------------------- memory files
+def _hex_lines(values, bits: int) -> str:
+    digits = max(1, -(-bits // 4))
+    mask = (1 << bits) - 1
+    return "".join(f"{int(v) & mask:0{digits}x}\n" for v in values)
+
+
+def _bits_for(n: int) -> int:
+    return max(1, int(n - 1).bit_length())
+
+
+def write_weight_files(folder: Path, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int, bank_nnz: int) -> None:
+    """Write the ``$readmemh`` files of ``masr_mxv`` for ``matrix`` into ``folder``."""
+    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
+        raise ValueError(
+            f"matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match the engine "
+            f"({cfg.n_out}x{cfg.n_in} on {cfg.lanes} lanes)"
+        )
+    rows_needed, nnz_needed = bank_sizes(matrix)
+    if rows_needed > bank_rows or nnz_needed > bank_nnz:
+        raise ValueError(
+            f"matrix needs lane banks of {rows_needed} rows and {nnz_needed} non-zeros; the engine has {bank_rows} and {bank_nnz}"
+        )
+    cfg.weight_t.check_raw(matrix.lane_values, "weights")
+    folder = Path(folder)
+    words, per_window = n_words(cfg.n_in), window_words(cfg)
+    n_windows = windows_per_row(cfg)
+    window_bits = per_window * MASK_BITS
+    row_lane = np.zeros(cfg.n_out, np.int64)
+    row_slot = np.zeros(cfg.n_out, np.int64)
+    for lane in range(cfg.lanes):
+        rows = matrix.lane_rows[lane, : matrix.lane_n_rows[lane]]
+        row_lane[rows] = lane
+        row_slot[rows] = np.arange(rows.size)
+        # Each line is one window: its mask words side by side, word 0 in the low bits.
+        masks = np.zeros((bank_rows, n_windows * per_window), np.int64)
+        masks[: rows.size, :words] = matrix.mask[rows]
+        lines = []
+        for row_words in masks:
+            for w in range(n_windows):
+                chunk = row_words[w * per_window : (w + 1) * per_window]
+                lines.append(sum(int(word) << (MASK_BITS * k) for k, word in enumerate(chunk)))
+        (folder / f"lane{lane:03d}_mask.hex").write_text(_hex_lines(lines, window_bits))
+        values = np.zeros(bank_nnz, np.int64)
+        values[: matrix.lane_nnz[lane]] = matrix.lane_values[lane, : matrix.lane_nnz[lane]]
+        (folder / f"lane{lane:03d}_values.hex").write_text(_hex_lines(values, cfg.weight_t.width))
+    (folder / "lane_n_rows.hex").write_text(_hex_lines(matrix.lane_n_rows, (bank_rows).bit_length()))
+    (folder / "row_lane.hex").write_text(_hex_lines(row_lane, _bits_for(cfg.lanes)))
+    (folder / "row_slot.hex").write_text(_hex_lines(row_slot, _bits_for(bank_rows)))
+
+
+# ------------------------------------------------------------------ verilator
+def _param_flags(params: dict[str, int]) -> list[str]:
+    return [f"-G{name}={value}" for name, value in params.items()]
+
+
+def _sources(names) -> list[Path]:
+    return [rtl_dir() / name for name in names]
+
+
+def lint(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int = DEFAULT_FIFO_DEPTH, testbench: bool = False) -> None:
+    """``verilator --lint-only -Wall`` on the engine (or its testbench) for one configuration; raises on any warning."""
+    exe = _require_verilator5()
+    params = rtl_parameters(cfg, bank_rows, bank_nnz, fifo_depth)
+    names = DESIGN_SOURCES + ((TESTBENCH_SOURCE,) if testbench else ())
+    top = TESTBENCH_TOP if testbench else TOP
+    cmd = [exe, "--lint-only", "-Wall", "--top-module", top] + (["--timing"] if testbench else [])
+    cmd += _param_flags(params) + [str(p) for p in _sources(names)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    report = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0 or report:
+        raise RtlError(f"verilator lint of {top} is not clean:\n{report}")
+
+
+def build_simulation(
+    params: dict[str, int], optimize: bool = False, jobs: int | None = None, testbench: str = TESTBENCH_TOP
+) -> Path:
+    """Compile a testbench (``templates/rtl/<testbench>.sv``) with ``verilator --binary``.
+
+    Builds are cached by sources, parameters and Verilator's version.  Without
+    ``optimize`` the C++ is compiled at -O0: a test's few vectors simulate in
+    milliseconds either way, while the build is about a third faster.
+    """
+    exe = _require_verilator5()
+    sources = _sources(DESIGN_SOURCES + (f"{testbench}.sv",))
+    h = hashlib.sha256()
+    for path in sources:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    h.update(repr(sorted(params.items())).encode() + _tool_version("verilator").encode() + bytes([optimize]))
+    out_dir = compiler.cache_dir() / f"rtl-{testbench}-{h.hexdigest()[:20]}"
+    binary = out_dir / "obj_dir" / "simulate"
+    if binary.is_file():
+        return binary
+    tmp = Path(tempfile.mkdtemp(prefix=f"rtl-{testbench}-", dir=compiler.cache_dir()))
+    jobs = jobs or min(4, os.cpu_count() or 1)
+    cmd = [exe, "--binary", "-j", str(jobs), "--top-module", testbench, "-Mdir", str(tmp / "obj_dir"), "-o", "simulate"]
+    if not optimize:
+        cmd += ["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"]
+    cmd += _param_flags(params) + [str(p) for p in sources]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not (tmp / "obj_dir" / "simulate").is_file():
+        (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+        raise RtlError(f"verilator failed to build the simulation (log in {tmp / 'build.log'}):\n{_tail(proc.stderr)}")
+    try:
+        tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return binary
+
+
+def _tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def quantize_in_rtl(raw: np.ndarray, in_width: int, out_width: int, shifts: tuple[int, int, int]) -> np.ndarray:
+    """Run ``masr_quantize`` on raw two's-complement inputs for three shifts and all rounding modes.
+
+    Returns the raw output bits, shaped (len(raw), 3, len(ROUNDING_MODES)).
+    """
+    raw = np.asarray(raw, dtype=np.int64).ravel()
+    params = {"IN_W": in_width, "OUT_W": out_width, "SHIFT_A": shifts[0], "SHIFT_B": shifts[1], "SHIFT_C": shifts[2]}
+    binary = build_simulation(params, testbench=QUANTIZE_TESTBENCH)
+    with tempfile.TemporaryDirectory(prefix="masr_rtl_quantize-") as tmp:
+        folder = Path(tmp)
+        (folder / "values.hex").write_text(_hex_lines(raw, in_width))
+        proc = subprocess.run([str(binary), f"+values={raw.size}"], cwd=folder, capture_output=True, text=True)
+        if proc.returncode != 0 or not (folder / "results.txt").is_file():
+            raise RtlError(f"quantizer simulation failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+        tokens = (folder / "results.txt").read_text().split()
+    if len(tokens) != raw.size * 3 * len(ROUNDING_MODES):
+        raise RtlError(f"quantizer results have {len(tokens)} entries, expected {raw.size * 3 * len(ROUNDING_MODES)}")
+    return np.array([int(v, 16) for v in tokens], dtype=np.int64).reshape(raw.size, 3, len(ROUNDING_MODES))
+
+
+@dataclass
+class RtlRun:
+    """Results of one simulation: y per vector, and cycles measured by the testbench."""
+
+    y: np.ndarray  # (t, n_out) raw accumulator values
+    cycles: np.ndarray  # (t,) engine cycles: start sampled -> first cycle with done high
+    encode_cycles: np.ndarray  # (t,) cycles to stream the dense vector through the encoder
+
+
+class MxvRtl:
+    """The RTL engine for one configuration and lane bank size, loaded with a weight matrix."""
+
+    def __init__(
+        self,
+        cfg: MxvConfig,
+        matrix: SparseMatrix,
+        bank_rows: int | None = None,
+        bank_nnz: int | None = None,
+        fifo_depth: int = DEFAULT_FIFO_DEPTH,
+        optimize: bool = False,
+    ):
+        rows, nnz = bank_sizes(matrix)
+        self.cfg = cfg
+        self.bank_rows = max(rows, bank_rows or 0)
+        self.bank_nnz = max(nnz, bank_nnz or 0)
+        self.params = rtl_parameters(cfg, self.bank_rows, self.bank_nnz, fifo_depth)
+        self.binary = build_simulation(self.params, optimize)
+        self.workdir = Path(tempfile.mkdtemp(prefix="masr_rtl_run-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.workdir, True)
+        self.load(matrix)
+
+    def load(self, matrix: SparseMatrix) -> None:
+        """Write another matrix into the banks (the simulation reads them at each run)."""
+        write_weight_files(self.workdir, self.cfg, matrix, self.bank_rows, self.bank_nnz)
+        self.matrix = matrix
+
+    def run(self, x_raw: np.ndarray, timeout: float = 600) -> RtlRun:
+        x = self.cfg.act_t.check_raw(np.atleast_2d(x_raw), "activations")
+        if x.ndim != 2 or x.shape[1] != self.cfg.n_in:
+            raise ValueError(f"expected vectors of {self.cfg.n_in} activations, got shape {np.shape(x_raw)}")
+        t = x.shape[0]
+        (self.workdir / "vectors.hex").write_text(_hex_lines(x.ravel(), self.cfg.act_t.width))
+        results = self.workdir / "results.txt"
+        results.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [str(self.binary), f"+vectors={t}"], cwd=self.workdir, capture_output=True, text=True, timeout=timeout
+        )
+        if proc.returncode != 0 or not results.is_file():
+            raise RtlError(f"RTL simulation failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+        return self._parse(results.read_text().split(), t)
+
+    def _parse(self, tokens: list[str], t: int) -> RtlRun:
+        n_out, acc = self.cfg.n_out, self.cfg.accum_t
+        per_vector = 2 + n_out
+        if len(tokens) != t * per_vector:
+            raise RtlError(f"results.txt has {len(tokens)} entries, expected {t * per_vector}")
+        y = np.zeros((t, n_out), np.int64)
+        cycles, encode = np.zeros(t, np.int64), np.zeros(t, np.int64)
+        for i in range(t):
+            chunk = tokens[i * per_vector : (i + 1) * per_vector]
+            cycles[i], encode[i] = int(chunk[0]), int(chunk[1])
+            if any("x" in v.lower() or "z" in v.lower() for v in chunk[2:]):
+                raise RtlError(f"vector {i}: undefined bits in the results")
+            raw = np.array([int(v, 16) for v in chunk[2:]], dtype=np.int64)
+            if acc.signed:
+                raw = np.where(raw >= 1 << (acc.width - 1), raw - (1 << acc.width), raw)
+            y[i] = raw
+        return RtlRun(y=y, cycles=cycles, encode_cycles=encode)
+
+
+# ---------------------------------------------------------------------- yosys
+_LUT_CELLS = re.compile(r"^LUT[1-6](_2)?$")
+_FF_CELLS = {"FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE"}
+_LUTRAM_CELLS = re.compile(r"^RAM(16|32|64|128|256)X\d[SD]$|^RAM(32|64)M(16)?$")
+_BRAM_SIZES = {"RAMB18E1": 0.5, "RAMB36E1": 1.0, "RAMB18E2": 0.5, "RAMB36E2": 1.0}
+_DSP_CELLS = {"DSP48E1", "DSP48E2"}
+
+
+def parse_yosys_stat(log: str) -> dict:
+    """Cell counts of the last ``stat`` in a yosys log, grouped as FPGA resources.
+
+    ``BRAM`` is in 36 Kb blocks (an 18 Kb block counts one half); ``LUTRAM``
+    counts distributed-RAM cells, which are not included in ``LUT``.
+    """
+    sections = log.split("Number of cells:")
+    if len(sections) < 2:
+        raise RtlError("no statistics in the yosys log")
+    cells: dict[str, int] = {}
+    for line in sections[-1].splitlines()[1:]:
+        m = re.match(r"^\s+(\S+)\s+(\d+)\s*$", line)
+        if not m:
+            break
+        cells[m.group(1)] = cells.get(m.group(1), 0) + int(m.group(2))
+    return {
+        "LUT": sum(n for c, n in cells.items() if _LUT_CELLS.match(c)),
+        "FF": sum(n for c, n in cells.items() if c in _FF_CELLS),
+        "DSP": sum(n for c, n in cells.items() if c in _DSP_CELLS),
+        "BRAM": sum(n * _BRAM_SIZES[c] for c, n in cells.items() if c in _BRAM_SIZES),
+        "LUTRAM": sum(n for c, n in cells.items() if _LUTRAM_CELLS.match(c)),
+        "CARRY4": cells.get("CARRY4", 0),
+        "cells": cells,
+    }
+
+
+def synthesize(
+    cfg: MxvConfig,
+    matrix: SparseMatrix,
+    bank_rows: int | None = None,
+    bank_nnz: int | None = None,
+    fifo_depth: int = DEFAULT_FIFO_DEPTH,
+    family: str = "xc7",
+    timeout: float | None = None,
+    keep_log: Path | None = None,
+) -> dict:
+    """Resource counts of ``masr_mxv`` holding ``matrix``, from ``yosys synth_xilinx``.
+
+    The weight banks are ROMs initialised from the memory files, so yosys sees
+    the actual masks and values (constant bits and unused banks are optimised
+    away, as they would be in a real build with fixed weights).
+    """
+    exe = require_tool("yosys")
+    rows, nnz = bank_sizes(matrix)
+    bank_rows, bank_nnz = max(rows, bank_rows or 0), max(nnz, bank_nnz or 0)
+    params = rtl_parameters(cfg, bank_rows, bank_nnz, fifo_depth)
+    with tempfile.TemporaryDirectory(prefix="masr_rtl_synth-") as tmp:
+        folder = Path(tmp)
+        write_weight_files(folder, cfg, matrix, bank_rows, bank_nnz)
+        script = [f"read_verilog -sv {' '.join(str(p) for p in _sources(DESIGN_SOURCES))}"]
+        script += [f"chparam -set {name} {value} {TOP}" for name, value in params.items()]
+        script += [f"synth_xilinx -top {TOP} -family {family} -flatten -noiopad -noclkbuf", "stat"]
+        (folder / "synth.ys").write_text("\n".join(script) + "\n")
+        proc = subprocess.run([exe, "-q", "-l", "synth.log", "-s", "synth.ys"], cwd=folder, capture_output=True, text=True, timeout=timeout)
+        log = (folder / "synth.log").read_text() if (folder / "synth.log").is_file() else ""
+        if keep_log is not None:
+            Path(keep_log).write_text(log)
+        if proc.returncode != 0:
+            raise RtlError(f"yosys synthesis failed:\n{_tail(proc.stdout + proc.stderr + log)}")
+        return parse_yosys_stat(log)

@@ -1,0 +1,156 @@
+// MASR's sparse matrix-vector engine in RTL: y = W v on LANES lanes of MACS
+// MACs, the twin of templates/masr/sparse_mxv.h (MODE_MASR).
+//
+// Use: stream the N_IN elements of v (raw fixed-point) through in_valid /
+// in_data while in_ready; pulse start; done pulses when y is complete; then
+// read y[r] combinationally through y_row / y_data.  The weights come from
+// hex files in MEM_DIR written by masr_hls.rtl from a SparseMatrix:
+//   laneNNN_mask.hex    each row's weight mask, one window (WIN_BITS) a line
+//   laneNNN_values.hex  the lane's packed non-zero weights
+//   lane_n_rows.hex     rows per lane
+//   row_lane.hex, row_slot.hex   where each output row's result lives
+// Products are quantised to the accumulator (W_FRAC + A_FRAC -> ACC_FRAC with
+// ROUNDING) and summed with wrap-around at ACC_W bits.
+//
+// Timing: with start sampled at clock edge 0, done is high in cycle
+// (busiest lane's issue cycles) + 4, the C++ model's figure whenever every
+// window holds a pair.  MACs take pairs of one window at a time, so a row
+// spread over several windows can cost a few cycles more than the model,
+// which packs a whole row; a vector with no pairs takes scan time + 1.
+module masr_mxv #(
+    parameter int N_IN = 8,
+    parameter int N_OUT = 8,
+    parameter int LANES = 1,
+    parameter int MACS = 1,
+    parameter int SCAN_WORDS = 4,  // mask words the front end examines per cycle
+    parameter int LANE_ROWS = 8,  // bank sizes: rows and non-zeros one lane can hold
+    parameter int LANE_NNZ = 64,
+    parameter int W_W = 8,
+    parameter int W_FRAC = 4,
+    parameter int W_SIGNED = 1,
+    parameter int A_W = 8,
+    parameter int A_FRAC = 4,
+    parameter int A_SIGNED = 1,
+    parameter int ACC_W = 16,
+    parameter int ACC_FRAC = 8,
+    parameter int ROUNDING = 0,  // index into fixed_point.ROUNDING_MODES
+    parameter int FIFO_DEPTH = 4,  // windows with pairs queued between front and back end
+    parameter MEM_DIR = "."
+) (
+    input  logic                                         clk,
+    input  logic                                         rst,
+    input  logic                                         in_valid,
+    output logic                                         in_ready,
+    input  logic [A_W-1:0]                               in_data,
+    input  logic                                         start,
+    output logic                                         done,
+    output logic                                         busy,
+    input  logic [(N_OUT > 1 ? $clog2(N_OUT) : 1)-1:0]   y_row,
+    output logic [ACC_W-1:0]                             y_data
+);
+  localparam int N_WORDS = (N_IN + 31) / 32;
+  localparam int WIN_WORDS = SCAN_WORDS < N_WORDS ? SCAN_WORDS : N_WORDS;
+  localparam int WIN_BITS = 32 * WIN_WORDS;
+  localparam int WINDOWS = (N_WORDS + WIN_WORDS - 1) / WIN_WORDS;  // per row
+  localparam int AA_W = N_IN > 1 ? $clog2(N_IN) : 1;
+  localparam int WA_W = LANE_NNZ > 1 ? $clog2(LANE_NNZ) : 1;
+  localparam int SLOT_W = LANE_ROWS > 1 ? $clog2(LANE_ROWS) : 1;
+  localparam int ROWC_W = $clog2(LANE_ROWS + 1);
+  localparam int WIN_W = WINDOWS > 1 ? $clog2(WINDOWS) : 1;
+  localparam int LANE_W = LANES > 1 ? $clog2(LANES) : 1;
+
+  logic [ROWC_W-1:0] lane_n_rows[0:LANES-1];
+  logic [LANE_W-1:0] row_lane[0:N_OUT-1];
+  logic [SLOT_W-1:0] row_slot[0:N_OUT-1];
+  initial begin
+    $readmemh({MEM_DIR, "/lane_n_rows.hex"}, lane_n_rows);
+    $readmemh({MEM_DIR, "/row_lane.hex"}, row_lane);
+    $readmemh({MEM_DIR, "/row_slot.hex"}, row_slot);
+  end
+
+  logic running;
+  wire launch = start & ~running;
+  assign in_ready = ~running;
+  assign busy = running;
+
+  logic [WINDOWS*WIN_BITS-1:0] act_mask;
+  logic [WINDOWS*AA_W-1:0] act_base;
+  logic act_we;
+  logic [AA_W-1:0] act_waddr;
+  logic [A_W-1:0] act_wdata;
+
+  masr_act_encoder #(
+      .N_IN(N_IN),
+      .A_W(A_W),
+      .WIN_BITS(WIN_BITS),
+      .WINDOWS(WINDOWS),
+      .AA_W(AA_W),
+      .WIN_W(WIN_W)
+  ) u_encoder (
+      .clk(clk),
+      .rst(rst),
+      .in_valid(in_valid),
+      .in_ready(in_ready),
+      .in_data(in_data),
+      .act_mask(act_mask),
+      .act_base(act_base),
+      .act_we(act_we),
+      .act_waddr(act_waddr),
+      .act_wdata(act_wdata)
+  );
+
+  logic [LANES-1:0] lane_busy;
+  logic [ACC_W-1:0] lane_y[0:LANES-1];
+
+  generate
+    for (genvar l = 0; l < LANES; l++) begin : g_lane
+      masr_mxv_lane #(
+          .LANE(l),
+          .N_IN(N_IN),
+          .LANE_ROWS(LANE_ROWS),
+          .LANE_NNZ(LANE_NNZ),
+          .MACS(MACS),
+          .WIN_BITS(WIN_BITS),
+          .WINDOWS(WINDOWS),
+          .W_W(W_W),
+          .W_SIGNED(W_SIGNED),
+          .A_W(A_W),
+          .A_SIGNED(A_SIGNED),
+          .ACC_W(ACC_W),
+          .PROD_SHIFT(W_FRAC + A_FRAC - ACC_FRAC),
+          .ROUNDING(ROUNDING),
+          .FIFO_DEPTH(FIFO_DEPTH),
+          .MEM_DIR(MEM_DIR),
+          .AA_W(AA_W),
+          .WA_W(WA_W),
+          .SLOT_W(SLOT_W),
+          .ROWC_W(ROWC_W),
+          .WIN_W(WIN_W)
+      ) u_lane (
+          .clk(clk),
+          .rst(rst),
+          .start(launch),
+          .n_rows(lane_n_rows[l]),
+          .act_mask(act_mask),
+          .act_base(act_base),
+          .act_we(act_we),
+          .act_waddr(act_waddr),
+          .act_wdata(act_wdata),
+          .y_slot(row_slot[y_row]),
+          .y_value(lane_y[l]),
+          .busy(lane_busy[l])
+      );
+    end
+  endgenerate
+
+  assign y_data = lane_y[row_lane[y_row]];
+
+  // done is combinational on registered state: it rises in the first cycle
+  // after the last accumulate, and running drops with it.
+  assign done = running & ~(|lane_busy);
+  always_ff @(posedge clk) begin
+    if (rst) running <= 1'b0;
+    else if (launch) running <= 1'b1;
+    else if (done) running <= 1'b0;
+  end
+endmodule
