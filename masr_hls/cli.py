@@ -9,7 +9,10 @@ DESCRIPTION = """\
 masr-hls turns trained Keras sparse recurrent models into MASR accelerator
 hardware (HLS C++), proven bit for bit against a numpy fixed-point reference.
 
-Start with:  masr-hls selfcheck     (C-simulate every module against the reference)
+Start with:
+  masr-hls selfcheck                      C-simulate every module against the reference
+  masr-hls convert model.keras -o prj     convert a trained model into an HLS project
+  masr-hls csim prj --input x.npy         run the project's C simulation on inputs, cross-checked
 """
 
 
@@ -32,7 +35,90 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed for the generated cases (default: 0)")
     p.set_defaults(func=_selfcheck)
+
+    p = sub.add_parser(
+        "convert",
+        help="convert a trained Keras model (.keras) into a MASR HLS project",
+        description="Read a Keras 3 model (GRU/LSTM/SimpleRNN, Bidirectional, Dense heads), quantise and encode its "
+        "sparse weights, and write an HLS C++ project built from MASR's modules. The project folder also keeps the "
+        "model and the configuration, so 'masr-hls csim' can run it later.",
+        epilog="Example: masr-hls convert kws.keras -o build/kws --lanes 8 --config kws.yml",
+    )
+    p.add_argument("model", help="the trained model, a Keras 3 .keras file")
+    p.add_argument("-o", "--output-dir", required=True, help="folder for the HLS project (must be empty or absent)")
+    p.add_argument("--config", help="YAML configuration (Model defaults and LayerName overrides; see docs/config.md)")
+    p.add_argument("--lanes", type=int, help="engine lanes for every layer (overrides the configuration's Model.Lanes)")
+    p.add_argument("--mode", choices=("masr", "weight_sparse", "dense"), help="engine mode (default: masr)")
+    p.add_argument("--max-frames", type=int, help="frames the hardware holds (default: the model's input length)")
+    p.add_argument("--project-name", default="myproject", help="C name of the top function (default: myproject)")
+    p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part (default: xcvu9p-flga2104-2-e)")
+    p.add_argument("--clock-period", type=float, default=5.0, help="target clock period in ns (default: 5)")
+    p.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
+    p.set_defaults(func=_convert)
+
+    p = sub.add_parser(
+        "csim",
+        help="C-simulate a converted project on inputs from a .npy file and cross-check it",
+        description="Compile the project's C simulation (cached), run it on every sample of the input (one native "
+        "call per chunk of samples), and compare it bit for bit with the numpy reference and, within the stated "
+        "tolerance, with Keras.",
+        epilog="Example: masr-hls csim build/kws --input x.npy --output y.npy",
+    )
+    p.add_argument("project", help="a folder written by 'masr-hls convert'")
+    p.add_argument("--input", required=True, help=".npy array of shape (samples, frames, features)")
+    p.add_argument("--output", help="write the C simulation's outputs to this .npy file")
+    p.add_argument("--no-check", action="store_true", help="skip the cross-check against the reference and Keras")
+    p.add_argument("--chunk", type=int, default=256, help="samples per native call (default: 256)")
+    p.set_defaults(func=_csim)
     return parser
+
+
+def _convert(args) -> int:
+    from . import project
+
+    config_updates = {k: v for k, v in (("Lanes", args.lanes), ("Mode", args.mode), ("MaxFrames", args.max_frames)) if v}
+    hw = project.convert(args.model, args.output_dir, config_path=args.config, config_updates=config_updates,
+                         project_name=args.project_name, part=args.part, clock_period=args.clock_period, force=args.force)
+    print(f"wrote {hw.output_dir}: {len(hw.layers)} layers, top function {hw.project_name}, "
+          f"{hw.max_frames} frames x {hw.spec.n_features} features in, {hw.n_out} out")
+    for row in hw.layer_summary():
+        print(f"  {row['name']:<24} {row['kind']:<14} {row['shape']:<12} weight density {row['weight_density']:.1%}")
+    return 0
+
+
+def _csim(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from . import project
+
+    hw = project.load(args.project)
+    x = _load_npy(args.input)
+    hw.compile()
+    with tqdm(total=len(x), unit="sample", desc="csim", disable=len(x) < 2 * args.chunk) as bar:
+        result = hw.csim(x, chunk=args.chunk, progress=bar.update)
+    if args.output:
+        np.save(args.output, result.y)
+        print(f"wrote {args.output}: shape {result.y.shape}")
+    cycles = sum(layer.cycles for layer in result.layers[0])
+    print(f"{len(x)} samples; cycles per inference (first sample): {cycles} "
+          f"({cycles * hw.clock_period / 1000:.1f} us at {hw.clock_period} ns)")
+    if args.no_check:
+        return 0
+    check = hw.cross_check(x)
+    print(check.summary())
+    return 0 if check.ok else 1
+
+
+def _load_npy(path):
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"input file {path} not found") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a numeric .npy array ({exc})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, TypeError) as exc:
         print(f"masr-hls {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

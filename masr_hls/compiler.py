@@ -87,9 +87,9 @@ def build_library(
     extra_include_dirs: tuple[Path, ...] = (),
     flags: tuple[str, ...] = DEFAULT_FLAGS,
 ) -> Path:
-    """Compile ``sources[main]`` (the other sources are headers beside it) into a shared library.
+    """Compile ``sources[main]`` (the other sources are files it includes) into a shared library.
 
-    ``sources`` maps file names to their text; they are written into one build
+    ``sources`` maps relative file paths to their text; they are written into one build
     folder whose path is derived from their content, so identical requests
     share one build.
     """
@@ -108,6 +108,7 @@ def build_library(
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=cache_dir()))
     try:
         for fname, text in sources.items():
+            (tmp / fname).parent.mkdir(parents=True, exist_ok=True)
             (tmp / fname).write_text(text)
         cmd = [compiler(), *flags, "-I", str(tmp), "-I", str(templates_dir())]
         for d in extra_include_dirs:

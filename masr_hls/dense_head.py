@@ -22,6 +22,7 @@ from string import Template
 import numpy as np
 
 from . import activations as act_lib
+from . import cpp_render
 from .bitmask import SparseMatrix, n_words
 from .fixed_point import FixedType, PrecisionError, align
 from .lane_balance import STRATEGIES, assign_rows, row_work
@@ -316,40 +317,11 @@ def render_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix) -> str:
     )
 
 
-_WEIGHTS = Template(
-    """static const masr::sparse_weights<${name}_mxv> ${name}_weights = {
-    {${mask}},
-    {${lane_rows}},
-    {${lane_n_rows}},
-    {${values}}};
-static const ${name}::bias_t ${name}_bias[${n_out}] = {${bias}};
-static const ${name}::table_t ${name}_table[${table_size}] = {${table}};
-"""
-)
-
-
-def _literals(raw, t: FixedType, what: str) -> list[str]:
-    if t.width > 53:
-        raise PrecisionError(f"{what}: {t} values cannot be written as exact double literals (more than 53 bits)")
-    return [repr(float(v)) for v in t.to_float(np.asarray(raw, dtype=np.int64).ravel())]
-
-
-def _rows(items) -> str:
-    return ", ".join("{" + ", ".join(row) + "}" for row in items)
-
-
 def render_weights(name: str, cfg: DenseHeadConfig, weights: DenseHeadWeights) -> str:
-    """Constant arrays ``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
-    m = weights.matrix
-    values = [_literals(row, cfg.weight_t, f"{name} weights") for row in m.lane_values]
-    return _WEIGHTS.substitute(
-        name=name,
-        mask=_rows([[f"0x{int(w):08x}u" for w in row] for row in m.mask]),
-        lane_rows=_rows([[str(int(r)) for r in row] for row in m.lane_rows]),
-        lane_n_rows=", ".join(str(int(n)) for n in m.lane_n_rows),
-        values=_rows(values),
-        n_out=cfg.n_out,
-        bias=", ".join(_literals(weights.b_raw, cfg.bias_t, f"{name} bias")),
-        table_size=cfg.table_size,
-        table=", ".join(_literals(weights.table_raw, cfg.table_t, f"{name} table")),
+    """ROM arrays ``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
+    return (
+        f"static const masr::sparse_weights<{name}_mxv> {name}_weights = "
+        + cpp_render.sparse_weights(weights.matrix, cfg.weight_t, f"{name} weights") + ";\n"
+        + cpp_render.rom_array(f"{name}_bias", f"{name}::bias_t", weights.b_raw, cfg.bias_t, f"{name} bias")
+        + cpp_render.rom_array(f"{name}_table", f"{name}::table_t", weights.table_raw, cfg.table_t, f"{name} table")
     )

@@ -24,6 +24,7 @@ from string import Template
 
 import numpy as np
 
+from . import cpp_render
 from .fixed_point import FixedType, PrecisionError
 
 EXP_R_LOG2_RANGE = (-2, 6)  # the exp table covers (-R, 0], R = 2**r
@@ -254,7 +255,6 @@ _CONFIG = Template(
 """
 )
 
-_TABLE = Template("static const ${type} ${name}[${size}] = {${values}};\n")
 
 
 def render_config(name: str, cfg: SoftmaxConfig) -> str:
@@ -276,17 +276,8 @@ def render_config(name: str, cfg: SoftmaxConfig) -> str:
     )
 
 
-def render_array(name: str, raw, t: FixedType, cpp_type: str | None = None) -> str:
-    """A constant C++ array of t values given as raw integers; literals are exact doubles (t.width <= 53)."""
-    raw = np.asarray(raw, dtype=np.int64).ravel()
-    if t.width > 53:
-        raise PrecisionError(f"{name}: {t} values cannot be written as exact double literals (more than 53 bits)")
-    values = ", ".join(repr(float(v)) for v in t.to_float(raw))
-    return _TABLE.substitute(type=cpp_type or t.cpp(), name=name, size=raw.size, values=values)
-
-
 def render_tables(name: str, cfg: SoftmaxConfig) -> str:
-    """``${name}_exp_table`` and ``${name}_inv_table`` as constant arrays (the ROMs)."""
-    return render_array(f"{name}_exp_table", exp_table(cfg), cfg.exp_t, f"{name}::exp_t") + render_array(
-        f"{name}_inv_table", inv_table(cfg), cfg.inv_t, f"{name}::inv_t"
+    """``${name}_exp_table`` and ``${name}_inv_table`` as ROM arrays."""
+    return cpp_render.rom_array(f"{name}_exp_table", f"{name}::exp_t", exp_table(cfg), cfg.exp_t, f"{name} exp table") + (
+        cpp_render.rom_array(f"{name}_inv_table", f"{name}::inv_t", inv_table(cfg), cfg.inv_t, f"{name} inv table")
     )

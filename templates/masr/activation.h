@@ -8,13 +8,15 @@
 #define MASR_ACTIVATION_H
 
 #include "ap_fixed.h"
+#include "masr/raw_bits.h"
 
 namespace masr {
 
 // Table of 2^N_LOG2 entries covering [-2^R_LOG2, 2^R_LOG2):
 // index = floor((x + R) * N / (2R)), clamped to [0, N-1].
-template <int N_LOG2, int R_LOG2, class in_T, class out_T>
-out_T lut_activation(const in_T &x, const out_T table[1 << N_LOG2]) {
+// The table holds out_T values, or ROM words of them.
+template <int N_LOG2, int R_LOG2, class in_T, class out_T, class entry_T>
+out_T lut_activation(const in_T &x, const entry_T table[1 << N_LOG2]) {
 #pragma HLS INLINE
     static const int F_IN = in_T::width - in_T::iwidth;
     static const int F_OFF = F_IN > -R_LOG2 ? F_IN : -R_LOG2;                       // R is on the grid
@@ -26,14 +28,14 @@ out_T lut_activation(const in_T &x, const out_T table[1 << N_LOG2]) {
     off_t r_val = 0;
     r_val[F_OFF + R_LOG2] = 1;  // exactly 2^R_LOG2
     const off_t offset = off_t(x) + r_val;
-    if (offset < 0) return table[0];
-    if (offset >= r_val + r_val) return table[(1 << N_LOG2) - 1];
+    if (offset < 0) return rom_read(table[0]);
+    if (offset >= r_val + r_val) return rom_read(table[(1 << N_LOG2) - 1]);
     // Wide enough for a left shift when a bin is finer than x's LSB.
     static const int UP = SHIFT < 0 ? -SHIFT : 0, DOWN = SHIFT > 0 ? SHIFT : 0;
     ap_uint<W_OFF + UP> raw = offset.range(W_OFF - 1, 0);
     raw <<= UP;
     raw >>= DOWN;
-    return table[raw.to_uint()];
+    return rom_read(table[raw.to_uint()]);
 }
 
 // Keras 3 hard_sigmoid: clip(x / 6 + 1/2, 0, 1), the slope held with 18 fractional bits.

@@ -50,7 +50,7 @@ struct head_stats {
 
 template <class CONFIG_T>
 typename CONFIG_T::out_t head_activate(const typename CONFIG_T::accum_t &z,
-                                       const typename CONFIG_T::table_t table[CONFIG_T::table_size]) {
+                                       const rom_word<typename CONFIG_T::table_t> table[CONFIG_T::table_size]) {
 #pragma HLS INLINE
     typedef typename CONFIG_T::out_t out_t;
     typedef typename CONFIG_T::accum_t accum_t;
@@ -68,8 +68,8 @@ typename CONFIG_T::out_t head_activate(const typename CONFIG_T::accum_t &z,
 template <class CONFIG_T>
 void dense_head(const typename CONFIG_T::in_t x[CONFIG_T::n_in], typename CONFIG_T::out_t y[CONFIG_T::n_out],
                 const sparse_weights<typename CONFIG_T::mxv_config> &weights,
-                const typename CONFIG_T::bias_t bias[CONFIG_T::n_out],
-                const typename CONFIG_T::table_t table[CONFIG_T::table_size], head_stats &stats) {
+                const rom_word<typename CONFIG_T::bias_t> bias[CONFIG_T::n_out],
+                const rom_word<typename CONFIG_T::table_t> table[CONFIG_T::table_size], head_stats &stats) {
     typedef typename CONFIG_T::mxv_config MXV;
     typedef typename CONFIG_T::in_t in_t;
     typedef typename CONFIG_T::accum_t accum_t;
@@ -93,7 +93,7 @@ POST:
 #pragma HLS UNROLL
             const int i = c * L + u;
             if (i >= CONFIG_T::n_out) continue;
-            const accum_t z = acc[i] + bias[i];
+            const accum_t z = acc[i] + rom_read(bias[i]);
             y[i] = head_activate<CONFIG_T>(z, table);
         }
     }
@@ -111,8 +111,8 @@ template <class CONFIG_T>
 void dense_head_sequence(const typename CONFIG_T::in_t x[CONFIG_T::max_frames][CONFIG_T::n_in], int n_frames,
                          typename CONFIG_T::out_t y[CONFIG_T::max_frames][CONFIG_T::n_out],
                          const sparse_weights<typename CONFIG_T::mxv_config> &weights,
-                         const typename CONFIG_T::bias_t bias[CONFIG_T::n_out],
-                         const typename CONFIG_T::table_t table[CONFIG_T::table_size],
+                         const rom_word<typename CONFIG_T::bias_t> bias[CONFIG_T::n_out],
+                         const rom_word<typename CONFIG_T::table_t> table[CONFIG_T::table_size],
                          head_stats stats[CONFIG_T::max_frames]) {
 FRAMES:
     for (int t = 0; t < CONFIG_T::max_frames; t++) {

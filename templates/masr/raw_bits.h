@@ -29,9 +29,63 @@ int64_t to_raw(const ap_ufixed<W, I, Q, O, N> &x) {
     return (int64_t)bits.to_uint64();
 }
 
+// A ROM word: the raw bits of a T in the smallest built-in integer of its
+// signedness.  Plain integers make constant arrays of millions of weights cheap
+// to compile (an ap_fixed initialiser costs the compiler as much as a function),
+// and synthesis reads them as ROM contents of the same width.
+template <int W, bool S>
+struct rom_storage {
+    typedef typename rom_storage<(W <= 8 ? 8 : W <= 16 ? 16 : W <= 32 ? 32 : 64), S>::type type;
+};
+template <> struct rom_storage<8, true> { typedef int8_t type; };
+template <> struct rom_storage<16, true> { typedef int16_t type; };
+template <> struct rom_storage<32, true> { typedef int32_t type; };
+template <> struct rom_storage<64, true> { typedef int64_t type; };
+template <> struct rom_storage<8, false> { typedef uint8_t type; };
+template <> struct rom_storage<16, false> { typedef uint16_t type; };
+template <> struct rom_storage<32, false> { typedef uint32_t type; };
+template <> struct rom_storage<64, false> { typedef uint64_t type; };
+
+template <class T>
+struct is_signed_type;
+template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
+struct is_signed_type<ap_fixed<W, I, Q, O, N> > { static const bool value = true; };
+template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
+struct is_signed_type<ap_ufixed<W, I, Q, O, N> > { static const bool value = false; };
+template <int W>
+struct is_signed_type<ap_int<W> > { static const bool value = true; };
+template <int W>
+struct is_signed_type<ap_uint<W> > { static const bool value = false; };
+
+template <class T>
+struct rom_word {
+    typename rom_storage<T::width, is_signed_type<T>::value>::type bits;
+};
+
+// Read a value whether it is held as a T or as a ROM word of T.
+template <class T>
+T rom_read(const rom_word<T> &w) {
+#pragma HLS INLINE
+    T x;
+    x.range(T::width - 1, 0) = w.bits;
+    return x;
+}
+
+template <class T>
+const T &rom_read(const T &x) {
+#pragma HLS INLINE
+    return x;
+}
+
 template <class T>
 void array_from_raw(const int64_t *raw, T *out, int n) {
     for (int i = 0; i < n; i++) out[i] = from_raw<T>(raw[i]);
+}
+
+template <class T>
+void array_from_raw(const int64_t *raw, rom_word<T> *out, int n) {
+    typedef decltype(out[0].bits) bits_t;
+    for (int i = 0; i < n; i++) out[i].bits = (bits_t)(from_raw<T>(raw[i]).range(T::width - 1, 0).to_int64());
 }
 
 template <class T>

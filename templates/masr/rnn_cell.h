@@ -50,16 +50,31 @@ inline void add_stats(rnn_stats &total, const rnn_stats &s) {
     total.steps += s.steps;
 }
 
+// The figures as 12 integers: kernel, then recurrent (pairs, issued, cycles,
+// busiest lane, idlest lane), then cycles and steps.
+inline void flatten_stats(const rnn_stats &s, long long *o) {
+    const mxv_stats *parts[2] = {&s.kernel, &s.recurrent};
+    for (int k = 0; k < 2; k++) {
+        o[5 * k + 0] = parts[k]->pairs;
+        o[5 * k + 1] = parts[k]->issued;
+        o[5 * k + 2] = parts[k]->cycles;
+        o[5 * k + 3] = parts[k]->busiest_lane;
+        o[5 * k + 4] = parts[k]->idlest_lane;
+    }
+    o[10] = s.cycles;
+    o[11] = s.steps;
+}
+
 // Everything a cell reads and never writes: ROM in hardware.
 template <class CONFIG_T>
 struct rnn_weights {
     sparse_weights<typename CONFIG_T::kernel_config> kernel;            // G*u x n_in
     sparse_weights<typename CONFIG_T::recurrent_config> recurrent;      // G*u x u (2u x u: GRU reset_after=False)
     sparse_weights<typename CONFIG_T::recurrent_h_config> recurrent_h;  // u x u, GRU reset_after=False only
-    typename CONFIG_T::bias_t bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units];
-    typename CONFIG_T::bias_t recurrent_bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units];  // GRU reset_after
-    typename CONFIG_T::cand_t act_table[1 << CONFIG_T::act_n_log2];
-    typename CONFIG_T::gate_t rec_table[1 << CONFIG_T::rec_n_log2];
+    rom_word<typename CONFIG_T::bias_t> bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units];
+    rom_word<typename CONFIG_T::bias_t> recurrent_bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units];  // GRU reset_after
+    rom_word<typename CONFIG_T::cand_t> act_table[1 << CONFIG_T::act_n_log2];
+    rom_word<typename CONFIG_T::gate_t> rec_table[1 << CONFIG_T::rec_n_log2];
 };
 
 template <class CONFIG_T, class in_T>
@@ -80,10 +95,10 @@ typename CONFIG_T::gate_t cell_rec_act(const in_T &x, const rnn_weights<CONFIG_T
 
 // acc = accum_t(engine output + bias): exact sum, quantised once.
 template <class accum_t, class bias_t, int N>
-void add_bias(accum_t acc[N], const bias_t bias[N]) {
+void add_bias(accum_t acc[N], const rom_word<bias_t> bias[N]) {
     for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
-        acc[i] = acc[i] + bias[i];
+        acc[i] = acc[i] + rom_read(bias[i]);
     }
 }
 

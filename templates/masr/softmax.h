@@ -23,6 +23,7 @@
 #define MASR_SOFTMAX_H
 
 #include "ap_fixed.h"
+#include "masr/raw_bits.h"
 
 namespace masr {
 
@@ -49,8 +50,8 @@ long long softmax_cycles() {
 // y = softmax(x); returns the cycles of the call.
 template <class CONFIG_T>
 long long softmax(const typename CONFIG_T::in_t x[CONFIG_T::n], typename CONFIG_T::out_t y[CONFIG_T::n],
-                  const typename CONFIG_T::exp_t exp_table[CONFIG_T::exp_table_size],
-                  const typename CONFIG_T::inv_t inv_table[CONFIG_T::inv_table_size]) {
+                  const rom_word<typename CONFIG_T::exp_t> exp_table[CONFIG_T::exp_table_size],
+                  const rom_word<typename CONFIG_T::inv_t> inv_table[CONFIG_T::inv_table_size]) {
     typedef typename CONFIG_T::in_t in_t;
     typedef typename CONFIG_T::exp_t exp_t;
     typedef typename CONFIG_T::sum_t sum_t;
@@ -117,7 +118,7 @@ EXP:
                     index = raw >> softmax_safe_shift(IDX_SHIFT);
                 else
                     index = raw << softmax_safe_shift(-IDX_SHIFT);  // raw < 2^TAIL_SHIFT, so index < N
-                ev = exp_table[index];
+                ev = rom_read(exp_table[index]);
             }
             e[i] = ev;
             total += ev;
@@ -136,7 +137,7 @@ LEADING_ONE:
     const int k = lead - SUM_F;
     const unsigned long long below = s_raw - (1ULL << lead);
     const unsigned long long j = lead >= INV_NB ? below >> (lead - INV_NB) : below << (INV_NB - lead);
-    const inv_t inv = below == 0 ? inv_t(1) : inv_table[j];
+    const inv_t inv = below == 0 ? inv_t(1) : rom_read(inv_table[j]);
 
     // Pass 3: normalise.
 NORMALISE:

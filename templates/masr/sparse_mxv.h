@@ -27,6 +27,7 @@
 #include "ap_fixed.h"
 #include "masr/activation_encoder.h"
 #include "masr/bitmask.h"
+#include "masr/raw_bits.h"
 
 namespace masr {
 
@@ -52,13 +53,14 @@ inline void add_stats(mxv_stats &total, const mxv_stats &s) {
     total.idlest_lane += s.idlest_lane;
 }
 
-// Weights of one matrix (n_out x n_in) in bitmask form, banked by lane.
+// Weights of one matrix (n_out x n_in) in bitmask form, banked by lane; a ROM
+// (values are held as raw ROM words, see raw_bits.h).
 template <class CONFIG_T>
 struct sparse_weights {
     mask_word_t mask[CONFIG_T::n_out][mask_words(CONFIG_T::n_in)];
     int lane_rows[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
     int lane_n_rows[CONFIG_T::lanes];
-    typename CONFIG_T::weight_t values[CONFIG_T::lanes][CONFIG_T::max_lane_nnz];
+    rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::lanes][CONFIG_T::max_lane_nnz];
 };
 
 template <class CONFIG_T>
@@ -111,7 +113,7 @@ LANES:
                 while (todo) {
                     const int b = lowest_bit(todo);
                     todo &= todo - 1;
-                    const weight_t wv = w.values[l][w_addr + popcount(wm & bits_below(b))];
+                    const weight_t wv = rom_read(w.values[l][w_addr + popcount(wm & bits_below(b))]);
                     const act_t av = v.values[act_base[k] + popcount(am & bits_below(b))];
                     const accum_t product = wv * av;
                     acc += product;

@@ -15,8 +15,8 @@ typedef HEAD::mxv_config HEAD_MXV;
 
 // static: too large for the stack
 static masr::sparse_weights<HEAD_MXV> head_weights;
-static HEAD::bias_t head_bias[HEAD::n_out];
-static HEAD::table_t head_table[HEAD::table_size];
+static masr::rom_word<HEAD::bias_t> head_bias[HEAD::n_out];
+static masr::rom_word<HEAD::table_t> head_table[HEAD::table_size];
 static HEAD::in_t head_x[HEAD::max_frames][HEAD::n_in];
 static HEAD::out_t head_y[HEAD::max_frames][HEAD::n_out];
 static masr::head_stats head_frame_stats[HEAD::max_frames];
@@ -62,8 +62,8 @@ int tb_head_run(const int64_t *x_raw, int n_frames, int64_t *y_raw, int64_t *sta
 #include "masr/softmax.h"
 
 typedef softmax_config SMX;
-static SMX::exp_t smx_exp_table[SMX::exp_table_size];
-static SMX::inv_t smx_inv_table[SMX::inv_table_size];
+static masr::rom_word<SMX::exp_t> smx_exp_table[SMX::exp_table_size];
+static masr::rom_word<SMX::inv_t> smx_inv_table[SMX::inv_table_size];
 
 extern "C" {
 

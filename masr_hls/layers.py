@@ -1,0 +1,258 @@
+"""The converted layers: each knows its numpy reference, its C++ configuration, weights and call.
+
+One class per hardware stage; ``model.py`` chains them.  Layer k+1 reads layer
+k's output type, so no conversion sits between layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template
+
+import numpy as np
+
+from . import cpp_render, dense_head as dh, softmax as sm
+from .fixed_point import FixedType
+from .keras_frontend import BidirectionalSpec, DenseSpec, RecurrentSpec
+from .mxv import MxvStats
+from .rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
+from .rnn_layer import MergeConfig, bidirectional, render_merge_config, rnn_layer
+
+STATS_PER_LAYER = 25  # int64 per layer in the stats block: forward 12, backward 12, total cycles
+
+
+@dataclass
+class HeadTotals:
+    """A dense head's figures summed over frames."""
+
+    pairs: int
+    issued: int
+    engine_cycles: int
+
+
+@dataclass
+class LayerResult:
+    """A layer's figures for one input: per direction (forward; backward for Bidirectional) and cycles."""
+
+    name: str
+    forward: StepStats | None
+    backward: StepStats | None
+    cycles: int
+    head: list | None = None  # per-frame dense head figures
+
+    def block(self) -> list[int]:
+        """The figures as the generated C++ reports them (STATS_PER_LAYER integers)."""
+        out = [0] * STATS_PER_LAYER
+        if self.head is not None:
+            out[0] = sum(h.pairs for h in self.head)
+            out[1] = sum(h.issued for h in self.head)
+            out[2] = sum(h.engine_cycles for h in self.head)
+        for offset, s in ((0, self.forward), (12, self.backward)):
+            if s is not None:
+                out[offset : offset + 12] = s.as_tuple()
+        out[24] = self.cycles
+        return out
+
+    @classmethod
+    def from_block(cls, name: str, raw, kind: str) -> "LayerResult":
+        raw = [int(v) for v in raw]
+        unpack = lambda r: StepStats(MxvStats(*r[0:5]), MxvStats(*r[5:10]), r[10], r[11])  # noqa: E731
+        if kind == "dense":
+            return cls(name, None, None, raw[24], head=[HeadTotals(raw[0], raw[1], raw[2])])
+        return cls(name, unpack(raw[0:12]), unpack(raw[12:24]) if kind == "bidirectional" else None, raw[24])
+
+    @property
+    def pairs(self) -> int:
+        if self.head is not None:
+            return sum(h.pairs for h in self.head)
+        return sum(s.kernel.pairs + s.recurrent.pairs for s in (self.forward, self.backward) if s is not None)
+
+
+def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> CellConfig:
+    p = s["Precision"]
+    return CellConfig(
+        kind=spec.kind, n_in=n_in, n_units=spec.units, activation=spec.activation,
+        recurrent_activation=spec.recurrent_activation, reset_after=spec.reset_after, in_t=in_t,
+        state_t=p["state"], weight_t=p["weight"], recurrent_weight_t=p["recurrent_weight"], bias_t=p["bias"],
+        accum_t=p["accum"], gate_t=p["gate"], cand_t=p["cand"], cell_t=p["cell"], lanes=s["Lanes"],
+        macs_per_lane=s["MacsPerLane"], scan_words=s["ScanWords"], mode=s["Mode"], act_n_log2=s["TableSizeLog2"],
+        act_r_log2=s["TableRangeLog2"], rec_n_log2=s["TableSizeLog2"], rec_r_log2=s["TableRangeLog2"],
+    )
+
+
+def _weights_decl(name: str, cfg_name: str, cfg: CellConfig, w: CellWeights) -> str:
+    """``static const masr::rnn_weights<cfg> name = {...};`` in member order."""
+    act = cfg.act().table() if cfg.act().uses_table else np.zeros(1, np.int64)
+    rec = cfg.rec_act().table() if cfg.kind != "simple_rnn" and cfg.rec_act().uses_table else np.zeros(1, np.int64)
+    parts = [
+        cpp_render.sparse_weights(w.matrices["kernel"], cfg.weight_t, f"{name} kernel"),
+        cpp_render.sparse_weights(w.matrices["recurrent"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
+        cpp_render.sparse_weights(w.matrices["recurrent_h"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
+        cpp_render.rom(w.bias, cfg.bias_t, f"{name} bias"),
+        cpp_render.rom(w.recurrent_bias, cfg.bias_t, f"{name} bias"),
+        cpp_render.rom(act, cfg.cand_t, f"{name} table"),
+        cpp_render.rom(rec, cfg.gate_t, f"{name} table"),
+    ]
+    return f"static const masr::rnn_weights<{cfg_name}> {name} = {{\n    " + ",\n    ".join(parts) + "};\n"
+
+
+class RecurrentLayer:
+    """A unidirectional GRU / LSTM / SimpleRNN layer."""
+
+    kind = "recurrent"
+
+    def __init__(self, spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: dict):
+        self.name, self.spec = spec.name, spec
+        self.cell = _cell_config(spec, n_in, in_t, settings)
+        self.weights = CellWeights.from_keras(self.cell, spec.kernel, spec.recurrent_kernel, spec.bias, settings["Strategy"])
+        self.return_sequences = spec.return_sequences
+        self.n_out, self.out_t = spec.units, self.cell.state_t
+
+    def reference(self, x: np.ndarray):
+        out, stats = rnn_layer(self.cell, self.weights, x, self.spec.go_backwards)
+        y = out if self.return_sequences else out[-1:]
+        return y, LayerResult(self.name, stats, None, stats.cycles)
+
+    def cpp_config(self, c: str) -> str:
+        return render_cell_config(f"{c}_cell", self.cell, self.weights)
+
+    def cpp_weights(self, c: str) -> str:
+        return _weights_decl(f"{c}_w", f"{c}_cell", self.cell, self.weights)
+
+    def cpp_call(self, c: str, x: str, y: str) -> str:
+        return Template(
+            """    {
+        masr::rnn_stats s;
+        masr::rnn_layer<${c}_cell, MAX_T>(${x}, frames, ${back}, ${y}, ${c}_w, s);
+        masr::flatten_stats(s, stats);
+        stats[24] = s.cycles;
+        ${after}
+    }
+"""
+        ).substitute(c=c, x=x, y=y, back="true" if self.spec.go_backwards else "false",
+                     after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {y}[frames - 1][j];\n        frames = 1;")
+
+    def out_frames(self, frames: int) -> int:
+        return frames if self.return_sequences else 1
+
+
+class BidirectionalLayer:
+    kind = "bidirectional"
+
+    def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: dict):
+        self.name, self.spec = spec.name, spec
+        self.fwd = _cell_config(spec.forward, n_in, in_t, settings)
+        self.bwd = _cell_config(spec.backward, n_in, in_t, settings)
+        strategy = settings["Strategy"]
+        self.wf = CellWeights.from_keras(self.fwd, spec.forward.kernel, spec.forward.recurrent_kernel, spec.forward.bias, strategy)
+        self.wb = CellWeights.from_keras(self.bwd, spec.backward.kernel, spec.backward.recurrent_kernel, spec.backward.bias, strategy)
+        out_t = settings["Precision"]["output"] if spec.merge_mode != "concat" else self.fwd.state_t
+        if spec.merge_mode == "concat" and self.bwd.state_t != self.fwd.state_t:
+            out_t = settings["Precision"]["output"]
+        self.merge = MergeConfig(spec.merge_mode, out_t, settings["Lanes"])
+        self.return_sequences = spec.return_sequences
+        self.n_out, self.out_t = self.merge.n_out(self.fwd, self.bwd), out_t
+
+    def reference(self, x: np.ndarray):
+        y, sf, sb, cycles = bidirectional(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences)
+        return y, LayerResult(self.name, sf, sb, cycles)
+
+    def cpp_config(self, c: str) -> str:
+        return (render_cell_config(f"{c}_fwd", self.fwd, self.wf) + render_cell_config(f"{c}_bwd", self.bwd, self.wb)
+                + render_merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd))
+
+    def cpp_weights(self, c: str) -> str:
+        return _weights_decl(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf) + _weights_decl(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)
+
+    def cpp_call(self, c: str, x: str, y: str) -> str:
+        return Template(
+            """    {
+        masr::rnn_stats fs, bs;
+        long long cycles;
+        masr::bidirectional_layer<${c}_fwd, ${c}_bwd, ${c}_merge, MAX_T>(${x}, frames, ${rs}, ${y}, ${c}_wf, ${c}_wb, fs, bs, cycles);
+        masr::flatten_stats(fs, stats);
+        masr::flatten_stats(bs, stats + 12);
+        stats[24] = cycles;
+        ${after}
+    }
+"""
+        ).substitute(c=c, x=x, y=y, rs="true" if self.return_sequences else "false",
+                     after="" if self.return_sequences else "frames = 1;")
+
+    def out_frames(self, frames: int) -> int:
+        return frames if self.return_sequences else 1
+
+
+class DenseLayer:
+    """A Dense / TimeDistributed(Dense) head on every frame, with its activation (softmax as its own stage)."""
+
+    kind = "dense"
+
+    def __init__(self, spec: DenseSpec, n_in: int, in_t: FixedType, settings: dict, max_frames: int):
+        self.name, self.spec = spec.name, spec
+        p = settings["Precision"]
+        softmax = spec.activation == "softmax"
+        self.head = dh.DenseHeadConfig(
+            n_in, spec.kernel.shape[1], in_t, p["weight"], p["bias"], p["accum"], p["output"],
+            activation="linear" if softmax else spec.activation, table_t=p["table"],
+            table_n_log2=settings["TableSizeLog2"], table_r_log2=settings["TableRangeLog2"], lanes=settings["Lanes"],
+            macs_per_lane=settings["MacsPerLane"], scan_words=settings["ScanWords"], mode=settings["Mode"], max_frames=max_frames,
+        )
+        self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings["Strategy"])
+        self.softmax = sm.SoftmaxConfig(self.head.n_out, p["output"], out_t=p["softmax"]) if softmax else None
+        self.return_sequences = True
+        self.n_out = self.head.n_out
+        self.out_t = self.softmax.out_t if softmax else self.head.out_t
+
+    def reference(self, x: np.ndarray):
+        y = dh.dense_head(self.head, self.weights, x)
+        stats = dh.dense_head_stats(self.head, self.weights, x)
+        cycles = sum(s.cycles for s in stats)
+        if self.softmax is not None:
+            y = sm.softmax(self.softmax, y)
+            cycles += len(y) * sm.softmax_cycles(self.softmax)
+        return y, LayerResult(self.name, None, None, cycles, head=stats)
+
+    def cpp_config(self, c: str) -> str:
+        text = dh.render_config(f"{c}_head", self.head, self.weights.matrix)
+        if self.softmax is not None:
+            text += sm.render_config(f"{c}_softmax", self.softmax)
+        return text
+
+    def cpp_weights(self, c: str) -> str:
+        text = dh.render_weights(f"{c}_head", self.head, self.weights)
+        if self.softmax is not None:
+            text += sm.render_tables(f"{c}_softmax", self.softmax)
+        return text
+
+    def cpp_call(self, c: str, x: str, y: str) -> str:
+        target = f"{c}_z" if self.softmax is not None else y
+        text = Template(
+            """    {
+        static masr::head_stats hs[MAX_T];
+        ${decl}masr::dense_head_sequence<${c}_head>(${x}, frames, ${target}, ${c}_head_weights, ${c}_head_bias, ${c}_head_table, hs);
+        long long cycles = 0;
+        for (int t = 0; t < frames; t++) {
+            cycles += hs[t].cycles;
+            stats[0] += hs[t].pairs;
+            stats[1] += hs[t].issued;
+            stats[2] += hs[t].engine_cycles;
+        }
+"""
+        ).substitute(c=c, x=x, target=target,
+                     decl=f"static {c}_head::out_t {target}[MAX_T][{self.n_out}];\n        " if self.softmax is not None else "")
+        if self.softmax is not None:
+            text += (f"        for (int t = 0; t < frames; t++)\n"
+                     f"            cycles += masr::softmax<{c}_softmax>({target}[t], {y}[t], {c}_softmax_exp_table, {c}_softmax_inv_table);\n")
+        return text + "        stats[24] = cycles;\n    }\n"
+
+    def out_frames(self, frames: int) -> int:
+        return frames
+
+
+def build_layer(spec, n_in: int, in_t: FixedType, settings: dict, max_frames: int):
+    if isinstance(spec, RecurrentSpec):
+        return RecurrentLayer(spec, n_in, in_t, settings)
+    if isinstance(spec, BidirectionalSpec):
+        return BidirectionalLayer(spec, n_in, in_t, settings)
+    return DenseLayer(spec, n_in, in_t, settings, max_frames)
