@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 DESCRIPTION = """\
 masr-hls turns trained Keras sparse recurrent models into MASR accelerator
@@ -13,6 +14,8 @@ Start with:
   masr-hls selfcheck                      C-simulate every module against the reference
   masr-hls convert model.keras -o prj     convert a trained model into an HLS project
   masr-hls csim prj --input x.npy         run the project's C simulation on inputs, cross-checked
+  masr-hls export prj -o ip               write a Vitis HLS IP project with its testbench
+  masr-hls build ip --synth               run Vitis HLS on it (when installed)
 """
 
 
@@ -70,7 +73,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-check", action="store_true", help="skip the cross-check against the reference and Keras")
     p.add_argument("--chunk", type=int, default=256, help="samples per native call (default: 256)")
     p.set_defaults(func=_csim)
+
+    p = sub.add_parser(
+        "export",
+        help="export a Vitis HLS IP project (firmware, C testbench with golden data, tcl scripts)",
+        description="Write a self-contained, relocatable Vitis HLS project: our headers, the generated configuration, "
+        "weights as ROM initialisers, a C testbench whose golden outputs come from the numpy reference, build_prj.tcl "
+        "(csim, csynth, cosim, export as ip_catalog) and vivado_synth.tcl (out-of-context synthesis).",
+        epilog="Example: masr-hls export build/kws -o ip/kws --input x.npy --archive",
+    )
+    p.add_argument("project", help="a folder written by 'masr-hls convert', or a .keras model (default configuration)")
+    p.add_argument("-o", "--output-dir", required=True, help="the export folder (must be empty or absent)")
+    p.add_argument("--input", help=".npy testbench inputs (default: random sparse inputs)")
+    p.add_argument("--samples", type=int, default=8, help="random testbench samples when --input is not given (default: 8)")
+    p.add_argument("--archive", action="store_true", help="also write OUTPUT_DIR.tar.gz")
+    p.add_argument("--force", action="store_true", help="replace a non-empty export folder")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser(
+        "build",
+        help="run Vitis HLS on an exported project and summarise its reports",
+        description="Run build_prj.tcl with vitis-run (Vitis 2024.1+) or vitis_hls, whichever is on PATH, then parse "
+        "the synthesis report (latency, initiation interval, resources). Without --csim/--synth/--cosim/--export, "
+        "runs csim and synth.",
+    )
+    p.add_argument("project", help="a folder written by 'masr-hls export'")
+    for step, text in (("csim", "C simulation"), ("synth", "C synthesis"), ("cosim", "C/RTL co-simulation"),
+                       ("export", "export the IP (ip_catalog)")):
+        p.add_argument(f"--{step}", action="store_true", help=text)
+    p.set_defaults(func=_build)
     return parser
+
+
+def _export(args) -> int:
+    from . import export, project
+
+    hw = project.load(args.project) if (Path(args.project) / project.METADATA).is_file() else project.convert_in_memory(args.project)
+    x = _load_npy(args.input) if args.input else project.example_input(hw, args.samples)
+    out = export.export(hw, args.output_dir, x, force=args.force, archive=args.archive)
+    print(f"exported {out} ({len(x)} testbench samples; golden outputs from the numpy reference)")
+    if args.archive:
+        print(f"archive {out.with_name(out.name + '.tar.gz')}")
+    print(f"next: cd {out} && vitis_hls -f build_prj.tcl   (or: masr-hls build {out} --csim --synth)")
+    return 0
+
+
+def _build(args) -> int:
+    from . import vitis
+
+    steps = {k: getattr(args, k) for k in ("csim", "synth", "cosim", "export")}
+    if not any(steps.values()):
+        steps.update(csim=True, synth=True)
+    report = vitis.build(args.project, **steps)
+    print(report)
+    return 0
 
 
 def _convert(args) -> int:

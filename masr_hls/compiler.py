@@ -77,7 +77,11 @@ def cache_dir() -> Path:
     return root
 
 
-DEFAULT_FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-Wall", "-Wno-unused-label", "-Wno-unknown-pragmas")
+# -fno-gnu-unique: every generated library names its configurations alike (layer0_cell, fwd_cell, ...);
+# without it the static locals of identically named template instances would be shared between
+# libraries loaded into one process, and two models would overwrite each other's state.
+DEFAULT_FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-fno-gnu-unique", "-Wall", "-Wno-unused-label",
+                 "-Wno-unknown-pragmas")
 
 
 def build_library(

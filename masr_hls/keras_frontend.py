@@ -97,6 +97,8 @@ def read_model(model) -> ModelSpec:
     """The model's layer chain, with identities removed and BatchNormalization and activations folded."""
     import keras
 
+    for layer in model.layers:  # options that change the model's shape are named before the shape is judged
+        _refuse_unsupported_options(layer)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ConversionError(f"model {model.name!r}: one input and one output are supported")
     shape = tuple(model.inputs[0].shape)
@@ -145,6 +147,22 @@ def read_model(model) -> ModelSpec:
     return ModelSpec(model.name, shape[1], int(shape[2]), specs)
 
 
+def _refuse_unsupported_options(layer) -> None:
+    cls = type(layer).__name__
+    if cls == "Masking" or (cls == "Embedding" and layer.get_config().get("mask_zero")):
+        raise ConversionError(f"layer {layer.name!r} ({cls}): masking is not supported; remove it (and mask_zero)")
+    if cls == "Bidirectional":
+        if layer.merge_mode is None:
+            raise ConversionError(f"layer {layer.name!r}: Bidirectional merge_mode=None (two outputs) is not supported")
+        for sub in (layer.forward_layer, layer.backward_layer):
+            _refuse_unsupported_options(sub)
+    if cls in RECURRENT:
+        cfg = layer.get_config()
+        for option in ("return_state", "stateful", "time_major"):
+            if cfg.get(option):
+                raise ConversionError(f"layer {layer.name!r} ({cls}): {option}=True is not supported")
+
+
 def _check_chain(model, layers) -> None:
     """Each layer must read the output of the layer before it (the first: the model input)."""
     previous = None
@@ -167,7 +185,8 @@ def _activation_name(layer, key: str) -> str:
 
 
 def _numpy(variable) -> np.ndarray:
-    return np.array(variable, dtype=np.float64)
+    value = variable.numpy() if hasattr(variable, "numpy") else variable
+    return np.array(value, dtype=np.float64)
 
 
 def _recurrent(layer) -> RecurrentSpec:

@@ -120,17 +120,20 @@ class RecurrentLayer:
         return _weights_decl(f"{c}_w", f"{c}_cell", self.cell, self.weights)
 
     def cpp_call(self, c: str, x: str, y: str) -> str:
+        # Without return_sequences the layer still produces every frame; only the last one goes on.
+        out = y if self.return_sequences else f"{c}_all"
         return Template(
             """    {
-        masr::rnn_stats s;
-        masr::rnn_layer<${c}_cell, MAX_T>(${x}, frames, ${back}, ${y}, ${c}_w, s);
+        ${decl}masr::rnn_stats s;
+        masr::rnn_layer<${c}_cell, MAX_T>(${x}, frames, ${back}, ${out}, ${c}_w, s);
         masr::flatten_stats(s, stats);
         stats[24] = s.cycles;
         ${after}
     }
 """
-        ).substitute(c=c, x=x, y=y, back="true" if self.spec.go_backwards else "false",
-                     after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {y}[frames - 1][j];\n        frames = 1;")
+        ).substitute(c=c, x=x, out=out, back="true" if self.spec.go_backwards else "false",
+                     decl="" if self.return_sequences else f"static {self.out_t.cpp()} {out}[MAX_T][{self.n_out}];\n        ",
+                     after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;")
 
     def out_frames(self, frames: int) -> int:
         return frames if self.return_sequences else 1

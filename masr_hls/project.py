@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from . import convert_from_keras_model
 from .config import load_yaml, validate
@@ -47,4 +50,16 @@ def load(project_dir) -> MasrModel:
                                     project_name=meta["project_name"], part=meta["part"], clock_period=meta["clock_period"])
 
 
-__all__ = ["convert", "load", "load_yaml"]
+def convert_in_memory(model_path) -> MasrModel:
+    """A .keras file with the default configuration, not written anywhere."""
+    return convert_from_keras_model(model_path, output_dir=Path(tempfile.mkdtemp(prefix="masr-")) / "prj")
+
+
+def example_input(hw: MasrModel, samples: int, seed: int = 0, density: float = 0.5) -> np.ndarray:
+    """Random sparse inputs of the model's shape (for a testbench when no data is given)."""
+    rng = np.random.default_rng(seed)
+    shape = (samples, hw.max_frames, hw.spec.n_features)
+    return rng.normal(0, 1, shape) * (rng.random(shape) < density)
+
+
+__all__ = ["convert", "load", "load_yaml", "convert_in_memory", "example_input"]

@@ -1,0 +1,110 @@
+"""Convert + compile time and C-simulation throughput: masr_hls against hls4ml's Vitis backend, in one run.
+
+    python bench/convert_vs_hls4ml.py [--samples 64] [--units 128] [--frames 50]
+
+Workload: 2 recurrent layers of ReLU-GRU(units), T frames, 90% of weights pruned
+(magnitude), 40 features in.  masr_hls converts the bidirectional model.  hls4ml
+1.3 cannot convert Keras-3 Bidirectional(GRU) (its handler fails to split the
+GRU bias), so the script records that failure and then compares both tools on
+the largest model hls4ml does convert: the same stack with the Bidirectional
+wrappers removed (forward GRUs only).  Ratios are measured side by side here;
+the machine is shared, so read them as ratios, not absolute speeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def build(units: int, frames: int, bidirectional: bool):
+    import keras
+
+    from masr_hls.pruning import prune_to_sparsity
+
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+
+    def gru(last):
+        layer = L.GRU(units, activation="relu", return_sequences=not last)
+        return L.Bidirectional(layer) if bidirectional else layer
+
+    model = keras.Sequential([keras.Input((frames, 40)), gru(False), gru(True), L.Dense(12, activation="softmax")])
+    return prune_to_sparsity(model, 0.9)
+
+
+def time_masr(model, x, workdir):
+    import masr_hls
+
+    os.environ["MASR_HLS_CACHE"] = str(Path(workdir) / "masr-cache")  # a cold build, as a new user gets
+    t0 = time.perf_counter()
+    hw = masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Lanes": 16}}, output_dir=Path(workdir) / "masr")
+    hw.compile()
+    t1 = time.perf_counter()
+    y = hw.predict(x)
+    t2 = time.perf_counter()
+    return t1 - t0, len(x) / (t2 - t1), y
+
+
+def time_hls4ml(model, x, workdir):
+    import hls4ml
+
+    t0 = time.perf_counter()
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", default_precision="ap_fixed<16,6>")
+    hm = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="Vitis",
+                                                    output_dir=str(Path(workdir) / "hls4ml"), io_type="io_parallel")
+    hm.compile()
+    t1 = time.perf_counter()
+    y = hm.predict(np.ascontiguousarray(x, dtype=np.float32))
+    t2 = time.perf_counter()
+    return t1 - t0, len(x) / (t2 - t1), y
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=64)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--frames", type=int, default=50)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (args.samples, args.frames, 40)) * (rng.random((args.samples, args.frames, 40)) < 0.5)
+
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        bi = build(args.units, args.frames, bidirectional=True)
+        c, tput, _ = time_masr(bi, x, Path(work) / "bi")
+        rows.append(("masr_hls", "2x BiGRU-relu", c, tput))
+        try:
+            c, tput, _ = time_hls4ml(bi, x, Path(work) / "bi")
+            rows.append(("hls4ml Vitis", "2x BiGRU-relu", c, tput))
+        except Exception as exc:  # noqa: BLE001 - the failure is the finding
+            rows.append(("hls4ml Vitis", "2x BiGRU-relu", None, None))
+            print(f"hls4ml could not convert the bidirectional model: {type(exc).__name__}: {str(exc)[:160]}")
+        uni = build(args.units, args.frames, bidirectional=False)
+        mc, mt, my = time_masr(uni, x, Path(work) / "uni")
+        rows.append(("masr_hls", "2x GRU-relu", mc, mt))
+        hc, ht, hy = time_hls4ml(uni, x, Path(work) / "uni")
+        rows.append(("hls4ml Vitis", "2x GRU-relu", hc, ht))
+
+    print(f"\nworkload: {args.samples} samples, T={args.frames}, 40 features, GRU({args.units}) x2, 90% weights pruned\n")
+    print(f"{'tool':<14} {'model':<16} {'convert+compile s':>18} {'predict samples/s':>18}")
+    for tool, model, c, t in rows:
+        cs = f"{c:.1f}" if c is not None else "failed"
+        ts = f"{t:.1f}" if t is not None else "-"
+        print(f"{tool:<14} {model:<16} {cs:>18} {ts:>18}")
+    print(f"\non the common model: masr_hls predicts {mt / ht:.1f}x faster than hls4ml's C simulation "
+          f"(target >= 5x) and converts+compiles in {mc / hc:.2f}x hls4ml's time (target <= 1x)")
+    print(f"max |masr - hls4ml| on the common model: {np.max(np.abs(my - np.asarray(hy).reshape(my.shape))):.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
