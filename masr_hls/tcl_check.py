@@ -42,7 +42,7 @@ FILE_ARGUMENTS = {"add_files", "read_verilog"}  # their positional arguments mus
 
 _PRELUDE = r"""
 rename exit masr_real_exit
-proc exit {args} { puts "CALL exit"; flush stdout; masr_real_exit 0 }
+proc exit {args} { puts "CALL exit $args"; flush stdout; masr_real_exit {*}$args }
 proc masr_check {cmd spec files argv} {
     set positional {}
     for {set i 0} {$i < [llength $argv]} {incr i} {
@@ -112,8 +112,9 @@ def dry_run(project_dir, script: str, commands: dict, tclargs: list[str] | None 
         proc = subprocess.run([tclsh, driver.name], capture_output=True, text=True, cwd=scratch, timeout=60)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    calls = [line[5:] for line in proc.stdout.splitlines() if line.startswith("CALL ")]
-    return DryRun(script, proc.returncode == 0 and "exit" in [c.split()[0] for c in calls], calls, proc.stdout + proc.stderr)
+    calls = [line[5:].strip() for line in proc.stdout.splitlines() if line.startswith("CALL ")]
+    finished = "exit" in calls  # the script reached its own plain 'exit'
+    return DryRun(script, proc.returncode == 0 and finished, calls, proc.stdout + proc.stderr)
 
 
 def check_export(project_dir) -> list[DryRun]:
