@@ -1,0 +1,21 @@
+"""The example projects run end to end: train, prune, convert, C-simulate, cross-check, export, check the export."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.csim, pytest.mark.slow]
+
+
+@pytest.mark.parametrize("project", ["kws_bigru", "deepspeech2_small"])
+def test_example_project_runs_end_to_end(project, tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "projects" / project / "recipe.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
+    assert "csim vs numpy reference bit-exact" in out and ": within" in out
+    assert "0 mismatches" in out and "build_prj.tcl dry run ok" in out and "vivado_synth.tcl dry run ok" in out
+    assert (tmp_path / "ip" / "build_prj.tcl").is_file()
