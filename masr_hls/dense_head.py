@@ -15,7 +15,6 @@ form; x arrives dense and is encoded to compact form by the head.  A sequence
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from string import Template
 
@@ -26,7 +25,7 @@ from . import cpp_render
 from .bitmask import SparseMatrix, n_words
 from .fixed_point import FixedType, PrecisionError, align
 from .lane_balance import STRATEGIES, assign_rows, row_work
-from .mxv import MODES, MxvConfig, mxv, mxv_stats
+from .mxv import MODES, MxvConfig, mxv, mxv_stats, positive_int
 from .mxv import render_config as render_mxv_config
 
 ACTIVATIONS = {
@@ -38,12 +37,6 @@ ACTIVATIONS = {
 }
 LUT_ACTIVATIONS = ("sigmoid", "tanh")
 POST_DEPTH = 2  # bias add; activation + output quantise
-
-
-def _positive(name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -69,7 +62,7 @@ class DenseHeadConfig:
 
     def __post_init__(self):
         for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words", "max_frames"):
-            _positive(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown dense head activation {self.activation!r}; use one of {tuple(ACTIVATIONS)} "

@@ -18,7 +18,8 @@ MODES = {"dense": "MODE_DENSE", "weight_sparse": "MODE_WEIGHT_SPARSE", "masr": "
 PIPELINE_DEPTH = 4  # mask read, AND + priority encode, multiply, accumulate
 
 
-def _positive(name: str, value) -> int:
+def positive_int(name: str, value) -> int:
+    """``value`` as an int, or a ValueError naming ``name``."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
@@ -40,7 +41,7 @@ class MxvConfig:
 
     def __post_init__(self):
         for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words"):
-            _positive(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         if self.mode not in MODES:
             raise ValueError(f"unknown engine mode {self.mode!r}; use one of {tuple(MODES)}")
         for name in ("weight_t", "act_t", "accum_t"):

@@ -26,16 +26,11 @@ import numpy as np
 
 from . import cpp_render
 from .fixed_point import FixedType, PrecisionError
+from .mxv import positive_int
 
 EXP_R_LOG2_RANGE = (-2, 6)  # the exp table covers (-R, 0], R = 2**r
 TABLE_LOG2_RANGE = (1, 16)  # tables of 2 .. 65536 entries
 ELEMENTWISE_DEPTH = 4  # subtract + index, exp ROM, leading-one + inverse ROM, multiply + quantise
-
-
-def _positive(name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _int_in(name: str, value, lo: int, hi: int) -> int:
@@ -70,8 +65,8 @@ class SoftmaxConfig:
     parallel: int = 1  # elements per cycle in each pass
 
     def __post_init__(self):
-        _positive("n", self.n)
-        _positive("parallel", self.parallel)
+        positive_int("n", self.n)
+        positive_int("parallel", self.parallel)
         _int_in("exp_n_log2", self.exp_n_log2, *TABLE_LOG2_RANGE)
         _int_in("inv_n_log2", self.inv_n_log2, *TABLE_LOG2_RANGE)
         _int_in("exp_r_log2", self.exp_r_log2, *EXP_R_LOG2_RANGE)
