@@ -185,6 +185,21 @@ class MasrModel:
         ]
         return Prediction(self._to_float(y_raw), y_raw, figures)
 
+    # ------------------------------------------------------------ export and synthesis
+    def export(self, out_dir, x=None, force: bool = False, archive: bool = False) -> Path:
+        """A self-contained Vitis HLS project with a testbench (golden outputs from the reference for ``x``)."""
+        from . import export, project
+
+        return export.export(self, out_dir, project.example_input(self, 8) if x is None else x, force, archive)
+
+    def build(self, x=None, csim: bool = True, synth: bool = True, cosim: bool = False, export: bool = False) -> str:
+        """hls4ml's ``build``: export to ``<output_dir>/vitis`` and run Vitis HLS there (it must be on PATH)."""
+        from . import vitis
+
+        vitis.find_tool()  # fail before exporting when there is nothing to run
+        target = self.export(self.output_dir / "vitis", x, force=True)
+        return vitis.build(target, csim=csim, synth=synth, cosim=cosim, export=export)
+
     # ------------------------------------------------------------ cross-check
     def tolerance(self) -> float:
         """Stated bound on |csim - Keras| per output (see docs/accuracy.md for the derivation)."""

@@ -107,6 +107,14 @@ def test_build_without_vitis_says_what_to_do(exported, capsys, monkeypatch):
     assert "Vitis HLS not found" in err and "vitis_hls -f build_prj.tcl" in err
 
 
+def test_model_build_without_vitis_raises_before_exporting(exported, monkeypatch):
+    hw, x, _ = exported
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(vitis.ToolNotFound, match="Vitis HLS not found"):
+        hw.build(x)
+    assert not (hw.output_dir / "vitis").exists()
+
+
 def test_csynth_report_is_parsed(tmp_path):
     xml = tmp_path / "csynth.xml"
     xml.write_text(
