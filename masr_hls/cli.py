@@ -91,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_export)
 
     p = sub.add_parser(
+        "report",
+        help="per layer and direction: densities, pairs, ideal and counted cycles, utilisation, storage",
+        description="C-simulate one inference (the first sample of --input, or random sparse input) and print, per "
+        "layer and direction: weight and activation density, non-zero pairs, ideal and counted engine cycles, "
+        "utilisation, lane load spread and weight storage in bits (dense, MASR bitmask, EIE-style CSC).",
+    )
+    p.add_argument("project", help="a folder written by 'masr-hls convert'")
+    p.add_argument("--input", help=".npy inputs (default: one random sparse sample)")
+    p.add_argument("--json", help="also write the figures as JSON to this file")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser(
         "build",
         help="run Vitis HLS on an exported project and summarise its reports",
         description="Run build_prj.tcl with vitis-run (Vitis 2024.1+) or vitis_hls, whichever is on PATH, then parse "
@@ -126,6 +138,19 @@ def _build(args) -> int:
         steps.update(csim=True, synth=True)
     report = vitis.build(args.project, **steps)
     print(report)
+    return 0
+
+
+def _report(args) -> int:
+    from . import project, report
+
+    hw = project.load(args.project)
+    x = _load_npy(args.input) if args.input else project.example_input(hw, 1)
+    figures = report.build_report(hw, x)
+    print(report.format_text(figures))
+    if args.json:
+        Path(args.json).write_text(report.to_json(figures))
+        print(f"wrote {args.json}")
     return 0
 
 
