@@ -6,7 +6,6 @@ into place, so an interrupted export never leaves a half-written project.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from string import Template
 import numpy as np
 
 from . import compiler
+from .model import write_folder
 
 TB_INPUT = "tb_data/tb_input_features.dat"
 TB_GOLDEN = "tb_data/tb_output_predictions.dat"
@@ -40,20 +40,7 @@ def export_files(hw, x) -> dict[str, str]:
 
 def export(hw, out_dir, x, force: bool = False, archive: bool = False) -> Path:
     """Write the project to ``out_dir`` (refusing a non-empty folder unless ``force``); optionally a .tar.gz beside it."""
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise FileExistsError(f"export folder {out} is not empty; choose another or pass --force")
-    x = np.asarray(x, dtype=np.float64)
-    files = export_files(hw, x)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for rel, text in files.items():
-        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / rel).write_text(text)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    out = write_folder(out_dir, export_files(hw, np.asarray(x, dtype=np.float64)), overwrite=force)
     if archive:
         with tarfile.open(out.with_name(out.name + ".tar.gz"), "w:gz") as tar:
             tar.add(out, arcname=out.name)

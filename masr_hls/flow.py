@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import convert_from_keras_model, export, tcl_check
-from .mxv import ideal_cycles
+from . import convert_from_keras_model, export, report, tcl_check
 
 
 def run(model, x, out_dir, config=None, name: str = "model") -> bool:
@@ -35,29 +34,9 @@ def run(model, x, out_dir, config=None, name: str = "model") -> bool:
           + ", ".join(f"{d.script} dry run {'ok' if d.ok else 'FAILED'}" for d in dry)
           + ("; relocatable" if not stray else f"; absolute paths: {stray[:3]}"))
 
-    print_report(hw, hw.csim(x[:1]))
+    print()
+    print(report.format_text(report.build_report(hw, x[:1])))
     return check.ok and tb_ok and all(d.ok for d in dry) and not stray
-
-
-def print_report(hw, prediction) -> None:
-    macs = {layer.name: _macs(layer) for layer in hw.layers}
-    print(f"\n{'layer':<28} {'kind':<14} {'w density':>9} {'pairs':>9} {'ideal':>8} {'cycles':>8} {'util':>6}")
-    total = 0
-    for row, result in zip(hw.layer_summary(), prediction.layers[0]):
-        ideal = ideal_cycles(result.pairs, macs[row["name"]])
-        total += result.cycles
-        util = ideal / result.cycles if result.cycles else 1.0
-        print(f"{row['name']:<28} {row['kind']:<14} {row['weight_density']:>9.1%} {result.pairs:>9} {ideal:>8} "
-              f"{result.cycles:>8} {util:>6.1%}")
-    us = total * hw.clock_period / 1000
-    print(f"one inference: {total} cycles = {us:.1f} us at {hw.clock_period} ns ({1e6 / us if us else 0:.0f} inferences/s)")
-
-
-def _macs(layer) -> int:
-    if hasattr(layer, "head"):
-        return layer.head.lanes * layer.head.macs_per_lane
-    cell = layer.cell if hasattr(layer, "cell") else layer.fwd
-    return cell.lanes * cell.macs_per_lane
 
 
 def synthetic_sequences(rng, samples, frames, features, classes, sparsity=0.5):

@@ -149,9 +149,9 @@ class BidirectionalLayer:
         strategy = settings["Strategy"]
         self.wf = CellWeights.from_keras(self.fwd, spec.forward.kernel, spec.forward.recurrent_kernel, spec.forward.bias, strategy)
         self.wb = CellWeights.from_keras(self.bwd, spec.backward.kernel, spec.backward.recurrent_kernel, spec.backward.bias, strategy)
-        out_t = settings["Precision"]["output"] if spec.merge_mode != "concat" else self.fwd.state_t
-        if spec.merge_mode == "concat" and self.bwd.state_t != self.fwd.state_t:
-            out_t = settings["Precision"]["output"]
+        # Concatenating two halves of one state type needs no conversion; everything else is quantised to output.
+        same_states = spec.merge_mode == "concat" and self.bwd.state_t == self.fwd.state_t
+        out_t = self.fwd.state_t if same_states else settings["Precision"]["output"]
         self.merge = MergeConfig(spec.merge_mode, out_t, settings["Lanes"])
         self.return_sequences = spec.return_sequences
         self.n_out, self.out_t = self.merge.n_out(self.fwd, self.bwd), out_t

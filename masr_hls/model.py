@@ -19,6 +19,27 @@ from .layers import STATS_PER_LAYER, LayerResult, build_layer
 SOURCE_SUFFIXES = (".h", ".cpp")
 
 
+def write_folder(out: Path, files: dict[str, str], overwrite: bool = False) -> Path:
+    """Write ``files`` (relative path -> text) as the folder ``out``, which appears whole or not at all.
+
+    A non-empty ``out`` is refused unless ``overwrite``; the files go to a hidden
+    sibling first, which is renamed into place.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"folder {out} is not empty; choose another or allow overwriting (--force)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel, text in files.items():
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / rel).write_text(text)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return out
+
+
 @dataclass
 class Prediction:
     """Outputs (float) and raw outputs of a batch, with each sample's per-layer figures."""
@@ -129,20 +150,7 @@ class MasrModel:
 
     def write(self, overwrite: bool = False) -> Path:
         """Write the HLS project into output_dir (refusing a non-empty folder unless ``overwrite``)."""
-        out = self.output_dir
-        if out.exists() and any(out.iterdir()) and not overwrite:
-            raise FileExistsError(f"output folder {out} is not empty; choose another or allow overwriting (--force)")
-        files = self.project_files()
-        tmp = out.with_name(out.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        for rel, text in files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)  # the folder appears whole or not at all
-        return out
+        return write_folder(self.output_dir, self.project_files(), overwrite)
 
     # ------------------------------------------------------------ C simulation
     def compile(self) -> Path:
