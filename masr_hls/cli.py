@@ -92,14 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "report",
-        help="per layer and direction: densities, pairs, ideal and counted cycles, utilisation, storage",
-        description="C-simulate one inference (the first sample of --input, or random sparse input) and print, per "
-        "layer and direction: weight and activation density, non-zero pairs, ideal and counted engine cycles, "
-        "utilisation, lane load spread and weight storage in bits (dense, MASR bitmask, EIE-style CSC).",
+        help="per layer and direction: densities, pairs, ideal and counted cycles, utilisation, storage; PNG plots",
+        description="C-simulate the samples of --input (or random sparse inputs) and print, per layer and direction: "
+        "weight density, activation density over the whole data (all inputs, kernel-engine inputs x and recurrent "
+        "state h), non-zero pairs, ideal and counted engine cycles, utilisation, lane load spread and weight storage "
+        "in bits (dense, MASR bitmask, EIE-style CSC); then cycles per inference and per frame at the clock. "
+        "Pairs and cycles are means per inference.",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
-    p.add_argument("--input", help=".npy inputs (default: one random sparse sample)")
+    p.add_argument("--input", help=".npy inputs, (samples, frames, features) (default: random sparse inputs)")
+    p.add_argument("--samples", type=int, help="use the first N samples of --input (default: all; 16 random ones without --input)")
     p.add_argument("--json", help="also write the figures as JSON to this file")
+    p.add_argument("--plots", metavar="DIR", help="also write PNG charts (density.png, cycles.png, storage.png) into DIR")
     p.set_defaults(func=_report)
 
     p = sub.add_parser(
@@ -142,15 +146,24 @@ def _build(args) -> int:
 
 
 def _report(args) -> int:
+    from tqdm import tqdm
+
     from . import project, report
 
+    if args.samples is not None and args.samples < 1:
+        raise ValueError(f"--samples must be at least 1, got {args.samples}")
     hw = project.load(args.project)
-    x = _load_npy(args.input) if args.input else project.example_input(hw, 1)
-    figures = report.build_report(hw, x)
+    x = _load_npy(args.input) if args.input else project.example_input(hw, args.samples or 16)
+    x = x[None] if x.ndim == 2 else x  # one sample given as (frames, features)
+    n = len(x) if args.samples is None else min(args.samples, len(x))
+    with tqdm(total=n, desc="csim", unit="sample", disable=n < 64) as bar:
+        figures = report.build_report(hw, x, args.samples, progress=bar.update)
     print(report.format_text(figures))
     if args.json:
         Path(args.json).write_text(report.to_json(figures))
         print(f"wrote {args.json}")
+    if args.plots:
+        print("wrote " + ", ".join(str(p) for p in report.write_plots(figures, args.plots)))
     return 0
 
 

@@ -34,8 +34,13 @@ def run(model, x, out_dir, config=None, name: str = "model") -> bool:
           + ", ".join(f"{d.script} dry run {'ok' if d.ok else 'FAILED'}" for d in dry)
           + ("; relocatable" if not stray else f"; absolute paths: {stray[:3]}"))
 
+    figures = report.build_report(hw, x)
+    (out_dir / "report").mkdir()
+    (out_dir / "report" / "report.json").write_text(report.to_json(figures))
+    plots = report.write_plots(figures, out_dir / "report")
+    print(f"[report] {out_dir / 'report'}: report.json, " + ", ".join(p.name for p in plots))
     print()
-    print(report.format_text(report.build_report(hw, x[:1])))
+    print(report.format_text(figures))
     return check.ok and tb_ok and all(d.ok for d in dry) and not stray
 
 

@@ -1,4 +1,4 @@
-"""The report's figures are the numpy reference's counts."""
+"""The report's figures are the numpy reference's counts, over one sample or a whole data set."""
 
 import json
 
@@ -6,21 +6,31 @@ import keras
 import numpy as np
 import pytest
 
-import masr_hls
-from masr_hls import report
+from masr_hls import cli, project, report
 from masr_hls.pruning import prune_to_sparsity
 
 pytestmark = pytest.mark.csim
 L = keras.layers
 
 
-def test_report_matches_reference_counts(tmp_path):
+@pytest.fixture(scope="module")
+def hw(tmp_path_factory):
     keras.utils.set_random_seed(7)
     model = keras.Sequential([keras.Input((8, 6)), L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), name="bi"),
                               L.Dense(3, name="head")])
     prune_to_sparsity(model, 0.5)
-    hw = masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Lanes": 2}}, output_dir=tmp_path / "p")
-    x = np.random.default_rng(0).normal(size=(1, 8, 6)) * (np.random.default_rng(1).random((1, 8, 6)) < 0.5)
+    folder = tmp_path_factory.mktemp("report")
+    model.save(folder / "model.keras")
+    return project.convert(folder / "model.keras", folder / "p", config_updates={"Lanes": 2})
+
+
+def sparse_input(samples, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(samples, 8, 6)) * (rng.random((samples, 8, 6)) < 0.5)
+
+
+def test_report_matches_reference_counts(hw):
+    x = sparse_input(1)
     figures = report.build_report(hw, x)
     ref = hw.reference(x).layers[0]
     fwd, bwd, head = figures["layers"]
@@ -28,8 +38,68 @@ def test_report_matches_reference_counts(tmp_path):
     assert fwd["pairs"] == ref[0].forward.kernel.pairs + ref[0].forward.recurrent.pairs
     assert bwd["pairs"] == ref[0].backward.kernel.pairs + ref[0].backward.recurrent.pairs
     assert head["pairs"] == sum(h.pairs for h in ref[1].head)
+    assert head["x_density"] == pytest.approx(head["pairs"] / (8 * np.count_nonzero(hw.layers[1].weights.w_raw)))
     assert figures["cycles_per_inference"] == sum(r.cycles for r in ref)
     assert 0.45 <= fwd["weight_density"] <= 0.55 and 0 < fwd["activation_density"] < 1
     assert fwd["storage_bits"]["bitmask"] < fwd["storage_bits"]["dense"]
     assert json.loads(report.to_json(figures))["layers"][2]["layer"] == "head"
     assert "one inference of 8 frames" in report.format_text(figures)
+
+
+def test_activation_density_over_a_data_set(hw):
+    """Densities are pooled over every sample and split by engine; cycles are means per inference."""
+    x = sparse_input(12, seed=3)
+    figures = report.build_report(hw, x)
+    ref = hw.reference(x).layers
+    assert figures["samples"] == 12
+    layer = hw.layers[0]
+    for row, cell, w, pick in (
+        (figures["layers"][0], layer.fwd, layer.wf, lambda r: r[0].forward),
+        (figures["layers"][1], layer.bwd, layer.wb, lambda r: r[0].backward),
+    ):
+        stats = [pick(r) for r in ref]
+        nnz_x = np.count_nonzero(w.kernel)
+        nnz_h = np.count_nonzero(w.recurrent)
+        steps = sum(s.steps for s in stats)
+        x_pairs = sum(s.kernel.pairs for s in stats)
+        h_pairs = sum(s.recurrent.pairs for s in stats)
+        assert row["x_density"] == pytest.approx(x_pairs / (steps * nnz_x))
+        assert row["h_density"] == pytest.approx(h_pairs / (steps * nnz_h))
+        assert row["activation_density"] == pytest.approx((x_pairs + h_pairs) / (steps * (nnz_x + nnz_h)))
+        assert row["pairs"] == pytest.approx((x_pairs + h_pairs) / 12)
+        per_sample = [(s.kernel.pairs + s.recurrent.pairs) / (s.steps * (nnz_x + nnz_h)) for s in stats]
+        assert row["activation_density_range"] == pytest.approx([min(per_sample), max(per_sample)])
+        assert min(per_sample) < max(per_sample)  # the samples differ, so pooling is not a copy of one
+    totals = [sum(r.cycles for r in sample) for sample in ref]
+    assert figures["cycles_per_inference"] == pytest.approx(np.mean(totals))
+    assert figures["cycles_range"] == [min(totals), max(totals)]
+    assert report.build_report(hw, x, samples=1)["layers"][0]["pairs"] == figures_of_first(hw, x)
+
+
+def figures_of_first(hw, x):
+    s = hw.reference(x[:1]).layers[0][0].forward
+    return s.kernel.pairs + s.recurrent.pairs
+
+
+def test_plots_are_written(hw, tmp_path):
+    import matplotlib.image
+
+    paths = report.write_plots(report.build_report(hw, sparse_input(3)), tmp_path / "plots")
+    assert sorted(p.name for p in paths) == ["cycles.png", "density.png", "storage.png"]
+    for path in paths:
+        image = matplotlib.image.imread(path)
+        assert image.shape[0] > 200 and image.shape[1] > 400
+        assert image[..., :3].std() > 0.01  # something was drawn
+
+
+def test_report_command(hw, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", sparse_input(5))
+    args = ["report", str(hw.output_dir), "--input", str(tmp_path / "x.npy"), "--samples", "4",
+            "--json", str(tmp_path / "r.json"), "--plots", str(tmp_path / "plots")]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "4 sample(s) of 8 frames" in out and "x dens" in out
+    assert json.loads((tmp_path / "r.json").read_text())["samples"] == 4
+    assert (tmp_path / "plots" / "density.png").is_file()
+    assert cli.main(["report", str(hw.output_dir), "--samples", "0"]) == 1
+    assert "--samples must be at least 1" in capsys.readouterr().err
