@@ -68,41 +68,64 @@ def time_hls4ml(model, x, workdir):
     return t1 - t0, len(x) / (t2 - t1), y
 
 
+def compare(samples: int = 64, units: int = 128, frames: int = 50) -> dict:
+    """Both tools on the bidirectional model (hls4ml's failure recorded) and on the forward-only one."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (samples, frames, 40)) * (rng.random((samples, frames, 40)) < 0.5)
+    rows, failure = [], None
+    cache = os.environ.get("MASR_HLS_CACHE")
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            bi = build(units, frames, bidirectional=True)
+            c, tput, _ = time_masr(bi, x, Path(work) / "bi")
+            rows.append(("masr_hls", "2x BiGRU-relu", c, tput))
+            try:
+                c, tput, _ = time_hls4ml(bi, x, Path(work) / "bi")
+                rows.append(("hls4ml Vitis", "2x BiGRU-relu", c, tput))
+            except Exception as exc:  # noqa: BLE001 - the failure is the finding
+                rows.append(("hls4ml Vitis", "2x BiGRU-relu", None, None))
+                failure = f"{type(exc).__name__}: {str(exc)[:160]}"
+            uni = build(units, frames, bidirectional=False)
+            mc, mt, my = time_masr(uni, x, Path(work) / "uni")
+            rows.append(("masr_hls", "2x GRU-relu", mc, mt))
+            hc, ht, hy = time_hls4ml(uni, x, Path(work) / "uni")
+            rows.append(("hls4ml Vitis", "2x GRU-relu", hc, ht))
+    finally:  # time_masr points the build cache at the temporary folder; give the caller its own back
+        if cache is None:
+            os.environ.pop("MASR_HLS_CACHE", None)
+        else:
+            os.environ["MASR_HLS_CACHE"] = cache
+    return {
+        "samples": samples, "units": units, "frames": frames, "rows": rows, "bidirectional_failure": failure,
+        "predict_speedup": mt / ht, "convert_time_ratio": mc / hc,
+        "max_abs_difference": float(np.max(np.abs(my - np.asarray(hy).reshape(my.shape)))),
+    }
+
+
+def format_comparison(result: dict) -> str:
+    lines = []
+    if result["bidirectional_failure"]:
+        lines.append(f"hls4ml could not convert the bidirectional model: {result['bidirectional_failure']}")
+    lines += [f"\nworkload: {result['samples']} samples, T={result['frames']}, 40 features, GRU({result['units']}) x2, "
+              "90% weights pruned\n",
+              f"{'tool':<14} {'model':<16} {'convert+compile s':>18} {'predict samples/s':>18}"]
+    for tool, model, c, t in result["rows"]:
+        cs = f"{c:.1f}" if c is not None else "failed"
+        ts = f"{t:.1f}" if t is not None else "-"
+        lines.append(f"{tool:<14} {model:<16} {cs:>18} {ts:>18}")
+    lines += [f"\non the common model: masr_hls predicts {result['predict_speedup']:.1f}x faster than hls4ml's C simulation "
+              f"(target >= 5x) and converts+compiles in {result['convert_time_ratio']:.2f}x hls4ml's time (target <= 1x)",
+              f"max |masr - hls4ml| on the common model: {result['max_abs_difference']:.4f}"]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--units", type=int, default=128)
     parser.add_argument("--frames", type=int, default=50)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 1, (args.samples, args.frames, 40)) * (rng.random((args.samples, args.frames, 40)) < 0.5)
-
-    rows = []
-    with tempfile.TemporaryDirectory() as work:
-        bi = build(args.units, args.frames, bidirectional=True)
-        c, tput, _ = time_masr(bi, x, Path(work) / "bi")
-        rows.append(("masr_hls", "2x BiGRU-relu", c, tput))
-        try:
-            c, tput, _ = time_hls4ml(bi, x, Path(work) / "bi")
-            rows.append(("hls4ml Vitis", "2x BiGRU-relu", c, tput))
-        except Exception as exc:  # noqa: BLE001 - the failure is the finding
-            rows.append(("hls4ml Vitis", "2x BiGRU-relu", None, None))
-            print(f"hls4ml could not convert the bidirectional model: {type(exc).__name__}: {str(exc)[:160]}")
-        uni = build(args.units, args.frames, bidirectional=False)
-        mc, mt, my = time_masr(uni, x, Path(work) / "uni")
-        rows.append(("masr_hls", "2x GRU-relu", mc, mt))
-        hc, ht, hy = time_hls4ml(uni, x, Path(work) / "uni")
-        rows.append(("hls4ml Vitis", "2x GRU-relu", hc, ht))
-
-    print(f"\nworkload: {args.samples} samples, T={args.frames}, 40 features, GRU({args.units}) x2, 90% weights pruned\n")
-    print(f"{'tool':<14} {'model':<16} {'convert+compile s':>18} {'predict samples/s':>18}")
-    for tool, model, c, t in rows:
-        cs = f"{c:.1f}" if c is not None else "failed"
-        ts = f"{t:.1f}" if t is not None else "-"
-        print(f"{tool:<14} {model:<16} {cs:>18} {ts:>18}")
-    print(f"\non the common model: masr_hls predicts {mt / ht:.1f}x faster than hls4ml's C simulation "
-          f"(target >= 5x) and converts+compiles in {mc / hc:.2f}x hls4ml's time (target <= 1x)")
-    print(f"max |masr - hls4ml| on the common model: {np.max(np.abs(my - np.asarray(hy).reshape(my.shape))):.4f}")
+    print(format_comparison(compare(args.samples, args.units, args.frames)))
     return 0
 
 

@@ -1,0 +1,159 @@
+"""bench/workloads.py: its printed and JSON figures agree with each other, with bitmask.storage_bits,
+with mxv_stats call by call, and with the cycles the C simulation counts."""
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "bench" / "workloads.py"
+
+def load_workloads():
+    """bench/workloads.py as a module (bench/ is not a package)."""
+    if "bench_workloads" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_workloads", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_workloads"] = module  # dataclasses look their module up while it loads
+        spec.loader.exec_module(module)
+    return sys.modules["bench_workloads"]
+
+
+ROW = re.compile(r"^\s*(\d+) (dense|weight_sparse|masr)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)%\s+(\d+)\s+\d+\s+(.*)$")
+
+
+def printed_rows(stdout: str) -> dict:
+    """(workload, lanes, mode) -> the printed cycle-table row."""
+    rows, workload = {}, None
+    for line in stdout.splitlines():
+        if line.startswith("=== "):
+            workload = line[4:].split(":")[0]
+        elif (m := ROW.match(line)) and workload:
+            lanes, mode, pairs, issued, ideal, engine, util, cycles, speedup = m.groups()
+            rows[workload, int(lanes), mode] = dict(pairs=int(pairs), issued=int(issued), ideal=int(ideal), engine=int(engine),
+                                                    util=float(util) / 100, cycles=int(cycles), speedup=speedup.strip())
+    return rows
+
+
+def check_consistent(stdout: str, report: dict) -> None:
+    printed = printed_rows(stdout)
+    for name, w in report["workloads"].items():
+        by = {(r["lanes"], r["mode"]): r for r in w["configs"]}
+        assert {mode for _, mode in by} == {"dense", "weight_sparse", "masr"}
+        for lanes in report["lanes"]:
+            dense, ws, masr = by[lanes, "dense"], by[lanes, "weight_sparse"], by[lanes, "masr"]
+            assert masr["engine_cycles"] <= ws["engine_cycles"] <= dense["engine_cycles"]
+            assert masr["cycles"] <= ws["cycles"] <= dense["cycles"]
+            assert dense["pairs"] == ws["pairs"] == masr["pairs"] == masr["issued"]
+            for r in (dense, ws, masr):
+                assert 0 < r["utilisation"] <= 1
+                assert r["ideal_cycles"] == -(-r["pairs"] // r["macs"])
+                assert r["utilisation"] == pytest.approx(r["ideal_cycles"] / r["engine_cycles"])
+                assert r["masr_speedup_engine"] == pytest.approx(r["engine_cycles"] / masr["engine_cycles"])
+                assert r["masr_speedup"] == pytest.approx(r["cycles"] / masr["cycles"])
+                row = printed[name, lanes, r["mode"]]
+                assert (row["pairs"], row["issued"], row["ideal"], row["engine"], row["cycles"]) == (
+                    r["pairs"], r["issued"], r["ideal_cycles"], r["engine_cycles"], r["cycles"])
+                assert row["util"] == pytest.approx(r["utilisation"], abs=0.0006)
+                if r["mode"] != "masr":  # the printed speed-up is the ratio of the printed cycles
+                    assert row["speedup"] == f"{row['engine'] / printed[name, lanes, 'masr']['engine']:.2f}x / " \
+                                             f"{row['cycles'] / printed[name, lanes, 'masr']['cycles']:.2f}x"
+        assert 0 < w["weight_density"] < 1 and 0 < w["activation_density"] <= 1
+    assert "cycle model == csim: yes" in stdout
+    assert re.search(r"total run time [\d.]+ s", stdout)
+    assert {t["verdict"] for t in report["targets"]} <= {"PASS", "MISS", "n/a", ""}
+
+
+def check_storage(wl, report: dict) -> None:
+    """The storage columns of kws are bitmask.storage_bits of the converted model's matrices."""
+    import masr_hls
+    from masr_hls.bitmask import storage_bits
+    from masr_hls.lane_balance import assign_rows, row_work
+
+    w = wl.QUICK["kws"]
+    model = wl.build_model(w, report["seed"], int(np.lcm.reduce(report["lanes"])))
+    hw = masr_hls.convert_from_keras_model(model, hls_config=wl.hls_config(w, 4), output_dir="unused")
+    for lanes in report["lanes"]:
+        total = {"dense": 0, "bitmask": 0, "csc": 0}
+        for layer in hw.layers:
+            if layer.kind != "bidirectional":
+                continue
+            for cell, weights in ((layer.fwd, layer.wf), (layer.bwd, layer.wb)):
+                for m, bits in ((weights.kernel, cell.weight_t.width), (weights.recurrent, cell.recurrent_weight_t.width)):
+                    lane_of_row = assign_rows(row_work(m, "masr"), lanes, "interleaved")
+                    for key, value in storage_bits(m, bits, lane_of_row, lanes).items():
+                        total[key] += value
+        figures = report["workloads"]["kws"]["storage_bits"][str(lanes)]
+        assert {k: figures[k] for k in total} == total
+
+
+def check_csim(wl, report: dict, tmp_path: Path, lanes: int, mode: str) -> None:
+    """A configuration the script did not C-simulate itself: our figures are the C simulation's counts."""
+    import masr_hls
+
+    w = wl.QUICK["kws"]
+    model = wl.build_model(w, report["seed"], int(np.lcm.reduce(report["lanes"])))
+    hw = masr_hls.convert_from_keras_model(model, hls_config=wl.hls_config(w, lanes, mode), output_dir=tmp_path / f"kws{lanes}{mode}")
+    counted = {r.name: r for r in hw.csim(wl.make_input(w, report["seed"])).layers[0]}
+    config = next(r for r in report["workloads"]["kws"]["configs"] if r["lanes"] == lanes and r["mode"] == mode)
+    for layer in config["layers"]:
+        got = counted[layer["name"]]
+        assert layer["cycles"] == got.cycles
+        assert layer["forward"] == wl.step_dict(got.forward)
+        assert layer["backward"] == wl.step_dict(got.backward)
+
+
+@pytest.mark.csim
+@pytest.mark.slow
+def test_quick_run(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", "out.json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert set(report["workloads"]) == {"kws", "ds2", "paper"}
+    check_consistent(proc.stdout, report)
+    wl = load_workloads()
+    check_storage(wl, report)
+    check_csim(wl, report, tmp_path, 16, "weight_sparse")
+    check_csim(wl, report, tmp_path, 64, "dense")
+
+
+def test_engine_stats_is_mxv_stats_call_by_call():
+    """The vectorised model sums exactly what mxv_stats gives for each step, for every mode and lane count."""
+    from masr_hls.lane_balance import assign_rows, row_work
+    from masr_hls.mxv import MxvConfig, mxv_stats
+
+    wl = load_workloads()
+    rng = np.random.default_rng(3)
+    w_raw = rng.integers(-3, 4, (45, 70)) * (rng.random((45, 70)) < 0.2)
+    v_nz = rng.random((6, 70)) < 0.4
+    engine = wl.Engine(w_raw, 8, v_nz)
+    for mode in ("dense", "weight_sparse", "masr"):
+        for lanes, macs in ((1, 1), (4, 2), (16, 1), (64, 3)):
+            cfg = MxvConfig(70, 45, "ap_fixed<8,3>", "ap_fixed<8,3>", "ap_fixed<24,8,AP_RND,AP_WRAP>", lanes, macs, 1, mode)
+            lor = assign_rows(row_work(w_raw, mode), lanes, "balanced")
+            total = mxv_stats(cfg, w_raw != 0, v_nz[0], lor)
+            for v in v_nz[1:]:
+                total = total + mxv_stats(cfg, w_raw != 0, v, lor)
+            assert wl.engine_stats(engine, cfg, lor).as_tuple() == total.as_tuple()
+
+
+def test_csc_bits_is_storage_bits():
+    from masr_hls.bitmask import storage_bits
+    from masr_hls.lane_balance import assign_rows
+
+    wl = load_workloads()
+    rng = np.random.default_rng(4)
+    for density in (0.02, 0.1, 0.5):
+        w_raw = rng.integers(-5, 6, (90, 40)) * (rng.random((90, 40)) < density)
+        for lanes in (1, 3, 16, 64):
+            for strategy in ("balanced", "interleaved"):
+                lor = assign_rows(np.count_nonzero(w_raw, axis=1), lanes, strategy)
+                assert wl.csc_bits(w_raw != 0, 12, lor, lanes) == storage_bits(w_raw, 12, lor, lanes)["csc"]
