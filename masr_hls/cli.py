@@ -14,6 +14,8 @@ Start with:
   masr-hls selfcheck                      C-simulate every module against the reference
   masr-hls convert model.keras -o prj     convert a trained model into an HLS project
   masr-hls csim prj --input x.npy         run the project's C simulation on inputs, cross-checked
+  masr-hls report prj --input x.npy       densities, pairs, cycles, utilisation, storage (--plots DIR)
+  masr-hls rtl prj --input x.npy          simulate the GRU/LSTM layers as RTL with Verilator (--synth: Yosys)
   masr-hls export prj -o ip               write a Vitis HLS IP project with its testbench
   masr-hls build ip --synth               run Vitis HLS on it (when installed)
 """
@@ -107,6 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_report)
 
     p = sub.add_parser(
+        "rtl",
+        help="simulate the project's GRU/LSTM layers as RTL (Verilator) against the reference and the C simulation",
+        description="Generate MASR's SystemVerilog for every GRU or LSTM layer (unidirectional or Bidirectional), "
+        "simulate it with Verilator on the inputs, and print per layer and direction: RTL cycles "
+        "beside the C simulation's counted cycles and the ideal, and whether the outputs are bit-exact. Layers the RTL "
+        "does not cover are listed as 'not in RTL'. With --synth, yosys synth_xilinx gives LUT/FF/DSP/BRAM per layer. "
+        "Exits non-zero when a covered layer is not bit-exact or Verilator/Yosys is missing.",
+        epilog="Example: masr-hls rtl build/kws --input x.npy --samples 4 --synth --json rtl.json",
+    )
+    p.add_argument("project", help="a folder written by 'masr-hls convert'")
+    p.add_argument("--input", help=".npy inputs (default: random sparse inputs)")
+    p.add_argument("--samples", type=int, default=1, help="samples to simulate (default: 1)")
+    p.add_argument("--synth", action="store_true", help="also run yosys synth_xilinx on each layer's design")
+    p.add_argument("--json", help="also write the figures as JSON to this file")
+    p.set_defaults(func=_rtl)
+
+    p = sub.add_parser(
         "build",
         help="run Vitis HLS on an exported project and summarise its reports",
         description="Run build_prj.tcl with vitis-run (Vitis 2024.1+) or vitis_hls, whichever is on PATH, then parse "
@@ -164,6 +183,35 @@ def _report(args) -> int:
         print(f"wrote {args.json}")
     if args.plots:
         print("wrote " + ", ".join(str(p) for p in report.write_plots(figures, args.plots)))
+    return 0
+
+
+def _rtl(args) -> int:
+    from . import project, rtl, rtl_model
+
+    if args.samples < 1:
+        raise ValueError(f"--samples must be at least 1, got {args.samples}")
+    try:  # before any work: the simulation needs Verilator, --synth needs Yosys
+        rtl.require_tool("verilator")
+        if args.synth:
+            rtl.require_tool("yosys")
+    except rtl.ToolNotFound as exc:
+        print(f"masr-hls rtl: error: {exc}", file=sys.stderr)
+        return 3
+    hw = project.load(args.project)
+    x = _load_npy(args.input) if args.input else project.example_input(hw, args.samples)
+    result = rtl_model.run(hw, x, synth=args.synth, samples=args.samples,
+                           progress=lambda text: print(text, file=sys.stderr))
+    print(rtl_model.format_text(result))
+    if args.json:
+        Path(args.json).write_text(rtl_model.to_json(result))
+        print(f"wrote {args.json}")
+    if not any(layer["in_rtl"] for layer in result["layers"]):
+        print("masr-hls rtl: error: no layer of this model is in the RTL", file=sys.stderr)
+        return 1
+    if not result["ok"]:
+        print("masr-hls rtl: error: the RTL output is not bit-exact", file=sys.stderr)
+        return 1
     return 0
 
 

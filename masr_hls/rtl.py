@@ -186,12 +186,16 @@ def _sources(names) -> list[Path]:
 
 def lint(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int = DEFAULT_FIFO_DEPTH, testbench: bool = False) -> None:
     """``verilator --lint-only -Wall`` on the engine (or its testbench) for one configuration; raises on any warning."""
-    exe = _require_verilator5()
     params = rtl_parameters(cfg, bank_rows, bank_nnz, fifo_depth)
     names = DESIGN_SOURCES + ((TESTBENCH_SOURCE,) if testbench else ())
-    top = TESTBENCH_TOP if testbench else TOP
-    cmd = [exe, "--lint-only", "-Wall", "--top-module", top] + (["--timing"] if testbench else [])
-    cmd += _param_flags(params) + [str(p) for p in _sources(names)]
+    lint_design(TESTBENCH_TOP if testbench else TOP, params, names, timing=testbench)
+
+
+def lint_design(top: str, params: dict, design_sources: tuple[str, ...], timing: bool = False) -> None:
+    """``verilator --lint-only -Wall`` on ``top`` built from ``design_sources``; raises on any warning."""
+    exe = _require_verilator5()
+    cmd = [exe, "--lint-only", "-Wall", "--top-module", top] + (["--timing"] if timing else [])
+    cmd += _param_flags(params) + [str(p) for p in _sources(design_sources)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     report = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0 or report:
@@ -199,16 +203,19 @@ def lint(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int = DEFAUL
 
 
 def build_simulation(
-    params: dict[str, int], optimize: bool = False, jobs: int | None = None, testbench: str = TESTBENCH_TOP
+    params: dict[str, int], optimize: bool = False, jobs: int | None = None, testbench: str = TESTBENCH_TOP,
+    design_sources: tuple[str, ...] = DESIGN_SOURCES,
 ) -> Path:
     """Compile a testbench (``templates/rtl/<testbench>.sv``) with ``verilator --binary``.
 
-    Builds are cached by sources, parameters and Verilator's version.  Without
-    ``optimize`` the C++ is compiled at -O0: a test's few vectors simulate in
-    milliseconds either way, while the build is about a third faster.
+    ``design_sources`` are the files (in ``templates/rtl``) the testbench
+    instantiates.  Builds are cached by sources, parameters and Verilator's
+    version.  Without ``optimize`` the C++ is compiled at -O0: a test's few
+    vectors simulate in milliseconds either way, while the build is about a
+    third faster.
     """
     exe = _require_verilator5()
-    sources = _sources(DESIGN_SOURCES + (f"{testbench}.sv",))
+    sources = _sources(tuple(design_sources) + (f"{testbench}.sv",))
     h = hashlib.sha256()
     for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -378,21 +385,38 @@ def synthesize(
     the actual masks and values (constant bits and unused banks are optimised
     away, as they would be in a real build with fixed weights).
     """
-    exe = require_tool("yosys")
+    require_tool("yosys")
     rows, nnz = bank_sizes(matrix)
     bank_rows, bank_nnz = max(rows, bank_rows or 0), max(nnz, bank_nnz or 0)
     params = rtl_parameters(cfg, bank_rows, bank_nnz, fifo_depth)
     with tempfile.TemporaryDirectory(prefix="masr_rtl_synth-") as tmp:
         folder = Path(tmp)
         write_weight_files(folder, cfg, matrix, bank_rows, bank_nnz)
-        script = [f"read_verilog -sv {' '.join(str(p) for p in _sources(DESIGN_SOURCES))}"]
-        script += [f"chparam -set {name} {value} {TOP}" for name, value in params.items()]
-        script += [f"synth_xilinx -top {TOP} -family {family} -flatten -noiopad -noclkbuf", "stat"]
-        (folder / "synth.ys").write_text("\n".join(script) + "\n")
-        proc = subprocess.run([exe, "-q", "-l", "synth.log", "-s", "synth.ys"], cwd=folder, capture_output=True, text=True, timeout=timeout)
-        log = (folder / "synth.log").read_text() if (folder / "synth.log").is_file() else ""
-        if keep_log is not None:
-            Path(keep_log).write_text(log)
-        if proc.returncode != 0:
-            raise RtlError(f"yosys synthesis failed:\n{_tail(proc.stdout + proc.stderr + log)}")
-        return parse_yosys_stat(log)
+        return run_yosys(folder, TOP, params, DESIGN_SOURCES, family, timeout, keep_log)
+
+
+def run_yosys(
+    folder: Path,
+    top: str,
+    params: dict[str, int],
+    design_sources: tuple[str, ...],
+    family: str = "xc7",
+    timeout: float | None = None,
+    keep_log: Path | None = None,
+) -> dict:
+    """``yosys synth_xilinx`` of ``top`` in ``folder`` (where its memory files are); resource counts."""
+    exe = require_tool("yosys")
+    folder = Path(folder)
+    # Deferred elaboration: modules are only built with the top's parameters
+    # (so their memory files are looked up where those parameters say).
+    script = [f"read_verilog -defer -sv {' '.join(str(p) for p in _sources(design_sources))}"]
+    script += ["chparam " + " ".join(f"-set {name} {value}" for name, value in params.items()) + f" {top}"]
+    script += [f"synth_xilinx -top {top} -family {family} -flatten -noiopad -noclkbuf", "stat"]
+    (folder / "synth.ys").write_text("\n".join(script) + "\n")
+    proc = subprocess.run([exe, "-q", "-l", "synth.log", "-s", "synth.ys"], cwd=folder, capture_output=True, text=True, timeout=timeout)
+    log = (folder / "synth.log").read_text() if (folder / "synth.log").is_file() else ""
+    if keep_log is not None:
+        Path(keep_log).write_text(log)
+    if proc.returncode != 0:
+        raise RtlError(f"yosys synthesis of {top} failed:\n{_tail(proc.stdout + proc.stderr + log)}")
+    return parse_yosys_stat(log)

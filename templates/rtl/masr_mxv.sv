@@ -3,7 +3,8 @@
 //
 // Use: stream the N_IN elements of v (raw fixed-point) through in_valid /
 // in_data while in_ready; pulse start; done pulses when y is complete; then
-// read y[r] combinationally through y_row / y_data.  The weights come from
+// read y[r] combinationally through y_row / y_data (or every row at once on
+// y_all, with Y_ALL=1, as the GRU gates need).  The weights come from
 // hex files in MEM_DIR written by masr_hls.rtl from a SparseMatrix:
 //   laneNNN_mask.hex    each row's weight mask, one window (WIN_BITS) a line
 //   laneNNN_values.hex  the lane's packed non-zero weights
@@ -35,6 +36,7 @@ module masr_mxv #(
     parameter int ACC_FRAC = 8,
     parameter int ROUNDING = 0,  // index into fixed_point.ROUNDING_MODES
     parameter int FIFO_DEPTH = 4,  // windows with pairs queued between front and back end
+    parameter int Y_ALL = 0,  // 1: y_all carries every row at once (for the GRU gates)
     parameter MEM_DIR = "."
 ) (
     input  logic                                         clk,
@@ -46,7 +48,8 @@ module masr_mxv #(
     output logic                                         done,
     output logic                                         busy,
     input  logic [(N_OUT > 1 ? $clog2(N_OUT) : 1)-1:0]   y_row,
-    output logic [ACC_W-1:0]                             y_data
+    output logic [ACC_W-1:0]                             y_data,
+    output logic [N_OUT*ACC_W-1:0]                       y_all
 );
   localparam int N_WORDS = (N_IN + 31) / 32;
   localparam int WIN_WORDS = SCAN_WORDS < N_WORDS ? SCAN_WORDS : N_WORDS;
@@ -101,6 +104,9 @@ module masr_mxv #(
 
   logic [LANES-1:0] lane_busy;
   logic [ACC_W-1:0] lane_y[0:LANES-1];
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [LANE_ROWS*ACC_W-1:0] lane_y_all[0:LANES-1];  // read only with Y_ALL
+  /* verilator lint_on UNUSEDSIGNAL */
 
   generate
     for (genvar l = 0; l < LANES; l++) begin : g_lane
@@ -125,7 +131,8 @@ module masr_mxv #(
           .WA_W(WA_W),
           .SLOT_W(SLOT_W),
           .ROWC_W(ROWC_W),
-          .WIN_W(WIN_W)
+          .WIN_W(WIN_W),
+          .Y_ALL(Y_ALL)
       ) u_lane (
           .clk(clk),
           .rst(rst),
@@ -138,12 +145,27 @@ module masr_mxv #(
           .act_wdata(act_wdata),
           .y_slot(row_slot[y_row]),
           .y_value(lane_y[l]),
+          .y_all(lane_y_all[l]),
           .busy(lane_busy[l])
       );
     end
   endgenerate
 
   assign y_data = lane_y[row_lane[y_row]];
+
+  // Every row at once: with the weights fixed, row_lane and row_slot are
+  // constants and synthesis turns this crossbar into plain wires.
+  generate
+    for (genvar r = 0; r < N_OUT; r++) begin : g_y_all
+      if (Y_ALL != 0) begin : g_on
+        logic [LANE_ROWS*ACC_W-1:0] bank;
+        assign bank = lane_y_all[row_lane[r]];
+        assign y_all[r*ACC_W+:ACC_W] = bank[row_slot[r]*ACC_W+:ACC_W];
+      end else begin : g_off
+        assign y_all[r*ACC_W+:ACC_W] = '0;
+      end
+    end
+  endgenerate
 
   // done is combinational on registered state: it rises in the first cycle
   // after the last accumulate, and running drops with it.

@@ -33,7 +33,8 @@ module masr_mxv_lane #(
     parameter int WA_W = 1,
     parameter int SLOT_W = 1,
     parameter int ROWC_W = 1,
-    parameter int WIN_W = 1
+    parameter int WIN_W = 1,
+    parameter int Y_ALL = 0  // also drive y_all (turns the result bank into registers)
 ) (
     input  logic                        clk,
     input  logic                        rst,
@@ -46,6 +47,7 @@ module masr_mxv_lane #(
     input  logic [A_W-1:0]              act_wdata,
     input  logic [SLOT_W-1:0]           y_slot,
     output logic [ACC_W-1:0]            y_value,
+    output logic [LANE_ROWS*ACC_W-1:0]  y_all,  // every slot at once (used only with Y_ALL)
     output logic                        busy
 );
   localparam int MASK_DEPTH = LANE_ROWS * WINDOWS;
@@ -281,5 +283,14 @@ module masr_mxv_lane #(
   always_ff @(posedge clk) if (p_valid) y_bank[p_slot] <= acc_next;
 
   assign y_value = y_written[y_slot] ? y_bank[y_slot] : '0;
+  generate
+    for (genvar s = 0; s < LANE_ROWS; s++) begin : g_y_all
+      if (Y_ALL != 0) begin : g_on
+        assign y_all[s*ACC_W+:ACC_W] = y_written[s] ? y_bank[s] : '0;
+      end else begin : g_off
+        assign y_all[s*ACC_W+:ACC_W] = '0;
+      end
+    end
+  endgenerate
   assign busy = f_active | cur_valid | ~fifo_empty | (|r_valid) | p_valid;
 endmodule

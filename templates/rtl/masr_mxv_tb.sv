@@ -36,6 +36,9 @@ module masr_mxv_tb #(
   logic [ROW_W-1:0] y_row = '0;
   logic in_ready, done, busy;
   logic [ACC_W-1:0] y_data;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [N_OUT*ACC_W-1:0] y_all;  // the GRU cell's port; this driver reads y_data
+  /* verilator lint_on UNUSEDSIGNAL */
 
   initial forever #5 clk = ~clk;
 
@@ -68,7 +71,8 @@ module masr_mxv_tb #(
       .done(done),
       .busy(busy),
       .y_row(y_row),
-      .y_data(y_data)
+      .y_data(y_data),
+      .y_all(y_all)
   );
 
   // Inputs change and outputs are sampled on the falling edge, away from the
