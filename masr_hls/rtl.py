@@ -26,7 +26,7 @@ import numpy as np
 
 from . import compiler
 from .bitmask import MASK_BITS, SparseMatrix, n_words
-from .fixed_point import ROUNDING_MODES
+from .fixed_point import ROUNDING_MODES, FixedType
 from .mxv import MxvConfig
 
 INSTALL_HINT = "install with apt-get install verilator yosys"
@@ -125,10 +125,21 @@ def bank_sizes(matrix: SparseMatrix) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------- memory files
-def _hex_lines(values, bits: int) -> str:
+def hex_lines(values, bits: int) -> str:
+    """``$readmemh`` text: one two's-complement value of ``bits`` bits per line."""
     digits = max(1, -(-bits // 4))
     mask = (1 << bits) - 1
     return "".join(f"{int(v) & mask:0{digits}x}\n" for v in values)
+
+
+def read_hex(tokens, t: FixedType, where: str) -> np.ndarray:
+    """Raw values of type ``t`` from a simulation's hex tokens; undefined (x/z) bits are an error."""
+    if any(c in v.lower() for v in tokens for c in "xz"):
+        raise RtlError(f"{where}: undefined bits in the results")
+    raw = np.array([int(v, 16) for v in tokens], dtype=np.int64)
+    if t.signed:
+        raw = np.where(raw >= 1 << (t.width - 1), raw - (1 << t.width), raw)
+    return raw
 
 
 def _bits_for(n: int) -> int:
@@ -166,13 +177,13 @@ def write_weight_files(folder: Path, cfg: MxvConfig, matrix: SparseMatrix, bank_
             for w in range(n_windows):
                 chunk = row_words[w * per_window : (w + 1) * per_window]
                 lines.append(sum(int(word) << (MASK_BITS * k) for k, word in enumerate(chunk)))
-        (folder / f"lane{lane:03d}_mask.hex").write_text(_hex_lines(lines, window_bits))
+        (folder / f"lane{lane:03d}_mask.hex").write_text(hex_lines(lines, window_bits))
         values = np.zeros(bank_nnz, np.int64)
         values[: matrix.lane_nnz[lane]] = matrix.lane_values[lane, : matrix.lane_nnz[lane]]
-        (folder / f"lane{lane:03d}_values.hex").write_text(_hex_lines(values, cfg.weight_t.width))
-    (folder / "lane_n_rows.hex").write_text(_hex_lines(matrix.lane_n_rows, (bank_rows).bit_length()))
-    (folder / "row_lane.hex").write_text(_hex_lines(row_lane, _bits_for(cfg.lanes)))
-    (folder / "row_slot.hex").write_text(_hex_lines(row_slot, _bits_for(bank_rows)))
+        (folder / f"lane{lane:03d}_values.hex").write_text(hex_lines(values, cfg.weight_t.width))
+    (folder / "lane_n_rows.hex").write_text(hex_lines(matrix.lane_n_rows, (bank_rows).bit_length()))
+    (folder / "row_lane.hex").write_text(hex_lines(row_lane, _bits_for(cfg.lanes)))
+    (folder / "row_slot.hex").write_text(hex_lines(row_slot, _bits_for(bank_rows)))
 
 
 # ------------------------------------------------------------------ verilator
@@ -233,7 +244,7 @@ def build_simulation(
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not (tmp / "obj_dir" / "simulate").is_file():
         (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-        raise RtlError(f"verilator failed to build the simulation (log in {tmp / 'build.log'}):\n{_tail(proc.stderr)}")
+        raise RtlError(f"verilator failed to build the simulation (log in {tmp / 'build.log'}):\n{tail(proc.stderr)}")
     try:
         tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
     except OSError:
@@ -241,7 +252,7 @@ def build_simulation(
     return binary
 
 
-def _tail(text: str, lines: int = 30) -> str:
+def tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
@@ -255,10 +266,10 @@ def quantize_in_rtl(raw: np.ndarray, in_width: int, out_width: int, shifts: tupl
     binary = build_simulation(params, testbench=QUANTIZE_TESTBENCH)
     with tempfile.TemporaryDirectory(prefix="masr_rtl_quantize-") as tmp:
         folder = Path(tmp)
-        (folder / "values.hex").write_text(_hex_lines(raw, in_width))
+        (folder / "values.hex").write_text(hex_lines(raw, in_width))
         proc = subprocess.run([str(binary), f"+values={raw.size}"], cwd=folder, capture_output=True, text=True)
         if proc.returncode != 0 or not (folder / "results.txt").is_file():
-            raise RtlError(f"quantizer simulation failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+            raise RtlError(f"quantizer simulation failed (exit {proc.returncode}):\n{tail(proc.stdout + proc.stderr)}")
         tokens = (folder / "results.txt").read_text().split()
     if len(tokens) != raw.size * 3 * len(ROUNDING_MODES):
         raise RtlError(f"quantizer results have {len(tokens)} entries, expected {raw.size * 3 * len(ROUNDING_MODES)}")
@@ -306,14 +317,14 @@ class MxvRtl:
         if x.ndim != 2 or x.shape[1] != self.cfg.n_in:
             raise ValueError(f"expected vectors of {self.cfg.n_in} activations, got shape {np.shape(x_raw)}")
         t = x.shape[0]
-        (self.workdir / "vectors.hex").write_text(_hex_lines(x.ravel(), self.cfg.act_t.width))
+        (self.workdir / "vectors.hex").write_text(hex_lines(x.ravel(), self.cfg.act_t.width))
         results = self.workdir / "results.txt"
         results.unlink(missing_ok=True)
         proc = subprocess.run(
             [str(self.binary), f"+vectors={t}"], cwd=self.workdir, capture_output=True, text=True, timeout=timeout
         )
         if proc.returncode != 0 or not results.is_file():
-            raise RtlError(f"RTL simulation failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+            raise RtlError(f"RTL simulation failed (exit {proc.returncode}):\n{tail(proc.stdout + proc.stderr)}")
         return self._parse(results.read_text().split(), t)
 
     def _parse(self, tokens: list[str], t: int) -> RtlRun:
@@ -326,12 +337,7 @@ class MxvRtl:
         for i in range(t):
             chunk = tokens[i * per_vector : (i + 1) * per_vector]
             cycles[i], encode[i] = int(chunk[0]), int(chunk[1])
-            if any("x" in v.lower() or "z" in v.lower() for v in chunk[2:]):
-                raise RtlError(f"vector {i}: undefined bits in the results")
-            raw = np.array([int(v, 16) for v in chunk[2:]], dtype=np.int64)
-            if acc.signed:
-                raw = np.where(raw >= 1 << (acc.width - 1), raw - (1 << acc.width), raw)
-            y[i] = raw
+            y[i] = read_hex(chunk[2:], acc, f"vector {i}")
         return RtlRun(y=y, cycles=cycles, encode_cycles=encode)
 
 
@@ -418,5 +424,5 @@ def run_yosys(
     if keep_log is not None:
         Path(keep_log).write_text(log)
     if proc.returncode != 0:
-        raise RtlError(f"yosys synthesis of {top} failed:\n{_tail(proc.stdout + proc.stderr + log)}")
+        raise RtlError(f"yosys synthesis of {top} failed:\n{tail(proc.stdout + proc.stderr + log)}")
     return parse_yosys_stat(log)

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from . import rtl
-from .bitmask import n_words
 from .fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from .mxv import MxvConfig, ideal_cycles
+from .rnn_layer import encode_cycles
 
 SOURCES = rtl.DESIGN_SOURCES + (
     "masr_fixed_cast.sv",
@@ -140,7 +140,6 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
     check_layer(layer)
     _, cfg, _ = directions(layer)[0]
     bidirectional = layer.kind == "bidirectional"
-    out_t = layer.merge.out_t if bidirectional else cfg.state_t
     p = {
         "N_IN": cfg.n_in, "UNITS": cfg.n_units, "LANES": cfg.lanes, "MACS": cfg.macs_per_lane,
         "SCAN_WORDS": cfg.scan_words, "FIFO_DEPTH": rtl.DEFAULT_FIFO_DEPTH,
@@ -167,7 +166,7 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
         "BACKWARD": int(not bidirectional and layer.spec.go_backwards),
         "MERGE": MERGES[layer.merge.mode] if bidirectional else 0,
     })
-    p.update(_type_params("O", out_t))
+    p.update(_type_params("O", layer.out_t))
     return p
 
 
@@ -178,12 +177,12 @@ def write_layer_files(folder: Path, layer, banks: dict[str, tuple[int, int]]) ->
         for name, mc in _engines(cfg).items():
             (d / name).mkdir(parents=True, exist_ok=True)
             rtl.write_weight_files(d / name, mc, w.matrices[name], *banks[name])
-        (d / "bias.hex").write_text(rtl._hex_lines(w.bias, cfg.bias_t.width))
-        (d / "recurrent_bias.hex").write_text(rtl._hex_lines(w.recurrent_bias, cfg.bias_t.width))
+        (d / "bias.hex").write_text(rtl.hex_lines(w.bias, cfg.bias_t.width))
+        (d / "recurrent_bias.hex").write_text(rtl.hex_lines(w.recurrent_bias, cfg.bias_t.width))
         if cfg.act().uses_table:
-            (d / "act_table.hex").write_text(rtl._hex_lines(cfg.act().table(), cfg.cand_t.width))
+            (d / "act_table.hex").write_text(rtl.hex_lines(cfg.act().table(), cfg.cand_t.width))
         if cfg.rec_act().uses_table:
-            (d / "rec_table.hex").write_text(rtl._hex_lines(cfg.rec_act().table(), cfg.gate_t.width))
+            (d / "rec_table.hex").write_text(rtl.hex_lines(cfg.rec_act().table(), cfg.gate_t.width))
 
 
 def lint(layer, max_frames: int, testbench: bool = False) -> None:
@@ -218,8 +217,7 @@ class LayerRtl:
         self.banks = bank_capacity(layer, banks)
         self.params = layer_parameters(layer, self.banks, self.max_frames)
         self.n_dirs = self.params["DIRS"]
-        self.out_t = FixedType(self.params["O_W"], self.params["O_W"] - self.params["O_FRAC"], bool(self.params["O_SIGNED"]))
-        self.n_out = self.cfg.n_units * (2 if self.n_dirs == 2 and self.params["MERGE"] == 0 else 1)
+        self.out_t, self.n_out = layer.out_t, layer.n_out
         self.binary = rtl.build_simulation(self.params, optimize, testbench=TESTBENCH, design_sources=SOURCES)
         self.workdir = Path(tempfile.mkdtemp(prefix="masr_rtl_layer-"))
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.workdir, True)
@@ -236,14 +234,14 @@ class LayerRtl:
             raise ValueError(f"layer {self.layer.name!r}: {frames} frames; the RTL holds 1..{self.max_frames}")
         self.cfg.in_t.check_raw(x, f"layer {self.layer.name!r} inputs")
         last_only = self.n_dirs == 2 and not self.layer.return_sequences
-        (self.workdir / "x.hex").write_text(rtl._hex_lines(x.ravel(), self.cfg.in_t.width))
+        (self.workdir / "x.hex").write_text(rtl.hex_lines(x.ravel(), self.cfg.in_t.width))
         results = self.workdir / "results.txt"
         results.unlink(missing_ok=True)
         cmd = [str(self.binary), f"+samples={n}", f"+frames={frames}", f"+last_only={int(last_only)}"]
         proc = subprocess.run(cmd, cwd=self.workdir, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not results.is_file():
             raise rtl.RtlError(f"RTL simulation of layer {self.layer.name!r} failed (exit {proc.returncode}):\n"
-                               f"{rtl._tail(proc.stdout + proc.stderr)}")
+                               f"{rtl.tail(proc.stdout + proc.stderr)}")
         result = self._parse(results.read_text().splitlines(), n, frames, 1 if last_only else frames)
         if self.n_dirs == 1 and not self.layer.return_sequences:
             result.y = result.y[:, -1:]  # the hardware produces every frame; only the last one goes on
@@ -257,7 +255,6 @@ class LayerRtl:
         y = np.zeros((n, out_frames, self.n_out), np.int64)
         head = np.zeros((n, 4), np.int64)
         steps = np.zeros((n, d, frames, 3), np.int64)
-        w = self.out_t.width
         for s in range(n):
             chunk = lines[s * per_sample : (s + 1) * per_sample]
             head[s] = [int(v) for v in chunk[0].split()]
@@ -265,12 +262,10 @@ class LayerRtl:
                 steps[s, k // frames, k % frames] = [int(v) for v in chunk[1 + k].split()]
             for t in range(out_frames):
                 tokens = chunk[1 + d * frames + t].split()
-                if len(tokens) != self.n_out or any(c in v.lower() for v in tokens for c in "xz"):
-                    raise rtl.RtlError(f"layer {self.layer.name!r}, sample {s}, frame {t}: undefined or missing outputs")
-                raw = np.array([int(v, 16) for v in tokens], np.int64)
-                if self.out_t.signed:
-                    raw = np.where(raw >= 1 << (w - 1), raw - (1 << w), raw)
-                y[s, t] = raw
+                where = f"layer {self.layer.name!r}, sample {s}, frame {t}"
+                if len(tokens) != self.n_out:
+                    raise rtl.RtlError(f"{where}: {len(tokens)} outputs, expected {self.n_out}")
+                y[s, t] = rtl.read_hex(tokens, self.out_t, where)
         return LayerRun(y=y, layer_cycles=head[:, 0], load_cycles=head[:, 1], sweep_cycles=head[:, 2 : 2 + d],
                         kernel_cycles=steps[..., 0], recurrent_cycles=steps[..., 1], step_cycles=steps[..., 2])
 
@@ -295,7 +290,7 @@ def _direction_rows(layer, run: LayerRun | None, csim_results: list) -> list[dic
     rows = []
     for k, (dirname, cfg, _) in enumerate(directions(layer)):
         stats = [r.forward if k == 0 else r.backward for r in csim_results]
-        encode = [n_words(cfg.n_in) * s.steps if layer.kind == "recurrent" else 0 for s in stats]
+        encode = [encode_cycles(s.steps, cfg.n_in) if layer.kind == "recurrent" else 0 for s in stats]
         macs = cfg.lanes * cfg.macs_per_lane
         row = {
             "direction": "forward" if k == 0 else "backward",
