@@ -143,20 +143,27 @@ def storage_bits(w_raw: np.ndarray, value_bits: int, lane_of_row: np.ndarray, la
       pointer per column per lane wide enough to address the lane's entries.
     """
     w_raw = np.asarray(w_raw)
+    lane_of_row = np.asarray(lane_of_row, dtype=np.int64)
     n_rows, n_cols = w_raw.shape
     nnz = int(np.count_nonzero(w_raw))
-    entries_per_lane = []
-    for lane in range(lanes):
-        sub = w_raw[np.asarray(lane_of_row) == lane]
-        entries = 0
-        for col in sub.T:
-            rows = np.flatnonzero(col)
-            gaps = np.diff(np.concatenate(([-1], rows))) - 1
-            entries += rows.size + int(np.sum(gaps // 16))
-        entries_per_lane.append(entries)
-    ptr_bits = sum(max(1, math.ceil(math.log2(e + 1))) * (n_cols + 1) for e in entries_per_lane)
+    # Each row's position among its lane's rows (a lane keeps its rows in order).
+    order = np.argsort(lane_of_row, kind="stable")
+    first_of_lane = np.concatenate(([0], np.cumsum(np.bincount(lane_of_row, minlength=lanes))[:-1]))
+    local = np.empty(n_rows, np.int64)
+    local[order] = np.arange(n_rows) - first_of_lane[lane_of_row[order]]
+    # Non-zeros grouped by CSC column (one per lane and matrix column), in row order within it.
+    rows, cols = np.nonzero(w_raw)
+    lane = lane_of_row[rows]
+    column = lane * n_cols + cols
+    by_column = np.lexsort((local[rows], column))
+    column, position, lane = column[by_column], local[rows][by_column], lane[by_column]
+    starts_column = np.r_[True, column[1:] != column[:-1]] if column.size else np.zeros(0, bool)
+    previous = np.where(starts_column, -1, np.r_[-1, position[:-1]])
+    padding = (position - previous - 1) // 16  # a zero entry for every 16 rows skipped
+    entries_per_lane = np.bincount(lane, weights=1 + padding, minlength=lanes).astype(np.int64)
+    ptr_bits = sum(max(1, math.ceil(math.log2(int(e) + 1))) * (n_cols + 1) for e in entries_per_lane)
     return {
         "dense": n_rows * n_cols * value_bits,
         "bitmask": n_rows * n_cols + nnz * value_bits,
-        "csc": sum(entries_per_lane) * (value_bits + 4) + ptr_bits,
+        "csc": int(entries_per_lane.sum()) * (value_bits + 4) + ptr_bits,
     }

@@ -84,32 +84,48 @@ def mxv(cfg: MxvConfig, w_raw: np.ndarray, v_raw: np.ndarray) -> np.ndarray:
     return cfg.accum_t.quantize_raw(quantised.sum(axis=1), cfg.accum_t.frac)  # exact sum, then wrap
 
 
+def _lane_work(cfg: MxvConfig, w_nonzero, v_nonzero, lane_of_row):
+    """Per call (a row of ``v_nonzero``): pairs and issued MACs per row, and cycles per lane."""
+    w = np.asarray(w_nonzero, dtype=bool).astype(np.float64)
+    v = np.atleast_2d(np.asarray(v_nonzero, dtype=bool)).astype(np.float64)
+    lane_of_row = np.asarray(lane_of_row, dtype=np.int64)
+    # Counts as float matrix products: exact (far below 2**53) and fast.
+    pairs = np.rint(v @ w.T).astype(np.int64)  # (calls, rows)
+    if cfg.mode == "masr":
+        issued = pairs
+    elif cfg.mode == "weight_sparse":
+        issued = np.broadcast_to(np.rint(w.sum(axis=1)).astype(np.int64), pairs.shape)
+    else:
+        issued = np.full(pairs.shape, cfg.n_in, np.int64)
+    back_per_row = -(-issued // cfg.macs_per_lane)
+    one_hot = np.zeros((lane_of_row.size, cfg.lanes))
+    one_hot[np.arange(lane_of_row.size), lane_of_row] = 1.0
+    back = np.rint(back_per_row.astype(np.float64) @ one_hot).astype(np.int64)  # (calls, lanes)
+    front_per_row = 0 if cfg.mode == "dense" else -(-n_words(cfg.n_in) // cfg.scan_words)
+    front = front_per_row * np.bincount(lane_of_row, minlength=cfg.lanes)
+    return pairs, issued, np.maximum(front[None, :], back)
+
+
 def mxv_stats(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane_of_row: np.ndarray) -> MxvStats:
     """Cycles and pairs of one engine call, from the two non-zero patterns."""
-    w_nonzero = np.asarray(w_nonzero, dtype=bool)
-    v_nonzero = np.asarray(v_nonzero, dtype=bool)
-    pairs_per_row = (w_nonzero & v_nonzero[None, :]).sum(axis=1)
-    if cfg.mode == "masr":
-        issued_per_row = pairs_per_row
-    elif cfg.mode == "weight_sparse":
-        issued_per_row = w_nonzero.sum(axis=1)
-    else:
-        issued_per_row = np.full(cfg.n_out, cfg.n_in)
-    back_per_row = -(-issued_per_row // cfg.macs_per_lane)
-    front_per_row = 0 if cfg.mode == "dense" else -(-n_words(cfg.n_in) // cfg.scan_words)
-    lane_cycles = []
-    for lane in range(cfg.lanes):
-        rows = np.asarray(lane_of_row) == lane
-        lane_cycles.append(int(max(front_per_row * rows.sum(), back_per_row[rows].sum())))
-    busiest = max(lane_cycles)
+    pairs, issued, lanes = _lane_work(cfg, w_nonzero, v_nonzero, lane_of_row)
+    lane_cycles = [int(c) for c in lanes[0]]
     return MxvStats(
-        pairs=int(pairs_per_row.sum()),
-        issued=int(issued_per_row.sum()),
-        cycles=busiest + PIPELINE_DEPTH,
-        busiest_lane=busiest,
+        pairs=int(pairs.sum()),
+        issued=int(issued.sum()),
+        cycles=max(lane_cycles) + PIPELINE_DEPTH,
+        busiest_lane=max(lane_cycles),
         idlest_lane=min(lane_cycles),
         lane_cycles=lane_cycles,
     )
+
+
+def mxv_stats_over_calls(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane_of_row: np.ndarray) -> MxvStats:
+    """The sum of :func:`mxv_stats` over one call per row of ``v_nonzero`` (calls, n_in), computed at once."""
+    pairs, issued, lanes = _lane_work(cfg, w_nonzero, v_nonzero, lane_of_row)
+    busiest, idlest = lanes.max(axis=1), lanes.min(axis=1)
+    return MxvStats(pairs=int(pairs.sum()), issued=int(issued.sum()), cycles=int((busiest + PIPELINE_DEPTH).sum()),
+                    busiest_lane=int(busiest.sum()), idlest_lane=int(idlest.sum()))
 
 
 def ideal_cycles(pairs: int, macs: int) -> int:

@@ -1,5 +1,5 @@
 """bench/workloads.py: its printed and JSON figures agree with each other, with bitmask.storage_bits,
-with mxv_stats call by call, and with the cycles the C simulation counts."""
+and with the cycles the C simulation counts."""
 
 import importlib.util
 import json
@@ -123,37 +123,3 @@ def test_quick_run(tmp_path):
     check_storage(wl, report)
     check_csim(wl, report, tmp_path, 16, "weight_sparse")
     check_csim(wl, report, tmp_path, 64, "dense")
-
-
-def test_engine_stats_is_mxv_stats_call_by_call():
-    """The vectorised model sums exactly what mxv_stats gives for each step, for every mode and lane count."""
-    from masr_hls.lane_balance import assign_rows, row_work
-    from masr_hls.mxv import MxvConfig, mxv_stats
-
-    wl = load_workloads()
-    rng = np.random.default_rng(3)
-    w_raw = rng.integers(-3, 4, (45, 70)) * (rng.random((45, 70)) < 0.2)
-    v_nz = rng.random((6, 70)) < 0.4
-    engine = wl.Engine(w_raw, 8, v_nz)
-    for mode in ("dense", "weight_sparse", "masr"):
-        for lanes, macs in ((1, 1), (4, 2), (16, 1), (64, 3)):
-            cfg = MxvConfig(70, 45, "ap_fixed<8,3>", "ap_fixed<8,3>", "ap_fixed<24,8,AP_RND,AP_WRAP>", lanes, macs, 1, mode)
-            lor = assign_rows(row_work(w_raw, mode), lanes, "balanced")
-            total = mxv_stats(cfg, w_raw != 0, v_nz[0], lor)
-            for v in v_nz[1:]:
-                total = total + mxv_stats(cfg, w_raw != 0, v, lor)
-            assert wl.engine_stats(engine, cfg, lor).as_tuple() == total.as_tuple()
-
-
-def test_csc_bits_is_storage_bits():
-    from masr_hls.bitmask import storage_bits
-    from masr_hls.lane_balance import assign_rows
-
-    wl = load_workloads()
-    rng = np.random.default_rng(4)
-    for density in (0.02, 0.1, 0.5):
-        w_raw = rng.integers(-5, 6, (90, 40)) * (rng.random((90, 40)) < density)
-        for lanes in (1, 3, 16, 64):
-            for strategy in ("balanced", "interleaved"):
-                lor = assign_rows(np.count_nonzero(w_raw, axis=1), lanes, strategy)
-                assert wl.csc_bits(w_raw != 0, 12, lor, lanes) == storage_bits(w_raw, 12, lor, lanes)["csc"]

@@ -9,7 +9,7 @@ from masr_hls.bitmask import CompactVector, SparseMatrix, n_words
 from masr_hls.fixed_point import FixedType, PrecisionError
 from masr_hls.lane_balance import assign_rows
 from masr_hls.module_sim import MxvSim
-from masr_hls.mxv import MxvConfig, mxv, mxv_stats, utilisation
+from masr_hls.mxv import MxvConfig, mxv, mxv_stats, mxv_stats_over_calls, utilisation
 
 pytestmark = pytest.mark.csim
 
@@ -155,3 +155,20 @@ def test_bad_engine_parameters(kwargs, error, message):
 def test_precision_with_fewer_bits_than_integer_part_is_refused():
     with pytest.raises(PrecisionError, match="W=4 < I=6"):
         F("ap_fixed<4,6>")
+
+
+def test_stats_over_calls_sum_the_calls():
+    """mxv_stats_over_calls adds up exactly what mxv_stats gives call by call, in every mode."""
+    from masr_hls.lane_balance import row_work
+
+    rng = np.random.default_rng(3)
+    w_raw = rng.integers(-3, 4, (45, 70)) * (rng.random((45, 70)) < 0.2)
+    v_nz = rng.random((6, 70)) < 0.4
+    for mode in ("dense", "weight_sparse", "masr"):
+        for lanes, macs in ((1, 1), (4, 2), (16, 1), (64, 3)):
+            cfg = MxvConfig(70, 45, "ap_fixed<8,3>", "ap_fixed<8,3>", "ap_fixed<24,8,AP_RND,AP_WRAP>", lanes, macs, 1, mode)
+            lor = assign_rows(row_work(w_raw, mode), lanes, "balanced")
+            total = mxv_stats(cfg, w_raw != 0, v_nz[0], lor)
+            for v in v_nz[1:]:
+                total = total + mxv_stats(cfg, w_raw != 0, v, lor)
+            assert mxv_stats_over_calls(cfg, w_raw != 0, v_nz, lor).as_tuple() == total.as_tuple()
