@@ -34,7 +34,7 @@ SPARSITY = 0.8
 def train(penalty: float, merge: str, epochs: int, x, y, seed: int):
     import keras
 
-    from masr_hls.pruning import prune_model
+    from masr_hls.training.pruning import prune_model
 
     keras.utils.set_random_seed(seed)
     L = keras.layers
@@ -56,7 +56,8 @@ def engine_cycles(figures: dict) -> float:
 
 
 def measure(model, x, work: Path) -> dict:
-    from masr_hls import convert_from_keras_model, report
+    from masr_hls import convert_from_keras_model
+    from masr_hls.analysis import report
 
     per_mode = {}
     for mode in ("masr", "weight_sparse"):

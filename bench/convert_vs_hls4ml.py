@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def build(units: int, frames: int, bidirectional: bool):
     import keras
 
-    from masr_hls.pruning import prune_to_sparsity
+    from masr_hls.training.pruning import prune_to_sparsity
 
     keras.utils.set_random_seed(0)
     L = keras.layers

@@ -19,7 +19,7 @@ floor, so about half the features are zero, as log-energies above a noise floor 
 How the figures are made: each workload is converted with masr_hls.convert_from_keras_model, and the
 project's bit-exact numpy reference (rnn_layer.sweep) runs once to record which inputs every engine sees
 at every step.  The values do not depend on the engine mode or the lane count, so the cycle model of
-masr_hls.mxv.mxv_stats_over_calls then gives the cycles for every (mode, lanes) over all steps at once, with the lanes
+masr_hls.reference.mxv.mxv_stats_over_calls then gives the cycles for every (mode, lanes) over all steps at once, with the lanes
 re-assigned per lane count as the converter would.  The script checks that this equals the reference's
 own counts for the converted configuration, and the C simulation's counts for kws and ds2.
 The Dense head of kws is not part of the figures (they cover the recurrent layers only).
@@ -88,7 +88,7 @@ QUICK = {
 def build_model(w: Workload, seed: int, prune_lanes: int):
     import keras
 
-    from masr_hls.pruning import prune_to_sparsity
+    from masr_hls.training.pruning import prune_to_sparsity
 
     keras.utils.set_random_seed(seed)
     L = keras.layers
@@ -157,8 +157,8 @@ class Layer:
 
 def record(hw, x, progress) -> list[Layer]:
     """Run the numpy reference once, layer by layer, keeping every engine's input pattern."""
-    from masr_hls.config import layer_settings
-    from masr_hls.rnn_layer import merge, sweep
+    from masr_hls.backend.config import layer_settings
+    from masr_hls.reference.rnn_layer import merge, sweep
 
     h = hw.quantize_input(x)[0]
     layers = []
@@ -194,23 +194,23 @@ def record(hw, x, progress) -> list[Layer]:
 
 
 def engine_stats(e: Engine, cfg, lane_of_row: np.ndarray):
-    """masr_hls.mxv.mxv_stats of every step, summed over the steps (as the reference adds them up)."""
-    from masr_hls.mxv import mxv_stats_over_calls
+    """masr_hls.reference.mxv.mxv_stats of every step, summed over the steps (as the reference adds them up)."""
+    from masr_hls.reference.mxv import mxv_stats_over_calls
 
     return mxv_stats_over_calls(cfg, e.w_nz, e.v_nz, lane_of_row)
 
 
 def lane_of_row(e: Engine, mode: str, lanes: int, strategy: str) -> np.ndarray:
     """Rows to lanes as CellWeights.encode assigns them for this mode and lane count."""
-    from masr_hls.lane_balance import assign_rows, row_work
+    from masr_hls.numerics.lane_balance import assign_rows, row_work
 
     return assign_rows(row_work(e.w_raw, mode), lanes, strategy)
 
 
 def direction_stats(d: Direction, mode: str, lanes: int, strategy: str):
     """The StepStats rnn_layer.sweep would return for this direction on this engine."""
-    from masr_hls.bitmask import n_words
-    from masr_hls.rnn_cell import StepStats
+    from masr_hls.numerics.bitmask import n_words
+    from masr_hls.reference.rnn_cell import StepStats
 
     cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode)
     k = engine_stats(d.kernel, cell.kernel_config(), lane_of_row(d.kernel, mode, lanes, strategy))
@@ -222,7 +222,7 @@ def direction_stats(d: Direction, mode: str, lanes: int, strategy: str):
 
 def layer_cycles(layer: Layer, per_direction, lanes: int) -> int:
     """rnn_layer.bidirectional's count: encode the input sequence, both sweeps, merge every output frame."""
-    from masr_hls.rnn_layer import encode_cycles
+    from masr_hls.reference.rnn_layer import encode_cycles
 
     return encode_cycles(layer.frames, layer.n_in) + sum(s.cycles for s in per_direction) + layer.out_frames * -(-layer.n_out // lanes)
 
@@ -237,7 +237,7 @@ def step_dict(s) -> dict:
 
 
 def evaluate(layers: list[Layer], mode: str, lanes: int) -> dict:
-    from masr_hls.mxv import ideal_cycles
+    from masr_hls.reference.mxv import ideal_cycles
 
     macs = lanes * layers[0].directions[0].cell.macs_per_lane
     out = {"lanes": lanes, "mode": mode, "macs": macs, "layers": []}
@@ -274,7 +274,7 @@ def built_bits(w_nz: np.ndarray, value_bits: int, lanes_of_rows: np.ndarray, lan
 
 def storage(layers: list[Layer], lanes: int) -> dict:
     """Weight memory of every engine matrix at this lane count (rows assigned as in masr mode), in bits."""
-    from masr_hls.bitmask import storage_bits
+    from masr_hls.numerics.bitmask import storage_bits
 
     bits = {"dense": 0, "bitmask": 0, "csc": 0, "nnz_formula": 0, "built": 0}
     for layer in layers:
@@ -336,8 +336,9 @@ def check_csim(hw, x, result: dict) -> None:
 
 
 def run_workload(w: Workload, lanes_list: list[int], seed: int, workdir: Path) -> dict:
-    import masr_hls
     from tqdm import tqdm
+
+    import masr_hls
 
     t0 = time.perf_counter()
     prune_lanes = reduce(math.lcm, lanes_list)

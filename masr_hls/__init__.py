@@ -12,21 +12,21 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import ConfigError, config_from_keras_model  # noqa: E402
-from .keras_frontend import ConversionError  # noqa: E402
+from masr_hls.backend.config import ConfigError, config_from_keras_model  # noqa: E402
+from masr_hls.frontend.keras_reader import ConversionError  # noqa: E402
 
 
 def convert_from_keras_model(model, hls_config=None, output_dir="masr_prj", project_name="myproject",
                              part="xcvu9p-flga2104-2-e", clock_period=5.0, backend="MASR"):
-    """Convert a Keras 3 model (object or ``.keras`` path) into a :class:`masr_hls.model.MasrModel`.
+    """Convert a Keras 3 model (object or ``.keras`` path) into a :class:`masr_hls.backend.model.MasrModel`.
 
     ``hls_config``: a dict from :func:`config_from_keras_model`, a path to a YAML file, or None for defaults.
     Nothing is written until ``compile()``, ``write()`` or ``build()``.
     """
-    from . import hls4ml_backend
-    from .config import load_yaml, validate
-    from .keras_frontend import load_model, read_model
-    from .model import MasrModel
+    from masr_hls.backend import plugin as hls4ml_backend
+    from masr_hls.backend.config import load_yaml, validate
+    from masr_hls.backend.model import MasrModel
+    from masr_hls.frontend.keras_reader import load_model, read_model
 
     if backend != hls4ml_backend.NAME:
         raise ConversionError(f"backend {backend!r}: masr_hls converts for the 'MASR' backend only")

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import convert_from_keras_model, export, report, tcl_check
+from masr_hls import convert_from_keras_model
+from masr_hls.analysis import report
+from masr_hls.export import tcl_check
+from masr_hls.export import vitis_project as export
 
 
 def run(model, x, out_dir, config=None, name: str = "model") -> bool:

@@ -73,8 +73,8 @@ def check_consistent(stdout: str, report: dict) -> None:
 def check_storage(wl, report: dict) -> None:
     """The storage columns of kws are bitmask.storage_bits of the converted model's matrices."""
     import masr_hls
-    from masr_hls.bitmask import storage_bits
-    from masr_hls.lane_balance import assign_rows, row_work
+    from masr_hls.numerics.bitmask import storage_bits
+    from masr_hls.numerics.lane_balance import assign_rows, row_work
 
     w = wl.QUICK["kws"]
     model = wl.build_model(w, report["seed"], int(np.lcm.reduce(report["lanes"])))

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from masr_hls.bitmask import CompactVector, SparseMatrix, pack_mask, storage_bits, unpack_mask
-from masr_hls.lane_balance import assign_rows, lane_loads
+from masr_hls.numerics.bitmask import CompactVector, SparseMatrix, pack_mask, storage_bits, unpack_mask
+from masr_hls.numerics.lane_balance import assign_rows, lane_loads
 
 
 def sparse_ints(rng, shape, density):

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import masr_hls
-from masr_hls import hls4ml_backend
-from masr_hls.pruning import prune_to_sparsity
+from masr_hls.backend import plugin as hls4ml_backend
+from masr_hls.training.pruning import prune_to_sparsity
 
 pytestmark = pytest.mark.csim
 
@@ -209,7 +209,7 @@ def test_existing_output_folder_is_not_overwritten(tmp_path):
 
 
 def test_command_line_convert_and_csim(tmp_path, capsys):
-    from masr_hls.cli import main
+    from masr_hls.cli.main.main import main
 
     model = build(4, 6, 3, [L.Bidirectional(rnn("gru", 4, return_sequences=True), merge_mode="ave")], 0.5)
     model.save(tmp_path / "m.keras")

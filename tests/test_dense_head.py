@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from masr_hls import dense_head as dh
-from masr_hls import softmax as sm
-from masr_hls.bitmask import n_words
-from masr_hls.fixed_point import FixedType, PrecisionError
-from masr_hls.module_sim import DenseHeadSim, SoftmaxSim
+from masr_hls.numerics.bitmask import n_words
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError
+from masr_hls.reference import dense_head as dh
+from masr_hls.reference import softmax as sm
+from masr_hls.sim.module_sim import DenseHeadSim, SoftmaxSim
 
 F = FixedType.parse
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import masr_hls
-from masr_hls import export, tcl_check, vitis
-from masr_hls.cli import main
+from masr_hls.cli.main import main
+from masr_hls.export import tcl_check, vitis
+from masr_hls.export import vitis_project as export
 
 pytestmark = pytest.mark.csim
 L = keras.layers

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from masr_hls.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType, PrecisionError
-from masr_hls.module_sim import FixedPointSim
+from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType, PrecisionError
+from masr_hls.sim.module_sim import FixedPointSim
 
 SOURCE = FixedType(60, 30)  # wide source: 30 integer and 30 fractional bits
 

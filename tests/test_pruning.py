@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from masr_hls.pruning import (
+from masr_hls.training.pruning import (
     PolynomialSchedule,
     PruningCallback,
     lane_nnz,

@@ -6,8 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from masr_hls import cli, project, report
-from masr_hls.pruning import prune_to_sparsity
+from masr_hls.analysis import report
+from masr_hls.cli import main as cli
+from masr_hls.export import project
+from masr_hls.training.pruning import prune_to_sparsity
 
 pytestmark = pytest.mark.csim
 L = keras.layers

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from masr_hls import rtl
-from masr_hls.bitmask import SparseMatrix, n_words, unpack_mask
-from masr_hls.fixed_point import ROUNDING_MODES, FixedType
-from masr_hls.lane_balance import assign_rows
-from masr_hls.mxv import MxvConfig, ideal_cycles, mxv, mxv_stats
+from masr_hls.numerics.bitmask import SparseMatrix, n_words, unpack_mask
+from masr_hls.numerics.fixed_point import ROUNDING_MODES, FixedType
+from masr_hls.numerics.lane_balance import assign_rows
+from masr_hls.reference.mxv import MxvConfig, ideal_cycles, mxv, mxv_stats
+from masr_hls.sim import rtl
 
 F = FixedType.parse
 HAVE_VERILATOR = shutil.which("verilator") is not None

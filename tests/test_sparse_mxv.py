@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from masr_hls.bitmask import CompactVector, SparseMatrix, n_words
-from masr_hls.fixed_point import FixedType, PrecisionError
-from masr_hls.lane_balance import assign_rows
-from masr_hls.module_sim import MxvSim
-from masr_hls.mxv import MxvConfig, mxv, mxv_stats, mxv_stats_over_calls, utilisation
+from masr_hls.numerics.bitmask import CompactVector, SparseMatrix, n_words
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError
+from masr_hls.numerics.lane_balance import assign_rows
+from masr_hls.reference.mxv import MxvConfig, mxv, mxv_stats, mxv_stats_over_calls, utilisation
+from masr_hls.sim.module_sim import MxvSim
 
 pytestmark = pytest.mark.csim
 
@@ -159,7 +159,7 @@ def test_precision_with_fewer_bits_than_integer_part_is_refused():
 
 def test_stats_over_calls_sum_the_calls():
     """mxv_stats_over_calls adds up exactly what mxv_stats gives call by call, in every mode."""
-    from masr_hls.lane_balance import row_work
+    from masr_hls.numerics.lane_balance import row_work
 
     rng = np.random.default_rng(3)
     w_raw = rng.integers(-3, 4, (45, 70)) * (rng.random((45, 70)) < 0.2)

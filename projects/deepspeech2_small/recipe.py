@@ -34,7 +34,7 @@ def main() -> int:
     import numpy as np
 
     from masr_hls import flow
-    from masr_hls.pruning import prune_model
+    from masr_hls.training.pruning import prune_model
 
     keras.utils.set_random_seed(0)
     x, y = make_data(np.random.default_rng(0), 600)

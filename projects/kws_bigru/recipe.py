@@ -26,7 +26,7 @@ def main() -> int:
     import numpy as np
 
     from masr_hls import flow
-    from masr_hls.pruning import prune_model
+    from masr_hls.training.pruning import prune_model
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

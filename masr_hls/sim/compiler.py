@@ -26,8 +26,8 @@ class CompileError(RuntimeError):
 
 def templates_dir() -> Path:
     """The HLS C++ templates: packaged next to the code, or the checkout's ``templates/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "templates", package.parent / "templates"):
         if (candidate / "masr").is_dir():
             return candidate
     raise FileNotFoundError("masr_hls templates not found; reinstall masr_hls")

@@ -24,9 +24,9 @@ from string import Template
 
 import numpy as np
 
-from . import cpp_render
-from .fixed_point import FixedType, PrecisionError
-from .mxv import positive_int
+from masr_hls.backend import cpp_render
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError
+from masr_hls.reference.mxv import positive_int
 
 EXP_R_LOG2_RANGE = (-2, 6)  # the exp table covers (-R, 0], R = 2**r
 TABLE_LOG2_RANGE = (1, 16)  # tables of 2 .. 65536 entries

@@ -13,8 +13,8 @@ from string import Template
 
 import numpy as np
 
-from . import compiler
-from .model import write_folder
+from masr_hls.backend.model import write_folder
+from masr_hls.sim import compiler
 
 TB_INPUT = "tb_data/tb_input_features.dat"
 TB_GOLDEN = "tb_data/tb_output_predictions.dat"

@@ -40,7 +40,7 @@ class MASRBackend(VitisBackend):
 
     def convert(self, model, hls_config=None, output_dir="masr_prj", project_name="myproject", part=None, clock_period=None):
         """Convert a Keras model into a MasrModel with this backend's part and clock defaults."""
-        from . import convert_from_keras_model
+        from masr_hls import convert_from_keras_model
 
         initial = self.create_initial_config(**{k: v for k, v in (("part", part), ("clock_period", clock_period)) if v})
         return convert_from_keras_model(model, hls_config=hls_config, output_dir=output_dir, project_name=project_name,

@@ -20,13 +20,13 @@ from string import Template
 
 import numpy as np
 
-from . import activations as act_lib
-from . import cpp_render
-from .bitmask import SparseMatrix, n_words
-from .fixed_point import FixedType, PrecisionError, align
-from .lane_balance import STRATEGIES, assign_rows, row_work
-from .mxv import MODES, MxvConfig, mxv, mxv_stats, positive_int
-from .mxv import render_config as render_mxv_config
+from masr_hls.backend import cpp_render
+from masr_hls.numerics import activations as act_lib
+from masr_hls.numerics.bitmask import SparseMatrix, n_words
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError, align
+from masr_hls.numerics.lane_balance import STRATEGIES, assign_rows, row_work
+from masr_hls.reference.mxv import MODES, MxvConfig, mxv, mxv_stats, positive_int
+from masr_hls.reference.mxv import render_config as render_mxv_config
 
 ACTIVATIONS = {
     "linear": "HEAD_LINEAR",

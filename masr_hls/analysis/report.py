@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .bitmask import storage_bits
-from .mxv import ideal_cycles
+from masr_hls.numerics.bitmask import storage_bits
+from masr_hls.reference.mxv import ideal_cycles
 
 
 def _density(pairs: int, meetings: int) -> float | None:

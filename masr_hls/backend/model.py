@@ -10,11 +10,11 @@ from string import Template
 
 import numpy as np
 
-from . import compiler
-from .config import layer_settings, validate
-from .fixed_point import FixedType
-from .keras_frontend import ConversionError, ModelSpec
-from .layers import STATS_PER_LAYER, LayerResult, build_layer
+from masr_hls.backend.config import layer_settings, validate
+from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult, build_layer
+from masr_hls.frontend.keras_reader import ConversionError, ModelSpec
+from masr_hls.numerics.fixed_point import FixedType
+from masr_hls.sim import compiler
 
 SOURCE_SUFFIXES = (".h", ".cpp")
 
@@ -196,13 +196,14 @@ class MasrModel:
     # ------------------------------------------------------------ export and synthesis
     def export(self, out_dir, x=None, force: bool = False, archive: bool = False) -> Path:
         """A self-contained Vitis HLS project with a testbench (golden outputs from the reference for ``x``)."""
-        from . import export, project
+        from masr_hls.export import project
+        from masr_hls.export import vitis_project as export
 
         return export.export(self, out_dir, project.example_input(self, 8) if x is None else x, force, archive)
 
     def build(self, x=None, csim: bool = True, synth: bool = True, cosim: bool = False, export: bool = False) -> str:
         """hls4ml's ``build``: export to ``<output_dir>/vitis`` and run Vitis HLS there (it must be on PATH)."""
-        from . import vitis
+        from masr_hls.export import vitis
 
         vitis.find_tool()  # fail before exporting when there is nothing to run
         target = self.export(self.output_dir / "vitis", x, force=True)
@@ -211,17 +212,17 @@ class MasrModel:
     # ------------------------------------------------------------ cross-check
     def tolerance(self) -> float:
         """Stated bound on |csim - Keras| per output (see docs/accuracy.md for the derivation)."""
-        from .accuracy import keras_tolerance
+        from masr_hls.analysis.accuracy import keras_tolerance
 
         return keras_tolerance(self)
 
     def cross_check(self, x, keras_model=None) -> "CrossCheck":
-        from .accuracy import cross_check
+        from masr_hls.analysis.accuracy import cross_check
 
         return cross_check(self, x, keras_model if keras_model is not None else self.keras_model)
 
     def layer_summary(self) -> list[dict]:
         """Per layer: kind, shape, weight densities and storage."""
-        from .accuracy import layer_summary
+        from masr_hls.analysis.accuracy import layer_summary
 
         return layer_summary(self)

@@ -13,18 +13,18 @@ import dataclasses
 
 import numpy as np
 
-from . import compiler
-from .activations import Activation
-from .bitmask import SparseMatrix, n_words
-from .dense_head import DenseHeadConfig, DenseHeadWeights, HeadStats
-from .dense_head import render_config as render_head_config
-from .dense_head import render_weights as render_head_weights
-from .fixed_point import FixedType
-from .mxv import MxvConfig, MxvStats, render_config
-from .rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
-from .rnn_layer import MergeConfig, render_merge_config
-from .softmax import SoftmaxConfig, exp_table, inv_table
-from .softmax import render_config as render_softmax_config
+from masr_hls.numerics.activations import Activation
+from masr_hls.numerics.bitmask import SparseMatrix, n_words
+from masr_hls.numerics.fixed_point import FixedType
+from masr_hls.reference.dense_head import DenseHeadConfig, DenseHeadWeights, HeadStats
+from masr_hls.reference.dense_head import render_config as render_head_config
+from masr_hls.reference.dense_head import render_weights as render_head_weights
+from masr_hls.reference.mxv import MxvConfig, MxvStats, render_config
+from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
+from masr_hls.reference.rnn_layer import MergeConfig, render_merge_config
+from masr_hls.reference.softmax import SoftmaxConfig, exp_table, inv_table
+from masr_hls.reference.softmax import render_config as render_softmax_config
+from masr_hls.sim import compiler
 
 
 def testbench_source(name: str) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import convert_from_keras_model
-from .config import load_yaml, validate
-from .model import MasrModel
+from masr_hls import convert_from_keras_model
+from masr_hls.backend.config import load_yaml, validate
+from masr_hls.backend.model import MasrModel
 
 METADATA = "masr_project.json"
 MODEL_FILE = "model.keras"

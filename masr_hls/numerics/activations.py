@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fixed_point import FixedType
+from masr_hls.numerics.fixed_point import FixedType
 
 KINDS = ("sigmoid", "tanh", "hard_sigmoid", "relu", "linear")
 LUT_KINDS = ("sigmoid", "tanh")

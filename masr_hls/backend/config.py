@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from .fixed_point import FixedType
-from .lane_balance import STRATEGIES
-from .mxv import MODES
+from masr_hls.numerics.fixed_point import FixedType
+from masr_hls.numerics.lane_balance import STRATEGIES
+from masr_hls.reference.mxv import MODES
 
 # Precision roles: what each named quantity of docs/arithmetic.md is called in a config.
 PRECISION_ROLES = {
@@ -90,7 +90,7 @@ def config_from_keras_model(
     ``default_precision`` replaces the 16-bit defaults of inputs, weights, states and outputs;
     ``rounding``/``overflow`` replace the modes of every type except the accumulator (which must wrap).
     """
-    from .keras_frontend import load_model, read_model
+    from masr_hls.frontend.keras_reader import load_model, read_model
 
     if granularity not in ("model", "name"):
         raise ConfigError(f"granularity must be 'model' or 'name', got {granularity!r}")

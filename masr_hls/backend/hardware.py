@@ -11,12 +11,14 @@ from string import Template
 
 import numpy as np
 
-from . import cpp_render, dense_head as dh, softmax as sm
-from .fixed_point import FixedType
-from .keras_frontend import BidirectionalSpec, DenseSpec, RecurrentSpec
-from .mxv import MxvStats
-from .rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
-from .rnn_layer import MergeConfig, bidirectional, render_merge_config, rnn_layer
+from masr_hls.backend import cpp_render
+from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, RecurrentSpec
+from masr_hls.numerics.fixed_point import FixedType
+from masr_hls.reference import dense_head as dh
+from masr_hls.reference import softmax as sm
+from masr_hls.reference.mxv import MxvStats
+from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
+from masr_hls.reference.rnn_layer import MergeConfig, bidirectional, render_merge_config, rnn_layer
 
 STATS_PER_LAYER = 25  # int64 per layer in the stats block: forward 12, backward 12, total cycles
 

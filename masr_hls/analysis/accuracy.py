@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers import BidirectionalLayer, DenseLayer, RecurrentLayer
+from masr_hls.backend.hardware import BidirectionalLayer, DenseLayer, RecurrentLayer
 
 RECURRENCE_GAIN = 4.0
 

@@ -11,8 +11,8 @@ from string import Template
 
 import numpy as np
 
-from .bitmask import SparseMatrix, n_words
-from .fixed_point import FixedType, PrecisionError
+from masr_hls.numerics.bitmask import SparseMatrix, n_words
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 
 MODES = {"dense": "MODE_DENSE", "weight_sparse": "MODE_WEIGHT_SPARSE", "masr": "MODE_MASR"}
 PIPELINE_DEPTH = 4  # mask read, AND + priority encode, multiply, accumulate

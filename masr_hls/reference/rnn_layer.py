@@ -10,9 +10,9 @@ from string import Template
 
 import numpy as np
 
-from .bitmask import n_words
-from .fixed_point import FixedType, exact_add, exact_mul
-from .rnn_cell import CellConfig, CellWeights, StepStats, step
+from masr_hls.numerics.bitmask import n_words
+from masr_hls.numerics.fixed_point import FixedType, exact_add, exact_mul
+from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, step
 
 MERGE_MODES = {"concat": "MERGE_CONCAT", "sum": "MERGE_SUM", "mul": "MERGE_MUL", "ave": "MERGE_AVE"}
 

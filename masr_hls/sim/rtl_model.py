@@ -4,7 +4,7 @@ Each recurrent layer the RTL covers (GRU, reset_after either way, or LSTM,
 alone or in a Bidirectional) becomes one ``masr_rnn_layer`` (templates/rtl): the
 sequence buffer, a ``masr_rnn_cell`` per direction (kernel and recurrent
 ``masr_mxv`` engines plus the gate units) and the merge.  Parameters come
-from the layer's :class:`~masr_hls.rnn_cell.CellConfig`; weights, biases and
+from the layer's :class:`~masr_hls.reference.rnn_cell.CellConfig`; weights, biases and
 activation tables are ``$readmemh`` files in the HLS path's encoding, so a
 simulation is built once per shape and reloaded per model.  Layers are run
 one after another, each on the previous RTL layer's output; a layer the RTL
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import rtl
-from .fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType
-from .mxv import MxvConfig, ideal_cycles
-from .rnn_layer import encode_cycles
+from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType
+from masr_hls.reference.mxv import MxvConfig, ideal_cycles
+from masr_hls.reference.rnn_layer import encode_cycles
+from masr_hls.sim import rtl
 
 SOURCES = rtl.DESIGN_SOURCES + (
     "masr_fixed_cast.sv",
@@ -318,8 +318,8 @@ def run(model_or_dir, x, synth: bool = False, samples: int | None = None, progre
     Returns a dict (see :func:`format_text`, :func:`to_json`): per layer whether it is in the RTL (and
     why not), bit-exactness, RTL cycles against counted and ideal cycles, and resources with ``synth``.
     """
-    from . import project
-    from .model import MasrModel
+    from masr_hls.backend.model import MasrModel
+    from masr_hls.export import project
 
     hw = model_or_dir if isinstance(model_or_dir, MasrModel) else project.load(model_or_dir)
     x = np.asarray(x, dtype=np.float64)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bitmask import SparseMatrix
-from .fixed_point import FixedType
+from masr_hls.numerics.bitmask import SparseMatrix
+from masr_hls.numerics.fixed_point import FixedType
 
 
 def braces(items) -> str:

@@ -22,7 +22,7 @@ Start with:
 
 
 def _selfcheck(args) -> int:
-    from . import selfcheck
+    from masr_hls.sim import selfcheck
 
     results = selfcheck.run(seed=args.seed)
     print(selfcheck.format_table(results))
@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _export(args) -> int:
-    from . import export, project
+    from masr_hls.export import project
+    from masr_hls.export import vitis_project as export
 
     hw = project.load(args.project) if (Path(args.project) / project.METADATA).is_file() else project.convert_in_memory(args.project)
     x = _load_npy(args.input) if args.input else project.example_input(hw, args.samples)
@@ -154,7 +155,7 @@ def _export(args) -> int:
 
 
 def _build(args) -> int:
-    from . import vitis
+    from masr_hls.export import vitis
 
     steps = {k: getattr(args, k) for k in ("csim", "synth", "cosim", "export")}
     if not any(steps.values()):
@@ -167,7 +168,8 @@ def _build(args) -> int:
 def _report(args) -> int:
     from tqdm import tqdm
 
-    from . import project, report
+    from masr_hls.analysis import report
+    from masr_hls.export import project
 
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be at least 1, got {args.samples}")
@@ -187,7 +189,8 @@ def _report(args) -> int:
 
 
 def _rtl(args) -> int:
-    from . import project, rtl, rtl_model
+    from masr_hls.export import project
+    from masr_hls.sim import rtl, rtl_model
 
     if args.samples < 1:
         raise ValueError(f"--samples must be at least 1, got {args.samples}")
@@ -216,7 +219,7 @@ def _rtl(args) -> int:
 
 
 def _convert(args) -> int:
-    from . import project
+    from masr_hls.export import project
 
     config_updates = {k: v for k, v in (("Lanes", args.lanes), ("Mode", args.mode), ("MaxFrames", args.max_frames)) if v}
     hw = project.convert(args.model, args.output_dir, config_path=args.config, config_updates=config_updates,
@@ -232,7 +235,7 @@ def _csim(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from . import project
+    from masr_hls.export import project
 
     hw = project.load(args.project)
     x = _load_npy(args.input)

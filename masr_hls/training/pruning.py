@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from .lane_balance import assign_rows, lane_loads
+from masr_hls.numerics.lane_balance import assign_rows, lane_loads
 
 PRUNABLE = "Dense kernels and GRU/LSTM/SimpleRNN kernels and recurrent kernels (also inside Bidirectional and TimeDistributed)"
 

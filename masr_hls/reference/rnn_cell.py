@@ -10,11 +10,11 @@ from string import Template
 
 import numpy as np
 
-from .activations import Activation
-from .bitmask import SparseMatrix, n_words
-from .fixed_point import FixedType, PrecisionError, exact_add, exact_mul
-from .lane_balance import assign_rows, row_work
-from .mxv import MxvConfig, MxvStats, mxv, mxv_stats, render_config
+from masr_hls.numerics.activations import Activation
+from masr_hls.numerics.bitmask import SparseMatrix, n_words
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError, exact_add, exact_mul
+from masr_hls.numerics.lane_balance import assign_rows, row_work
+from masr_hls.reference.mxv import MxvConfig, MxvStats, mxv, mxv_stats, render_config
 
 KINDS = {"gru": ("CELL_GRU", 3), "lstm": ("CELL_LSTM", 4), "simple_rnn": ("CELL_SIMPLE_RNN", 1)}
 ACTIVATIONS = {"tanh": "ACT_TANH", "relu": "ACT_RELU"}

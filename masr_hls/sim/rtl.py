@@ -2,8 +2,8 @@
 
 The SystemVerilog in ``templates/rtl`` is the twin of
 ``templates/masr/sparse_mxv.h`` in ``MODE_MASR``.  This module fills in its
-parameters from an :class:`~masr_hls.mxv.MxvConfig`, writes the weight banks as
-``$readmemh`` files from a :class:`~masr_hls.bitmask.SparseMatrix` (the same
+parameters from an :class:`~masr_hls.reference.mxv.MxvConfig`, writes the weight banks as
+``$readmemh`` files from a :class:`~masr_hls.numerics.bitmask.SparseMatrix` (the same
 encoding the HLS path uses), builds the simulation once per configuration and
 bank size (cached like the C++ builds), and reads back results and measured
 cycle counts.  ``synthesize`` runs ``yosys synth_xilinx`` for resource counts.
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import compiler
-from .bitmask import MASK_BITS, SparseMatrix, n_words
-from .fixed_point import ROUNDING_MODES, FixedType
-from .mxv import MxvConfig
+from masr_hls.numerics.bitmask import MASK_BITS, SparseMatrix, n_words
+from masr_hls.numerics.fixed_point import ROUNDING_MODES, FixedType
+from masr_hls.reference.mxv import MxvConfig
+from masr_hls.sim import compiler
 
 INSTALL_HINT = "install with apt-get install verilator yosys"
 TOP = "masr_mxv"
