@@ -209,7 +209,7 @@ def test_existing_output_folder_is_not_overwritten(tmp_path):
 
 
 def test_command_line_convert_and_csim(tmp_path, capsys):
-    from masr_hls.cli.main.main import main
+    from masr_hls.cli.main import main
 
     model = build(4, 6, 3, [L.Bidirectional(rnn("gru", 4, return_sequences=True), merge_mode="ave")], 0.5)
     model.save(tmp_path / "m.keras")
