@@ -1,4 +1,4 @@
-"""C++ initialisers for parameters held in ROM.
+"""The C++ a generated project is made of: CONFIG_T structs of every module and ROM initialisers.
 
 A generated project holds its weights, biases and tables as constant arrays of
 ``masr::rom_word`` (raw_bits.h): the raw bits of each fixed-point value as a
@@ -7,10 +7,20 @@ plain integer, which compiles fast and synthesises to a ROM of the same width.
 
 from __future__ import annotations
 
+from string import Template
+
 import numpy as np
 
 from masr_hls.numerics.bitmask import SparseMatrix
 from masr_hls.numerics.fixed_point import FixedType
+from masr_hls.reference.dense_head import ACTIVATIONS as HEAD_ACTIVATIONS
+from masr_hls.reference.dense_head import DenseHeadConfig, DenseHeadWeights
+from masr_hls.reference.mxv import MODES as MXV_MODES
+from masr_hls.reference.mxv import MxvConfig
+from masr_hls.reference.rnn_cell import ACTIVATIONS as CELL_ACTIVATIONS
+from masr_hls.reference.rnn_cell import KINDS, RECURRENT_ACTIVATIONS, CellConfig, CellWeights
+from masr_hls.reference.rnn_layer import MERGE_MODES, MergeConfig
+from masr_hls.reference.softmax import SoftmaxConfig, exp_table, inv_table
 
 
 def braces(items) -> str:
@@ -40,3 +50,214 @@ def rom_array(name: str, element_t: str, raw, t: FixedType, what: str) -> str:
     """``static const masr::rom_word<element_t> name[n] = {...};``"""
     raw = np.asarray(raw, dtype=np.int64).ravel()
     return f"static const masr::rom_word<{element_t}> {name}[{raw.size}] = {rom(raw, t, what)};\n"
+
+
+_MXV = Template(
+    """struct ${name} {
+    static const int n_in = ${n_in};
+    static const int n_out = ${n_out};
+    static const int lanes = ${lanes};
+    static const int macs_per_lane = ${macs_per_lane};
+    static const int scan_words = ${scan_words};
+    static const int max_lane_rows = ${max_lane_rows};
+    static const int max_lane_nnz = ${max_lane_nnz};
+    static const masr::mxv_mode mode = masr::${mode};
+    typedef ${weight_t} weight_t;
+    typedef ${act_t} act_t;
+    typedef ${accum_t} accum_t;
+};
+"""
+)
+
+
+def mxv_config(name: str, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int = 0, bank_nnz: int = 0) -> str:
+    """The C++ CONFIG_T struct for one engine instance holding ``matrix`` (banks at least as given)."""
+    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
+        raise ValueError(f"{name}: matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match config")
+    return _MXV.substitute(
+        name=name,
+        n_in=cfg.n_in,
+        n_out=cfg.n_out,
+        lanes=cfg.lanes,
+        macs_per_lane=cfg.macs_per_lane,
+        scan_words=cfg.scan_words,
+        max_lane_rows=max(bank_rows, matrix.lane_rows.shape[1]),
+        max_lane_nnz=max(bank_nnz, matrix.lane_values.shape[1]),
+        mode=MXV_MODES[cfg.mode],
+        weight_t=cfg.weight_t.cpp(),
+        act_t=cfg.act_t.cpp(),
+        accum_t=cfg.accum_t.cpp(),
+    )
+
+
+_CELL = Template(
+    """${engines}
+struct ${name} {
+    static const masr::cell_kind kind = masr::${kind};
+    static const int n_in = ${n_in};
+    static const int n_units = ${n_units};
+    static const bool reset_after = ${reset_after};
+    static const masr::cell_activation activation = masr::${activation};
+    static const masr::cell_activation recurrent_activation = masr::${recurrent_activation};
+    static const int act_n_log2 = ${act_n_log2};
+    static const int act_r_log2 = ${act_r_log2};
+    static const int rec_n_log2 = ${rec_n_log2};
+    static const int rec_r_log2 = ${rec_r_log2};
+    typedef ${in_t} in_t;
+    typedef ${state_t} state_t;
+    typedef ${bias_t} bias_t;
+    typedef ${accum_t} accum_t;
+    typedef ${gate_t} gate_t;
+    typedef ${cand_t} cand_t;
+    typedef ${cell_t} cell_t;
+    typedef ${name}_kernel kernel_config;
+    typedef ${name}_recurrent recurrent_config;
+    typedef ${name}_recurrent_h recurrent_h_config;
+};
+"""
+)
+
+
+def table_sizes(cfg: CellConfig) -> tuple[int, int]:
+    """log2 of the ROM sizes of the activation and recurrent-activation tables (0: no table)."""
+    uses_rec_table = cfg.kind != "simple_rnn" and cfg.rec_act().uses_table
+    return (cfg.act_n_log2 if cfg.act().uses_table else 0, cfg.rec_n_log2 if uses_rec_table else 0)
+
+
+def cell_config(name: str, cfg: CellConfig, w: CellWeights, banks: dict | None = None) -> str:
+    """C++ CONFIG_T structs for a cell and its three engines; ``banks`` may widen lane banks (name -> (rows, nnz))."""
+    banks = banks or {}
+    engines = "".join(
+        mxv_config(f"{name}_{m}", mc, w.matrices[m], *banks.get(m, (0, 0)))
+        for m, mc in (("kernel", cfg.kernel_config()), ("recurrent", cfg.recurrent_config()), ("recurrent_h", cfg.recurrent_h_config()))
+    )
+    act_n, rec_n = table_sizes(cfg)
+    return _CELL.substitute(
+        engines=engines,
+        name=name,
+        kind=KINDS[cfg.kind][0],
+        n_in=cfg.n_in,
+        n_units=cfg.n_units,
+        reset_after="true" if cfg.reset_after else "false",
+        activation=CELL_ACTIVATIONS[cfg.activation],
+        recurrent_activation=RECURRENT_ACTIVATIONS.get(cfg.recurrent_activation, "ACT_SIGMOID"),
+        act_n_log2=act_n,
+        act_r_log2=cfg.act_r_log2,
+        rec_n_log2=rec_n,
+        rec_r_log2=cfg.rec_r_log2,
+        **{t: getattr(cfg, t).cpp() for t in ("in_t", "state_t", "bias_t", "accum_t", "gate_t", "cand_t", "cell_t")},
+    )
+
+
+_MERGE = Template(
+    """struct ${name} {
+    static const masr::merge_mode mode = masr::${mode};
+    static const int n_out = ${n_out};
+    static const int lanes = ${lanes};
+    typedef ${out_t} out_t;
+};
+"""
+)
+
+
+def merge_config(name: str, m: MergeConfig, fwd: CellConfig, bwd: CellConfig) -> str:
+    return _MERGE.substitute(name=name, mode=MERGE_MODES[m.mode], n_out=m.n_out(fwd, bwd), lanes=m.lanes, out_t=m.out_t.cpp())
+
+
+_SOFTMAX = Template(
+    """struct ${name} {
+    static const int n = ${n};
+    static const int parallel = ${parallel};
+    static const int exp_n_log2 = ${exp_n_log2};
+    static const int exp_r_log2 = ${exp_r_log2};
+    static const int inv_n_log2 = ${inv_n_log2};
+    static const int exp_table_size = ${exp_table_size};
+    static const int inv_table_size = ${inv_table_size};
+    typedef ${in_t} in_t;
+    typedef ${exp_t} exp_t;
+    typedef ${sum_t} sum_t;
+    typedef ${inv_t} inv_t;
+    typedef ${out_t} out_t;
+};
+"""
+)
+
+
+
+def softmax_config(name: str, cfg: SoftmaxConfig) -> str:
+    """The C++ CONFIG_T struct for one softmax instance."""
+    return _SOFTMAX.substitute(
+        name=name,
+        n=cfg.n,
+        parallel=cfg.parallel,
+        exp_n_log2=cfg.exp_n_log2,
+        exp_r_log2=cfg.exp_r_log2,
+        inv_n_log2=cfg.inv_n_log2,
+        exp_table_size=cfg.exp_table_size,
+        inv_table_size=cfg.inv_table_size,
+        in_t=cfg.in_t.cpp(),
+        exp_t=cfg.exp_t.cpp(),
+        sum_t=cfg.sum_t.cpp(),
+        inv_t=cfg.inv_t.cpp(),
+        out_t=cfg.out_t.cpp(),
+    )
+
+
+def softmax_tables(name: str, cfg: SoftmaxConfig) -> str:
+    """``${name}_exp_table`` and ``${name}_inv_table`` as ROM arrays."""
+    return rom_array(f"{name}_exp_table", f"{name}::exp_t", exp_table(cfg), cfg.exp_t, f"{name} exp table") + (
+        rom_array(f"{name}_inv_table", f"{name}::inv_t", inv_table(cfg), cfg.inv_t, f"{name} inv table")
+    )
+
+
+_HEAD = Template(
+    """struct ${name} {
+    static const int n_in = ${n_in};
+    static const int n_out = ${n_out};
+    static const int lanes = ${lanes};
+    static const int max_frames = ${max_frames};
+    static const masr::head_activation activation = masr::${activation};
+    static const int table_n_log2 = ${table_n_log2};
+    static const int table_r_log2 = ${table_r_log2};
+    static const int table_size = ${table_size};
+    typedef ${mxv_name} mxv_config;
+    typedef ${in_t} in_t;
+    typedef ${bias_t} bias_t;
+    typedef ${accum_t} accum_t;
+    typedef ${table_t} table_t;
+    typedef ${out_t} out_t;
+};
+"""
+)
+
+
+def head_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix) -> str:
+    """``${name}_mxv`` (the engine's CONFIG_T) and ``${name}`` (the head's CONFIG_T)."""
+    mxv_name = f"{name}_mxv"
+    return mxv_config(mxv_name, cfg.mxv, matrix) + _HEAD.substitute(
+        name=name,
+        n_in=cfg.n_in,
+        n_out=cfg.n_out,
+        lanes=cfg.lanes,
+        max_frames=cfg.max_frames,
+        activation=HEAD_ACTIVATIONS[cfg.activation],
+        table_n_log2=cfg.table_n_log2,
+        table_r_log2=cfg.table_r_log2,
+        table_size=cfg.table_size,
+        mxv_name=mxv_name,
+        in_t=cfg.in_t.cpp(),
+        bias_t=cfg.bias_t.cpp(),
+        accum_t=cfg.accum_t.cpp(),
+        table_t=cfg.table_t.cpp(),
+        out_t=cfg.out_t.cpp(),
+    )
+
+
+def head_weights(name: str, cfg: DenseHeadConfig, weights: DenseHeadWeights) -> str:
+    """ROM arrays ``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
+    return (
+        f"static const masr::sparse_weights<{name}_mxv> {name}_weights = "
+        + sparse_weights(weights.matrix, cfg.weight_t, f"{name} weights") + ";\n"
+        + rom_array(f"{name}_bias", f"{name}::bias_t", weights.b_raw, cfg.bias_t, f"{name} bias")
+        + rom_array(f"{name}_table", f"{name}::table_t", weights.table_raw, cfg.table_t, f"{name} table")
+    )

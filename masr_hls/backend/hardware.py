@@ -17,8 +17,8 @@ from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.reference import dense_head as dh
 from masr_hls.reference import softmax as sm
 from masr_hls.reference.mxv import MxvStats
-from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
-from masr_hls.reference.rnn_layer import MergeConfig, bidirectional, render_merge_config, rnn_layer
+from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
+from masr_hls.reference.rnn_layer import MergeConfig, bidirectional, rnn_layer
 
 STATS_PER_LAYER = 25  # int64 per layer in the stats block: forward 12, backward 12, total cycles
 
@@ -116,7 +116,7 @@ class RecurrentLayer:
         return y, LayerResult(self.name, stats, None, stats.cycles)
 
     def cpp_config(self, c: str) -> str:
-        return render_cell_config(f"{c}_cell", self.cell, self.weights)
+        return cpp_render.cell_config(f"{c}_cell", self.cell, self.weights)
 
     def cpp_weights(self, c: str) -> str:
         return _weights_decl(f"{c}_w", f"{c}_cell", self.cell, self.weights)
@@ -163,8 +163,8 @@ class BidirectionalLayer:
         return y, LayerResult(self.name, sf, sb, cycles)
 
     def cpp_config(self, c: str) -> str:
-        return (render_cell_config(f"{c}_fwd", self.fwd, self.wf) + render_cell_config(f"{c}_bwd", self.bwd, self.wb)
-                + render_merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd))
+        return (cpp_render.cell_config(f"{c}_fwd", self.fwd, self.wf) + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb)
+                + cpp_render.merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd))
 
     def cpp_weights(self, c: str) -> str:
         return _weights_decl(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf) + _weights_decl(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)
@@ -219,15 +219,15 @@ class DenseLayer:
         return y, LayerResult(self.name, None, None, cycles, head=stats)
 
     def cpp_config(self, c: str) -> str:
-        text = dh.render_config(f"{c}_head", self.head, self.weights.matrix)
+        text = cpp_render.head_config(f"{c}_head", self.head, self.weights.matrix)
         if self.softmax is not None:
-            text += sm.render_config(f"{c}_softmax", self.softmax)
+            text += cpp_render.softmax_config(f"{c}_softmax", self.softmax)
         return text
 
     def cpp_weights(self, c: str) -> str:
-        text = dh.render_weights(f"{c}_head", self.head, self.weights)
+        text = cpp_render.head_weights(f"{c}_head", self.head, self.weights)
         if self.softmax is not None:
-            text += sm.render_tables(f"{c}_softmax", self.softmax)
+            text += cpp_render.softmax_tables(f"{c}_softmax", self.softmax)
         return text
 
     def cpp_call(self, c: str, x: str, y: str) -> str:

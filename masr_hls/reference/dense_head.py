@@ -16,17 +16,14 @@ form; x arrives dense and is encoded to compact form by the head.  A sequence
 from __future__ import annotations
 
 from dataclasses import dataclass
-from string import Template
 
 import numpy as np
 
-from masr_hls.backend import cpp_render
 from masr_hls.numerics import activations as act_lib
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError, align
 from masr_hls.numerics.lane_balance import STRATEGIES, assign_rows, row_work
 from masr_hls.reference.mxv import MODES, MxvConfig, mxv, mxv_stats, positive_int
-from masr_hls.reference.mxv import render_config as render_mxv_config
 
 ACTIVATIONS = {
     "linear": "HEAD_LINEAR",
@@ -267,54 +264,3 @@ def tolerance(cfg: DenseHeadConfig) -> float:
 
 
 # -------------------------------------------------------------------- C++
-_CONFIG = Template(
-    """struct ${name} {
-    static const int n_in = ${n_in};
-    static const int n_out = ${n_out};
-    static const int lanes = ${lanes};
-    static const int max_frames = ${max_frames};
-    static const masr::head_activation activation = masr::${activation};
-    static const int table_n_log2 = ${table_n_log2};
-    static const int table_r_log2 = ${table_r_log2};
-    static const int table_size = ${table_size};
-    typedef ${mxv_name} mxv_config;
-    typedef ${in_t} in_t;
-    typedef ${bias_t} bias_t;
-    typedef ${accum_t} accum_t;
-    typedef ${table_t} table_t;
-    typedef ${out_t} out_t;
-};
-"""
-)
-
-
-def render_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix) -> str:
-    """``${name}_mxv`` (the engine's CONFIG_T) and ``${name}`` (the head's CONFIG_T)."""
-    mxv_name = f"{name}_mxv"
-    return render_mxv_config(mxv_name, cfg.mxv, matrix) + _CONFIG.substitute(
-        name=name,
-        n_in=cfg.n_in,
-        n_out=cfg.n_out,
-        lanes=cfg.lanes,
-        max_frames=cfg.max_frames,
-        activation=ACTIVATIONS[cfg.activation],
-        table_n_log2=cfg.table_n_log2,
-        table_r_log2=cfg.table_r_log2,
-        table_size=cfg.table_size,
-        mxv_name=mxv_name,
-        in_t=cfg.in_t.cpp(),
-        bias_t=cfg.bias_t.cpp(),
-        accum_t=cfg.accum_t.cpp(),
-        table_t=cfg.table_t.cpp(),
-        out_t=cfg.out_t.cpp(),
-    )
-
-
-def render_weights(name: str, cfg: DenseHeadConfig, weights: DenseHeadWeights) -> str:
-    """ROM arrays ``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
-    return (
-        f"static const masr::sparse_weights<{name}_mxv> {name}_weights = "
-        + cpp_render.sparse_weights(weights.matrix, cfg.weight_t, f"{name} weights") + ";\n"
-        + cpp_render.rom_array(f"{name}_bias", f"{name}::bias_t", weights.b_raw, cfg.bias_t, f"{name} bias")
-        + cpp_render.rom_array(f"{name}_table", f"{name}::table_t", weights.table_raw, cfg.table_t, f"{name} table")
-    )

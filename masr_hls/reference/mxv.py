@@ -7,11 +7,10 @@ not from the C++: integer arithmetic on raw fixed-point values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from string import Template
 
 import numpy as np
 
-from masr_hls.numerics.bitmask import SparseMatrix, n_words
+from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 
 MODES = {"dense": "MODE_DENSE", "weight_sparse": "MODE_WEIGHT_SPARSE", "masr": "MODE_MASR"}
@@ -135,43 +134,3 @@ def ideal_cycles(pairs: int, macs: int) -> int:
 
 def utilisation(pairs: int, macs: int, cycles: int) -> float:
     return ideal_cycles(pairs, macs) / cycles if cycles else 1.0
-
-
-_CONFIG = Template(
-    """struct ${name} {
-    static const int n_in = ${n_in};
-    static const int n_out = ${n_out};
-    static const int lanes = ${lanes};
-    static const int macs_per_lane = ${macs_per_lane};
-    static const int scan_words = ${scan_words};
-    static const int max_lane_rows = ${max_lane_rows};
-    static const int max_lane_nnz = ${max_lane_nnz};
-    static const masr::mxv_mode mode = masr::${mode};
-    typedef ${weight_t} weight_t;
-    typedef ${act_t} act_t;
-    typedef ${accum_t} accum_t;
-};
-"""
-)
-
-
-def render_config(name: str, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int = 0, bank_nnz: int = 0) -> str:
-    """The C++ CONFIG_T struct for one engine instance holding ``matrix`` (banks at least as given)."""
-    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
-        raise ValueError(f"{name}: matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match config")
-    return _CONFIG.substitute(
-        name=name,
-        n_in=cfg.n_in,
-        n_out=cfg.n_out,
-        lanes=cfg.lanes,
-        macs_per_lane=cfg.macs_per_lane,
-        scan_words=cfg.scan_words,
-        max_lane_rows=max(bank_rows, matrix.lane_rows.shape[1]),
-        max_lane_nnz=max(bank_nnz, matrix.lane_values.shape[1]),
-        mode=MODES[cfg.mode],
-        weight_t=cfg.weight_t.cpp(),
-        act_t=cfg.act_t.cpp(),
-        accum_t=cfg.accum_t.cpp(),
-    )
-
-

@@ -6,7 +6,6 @@ The arithmetic is docs/arithmetic.md's; the C++ twin is templates/masr/rnn_cell.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from string import Template
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError, exact_add, exact_mul
 from masr_hls.numerics.lane_balance import assign_rows, row_work
-from masr_hls.reference.mxv import MxvConfig, MxvStats, mxv, mxv_stats, render_config
+from masr_hls.reference.mxv import MxvConfig, MxvStats, mxv, mxv_stats
 
 KINDS = {"gru": ("CELL_GRU", 3), "lstm": ("CELL_LSTM", 4), "simple_rnn": ("CELL_SIMPLE_RNN", 1)}
 ACTIVATIONS = {"tanh": "ACT_TANH", "relu": "ACT_RELU"}
@@ -235,62 +234,3 @@ def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
         pre = a.quantize_raw(xw + hu, a.frac)
         h_new = st.quantize_raw(act.apply(pre, a.frac), ct.frac)
     return h_new, c, StepStats(k_stats, r_stats, cycles)
-
-
-_CELL = Template(
-    """${engines}
-struct ${name} {
-    static const masr::cell_kind kind = masr::${kind};
-    static const int n_in = ${n_in};
-    static const int n_units = ${n_units};
-    static const bool reset_after = ${reset_after};
-    static const masr::cell_activation activation = masr::${activation};
-    static const masr::cell_activation recurrent_activation = masr::${recurrent_activation};
-    static const int act_n_log2 = ${act_n_log2};
-    static const int act_r_log2 = ${act_r_log2};
-    static const int rec_n_log2 = ${rec_n_log2};
-    static const int rec_r_log2 = ${rec_r_log2};
-    typedef ${in_t} in_t;
-    typedef ${state_t} state_t;
-    typedef ${bias_t} bias_t;
-    typedef ${accum_t} accum_t;
-    typedef ${gate_t} gate_t;
-    typedef ${cand_t} cand_t;
-    typedef ${cell_t} cell_t;
-    typedef ${name}_kernel kernel_config;
-    typedef ${name}_recurrent recurrent_config;
-    typedef ${name}_recurrent_h recurrent_h_config;
-};
-"""
-)
-
-
-def table_sizes(cfg: CellConfig) -> tuple[int, int]:
-    """log2 of the ROM sizes of the activation and recurrent-activation tables (0: no table)."""
-    uses_rec_table = cfg.kind != "simple_rnn" and cfg.rec_act().uses_table
-    return (cfg.act_n_log2 if cfg.act().uses_table else 0, cfg.rec_n_log2 if uses_rec_table else 0)
-
-
-def render_cell_config(name: str, cfg: CellConfig, w: CellWeights, banks: dict | None = None) -> str:
-    """C++ CONFIG_T structs for a cell and its three engines; ``banks`` may widen lane banks (name -> (rows, nnz))."""
-    banks = banks or {}
-    engines = "".join(
-        render_config(f"{name}_{m}", mc, w.matrices[m], *banks.get(m, (0, 0)))
-        for m, mc in (("kernel", cfg.kernel_config()), ("recurrent", cfg.recurrent_config()), ("recurrent_h", cfg.recurrent_h_config()))
-    )
-    act_n, rec_n = table_sizes(cfg)
-    return _CELL.substitute(
-        engines=engines,
-        name=name,
-        kind=KINDS[cfg.kind][0],
-        n_in=cfg.n_in,
-        n_units=cfg.n_units,
-        reset_after="true" if cfg.reset_after else "false",
-        activation=ACTIVATIONS[cfg.activation],
-        recurrent_activation=RECURRENT_ACTIVATIONS.get(cfg.recurrent_activation, "ACT_SIGMOID"),
-        act_n_log2=act_n,
-        act_r_log2=cfg.act_r_log2,
-        rec_n_log2=rec_n,
-        rec_r_log2=cfg.rec_r_log2,
-        **{t: getattr(cfg, t).cpp() for t in ("in_t", "state_t", "bias_t", "accum_t", "gate_t", "cand_t", "cell_t")},
-    )

@@ -6,7 +6,6 @@ The C++ twin is templates/masr/rnn_layer.h; Keras semantics throughout.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from string import Template
 
 import numpy as np
 
@@ -94,18 +93,3 @@ def sequence_storage_bits(x_seq, value_bits: int) -> dict[str, int]:
     """The layer's input sequence kept whole: dense against MASR's bitmask + packed non-zeros."""
     x_seq = np.asarray(x_seq)
     return {"dense": x_seq.size * value_bits, "bitmask": x_seq.size + int(np.count_nonzero(x_seq)) * value_bits}
-
-
-_MERGE = Template(
-    """struct ${name} {
-    static const masr::merge_mode mode = masr::${mode};
-    static const int n_out = ${n_out};
-    static const int lanes = ${lanes};
-    typedef ${out_t} out_t;
-};
-"""
-)
-
-
-def render_merge_config(name: str, m: MergeConfig, fwd: CellConfig, bwd: CellConfig) -> str:
-    return _MERGE.substitute(name=name, mode=MERGE_MODES[m.mode], n_out=m.n_out(fwd, bwd), lanes=m.lanes, out_t=m.out_t.cpp())

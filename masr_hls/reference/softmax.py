@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from string import Template
 
 import numpy as np
 
-from masr_hls.backend import cpp_render
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 from masr_hls.reference.mxv import positive_int
 
@@ -232,47 +230,3 @@ def softmax_float(x: np.ndarray) -> np.ndarray:
 
 
 # -------------------------------------------------------------------- C++
-_CONFIG = Template(
-    """struct ${name} {
-    static const int n = ${n};
-    static const int parallel = ${parallel};
-    static const int exp_n_log2 = ${exp_n_log2};
-    static const int exp_r_log2 = ${exp_r_log2};
-    static const int inv_n_log2 = ${inv_n_log2};
-    static const int exp_table_size = ${exp_table_size};
-    static const int inv_table_size = ${inv_table_size};
-    typedef ${in_t} in_t;
-    typedef ${exp_t} exp_t;
-    typedef ${sum_t} sum_t;
-    typedef ${inv_t} inv_t;
-    typedef ${out_t} out_t;
-};
-"""
-)
-
-
-
-def render_config(name: str, cfg: SoftmaxConfig) -> str:
-    """The C++ CONFIG_T struct for one softmax instance."""
-    return _CONFIG.substitute(
-        name=name,
-        n=cfg.n,
-        parallel=cfg.parallel,
-        exp_n_log2=cfg.exp_n_log2,
-        exp_r_log2=cfg.exp_r_log2,
-        inv_n_log2=cfg.inv_n_log2,
-        exp_table_size=cfg.exp_table_size,
-        inv_table_size=cfg.inv_table_size,
-        in_t=cfg.in_t.cpp(),
-        exp_t=cfg.exp_t.cpp(),
-        sum_t=cfg.sum_t.cpp(),
-        inv_t=cfg.inv_t.cpp(),
-        out_t=cfg.out_t.cpp(),
-    )
-
-
-def render_tables(name: str, cfg: SoftmaxConfig) -> str:
-    """``${name}_exp_table`` and ``${name}_inv_table`` as ROM arrays."""
-    return cpp_render.rom_array(f"{name}_exp_table", f"{name}::exp_t", exp_table(cfg), cfg.exp_t, f"{name} exp table") + (
-        cpp_render.rom_array(f"{name}_inv_table", f"{name}::inv_t", inv_table(cfg), cfg.inv_t, f"{name} inv table")
-    )

@@ -13,17 +13,15 @@ import dataclasses
 
 import numpy as np
 
+from masr_hls.backend import cpp_render
 from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.reference.dense_head import DenseHeadConfig, DenseHeadWeights, HeadStats
-from masr_hls.reference.dense_head import render_config as render_head_config
-from masr_hls.reference.dense_head import render_weights as render_head_weights
-from masr_hls.reference.mxv import MxvConfig, MxvStats, render_config
-from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, render_cell_config
-from masr_hls.reference.rnn_layer import MergeConfig, render_merge_config
+from masr_hls.reference.mxv import MxvConfig, MxvStats
+from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
+from masr_hls.reference.rnn_layer import MergeConfig
 from masr_hls.reference.softmax import SoftmaxConfig, exp_table, inv_table
-from masr_hls.reference.softmax import render_config as render_softmax_config
 from masr_hls.sim import compiler
 
 
@@ -41,7 +39,7 @@ class MxvSim:
     def __init__(self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None):
         self.cfg = cfg
         self.matrix = _pad(matrix, max_lane_rows, max_lane_nnz)
-        header = "#pragma once\n#include \"masr/sparse_mxv.h\"\n" + render_config("mxv_config", cfg, self.matrix)
+        header = "#pragma once\n#include \"masr/sparse_mxv.h\"\n" + cpp_render.mxv_config("mxv_config", cfg, self.matrix)
         lib = compiler.build_library(
             {"tb_config.h": header, "tb_sparse_mxv.cpp": testbench_source("tb_sparse_mxv.cpp")},
             main="tb_sparse_mxv.cpp",
@@ -165,9 +163,9 @@ class RnnSim:
         self.max_frames = _bucket(max_frames)
         header = (
             "#include \"masr/rnn_layer.h\"\n"
-            + render_cell_config("fwd_cell", self.fwd, wf, self._banks[False])
-            + render_cell_config("bwd_cell", self.bwd, wb, self._banks[True])
-            + render_merge_config("merge_cfg", self.merge, self.fwd, self.bwd)
+            + cpp_render.cell_config("fwd_cell", self.fwd, wf, self._banks[False])
+            + cpp_render.cell_config("bwd_cell", self.bwd, wb, self._banks[True])
+            + cpp_render.merge_config("merge_cfg", self.merge, self.fwd, self.bwd)
             + f"static const int MAX_T = {self.max_frames};\n"
         )
         self.lib = _build("tb_rnn.cpp", header)
@@ -223,10 +221,10 @@ class DenseHeadSim:
         self.cfg = cfg
         matrix = _pad(weights.matrix, max_lane_rows, max_lane_nnz)
         self._banks = matrix.lane_rows.shape[1], matrix.lane_values.shape[1]
-        header = "#define TB_HAS_HEAD\n#include \"masr/dense_head.h\"\n" + render_head_config("head_config", cfg, matrix)
+        header = "#define TB_HAS_HEAD\n#include \"masr/dense_head.h\"\n" + cpp_render.head_config("head_config", cfg, matrix)
         if const_weights:
             padded = dataclasses.replace(weights, matrix=matrix)
-            header += "#define TB_HEAD_CONST_WEIGHTS\n" + render_head_weights("head_config", cfg, padded)
+            header += "#define TB_HEAD_CONST_WEIGHTS\n" + cpp_render.head_weights("head_config", cfg, padded)
         self.lib = _build("tb_dense_head.cpp", header)
         self.lib.tb_head_run.restype = ctypes.c_int
         if const_weights:
@@ -258,7 +256,7 @@ class SoftmaxSim:
 
     def __init__(self, cfg: SoftmaxConfig):
         self.cfg = cfg
-        self.lib = _build("tb_dense_head.cpp", "#define TB_HAS_SOFTMAX\n#include \"masr/softmax.h\"\n" + render_softmax_config("softmax_config", cfg))
+        self.lib = _build("tb_dense_head.cpp", "#define TB_HAS_SOFTMAX\n#include \"masr/softmax.h\"\n" + cpp_render.softmax_config("softmax_config", cfg))
         self.load(exp_table(cfg), inv_table(cfg))
 
     def load(self, exp_tab, inv_tab) -> None:
