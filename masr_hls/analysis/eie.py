@@ -1,0 +1,216 @@
+"""EIE, the comparison point for MASR: its weight storage and cycle count for y = W v.
+
+EIE (Han, Liu, Mao, Pu, Pedram, Horowitz, Dally, "EIE: Efficient Inference
+Engine on Compressed Deep Neural Network", ISCA 2016) is modelled as the paper
+describes it, at equal MACs: P processing elements (PEs) of one MAC each,
+compared with a MASR engine of P = lanes x macs_per_lane.
+
+- Section III-B (parallelisation): row i belongs to PE i mod P (interleaved rows).
+- Section III-A / Fig. 3 (storage): each PE stores its rows in compressed sparse
+  column form; an entry is a 4-bit weight (codebook index, section II / III-A weight
+  sharing) and a 4-bit relative row index, the number of zero rows before it in the
+  PE's local row numbering; a gap of more than 15 zeros inserts a padding entry
+  (a zero weight that is stored and processed like a real one).  One column pointer
+  per column per PE, plus one to end the last column (n_cols + 1 pointers, 16 bits each
+  in EIE's pointer SRAM, section IV "Pointer Read Unit").
+- Section IV "Activation Queue and Load Balancing" and "Distributed Leading Non-zero
+  Detection": the LNZD broadcasts one non-zero activation (value and column index)
+  per cycle to every PE; zero activations are never broadcast.  Each PE has an
+  activation queue (depth 8 in EIE); the broadcast stalls while any PE's queue is full.
+- Section IV "Pointer Read Unit", "Sparse Matrix Read Unit", "Arithmetic Unit": a PE
+  pops the activation at the head of its queue, reads the column's two pointers (one
+  column per cycle) and then processes that column's entries in its rows, one per cycle.
+
+The cycle recurrence (tests/test_eie.py checks it against a cycle-by-cycle simulator):
+non-zero activation k (k = 0..K-1, in column order) is broadcast in cycle b_k; PE p
+pops it in cycle s_pk and is busy until f_pk, with w_pk its entries in that column::
+
+    b_k  = max(b_{k-1} + 1, max_p s_{p,k-D})      (one broadcast per cycle; queue room)
+    s_pk = max(f_{p,k-1}, b_k + 1)                (the PE is free and the value has arrived)
+    f_pk = s_pk + max(w_pk, 1)                    (one entry per cycle; a pointer read per column)
+
+A queue of depth D has room for activation k once activation k-D has left it (a pop
+and a push may share a cycle).  A column with no entries in a PE still costs that PE
+its pointer read, one cycle, because the pointer read unit reads one column per cycle.
+The call takes max_p f_{p,K-1} plus PIPELINE_DEPTH cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PIPELINE_DEPTH = 4  # LNZD, pointer read, weight decode + multiply, accumulate (the entry read is counted per entry)
+
+
+@dataclass(frozen=True)
+class EieConfig:
+    """One EIE instance; the defaults are the paper's."""
+
+    pes: int
+    queue_depth: int = 8
+    weight_index_bits: int = 4  # codebook index stored per entry (16 shared weights)
+    row_index_bits: int = 4  # relative row index per entry: gaps up to 2**4 - 1 zeros
+    pointer_bits: int = 16
+
+    def __post_init__(self):
+        for name in ("pes", "queue_depth", "weight_index_bits", "row_index_bits", "pointer_bits"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"EieConfig.{name} must be a positive integer, got {value!r}")
+
+    @property
+    def max_gap(self) -> int:
+        """Most zero rows a relative index can skip before an entry."""
+        return 2**self.row_index_bits - 1
+
+
+@dataclass(frozen=True)
+class EieStorage:
+    """Weight memory in bits, split as EIE's SRAMs hold it."""
+
+    weight_bits: int  # codebook indices, one per entry (padding included)
+    index_bits: int  # relative row indices, one per entry
+    pointer_bits: int  # column pointers, (n_cols + 1) per PE
+    entries_per_pe: np.ndarray  # (pes,) stored entries, padding included
+
+    @property
+    def total(self) -> int:
+        return self.weight_bits + self.index_bits + self.pointer_bits
+
+
+@dataclass(frozen=True)
+class EieMatrix:
+    """Where W's non-zeros sit in EIE: per PE and column, real non-zeros and stored entries."""
+
+    n_rows: int
+    n_cols: int
+    pes: int
+    nnz: np.ndarray  # (pes, n_cols) real non-zeros of PE p in column j
+    entries: np.ndarray  # (pes, n_cols) the same plus padding entries
+
+    @classmethod
+    def encode(cls, w_nonzero: np.ndarray, cfg: EieConfig) -> "EieMatrix":
+        w = np.asarray(w_nonzero) != 0
+        if w.ndim != 2:
+            raise ValueError(f"a weight matrix must be 2-D, got shape {w.shape}")
+        n_rows, n_cols = w.shape
+        p = cfg.pes
+        rows, cols = np.nonzero(w)
+        pe, local = rows % p, rows // p  # interleaved rows; local row number inside the PE
+        group = pe * n_cols + cols  # one CSC column per (PE, matrix column)
+        order = np.lexsort((local, group))
+        group, local = group[order], local[order]
+        first = np.r_[True, group[1:] != group[:-1]] if group.size else np.zeros(0, bool)
+        previous = np.where(first, -1, np.r_[-1, local[:-1]])
+        # A padding entry takes one row slot after max_gap zeros, so a gap of z zeros needs z // (max_gap + 1) of them.
+        padding = (local - previous - 1) // (cfg.max_gap + 1)
+        size = p * n_cols
+        nnz = np.bincount(group, minlength=size).reshape(p, n_cols)
+        entries = nnz + np.bincount(group, weights=padding, minlength=size).astype(np.int64).reshape(p, n_cols)
+        return cls(n_rows, n_cols, p, nnz.astype(np.int64), entries)
+
+    def storage(self, cfg: EieConfig) -> EieStorage:
+        per_pe = self.entries.sum(axis=1)
+        total = int(per_pe.sum())
+        return EieStorage(
+            weight_bits=total * cfg.weight_index_bits,
+            index_bits=total * cfg.row_index_bits,
+            pointer_bits=self.pes * (self.n_cols + 1) * cfg.pointer_bits,
+            entries_per_pe=per_pe,
+        )
+
+
+@dataclass
+class EieStats:
+    """Work, cycles and memory accesses of one or more calls (they add up call by call)."""
+
+    pairs: int = 0  # useful MACs: non-zero weight x non-zero activation
+    issued: int = 0  # entries processed, padding included (one MAC slot each)
+    cycles: int = 0
+    broadcasts: int = 0  # non-zero activations broadcast
+    broadcast_stalls: int = 0  # cycles the LNZD waited for queue room
+    busiest_pe: int = 0  # entries processed by the busiest PE (summed over calls)
+    idlest_pe: int = 0
+    weight_reads: int = 0  # codebook indices read (then decoded), one per entry
+    index_reads: int = 0  # relative row indices read, one per entry
+    pointer_reads: int = 0  # two per PE per broadcast activation
+    activation_reads: int = 0  # source activations examined by the LNZD
+    queue_writes: int = 0  # activation queue pushes, one per PE per broadcast (pops are equal)
+    accumulator_rmw: int = 0  # read-modify-writes of destination accumulators, one per entry
+    pe_entries: list[int] = field(default_factory=list)  # of a single call
+
+    _SUMMED = ("pairs", "issued", "cycles", "broadcasts", "broadcast_stalls", "busiest_pe", "idlest_pe", "weight_reads",
+               "index_reads", "pointer_reads", "activation_reads", "queue_writes", "accumulator_rmw")
+
+    def __add__(self, other: "EieStats") -> "EieStats":
+        return EieStats(**{k: getattr(self, k) + getattr(other, k) for k in self._SUMMED})
+
+
+def pe_schedule(work: np.ndarray, valid: np.ndarray, queue_depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The recurrence of the module docstring, for many calls at once.
+
+    ``work``: (calls, K, pes) entries of each PE in the k-th broadcast column;
+    ``valid``: (calls, K) whether the call has a k-th non-zero activation (they come first).
+    Returns the cycle of each call's last broadcast (-1 if none) and the cycle each PE is done (calls, pes).
+    """
+    calls, k_max, pes = work.shape
+    busy = np.zeros((calls, pes), np.int64)
+    b_prev = np.full(calls, -1, np.int64)
+    start = np.zeros((calls, k_max, pes), np.int64)
+    for k in range(k_max):
+        room = start[:, k - queue_depth].max(axis=1) if k >= queue_depth else 0
+        b = np.maximum(b_prev + 1, room)
+        s = np.maximum(busy, b[:, None] + 1)
+        ok = valid[:, k]
+        busy = np.where(ok[:, None], s + np.maximum(work[:, k], 1), busy)
+        b_prev = np.where(ok, b, b_prev)
+        start[:, k] = s
+    return b_prev, busy
+
+
+def eie_stats_over_calls(cfg: EieConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray,
+                         matrix: EieMatrix | None = None) -> EieStats:
+    """EIE's counts summed over one call per row of ``v_nonzero`` (calls, n_cols)."""
+    matrix = matrix if matrix is not None else EieMatrix.encode(w_nonzero, cfg)
+    v = np.atleast_2d(np.asarray(v_nonzero) != 0)
+    if v.shape[1] != matrix.n_cols:
+        raise ValueError(f"activation vectors have {v.shape[1]} elements for a matrix of {matrix.n_cols} columns")
+    calls = v.shape[0]
+    k_of_call = v.sum(axis=1)
+    k_max = int(k_of_call.max()) if calls else 0
+    # Column of the k-th non-zero activation of each call (padded with column 0, masked by ``valid``).
+    column = np.zeros((calls, k_max), np.int64)
+    valid = np.arange(k_max)[None, :] < k_of_call[:, None]
+    column[valid] = np.nonzero(v)[1]
+    work = np.where(valid[:, :, None], matrix.entries.T[column], 0)  # (calls, K, pes)
+    last, done = pe_schedule(work, valid, cfg.queue_depth)
+    useful = np.where(valid[:, :, None], matrix.nnz.T[column], 0)
+    pe_entries = work.sum(axis=1)  # (calls, pes)
+    issued = int(pe_entries.sum())
+    broadcasts = int(k_of_call.sum())
+    return EieStats(
+        pairs=int(useful.sum()),
+        issued=issued,
+        cycles=int((done.max(axis=1) + PIPELINE_DEPTH).sum()),
+        broadcasts=broadcasts,
+        broadcast_stalls=int((last + 1 - k_of_call).sum()),
+        busiest_pe=int(pe_entries.max(axis=1).sum()),
+        idlest_pe=int(pe_entries.min(axis=1).sum()),
+        weight_reads=issued,
+        index_reads=issued,
+        pointer_reads=2 * matrix.pes * broadcasts,
+        activation_reads=calls * matrix.n_cols,
+        queue_writes=matrix.pes * broadcasts,
+        accumulator_rmw=issued,
+        pe_entries=[int(e) for e in pe_entries[0]] if calls == 1 else [],
+    )
+
+
+def eie_stats(cfg: EieConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, matrix: EieMatrix | None = None) -> EieStats:
+    """EIE's counts for one call y = W v, from the two non-zero patterns."""
+    v = np.asarray(v_nonzero)
+    if v.ndim != 1:
+        raise ValueError(f"one activation vector must be 1-D, got shape {v.shape}")
+    return eie_stats_over_calls(cfg, w_nonzero, v[None, :], matrix)
