@@ -1,0 +1,213 @@
+"""Energy of one y = W v on the four engines: counts of accesses times energy per access.
+
+Why: MASR claims to be more energy-efficient than EIE; cycles alone do not show it, since
+the two read different amounts of metadata (bitmasks against indices and pointers).
+
+Energies come from one parameter file (default: the bundled ``energy_45nm.yaml``, from
+Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm).  Other widths and sizes
+are scaled from its entries:
+
+- add: linear in width; multiply: proportional to the product of the operand widths
+  (an array multiplier).  Both are scaled from the narrowest table entry at least as
+  wide as the operation, or up from the widest entry.
+- SRAM read: the table gives pJ per 64-bit read for a few array sizes; energy per bit is
+  interpolated linearly in log(energy) against log(size), extrapolated beyond the ends
+  with the end segment's slope (8 KB -> 32 KB doubles the energy: ~ sqrt(size)), and
+  multiplied by the bits read.  A write costs what a read costs.  Small arrays (queues,
+  codebooks, accumulators) are extrapolated below 8 KB the same way.
+
+Access counts per call (``calls`` calls add up):
+
+dense / weight_sparse / masr (masr_hls.reference.mxv; L lanes, R rows, N inputs, Wd mask words per row):
+- MACs: the issued pairs (every element, every non-zero weight, or every non-zero pair).
+- weight: one read of a weight value per issued pair, from the lane's bank
+  (dense: R/L rows x N values; sparse modes: the busiest lane's non-zeros).
+- index (bitmasks): the sparse modes' front end reads every row's Wd weight-mask words;
+  masr also reads the activation-mask word it ANDs with each of them.
+- activation: one activation value read per issued pair.
+- accumulator: the back end sums a row in registers and writes it once: R writes.
+
+eie (masr_hls.analysis.eie; P PEs, K non-zero activations):
+- MACs: the issued entries (padding included).
+- weight: a 4-bit codebook index per entry from the PE's sparse-matrix SRAM, then its
+  16-entry codebook read.
+- index: a 4-bit relative row index per entry, from the same SRAM.
+- pointer: two column pointers per PE per broadcast (two banks of (N + 1) / 2 pointers).
+- activation: the LNZD reads every source activation (each PE holds N / P of them); each
+  broadcast is pushed to and popped from every PE's queue (value and column index).
+- accumulator: a read-modify-write of the destination register per entry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from masr_hls.analysis.eie import EieConfig, EieMatrix, EieStats
+from masr_hls.numerics.bitmask import MASK_BITS, n_words
+from masr_hls.reference.mxv import MxvConfig, MxvStats
+
+DEFAULT_TABLE = Path(__file__).with_name("energy_45nm.yaml")
+REQUIRED = ("integer_add_pj", "integer_mult_pj", "sram_read_64bit_pj")
+CATEGORIES = ("mac", "weight", "index", "pointer", "activation", "accumulator")
+
+
+class EnergyTableError(ValueError):
+    """A parameter file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class EnergyTable:
+    source: str
+    add_pj: dict[int, float]  # width in bits -> pJ
+    mult_pj: dict[int, float]
+    sram_64bit_pj: dict[int, float]  # array size in bytes -> pJ per 64-bit read
+    path: str = ""
+
+    def add(self, bits: int) -> float:
+        ref = _reference_width(self.add_pj, bits)
+        return self.add_pj[ref] * bits / ref
+
+    def mult(self, a_bits: int, b_bits: int) -> float:
+        ref = _reference_width(self.mult_pj, max(a_bits, b_bits))
+        return self.mult_pj[ref] * a_bits * b_bits / ref**2
+
+    def sram(self, bits: int, array_bytes: float) -> float:
+        """pJ to read (or write) ``bits`` from an SRAM of ``array_bytes``."""
+        sizes = sorted(self.sram_64bit_pj)
+        energies = [self.sram_64bit_pj[s] for s in sizes]
+        size = max(float(array_bytes), 1.0)
+        if len(sizes) == 1:
+            return energies[0] * bits / 64
+        i = int(np.clip(np.searchsorted(sizes, size) - 1, 0, len(sizes) - 2))  # segment, the end ones extended
+        slope = math.log(energies[i + 1] / energies[i]) / math.log(sizes[i + 1] / sizes[i])
+        return energies[i] * (size / sizes[i]) ** slope * bits / 64
+
+
+def _reference_width(table: dict[int, float], bits: int) -> int:
+    wider = [w for w in table if w >= bits]
+    return min(wider) if wider else max(table)
+
+
+def _positive_mapping(path, data, key) -> dict[int, float]:
+    value = data.get(key)
+    if not isinstance(value, dict) or not value:
+        raise EnergyTableError(f"{path}: key {key!r} must be a non-empty mapping (size or width -> pJ), got {value!r}")
+    out = {}
+    for k, v in value.items():
+        ok_key = isinstance(k, int) and not isinstance(k, bool) and k > 0
+        ok_value = isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+        if not (ok_key and ok_value):
+            raise EnergyTableError(f"{path}: key {key!r}: entry {k!r}: {v!r} must be a positive integer -> positive number")
+        out[k] = float(v)
+    return out
+
+
+def load_table(path: str | Path | None = None) -> EnergyTable:
+    """The energy table in ``path`` (default: the bundled 45 nm table)."""
+    path = Path(path) if path is not None else DEFAULT_TABLE
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise EnergyTableError(f"{path}: cannot read the energy table: {e}") from e
+    if not isinstance(data, dict):
+        raise EnergyTableError(f"{path}: an energy table must be a mapping with keys {', '.join(REQUIRED)}")
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise EnergyTableError(f"{path}: missing key(s) {', '.join(missing)}")
+    return EnergyTable(
+        source=str(data.get("source", "")),
+        add_pj=_positive_mapping(path, data, "integer_add_pj"),
+        mult_pj=_positive_mapping(path, data, "integer_mult_pj"),
+        sram_64bit_pj=_positive_mapping(path, data, "sram_read_64bit_pj"),
+        path=str(path),
+    )
+
+
+@dataclass(frozen=True)
+class Access:
+    """``count`` accesses of ``bits`` each to an array of ``array_bytes``."""
+
+    category: str
+    what: str
+    count: int
+    bits: int
+    array_bytes: float
+
+
+@dataclass(frozen=True)
+class EngineWork:
+    """What one engine does for the calls counted: MACs and memory accesses."""
+
+    engine: str
+    macs: int
+    mult_bits: tuple[int, int]
+    add_bits: int
+    accesses: tuple[Access, ...]
+
+    def count(self, category: str) -> int:
+        return sum(a.count for a in self.accesses if a.category == category)
+
+
+@dataclass(frozen=True)
+class Energy:
+    engine: str
+    pj: dict[str, float] = field(default_factory=dict)  # per category
+
+    @property
+    def total(self) -> float:
+        return sum(self.pj.values())
+
+
+def energy(work: EngineWork, table: EnergyTable | None = None) -> Energy:
+    table = table if table is not None else load_table()
+    pj = dict.fromkeys(CATEGORIES, 0.0)
+    pj["mac"] = work.macs * (table.mult(*work.mult_bits) + table.add(work.add_bits))
+    for a in work.accesses:
+        pj[a.category] += a.count * table.sram(a.bits, a.array_bytes)
+    return Energy(work.engine, pj)
+
+
+def masr_work(cfg: MxvConfig, stats: MxvStats, w_nonzero: np.ndarray, lane_of_row: np.ndarray, calls: int = 1) -> EngineWork:
+    """Accesses of the MASR engine in ``cfg.mode`` for ``calls`` calls whose totals are ``stats``."""
+    lane_of_row = np.asarray(lane_of_row, dtype=np.int64)
+    rows, words = cfg.n_out, n_words(cfg.n_in)
+    wb, ab, accb = cfg.weight_t.width, cfg.act_t.width, cfg.accum_t.width
+    lane_rows = int(np.bincount(lane_of_row, minlength=cfg.lanes).max())
+    row_nnz = np.count_nonzero(np.asarray(w_nonzero), axis=1)
+    lane_nnz = int(np.bincount(lane_of_row, weights=row_nnz, minlength=cfg.lanes).max())
+    bank_values = lane_rows * cfg.n_in if cfg.mode == "dense" else max(lane_nnz, 1)
+    accesses = [
+        Access("weight", "weight values", stats.issued, wb, bank_values * wb / 8),
+        Access("activation", "activation values", stats.issued, ab, cfg.n_in * ab / 8),
+        Access("accumulator", "row results", calls * rows, accb, rows * accb / 8),
+    ]
+    if cfg.mode != "dense":
+        accesses.append(Access("index", "weight mask words", calls * rows * words, MASK_BITS, lane_rows * words * MASK_BITS / 8))
+    if cfg.mode == "masr":
+        accesses.append(Access("index", "activation mask words", calls * rows * words, MASK_BITS, words * MASK_BITS / 8))
+    return EngineWork(cfg.mode, stats.issued, (wb, ab), accb, tuple(accesses))
+
+
+def eie_work(cfg: EieConfig, stats: EieStats, matrix: EieMatrix, weight_bits: int = 16, act_bits: int = 16,
+             accum_bits: int = 32) -> EngineWork:
+    """Accesses of EIE for the calls counted in ``stats`` (weights decode to ``weight_bits``)."""
+    entry_bits = cfg.weight_index_bits + cfg.row_index_bits
+    matrix_bytes = max(int(matrix.entries.sum(axis=1).max()), 1) * entry_bits / 8
+    column_bits = max(1, math.ceil(math.log2(matrix.n_cols)))
+    queue_bits = act_bits + column_bits
+    pe_rows = -(-matrix.n_rows // matrix.pes)
+    accesses = (
+        Access("weight", "codebook indices", stats.weight_reads, cfg.weight_index_bits, matrix_bytes),
+        Access("weight", "codebook lookups", stats.weight_reads, weight_bits, 2**cfg.weight_index_bits * weight_bits / 8),
+        Access("index", "relative row indices", stats.index_reads, cfg.row_index_bits, matrix_bytes),
+        Access("pointer", "column pointers", stats.pointer_reads, cfg.pointer_bits, (matrix.n_cols + 2) // 2 * cfg.pointer_bits / 8),
+        Access("activation", "LNZD source reads", stats.activation_reads, act_bits, -(-matrix.n_cols // matrix.pes) * act_bits / 8),
+        Access("activation", "queue pushes and pops", 2 * stats.queue_writes, queue_bits, cfg.queue_depth * queue_bits / 8),
+        Access("accumulator", "destination read-modify-writes", 2 * stats.accumulator_rmw, accum_bits, pe_rows * accum_bits / 8),
+    )
+    return EngineWork("eie", stats.issued, (weight_bits, act_bits), accum_bits, accesses)
