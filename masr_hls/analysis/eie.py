@@ -5,21 +5,24 @@ Engine on Compressed Deep Neural Network", ISCA 2016) is modelled as the paper
 describes it, at equal MACs: P processing elements (PEs) of one MAC each,
 compared with a MASR engine of P = lanes x macs_per_lane.
 
-- Section III-B (parallelisation): row i belongs to PE i mod P (interleaved rows).
-- Section III-A / Fig. 3 (storage): each PE stores its rows in compressed sparse
-  column form; an entry is a 4-bit weight (codebook index, section II / III-A weight
-  sharing) and a 4-bit relative row index, the number of zero rows before it in the
-  PE's local row numbering; a gap of more than 15 zeros inserts a padding entry
-  (a zero weight that is stored and processed like a real one).  One column pointer
-  per column per PE, plus one to end the last column (n_cols + 1 pointers, 16 bits each
-  in EIE's pointer SRAM, section IV "Pointer Read Unit").
-- Section IV "Activation Queue and Load Balancing" and "Distributed Leading Non-zero
-  Detection": the LNZD broadcasts one non-zero activation (value and column index)
-  per cycle to every PE; zero activations are never broadcast.  Each PE has an
-  activation queue (depth 8 in EIE); the broadcast stalls while any PE's queue is full.
-- Section IV "Pointer Read Unit", "Sparse Matrix Read Unit", "Arithmetic Unit": a PE
-  pops the activation at the head of its queue, reads the column's two pointers (one
-  column per cycle) and then processes that column's entries in its rows, one per cycle.
+- Section III-A (computation): weight sharing, a 4-bit index per weight into a table
+  of 16 shared values, decoded before the multiply.
+- Section III-B (representation, Fig. 3): each PE stores its rows in compressed sparse
+  column form; an entry is the 4-bit weight index and a 4-bit relative row index, the
+  number of zero rows before it in the PE's local row numbering; more than 15 zeros
+  insert a padding entry (a zero weight, stored and processed like a real one).  The
+  column pointers of a PE are n_cols + 1 (column j spans p_j .. p_{j+1}); EIE's pointer
+  SRAM holds them in 16 bits (section IV, "Pointer Read Unit").
+- Section III-C (parallelisation, Fig. 2): row i belongs to PE i mod P.
+- Section IV, "Distributed Leading Non-zero Detection" and "Activation Queue and Load
+  Balancing": the LNZD broadcasts one non-zero activation (value and column index) per
+  cycle to every PE; zero activations are never broadcast.  Each PE has an activation
+  queue; the broadcast stalls while any PE's queue is full.  EIE chose depth 8 from
+  its queue-depth experiment (section VI, Fig. 8).
+- Section IV, "Pointer Read Unit", "Sparse Matrix Read Unit", "Arithmetic Unit": a PE
+  pops the activation at the head of its queue, reads that column's two pointers (one
+  column per cycle, from two banks) and processes the column's entries in its rows,
+  one per cycle, accumulating into the destination register of each entry's row.
 
 The cycle recurrence (tests/test_eie.py checks it against a cycle-by-cycle simulator):
 non-zero activation k (k = 0..K-1, in column order) is broadcast in cycle b_k; PE p
@@ -112,6 +115,9 @@ class EieMatrix:
         return cls(n_rows, n_cols, p, nnz.astype(np.int64), entries)
 
     def storage(self, cfg: EieConfig) -> EieStorage:
+        """EIE's weight memory.  masr_hls.numerics.bitmask.storage_bits' "csc" figure counts the same
+        entries (for rows interleaved as here) but sizes each PE's pointers to what it needs instead of
+        EIE's 16 bits; tests/test_eie.py checks the relation."""
         per_pe = self.entries.sum(axis=1)
         total = int(per_pe.sum())
         return EieStorage(
