@@ -61,7 +61,7 @@ def measure(model, x, work: Path) -> dict:
 
     per_mode = {}
     for mode in ("masr", "weight_sparse"):
-        config = {"Model": {"Lanes": LANES, "Strategy": "interleaved", "Mode": mode}}
+        config = {"Model": {"Lanes": LANES, "LaneAssignment": "interleaved", "Mode": mode}}
         hw = convert_from_keras_model(model, hls_config=config, output_dir=work / f"{model.name}_{mode}")
         per_mode[mode] = report.build_report(hw, x)
     return per_mode

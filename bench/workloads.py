@@ -111,7 +111,7 @@ def make_input(w: Workload, seed: int) -> np.ndarray:
 
 
 def hls_config(w: Workload, lanes: int, mode: str = "masr") -> dict:
-    return {"Model": {"Lanes": lanes, "Mode": mode, "Strategy": "interleaved", "Precision": dict(w.precision)}}
+    return {"Model": {"Lanes": lanes, "Mode": mode, "LaneAssignment": "interleaved", "Precision": dict(w.precision)}}
 
 
 # --------------------------------------------------------------------------- recording the engines' inputs
@@ -182,7 +182,7 @@ def record(hw, x, progress) -> list[Layer]:
             states.append(out)
             progress(1)
         layers.append(Layer(layer.name, len(h), layer.fwd.n_in, layer.n_out, layer.out_frames(len(h)),
-                            layer_settings(hw.config, layer.name)["Strategy"], directions))
+                            layer_settings(hw.config, layer.name)["LaneAssignment"], directions))
         hf, hb = states
         if not layer.return_sequences:
             hf, hb = hf[-1:], hb[:1]

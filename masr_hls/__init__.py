@@ -1,42 +1,62 @@
-"""masr_hls: trained Keras sparse recurrent models to MASR accelerator hardware (HLS C++).
+"""masr_hls: trained Keras sparse recurrent models to MASR accelerator hardware (HLS C++), as hls4ml's backend ``MASR``.
 
     import masr_hls
-    config = masr_hls.config_from_keras_model(model, lanes=8)
-    hw = masr_hls.convert_from_keras_model(model, hls_config=config, output_dir="build/kws")
-    hw.compile()
-    y = hw.predict(x)                 # C simulation, bit-exact with hw.reference(x)
+    config = masr_hls.config_from_keras_model(model, granularity="name", lanes=8)
+    hm = masr_hls.convert_from_keras_model(model, hls_config=config, output_dir="build/kws")  # an hls4ml ModelGraph
+    hm.compile()
+    y = hm.predict(x)                          # C simulation, Keras-shaped
+    hw = masr_hls.hardware(hm)                 # MASR's view: reference, csim figures, cross-check, export
     print(hw.cross_check(x).summary())
+
+The same ModelGraph comes from hls4ml's own API with ``backend="MASR"``.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from masr_hls.backend.config import ConfigError, config_from_keras_model  # noqa: E402
-from masr_hls.frontend.keras_reader import ConversionError  # noqa: E402
+from masr_hls.backend import NAME as BACKEND
+from masr_hls.backend.config import ConfigError, config_from_keras_model
+from masr_hls.frontend.keras_reader import ConversionError
+
+DEFAULT_PART = "xcvu9p-flga2104-2-e"
 
 
 def convert_from_keras_model(model, hls_config=None, output_dir="masr_prj", project_name="myproject",
-                             part="xcvu9p-flga2104-2-e", clock_period=5.0, backend="MASR"):
-    """Convert a Keras 3 model (object or ``.keras`` path) into a :class:`masr_hls.backend.model.MasrModel`.
+                             part=DEFAULT_PART, clock_period=5.0, backend=BACKEND, **kwargs):
+    """hls4ml's ``convert_from_keras_model`` with the MASR backend: a Keras 3 model (or ``.keras`` path) to a ModelGraph.
 
     ``hls_config``: a dict from :func:`config_from_keras_model`, a path to a YAML file, or None for defaults.
-    Nothing is written until ``compile()``, ``write()`` or ``build()``.
+    Nothing is written until ``compile()``, ``write()`` or ``build()``.  Layers and options MASR cannot compute
+    as Keras does are refused here, by name.
     """
-    from masr_hls.backend import plugin as hls4ml_backend
-    from masr_hls.backend.config import load_yaml, validate
-    from masr_hls.backend.model import MasrModel
-    from masr_hls.frontend.keras_reader import load_model, read_model
+    import hls4ml
 
-    if backend != hls4ml_backend.NAME:
+    from masr_hls.backend import register
+    from masr_hls.backend.config import load_yaml
+    from masr_hls.frontend.keras_reader import check_model, load_model
+
+    if backend != BACKEND:
         raise ConversionError(f"backend {backend!r}: masr_hls converts for the 'MASR' backend only")
-    hls4ml_backend.register()
+    if not str(project_name).isidentifier():
+        raise ConversionError(f"project_name {project_name!r} must be a C identifier")
+    register()
     keras_model = load_model(model)
+    check_model(keras_model)
     if hls_config is None:
-        hls_config = {}
+        hls_config = config_from_keras_model(keras_model)
     elif not isinstance(hls_config, dict):
         hls_config = load_yaml(hls_config)
-    return MasrModel(read_model(keras_model), validate(hls_config), output_dir, project_name, part, clock_period, keras_model)
+    return hls4ml.converters.convert_from_keras_model(
+        keras_model, hls_config=hls_config, output_dir=str(output_dir), project_name=project_name, backend=BACKEND,
+        part=part, clock_period=clock_period, allow_da_fallback=False, **kwargs)
 
 
-__all__ = ["config_from_keras_model", "convert_from_keras_model", "ConversionError", "ConfigError"]
+def hardware(hm):
+    """MASR's view of a converted ModelGraph (:class:`masr_hls.backend.model.MasrModel`), one per graph."""
+    from masr_hls.backend.model import MasrModel
+
+    return MasrModel.of(hm)
+
+
+__all__ = ["config_from_keras_model", "convert_from_keras_model", "hardware", "ConversionError", "ConfigError"]

@@ -45,16 +45,21 @@ DEFAULT_PRECISION = {
     "softmax": "ap_ufixed<16,1,AP_RND,AP_SAT>",
 }
 LAYER_KEYS = {
-    "Precision": "dict of precision roles (see PRECISION_ROLES) to ap_fixed type strings",
+    "Precision": "dict of precision roles (see PRECISION_ROLES) to ap_fixed type strings; 'auto': the Model's",
     "Lanes": "engine lanes L (rows are spread over them)",
     "MacsPerLane": "MACs per lane K",
     "ScanWords": "32-bit mask words the front end examines per cycle",
     "Mode": f"engine mode: one of {tuple(MODES)}",
-    "Strategy": f"row-to-lane assignment: one of {STRATEGIES}",
+    "LaneAssignment": f"row-to-lane assignment: one of {STRATEGIES}",
     "TableSizeLog2": "log2 of the sigmoid/tanh table entries",
     "TableRangeLog2": "tables cover [-2**r, 2**r)",
 }
 MODEL_KEYS = dict(LAYER_KEYS, MaxFrames="frames the hardware holds (default: the model's input length)")
+# hls4ml's own keys, which its config utilities write and its parser reads; MASR's parallelism is Lanes x MacsPerLane.
+HLS4ML_KEYS = {"ReuseFactor", "Strategy", "BramFactor", "TraceOutput", "Trace", "BitExact", "PipelineStyle", "PipelineInterval"}
+DATA_ROLES = ("input", "weight", "recurrent_weight", "bias", "state", "cand", "output", "table")  # what 'default' sets
+ENGINE_DEFAULTS = {"Lanes": 4, "MacsPerLane": 1, "ScanWords": 4, "Mode": "masr", "LaneAssignment": "balanced",
+                   "TableSizeLog2": 10, "TableRangeLog2": 3}
 
 
 class ConfigError(ValueError):
@@ -62,16 +67,7 @@ class ConfigError(ValueError):
 
 
 def default_config(lanes: int = 4, macs_per_lane: int = 1, mode: str = "masr") -> dict:
-    return {
-        "Precision": dict(DEFAULT_PRECISION),
-        "Lanes": lanes,
-        "MacsPerLane": macs_per_lane,
-        "ScanWords": 4,
-        "Mode": mode,
-        "Strategy": "balanced",
-        "TableSizeLog2": 10,
-        "TableRangeLog2": 3,
-    }
+    return dict(ENGINE_DEFAULTS, Precision=dict(DEFAULT_PRECISION), Lanes=lanes, MacsPerLane=macs_per_lane, Mode=mode)
 
 
 def config_from_keras_model(
@@ -85,20 +81,28 @@ def config_from_keras_model(
     mode: str = "masr",
     max_frames: int | None = None,
 ) -> dict:
-    """A configuration for ``model``: model-wide defaults, and with ``granularity='name'`` one entry per layer.
+    """hls4ml's ``config_from_keras_model`` for the MASR backend, with MASR's engine keys and precision roles.
 
     ``default_precision`` replaces the 16-bit defaults of inputs, weights, states and outputs;
     ``rounding``/``overflow`` replace the modes of every type except the accumulator (which must wrap).
+    With ``granularity='name'`` every layer gets its own section, as hls4ml lists it.
     """
-    from masr_hls.frontend.keras_reader import load_model, read_model
+    import hls4ml
+
+    from masr_hls.backend import register
+    from masr_hls.frontend.keras_reader import load_model
 
     if granularity not in ("model", "name"):
         raise ConfigError(f"granularity must be 'model' or 'name', got {granularity!r}")
-    model_cfg = default_config(lanes, macs_per_lane, mode)
+    register()
+    keras_model = load_model(model)
+    config = hls4ml.utils.config_from_keras_model(keras_model, granularity=granularity, backend="MASR")
+    model_cfg = config["Model"]
+    model_cfg.update(default_config(lanes, macs_per_lane, mode))
     precision = model_cfg["Precision"]
     if default_precision is not None:
         t = FixedType.parse(default_precision)
-        for role in ("input", "weight", "recurrent_weight", "bias", "state", "cand", "output", "table"):
+        for role in DATA_ROLES:
             precision[role] = t.cpp()
     if rounding is not None or overflow is not None:
         for role, text in precision.items():
@@ -106,12 +110,13 @@ def config_from_keras_model(
             r = rounding or t.rounding
             o = t.overflow if role == "accum" else (overflow or t.overflow)
             precision[role] = FixedType(t.width, t.integer, t.signed, r, o).cpp()
+    precision["default"] = precision["state"]  # hls4ml reads it for the layers MASR folds away
     if max_frames is not None:
         model_cfg["MaxFrames"] = max_frames
-    config = {"Model": model_cfg}
-    if granularity == "name":
-        spec = read_model(load_model(model))
-        config["LayerName"] = {layer.name: {} for layer in spec.layers}
+    if granularity == "name":  # per-layer engine keys as hls4ml lists them would pin the defaults: follow the Model
+        for section in config.get("LayerName", {}).values():
+            for key in ENGINE_DEFAULTS:
+                section.pop(key, None)
     validate(config)
     return config
 
@@ -131,49 +136,95 @@ def load_yaml(path) -> dict:
     return data
 
 
-def validate(config: dict) -> dict:
-    """Check every key and value; return the config with defaults filled in (a copy)."""
+def validate(config: dict, masr_layers=None) -> dict:
+    """Check every key and value; return MASR's view of it (a copy): full Model defaults and the layer sections.
+
+    ``masr_layers``: the names of the layers MASR builds (None: every section is one).  The other sections
+    belong to layers the MASR backend folds away (activations, BatchNormalization, Dropout, the input) and may
+    hold hls4ml's own keys for them; only their Precision.result of the input layer is read (role ``input``).
+    """
     if not isinstance(config, dict):
         raise ConfigError(f"configuration must be a dict, got {type(config).__name__}")
-    unknown = set(config) - {"Model", "LayerName"}
+    unknown = set(config) - {"Model", "LayerName", "LayerType", "Flows", "Optimizers", "SkipOptimizers"}
     if unknown:
         raise ConfigError(f"unknown configuration section(s) {sorted(unknown)}; sections are 'Model' and 'LayerName'")
+    if config.get("LayerType"):
+        raise ConfigError("LayerType sections are not supported by the MASR backend; use Model defaults and LayerName")
     full = default_config()
     model = config.get("Model", {}) or {}
     _check_section("Model", model, MODEL_KEYS)
-    full.update({k: v for k, v in model.items() if k != "Precision"})
-    full["Precision"].update(model.get("Precision", {}) or {})
+    full.update({k: v for k, v in model.items() if k in MODEL_KEYS and k != "Precision"})
+    full["Precision"] = _resolve_precision(model.get("Precision"), dict(DEFAULT_PRECISION))
     layers = config.get("LayerName", {}) or {}
     if not isinstance(layers, dict):
         raise ConfigError("'LayerName' must map layer names to their settings")
     for name, section in layers.items():
-        _check_section(f"LayerName.{name}", section or {}, LAYER_KEYS)
+        if masr_layers is None or name in masr_layers:
+            _check_section(f"LayerName.{name}", section or {}, LAYER_KEYS)
+        elif not isinstance(section or {}, dict):
+            raise ConfigError(f"LayerName.{name}: expected a mapping, got {section!r}")
     return {"Model": full, "LayerName": copy.deepcopy(layers)}
+
+
+def _resolve_precision(given, base: dict) -> dict:
+    """``base`` updated by a Precision section: 'auto' keeps the base, 'default' sets every data role not given."""
+    if given is None:
+        return base
+    if isinstance(given, str):  # hls4ml's short form: one precision for everything
+        given = {"default": given}
+    given = {role: text for role, text in given.items() if str(text) != "auto" and role != "result"}
+    if "default" in given:
+        for role in DATA_ROLES:
+            if role not in given:
+                base[role] = FixedType.parse(given["default"]).cpp()
+    base.update({role: FixedType.parse(text).cpp() for role, text in given.items() if role in PRECISION_ROLES})
+    return base
 
 
 def _check_section(where: str, section: dict, keys: dict) -> None:
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: expected a mapping, got {section!r}")
     for key, value in section.items():
-        if key not in keys:
+        if key in HLS4ML_KEYS:
+            _check_hls4ml_key(where, key, value)
+        elif key not in keys:
             raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(keys)}")
-        if key == "Precision":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}.Precision: expected a mapping of roles to types")
-            for role, text in value.items():
-                if role not in PRECISION_ROLES:
-                    raise ConfigError(f"{where}.Precision: unknown role {role!r}; roles: {', '.join(PRECISION_ROLES)}")
-                try:
-                    FixedType.parse(text)
-                except (ValueError, TypeError) as exc:
-                    raise ConfigError(f"{where}.Precision.{role}: {exc}") from None
+        elif key == "Precision":
+            _check_precision(where, value)
         elif key in ("Lanes", "MacsPerLane", "ScanWords", "MaxFrames", "TableSizeLog2", "TableRangeLog2"):
             if not isinstance(value, int) or isinstance(value, bool) or (value < 1 and key != "TableRangeLog2"):
                 raise ConfigError(f"{where}.{key}: expected a positive integer, got {value!r}")
         elif key == "Mode" and value not in MODES:
             raise ConfigError(f"{where}.Mode: {value!r} is not one of {tuple(MODES)}")
-        elif key == "Strategy" and value not in STRATEGIES:
-            raise ConfigError(f"{where}.Strategy: {value!r} is not one of {STRATEGIES}")
+        elif key == "LaneAssignment" and value not in STRATEGIES:
+            raise ConfigError(f"{where}.LaneAssignment: {value!r} is not one of {STRATEGIES}")
+
+
+def _check_hls4ml_key(where: str, key: str, value) -> None:
+    """hls4ml's keys are accepted where they cannot change what MASR builds, and refused with the MASR key otherwise."""
+    if key == "Strategy" and str(value).lower() in STRATEGIES:
+        raise ConfigError(f"{where}.Strategy: row-to-lane assignment is called LaneAssignment in masr_hls "
+                          "(Strategy is hls4ml's Latency/Resource choice)")
+    if key == "ReuseFactor" and value != 1:
+        raise ConfigError(f"{where}.ReuseFactor={value!r}: the MASR engine's parallelism is set with Lanes and MacsPerLane")
+
+
+def _check_precision(where: str, value) -> None:
+    if isinstance(value, str):
+        value = {"default": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}.Precision: expected a mapping of roles to types")
+    for role, text in value.items():
+        if role not in PRECISION_ROLES and role not in ("default", "result"):
+            raise ConfigError(f"{where}.Precision: unknown role {role!r}; roles: {', '.join(PRECISION_ROLES)}")
+        if str(text) == "auto":
+            continue
+        if role == "result":
+            raise ConfigError(f"{where}.Precision.result: name the MASR role instead (state, output or softmax)")
+        try:
+            FixedType.parse(text)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{where}.Precision.{role}: {exc}") from None
 
 
 def layer_settings(config: dict, name: str) -> dict:
@@ -181,8 +232,7 @@ def layer_settings(config: dict, name: str) -> dict:
     model = config["Model"]
     own = config["LayerName"].get(name.split("/")[0], {}) or {}
     merged = {k: v for k, v in model.items() if k not in ("Precision", "MaxFrames")}
-    merged.update({k: v for k, v in own.items() if k != "Precision"})
-    precision = dict(model["Precision"])
-    precision.update(own.get("Precision", {}) or {})
+    merged.update({k: v for k, v in own.items() if k in LAYER_KEYS and k != "Precision"})
+    precision = _resolve_precision(own.get("Precision"), dict(model["Precision"]))
     merged["Precision"] = {role: FixedType.parse(text) for role, text in precision.items()}
     return merged

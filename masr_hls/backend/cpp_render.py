@@ -40,10 +40,30 @@ def rom(raw, t: FixedType, what: str) -> str:
     return ints(t.check_raw(np.asarray(raw, dtype=np.int64), what))
 
 
+def lane_masks(m: SparseMatrix) -> np.ndarray:
+    """Each lane's private bank of weight masks, by slot (lanes x rows per lane x mask words; padding is zero)."""
+    out = np.zeros(m.lane_rows.shape + (m.mask.shape[1],), np.int64)
+    for lane in range(m.lanes):
+        n = int(m.lane_n_rows[lane])
+        out[lane, :n] = m.mask[m.lane_rows[lane, :n]]
+    return out
+
+
+def row_places(m: SparseMatrix) -> tuple[np.ndarray, np.ndarray]:
+    """(lane, slot) of every result row: the engine's fixed merge of the lanes' result banks."""
+    lane_of, slot_of = np.zeros(m.n_rows, np.int64), np.zeros(m.n_rows, np.int64)
+    for lane in range(m.lanes):
+        n = int(m.lane_n_rows[lane])
+        lane_of[m.lane_rows[lane, :n]] = lane
+        slot_of[m.lane_rows[lane, :n]] = np.arange(n)
+    return lane_of, slot_of
+
+
 def sparse_weights(m: SparseMatrix, weight_t: FixedType, what: str) -> str:
-    """The initialiser of a ``masr::sparse_weights`` struct: mask, lane rows, rows per lane, packed values."""
-    mask = braces(braces(f"0x{int(w):08x}u" for w in row) for row in m.mask)
-    return braces([mask, ints(m.lane_rows), ints(m.lane_n_rows), rom(m.lane_values, weight_t, what)])
+    """The initialiser of a ``masr::sparse_weights`` struct: lane masks, rows per lane, packed values, row places."""
+    mask = braces(braces(braces(f"0x{int(w):08x}u" for w in row) for row in lane) for lane in lane_masks(m))
+    lane_of, slot_of = row_places(m)
+    return braces([mask, ints(m.lane_n_rows), rom(m.lane_values, weight_t, what), ints(lane_of), ints(slot_of)])
 
 
 def rom_array(name: str, element_t: str, raw, t: FixedType, what: str) -> str:
@@ -59,6 +79,7 @@ _MXV = Template(
     static const int lanes = ${lanes};
     static const int macs_per_lane = ${macs_per_lane};
     static const int scan_words = ${scan_words};
+    static const int fifo_depth = ${fifo_depth};
     static const int max_lane_rows = ${max_lane_rows};
     static const int max_lane_nnz = ${max_lane_nnz};
     static const masr::mxv_mode mode = masr::${mode};
@@ -81,6 +102,7 @@ def mxv_config(name: str, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int =
         lanes=cfg.lanes,
         macs_per_lane=cfg.macs_per_lane,
         scan_words=cfg.scan_words,
+        fifo_depth=cfg.fifo_depth,
         max_lane_rows=max(bank_rows, matrix.lane_rows.shape[1]),
         max_lane_nnz=max(bank_nnz, matrix.lane_values.shape[1]),
         mode=MXV_MODES[cfg.mode],

@@ -106,7 +106,7 @@ class RecurrentLayer:
     def __init__(self, spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: dict):
         self.name, self.spec = spec.name, spec
         self.cell = _cell_config(spec, n_in, in_t, settings)
-        self.weights = CellWeights.from_keras(self.cell, spec.kernel, spec.recurrent_kernel, spec.bias, settings["Strategy"])
+        self.weights = CellWeights.from_keras(self.cell, spec.kernel, spec.recurrent_kernel, spec.bias, settings["LaneAssignment"])
         self.return_sequences = spec.return_sequences
         self.n_out, self.out_t = spec.units, self.cell.state_t
 
@@ -128,8 +128,10 @@ class RecurrentLayer:
             """    {
         ${decl}masr::rnn_stats s;
         masr::rnn_layer<${c}_cell, MAX_T>(${x}, frames, ${back}, ${out}, ${c}_w, s);
+#ifndef __SYNTHESIS__
         masr::flatten_stats(s, stats);
         stats[24] = s.cycles;
+#endif
         ${after}
     }
 """
@@ -148,7 +150,7 @@ class BidirectionalLayer:
         self.name, self.spec = spec.name, spec
         self.fwd = _cell_config(spec.forward, n_in, in_t, settings)
         self.bwd = _cell_config(spec.backward, n_in, in_t, settings)
-        strategy = settings["Strategy"]
+        strategy = settings["LaneAssignment"]
         self.wf = CellWeights.from_keras(self.fwd, spec.forward.kernel, spec.forward.recurrent_kernel, spec.forward.bias, strategy)
         self.wb = CellWeights.from_keras(self.bwd, spec.backward.kernel, spec.backward.recurrent_kernel, spec.backward.bias, strategy)
         # Concatenating two halves of one state type needs no conversion; everything else is quantised to output.
@@ -172,12 +174,13 @@ class BidirectionalLayer:
     def cpp_call(self, c: str, x: str, y: str) -> str:
         return Template(
             """    {
-        masr::rnn_stats fs, bs;
-        long long cycles;
-        masr::bidirectional_layer<${c}_fwd, ${c}_bwd, ${c}_merge, MAX_T>(${x}, frames, ${rs}, ${y}, ${c}_wf, ${c}_wb, fs, bs, cycles);
-        masr::flatten_stats(fs, stats);
-        masr::flatten_stats(bs, stats + 12);
-        stats[24] = cycles;
+        masr::layer_stats s;
+        masr::bidirectional_layer<${c}_fwd, ${c}_bwd, ${c}_merge, MAX_T>(${x}, frames, ${rs}, ${y}, ${c}_wf, ${c}_wb, s);
+#ifndef __SYNTHESIS__
+        masr::flatten_stats(s.fwd, stats);
+        masr::flatten_stats(s.bwd, stats + 12);
+        stats[24] = s.cycles;
+#endif
         ${after}
     }
 """
@@ -203,7 +206,7 @@ class DenseLayer:
             table_n_log2=settings["TableSizeLog2"], table_r_log2=settings["TableRangeLog2"], lanes=settings["Lanes"],
             macs_per_lane=settings["MacsPerLane"], scan_words=settings["ScanWords"], mode=settings["Mode"], max_frames=max_frames,
         )
-        self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings["Strategy"])
+        self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings["LaneAssignment"])
         self.softmax = sm.SoftmaxConfig(self.head.n_out, p["output"], out_t=p["softmax"]) if softmax else None
         self.return_sequences = True
         self.n_out = self.head.n_out
@@ -236,6 +239,7 @@ class DenseLayer:
             """    {
         static masr::head_stats hs[MAX_T];
         ${decl}masr::dense_head_sequence<${c}_head>(${x}, frames, ${target}, ${c}_head_weights, ${c}_head_bias, ${c}_head_table, hs);
+#ifndef __SYNTHESIS__
         long long cycles = 0;
         for (int t = 0; t < frames; t++) {
             cycles += hs[t].cycles;
@@ -243,13 +247,16 @@ class DenseLayer:
             stats[1] += hs[t].issued;
             stats[2] += hs[t].engine_cycles;
         }
+#endif
 """
         ).substitute(c=c, x=x, target=target,
                      decl=f"static {c}_head::out_t {target}[MAX_T][{self.n_out}];\n        " if self.softmax is not None else "")
         if self.softmax is not None:
-            text += (f"        for (int t = 0; t < frames; t++)\n"
-                     f"            cycles += masr::softmax<{c}_softmax>({target}[t], {y}[t], {c}_softmax_exp_table, {c}_softmax_inv_table);\n")
-        return text + "        stats[24] = cycles;\n    }\n"
+            text += (f"        for (int t = 0; t < frames; t++) {{\n#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T\n"
+                     f"            masr::softmax<{c}_softmax>({target}[t], {y}[t], {c}_softmax_exp_table, {c}_softmax_inv_table);\n"
+                     f"        }}\n#ifndef __SYNTHESIS__\n"
+                     f"        cycles += (long long)frames * masr::softmax_cycles<{c}_softmax>();\n#endif\n")
+        return text + "#ifndef __SYNTHESIS__\n        stats[24] = cycles;\n#endif\n    }\n"
 
     def out_frames(self, frames: int) -> int:
         return frames

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import ctypes
-import shutil
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 import numpy as np
 
-from masr_hls.backend.config import layer_settings, validate
-from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult, build_layer
-from masr_hls.frontend.keras_reader import ConversionError, ModelSpec
-from masr_hls.numerics.fixed_point import FixedType
+from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult
+from masr_hls.backend.writer import masr_nodes, model_name, project_files, write_folder
+from masr_hls.frontend.keras_reader import ConversionError
 from masr_hls.sim import compiler
 
 SOURCE_SUFFIXES = (".h", ".cpp")
-
-
-def write_folder(out: Path, files: dict[str, str], overwrite: bool = False) -> Path:
-    """Write ``files`` (relative path -> text) as the folder ``out``, which appears whole or not at all.
-
-    A non-empty ``out`` is refused unless ``overwrite``; the files go to a hidden
-    sibling first, which is renamed into place.
-    """
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"folder {out} is not empty; choose another or allow overwriting (--force)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for rel, text in files.items():
-        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / rel).write_text(text)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return out
+LEVELS = ("csim", "reference")
 
 
 @dataclass
@@ -50,46 +28,59 @@ class Prediction:
 
 
 class MasrModel:
-    """A Keras model converted to MASR hardware (hls4ml's ModelGraph habits: compile, predict, write, build)."""
+    """The MASR view of an hls4ml ModelGraph converted with ``backend="MASR"``.
 
-    def __init__(self, spec: ModelSpec, config: dict, output_dir, project_name: str = "myproject",
-                 part: str = "xcvu9p-flga2104-2-e", clock_period: float = 5.0, keras_model=None):
-        self.spec, self.config = spec, validate(config)
-        self.output_dir = Path(output_dir)
-        self.project_name, self.part, self.clock_period = project_name, part, clock_period
-        self.keras_model = keras_model
-        if not project_name.isidentifier():
-            raise ConversionError(f"project_name {project_name!r} must be a C identifier")
-        names = {layer.name for layer in spec.layers}
-        for name in self.config["LayerName"]:
-            if name not in names:
-                raise ConversionError(f"LayerName.{name}: no such layer in the model; layers: {sorted(names)}")
-        self.max_frames = self.config["Model"].get("MaxFrames") or spec.n_frames
-        if not self.max_frames:
-            raise ConversionError("the model's input has no fixed number of frames: set Model.MaxFrames in the configuration")
-        self.input_t = FixedType.parse(self.config["Model"]["Precision"]["input"])
-        self.layers = []
-        n_in, in_t = spec.n_features, self.input_t
-        for layer_spec in spec.layers:
-            try:
-                layer = build_layer(layer_spec, n_in, in_t, layer_settings(self.config, layer_spec.name), self.max_frames)
-            except ConversionError:
-                raise
-            except ValueError as exc:
-                raise ConversionError(f"layer {layer_spec.name!r}: {exc}") from None
-            self.layers.append(layer)
-            n_in, in_t = layer.n_out, layer.out_t
-        self.output_t, self.n_out = in_t, n_in
-        self.sequence_output = all(layer.return_sequences for layer in self.layers)
+    The graph holds everything (its MASR nodes carry their hardware layers); this
+    adds what is MASR's own: the numpy reference, C simulation with per-layer
+    figures, export and cross-checks.  ``MasrModel.of(graph)`` gives the one view of a graph.
+    """
+
+    _views: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+    def __init__(self, graph):
+        info = graph.config.config.get("MasrModel")
+        if info is None:
+            raise ConversionError("this hls4ml model was not converted with backend='MASR'")
+        self.graph = graph
+        self.config = info["config"]
+        self.layers = [node.hardware for node in masr_nodes(graph)]
+        self.input_t, self.max_frames, self.n_features = info["input_t"], info["max_frames"], info["n_features"]
+        self.sequence_output = info["sequence_output"]
+        self.output_t, self.n_out = self.layers[-1].out_t, self.layers[-1].n_out
+        self.keras_model = graph.config.config.get("KerasModel")
+        self.name = model_name(graph)
         self._lib = None
+
+    @classmethod
+    def of(cls, graph) -> "MasrModel":
+        view = cls._views.get(graph)
+        if view is None:
+            view = cls._views[graph] = cls(graph)
+        return view
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.graph.config.get_output_dir())
+
+    @property
+    def project_name(self) -> str:
+        return self.graph.config.get_project_name()
+
+    @property
+    def part(self) -> str:
+        return self.graph.config.get_config_value("Part")
+
+    @property
+    def clock_period(self) -> float:
+        return float(self.graph.config.get_config_value("ClockPeriod"))
 
     # ------------------------------------------------------------ reference
     def quantize_input(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 2:
             x = x[None]
-        if x.ndim != 3 or x.shape[2] != self.spec.n_features:
-            raise ValueError(f"input must be (samples, frames, {self.spec.n_features}), got shape {x.shape}")
+        if x.ndim != 3 or x.shape[2] != self.n_features:
+            raise ValueError(f"input must be (samples, frames, {self.n_features}), got shape {x.shape}")
         if not 1 <= x.shape[1] <= self.max_frames:
             raise ValueError(f"input has {x.shape[1]} frames; this hardware holds 1..{self.max_frames}")
         if not np.all(np.isfinite(x)):
@@ -117,59 +108,42 @@ class MasrModel:
     # ------------------------------------------------------------- project
     def project_files(self) -> dict[str, str]:
         """Every file of the HLS project, by relative path."""
-        templates = compiler.templates_dir()
-        fill = lambda name, **kw: Template((templates / "project" / name).read_text()).substitute(project=self.project_name, **kw)  # noqa: E731
-        names = [f"layer{i}" for i in range(len(self.layers))]
-        configs = "".join(layer.cpp_config(c) for layer, c in zip(self.layers, names))
-        weights = "".join(layer.cpp_weights(c) for layer, c in zip(self.layers, names))
-        buffers, calls, x = [], [], "x"
-        for i, (layer, c) in enumerate(zip(self.layers, names)):
-            last = i == len(self.layers) - 1
-            y = "y" if last else f"{c}_out"
-            if not last:
-                buffers.append(f"    static {layer.out_t.cpp()} {y}[MAX_T][{layer.n_out}];")
-            calls.append(f"    // {c}: {layer.name}\n    {{\n        long long *stats = stats_all + {i * STATS_PER_LAYER};\n"
-                         f"    {layer.cpp_call(c, x, y)}    }}")
-            x = y
-        files = {
-            f"firmware/{self.project_name}.h": fill("myproject.h.in", guard=f"{self.project_name.upper()}_H"),
-            "firmware/parameters.h": fill(
-                "parameters.h.in", guard="PARAMETERS_H", max_t=self.max_frames, n_in=self.spec.n_features, n_out=self.n_out,
-                out_frames=self.max_frames if self.sequence_output else 1, n_layers=len(self.layers),
-                stats_per_layer=STATS_PER_LAYER, input_t=self.input_t.cpp(), output_t=self.output_t.cpp(), configs=configs,
-            ),
-            "firmware/weights.h": "// Weights of the model as ROM initialisers (generated by masr_hls).\n"
-            "#ifndef WEIGHTS_H\n#define WEIGHTS_H\n\n#include \"parameters.h\"\n\n" + weights + "\n#endif\n",
-            f"firmware/{self.project_name}.cpp": fill("myproject.cpp.in", model=self.spec.name, buffers="\n".join(buffers),
-                                                      calls="\n".join(calls)),
-            "masr_bridge.cpp": fill("bridge.cpp.in"),
-        }
-        for header in sorted((templates / "masr").glob("*.h")):
-            files[f"firmware/masr/{header.name}"] = header.read_text()
-        return files
+        return project_files(self.graph)
 
-    def write(self, overwrite: bool = False) -> Path:
-        """Write the HLS project into output_dir (refusing a non-empty folder unless ``overwrite``)."""
+    def write(self, overwrite: bool = True) -> Path:
+        """Write the HLS project into output_dir (hls4ml's habit: the folder is the model's; ``overwrite=False`` refuses
+        a non-empty one)."""
         return write_folder(self.output_dir, self.project_files(), overwrite)
 
     # ------------------------------------------------------------ C simulation
-    def compile(self) -> Path:
-        """Build the C simulation (cached by content); the project is written to output_dir if it is not there yet."""
-        if not (self.output_dir.exists() and any(self.output_dir.iterdir())):
-            self.write()
+    def build_library(self) -> Path:
+        """The C simulation library of the project's sources (g++, cached by content)."""
         sources = {rel: text for rel, text in self.project_files().items() if rel.endswith(SOURCE_SUFFIXES)}
-        lib = compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim")
+        return compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim")
+
+    def compile(self) -> Path:
+        """Write the project and build its C simulation (hls4ml's ``compile``: what is compiled is what is written)."""
+        self.write()
+        lib = self.build_library()
         self._lib = compiler.load(lib)
         self._lib.masr_predict.restype = ctypes.c_int
         return lib
 
-    def predict(self, x, chunk: int | None = None, progress=None) -> np.ndarray:
-        return self.csim(x, chunk, progress).y
+    def predict(self, x, level: str = "csim", chunk: int | None = None, progress=None) -> np.ndarray:
+        """Keras-shaped outputs: ``level`` 'csim' (C simulation of the project) or 'reference' (numpy)."""
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        return self.csim(x, chunk, progress).y if level == "csim" else self.reference(x).y
 
     def csim(self, x, chunk: int | None = None, progress=None) -> Prediction:
         """C-simulate a batch: one native call per chunk of samples (the whole batch by default)."""
         if self._lib is None:
-            self.compile()
+            loaded = getattr(self.graph, "_top_function_lib", None)  # hls4ml's compile() loaded it
+            if loaded is not None and hasattr(loaded, "masr_predict"):
+                self._lib = loaded
+                self._lib.masr_predict.restype = ctypes.c_int
+            else:
+                self.compile()
         x_raw = np.ascontiguousarray(self.quantize_input(x), dtype=np.int64)
         n, frames = x_raw.shape[:2]
         out_frames = frames if self.sequence_output else 1

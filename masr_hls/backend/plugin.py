@@ -1,13 +1,12 @@
 """The MASR backend for hls4ml: a plugin derived from hls4ml's Vitis backend.
 
-hls4ml finds it through the ``hls4ml.backends`` entry point (or the
-``HLS4ML_BACKEND_PLUGINS`` environment variable) and calls :func:`register`.
-It inherits Vitis' configuration, part and clock handling and its flows (so
-hls4ml tools that list backends, flows and attributes see a Vitis-like
-backend), and converts Keras models with masr_hls' own front end and sparse
-layers, because hls4ml 1.3's recurrent handlers mis-compute several cases
-(GRU reset_after=False, SimpleRNN, non-concat Bidirectional merges) and
-crash on Keras-3 Bidirectional(GRU).
+``backend="MASR"`` in hls4ml's own API gives MASR hardware: the Keras handlers
+(``frontend.keras_v3``) emit the recurrent layers correctly, ``create_layer_class``
+makes MASR nodes (``backend.layers``) of hls4ml's GRU, LSTM, SimpleRNN,
+Bidirectional and Dense, and the MASR flows run the passes in ``backend/passes``
+(one per file), the templates and the MASR writer.  ``compile`` builds the
+C simulation with the content-cached g++ build and ``predict`` runs it, batched.
+Vitis' part, clock and build handling are inherited.
 
 This module is the one place that touches hls4ml's backend internals.
 """
@@ -15,53 +14,66 @@ This module is the one place that touches hls4ml's backend internals.
 from __future__ import annotations
 
 from hls4ml.backends import VitisBackend
-from hls4ml.backends.vivado.vivado_backend import VivadoBackend
-from hls4ml.writer.vitis_writer import VitisWriter
+from hls4ml.backends.fpga.fpga_backend import FPGABackend
+from hls4ml.model.flow import register_flow
+
+from masr_hls.backend.layers import STOCK_TO_MASR
+from masr_hls.backend.passes.build_hardware import BuildHardware
+from masr_hls.backend.passes.fold_activation import FoldActivation
+from masr_hls.backend.passes.fold_batchnorm import FoldBatchNormalization
+from masr_hls.backend.passes.refuse_unsupported import RefuseUnsupported
+from masr_hls.backend.templates import TEMPLATES
 
 NAME = "MASR"
-
-
-class MASRWriter(VitisWriter):
-    """Writes a converted model's HLS project (our headers, generated configuration and ROM weights)."""
-
-    def write_hls(self, model, **kwargs):
-        model.write(overwrite=True)
+DEFAULT_PART = "xcvu9p-flga2104-2-e"
 
 
 class MASRBackend(VitisBackend):
     def __init__(self):
-        super(VivadoBackend, self).__init__(name=NAME)  # FPGABackend's set-up under our name, as Vitis does
+        FPGABackend.__init__(self, name=NAME)  # Vitis' own constructor hard-codes its name
         self._register_layer_attributes()
         self._register_flows()
 
-    def create_initial_config(self, part="xcvu9p-flga2104-2-e", clock_period=5, clock_uncertainty="27%", **kwargs):
-        return super().create_initial_config(part=part, clock_period=clock_period, clock_uncertainty=clock_uncertainty,
-                                             **kwargs)
+    def _init_file_optimizers(self):
+        # Only MASR's passes: Vitis' pass files would register Vitis validations under our name.
+        return {p.get_name(): p for p in (RefuseUnsupported(), FoldBatchNormalization(), FoldActivation(), BuildHardware())}
 
-    def convert(self, model, hls_config=None, output_dir="masr_prj", project_name="myproject", part=None, clock_period=None):
-        """Convert a Keras model into a MasrModel with this backend's part and clock defaults."""
-        from masr_hls import convert_from_keras_model
+    def _register_layer_attributes(self):
+        self.attribute_map = {}  # MASR layers declare their own keys (backend/layers.py)
 
-        initial = self.create_initial_config(**{k: v for k, v in (("part", part), ("clock_period", clock_period)) if v})
-        return convert_from_keras_model(model, hls_config=hls_config, output_dir=output_dir, project_name=project_name,
-                                        part=initial["Part"], clock_period=float(initial["ClockPeriod"]))
+    def _register_flows(self):
+        for template in TEMPLATES:
+            self.register_template(template)
+        refuse = register_flow("refuse", ["masr:refuse_unsupported"], backend=self.name)
+        fold = register_flow("fold", ["masr:fold_batchnorm", "masr:fold_activation"], requires=[refuse], backend=self.name)
+        build = register_flow("build", ["masr:build_hardware"], requires=[fold], backend=self.name)
+        templates = register_flow("apply_templates", self._get_layer_templates, requires=[build], backend=self.name)
+        self._default_flow = register_flow("ip", None, requires=[refuse, fold, build, templates], backend=self.name)
+        self._writer_flow = register_flow("write", ["make_stamp", "masr:write_hls"], requires=[self._default_flow],
+                                          backend=self.name)
 
+    def create_layer_class(self, layer_class):
+        """hls4ml's GRU, LSTM, SimpleRNN, Bidirectional and Dense become MASR nodes; other layers stay hls4ml's."""
+        return super().create_layer_class(STOCK_TO_MASR.get(layer_class.__name__, layer_class))
 
-def register(register_backend=None, register_writer=None) -> None:
-    """Register the MASR backend with hls4ml; registering again is a no-op."""
-    from hls4ml.backends.backend import backend_map
-    from hls4ml.backends.backend import register_backend as hls4ml_register_backend
-    from hls4ml.writer.writers import register_writer as hls4ml_register_writer
-    from hls4ml.writer.writers import writer_map
+    def create_initial_config(self, part=DEFAULT_PART, clock_period=5, clock_uncertainty="27%", **kwargs):
+        return super().create_initial_config(part=part or DEFAULT_PART, clock_period=clock_period,
+                                             clock_uncertainty=clock_uncertainty, **kwargs)
 
-    if NAME not in writer_map:
-        (register_writer or hls4ml_register_writer)(NAME, MASRWriter)
-    if NAME.lower() not in backend_map:
-        (register_backend or hls4ml_register_backend)(NAME, MASRBackend)
+    def compile(self, model):
+        """Build the C simulation of the written project (cached by content); returns the library's path."""
+        from masr_hls.backend.model import MasrModel
 
+        return str(MasrModel.of(model).build_library())
 
-def backend() -> MASRBackend:
-    from hls4ml.backends.backend import get_backend
+    def predict(self, model, x, level: str = "csim", **kwargs):
+        """Keras-shaped outputs of ``x``: ``level`` 'csim' (the compiled project) or 'reference' (numpy)."""
+        from masr_hls.backend.model import MasrModel
 
-    register()
-    return get_backend(NAME)
+        return MasrModel.of(model).predict(x, level=level, **kwargs)
+
+    def build(self, model, **kwargs):
+        """hls4ml's ``build``: export to ``<output_dir>/vitis`` and run Vitis HLS there (it must be on PATH)."""
+        from masr_hls.backend.model import MasrModel
+
+        return MasrModel.of(model).build(**kwargs)

@@ -1,0 +1,107 @@
+"""Resolve each MASR layer's settings and build its hardware: quantised, bitmask-encoded weights on lanes.
+
+Walks the chain from the input: every layer reads the previous layer's output
+type, so no conversion sits between layers.  The configuration is checked here
+(the MASR sections strictly, key by key), and what the rest of the flow needs
+about the whole model is recorded in the config as ``MasrModel``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hls4ml.model.layers import Input
+from hls4ml.model.optimizer import ModelOptimizerPass
+
+from masr_hls.backend.config import layer_settings, validate
+from masr_hls.backend.hardware import build_layer
+from masr_hls.backend.layers import MasrBiRecurrent, MasrLayer, MasrRecurrent
+from masr_hls.backend.passes.refuse_unsupported import RECURRENT
+from masr_hls.frontend.keras_reader import BidirectionalSpec, ConversionError, DenseSpec, RecurrentSpec
+from masr_hls.numerics.fixed_point import FixedType
+
+
+def recurrent_spec(name: str, attrs: dict, prefix: str = "") -> RecurrentSpec:
+    get = lambda key, default=None: attrs.get(prefix + key, default)  # noqa: E731
+    kind = RECURRENT[get("keras_class", get("class_name"))]
+    bias = np.asarray(get("bias_data"), np.float64)
+    if kind == "gru" and get("reset_after", True):
+        bias = np.stack([bias, np.asarray(get("recurrent_bias_data"), np.float64)])
+    kernel = np.asarray(get("weight_data"), np.float64)
+    return RecurrentSpec(
+        name=name, kind=kind, units=int(np.asarray(get("recurrent_weight_data")).shape[0]), activation=get("activation"),
+        recurrent_activation=get("recurrent_activation", "sigmoid") if kind != "simple_rnn" else "sigmoid",
+        reset_after=bool(get("reset_after", True)), go_backwards=bool(get("go_backwards", False)),
+        return_sequences=bool(get("return_sequences", False)), kernel=kernel,
+        recurrent_kernel=np.asarray(get("recurrent_weight_data"), np.float64), bias=bias,
+    )
+
+
+def layer_spec(node):
+    attrs = node.attributes
+    if isinstance(node, MasrRecurrent):
+        return recurrent_spec(node.name, attrs)
+    if isinstance(node, MasrBiRecurrent):
+        fwd = recurrent_spec(f"{node.name}/forward", attrs, "forward_")
+        bwd = recurrent_spec(f"{node.name}/backward", attrs, "backward_")
+        return BidirectionalSpec(node.name, fwd, bwd, attrs["merge_mode"], fwd.return_sequences)
+    kernel = np.asarray(attrs["weight_data"], np.float64)
+    bias = attrs.get("bias_data")
+    bias = np.zeros(kernel.shape[1]) if bias is None else np.asarray(bias, np.float64)
+    return DenseSpec(node.name, kernel, bias, attrs.get("activation", "linear"), list(attrs.get("folded", [])))
+
+
+def input_precision(config: dict, hls_config: dict, input_name: str) -> FixedType:
+    """The Model's ``input`` role, or hls4ml's habit: the input layer's own Precision.result."""
+    own = ((hls_config.get("LayerName") or {}).get(input_name) or {}).get("Precision")
+    if isinstance(own, dict) and str(own.get("result", "auto")) != "auto":
+        return FixedType.parse(own["result"])
+    return FixedType.parse(config["Model"]["Precision"]["input"])
+
+
+class BuildHardware(ModelOptimizerPass):
+    def __init__(self):
+        super().__init__("build_hardware", self.build)
+
+    @staticmethod
+    def build(model) -> bool:
+        nodes = list(model.graph.values())
+        source, layers = nodes[0], [n for n in nodes if isinstance(n, MasrLayer)]
+        if not isinstance(source, Input) or len(layers) != len(nodes) - 1:
+            others = [n.name for n in nodes[1:] if not isinstance(n, MasrLayer)]
+            raise ConversionError(f"layers {others}: only a chain of recurrent and Dense layers is supported")
+        if not layers:
+            raise ConversionError("the model has no layer to convert")
+        hls_config = model.config.config["HLSConfig"]
+        config = validate(hls_config, masr_layers={n.name for n in layers})
+        known = set(model.config.config.get("MasrLayerNames", ())) | {n.name for n in nodes}
+        for name in config["LayerName"]:
+            if name not in known:
+                raise ConversionError(f"LayerName.{name}: no such layer in the model; layers: {sorted(known)}")
+        n_frames, n_features = source.attributes["input_shape"]
+        max_frames = config["Model"].get("MaxFrames") or n_frames
+        if not max_frames:
+            raise ConversionError("the model's input has no fixed number of frames: set Model.MaxFrames in the configuration")
+        input_t = input_precision(config, hls_config, source.name)
+        n_in, in_t, sequence = n_features, input_t, True
+        for position, node in enumerate(layers):
+            spec = layer_spec(node)
+            recurrent = isinstance(node, (MasrRecurrent, MasrBiRecurrent))
+            if recurrent and not sequence:
+                raise ConversionError(f"layer {node.name!r}: a recurrent layer needs a sequence (set return_sequences=True before it)")
+            try:
+                hardware = build_layer(spec, n_in, in_t, layer_settings(config, node.name), max_frames)
+            except ConversionError:
+                raise
+            except ValueError as exc:
+                raise ConversionError(f"layer {node.name!r}: {exc}") from None
+            sequence = hardware.return_sequences if recurrent else sequence
+            node.set_attr("hardware", hardware)
+            node.set_attr("masr_position", position)
+            node.set_attr("masr_last", position == len(layers) - 1)
+            node.get_output_variable().type.precision = model.config.backend.convert_precision_string(hardware.out_t.cpp())
+            n_in, in_t = hardware.n_out, hardware.out_t
+        model.config.config["MasrModel"] = {
+            "config": config, "input_t": input_t, "max_frames": int(max_frames), "n_frames": n_frames,
+            "n_features": int(n_features), "sequence_output": sequence,
+        }
+        return True

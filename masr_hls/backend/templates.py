@@ -1,0 +1,56 @@
+"""hls4ml templates for MASR's layers: each emits its CONFIG_T structs, its ROM weights and its call.
+
+The kernels live in real headers (``templates/masr``); Python only fills
+parameters.  ``config_cpp`` and ``function_cpp`` are hls4ml's attribute names;
+``weights_cpp`` holds the layer's ROM initialisers.
+"""
+
+from __future__ import annotations
+
+from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate, Template
+
+from masr_hls.backend.hardware import STATS_PER_LAYER
+from masr_hls.backend.layers import MasrBiRecurrent, MasrDense, MasrLayer, MasrRecurrent
+
+MASR_CLASSES = (MasrRecurrent, MasrBiRecurrent, MasrDense)
+
+
+def c_name(node) -> str:
+    """The C++ prefix of a layer's structs and ROMs: its position in the chain, so names never clash."""
+    return f"layer{node.get_attr('masr_position')}"
+
+
+class MasrTemplateMixin:
+    def match(self, node):
+        return isinstance(node, MasrLayer) and node.get_attr("hardware") is not None
+
+
+class MasrConfigTemplate(MasrTemplateMixin, LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(MASR_CLASSES)
+
+    def format(self, node):
+        return node.hardware.cpp_config(c_name(node))
+
+
+class MasrWeightsTemplate(MasrTemplateMixin, Template):
+    def __init__(self):
+        super().__init__("masr_weights_template", MASR_CLASSES, "weights_cpp")
+
+    def format(self, node):
+        return node.hardware.cpp_weights(c_name(node))
+
+
+class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(MASR_CLASSES, include_header=("masr/rnn_layer.h", "masr/dense_head.h", "masr/softmax.h"))
+
+    def format(self, node):
+        position, c = node.get_attr("masr_position"), c_name(node)
+        x = "x" if position == 0 else f"layer{position - 1}_out"
+        y = "y" if node.get_attr("masr_last") else f"{c}_out"
+        return (f"    // {c}: {node.name}\n    {{\n        long long *stats = stats_all + {position * STATS_PER_LAYER};\n"
+                f"    {node.hardware.cpp_call(c, x, y)}    }}")
+
+
+TEMPLATES = (MasrConfigTemplate, MasrWeightsTemplate, MasrFunctionTemplate)
