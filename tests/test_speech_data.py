@@ -13,7 +13,7 @@ needs_espeak = pytest.mark.skipif(
 )
 
 SMALL = dict(
-    keywords=("yes", "no"), unknown_words=("cat", "tree"), accents=("en-us",), variants=("m1", "f2"), test_variants=1,
+    keywords=("yes", "no"), unknown_words=("cat", "tree"), accents=("en-us",), variants=("m1", "f2"), test_variants=("f2",),
     train_per_class=3, test_per_class=2, frames=20, n_mels=12, progress=False,
 )
 
@@ -89,7 +89,9 @@ def test_bad_parameters_are_named(tmp_path):
     with pytest.raises(SpeechDataError, match="unknown data set parameter"):
         load_kws(cache_dir=tmp_path, **SMALL, voices=3)
     with pytest.raises(SpeechDataError, match="test_variants"):
-        load_kws(cache_dir=tmp_path, **dict(SMALL, test_variants=2))
+        load_kws(cache_dir=tmp_path, **dict(SMALL, test_variants=("m1", "f2")))
+    with pytest.raises(SpeechDataError, match="unknown: \\['m9'\\]"):
+        load_kws(cache_dir=tmp_path, **dict(SMALL, test_variants=("m9",)))
 
 
 def test_resample_keeps_a_tone_and_its_length():
