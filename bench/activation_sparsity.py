@@ -10,7 +10,7 @@ exactly zero.  For each penalty this script trains the same 2-layer
 Bidirectional ReLU-GRU on the synthetic keyword task of projects/kws_bigru,
 prunes it to 80% (lane-balanced, 4 lanes), converts it twice (MASR and
 weight-only-sparse modes) and prints held-out accuracy, the densities the
-engines see (``masr_hls.report``) and MASR's speed-up in engine cycles, all
+engines see (``masr_hls.analysis.report``) and MASR's speed-up in engine cycles, all
 from the C simulation of the held-out samples.
 """
 
@@ -56,13 +56,13 @@ def engine_cycles(figures: dict) -> float:
 
 
 def measure(model, x, work: Path) -> dict:
-    from masr_hls import convert_from_keras_model
+    from masr_hls import convert_from_keras_model, hardware
     from masr_hls.analysis import report
 
     per_mode = {}
     for mode in ("masr", "weight_sparse"):
         config = {"Model": {"Lanes": LANES, "LaneAssignment": "interleaved", "Mode": mode}}
-        hw = convert_from_keras_model(model, hls_config=config, output_dir=work / f"{model.name}_{mode}")
+        hw = hardware(convert_from_keras_model(model, hls_config=config, output_dir=work / f"{model.name}_{mode}"))
         per_mode[mode] = report.build_report(hw, x)
     return per_mode
 

@@ -46,7 +46,7 @@ def time_masr(model, x, workdir):
 
     os.environ["MASR_HLS_CACHE"] = str(Path(workdir) / "masr-cache")  # a cold build, as a new user gets
     t0 = time.perf_counter()
-    hw = masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Lanes": 16}}, output_dir=Path(workdir) / "masr")
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Lanes": 16}}, output_dir=Path(workdir) / "masr"))
     hw.compile()
     t1 = time.perf_counter()
     y = hw.predict(x)

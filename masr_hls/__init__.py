@@ -32,24 +32,43 @@ def convert_from_keras_model(model, hls_config=None, output_dir="masr_prj", proj
     """
     import hls4ml
 
-    from masr_hls.backend import register
-    from masr_hls.backend.config import load_yaml
+    from masr_hls.backend.config import load_yaml, validate
     from masr_hls.frontend.keras_reader import check_model, load_model
 
     if backend != BACKEND:
         raise ConversionError(f"backend {backend!r}: masr_hls converts for the 'MASR' backend only")
     if not str(project_name).isidentifier():
         raise ConversionError(f"project_name {project_name!r} must be a C identifier")
-    register()
     keras_model = load_model(model)
     check_model(keras_model)
     if hls_config is None:
         hls_config = config_from_keras_model(keras_model)
     elif not isinstance(hls_config, dict):
         hls_config = load_yaml(hls_config)
+    validate(hls_config, masr_layers=())  # sections and Model keys now; hls4ml drops sections it does not know
+    hls_config = with_default_precision(hls_config)
     return hls4ml.converters.convert_from_keras_model(
         keras_model, hls_config=hls_config, output_dir=str(output_dir), project_name=project_name, backend=BACKEND,
         part=part, clock_period=clock_period, allow_da_fallback=False, **kwargs)
+
+
+def with_default_precision(hls_config: dict) -> dict:
+    """A copy of ``hls_config`` whose Model.Precision has hls4ml's ``default`` (its layers outside MASR's read it),
+    set to MASR's 16-bit default so that a config without one means what it means in masr_hls."""
+    import copy
+
+    from masr_hls.backend.config import DEFAULT_PRECISION
+
+    config = copy.deepcopy(hls_config)
+    if not isinstance(config.get("Model", {}), dict):
+        return config  # refused by name in the backend
+    model = config.setdefault("Model", {})
+    precision = model.get("Precision")
+    if precision is None:
+        model["Precision"] = {"default": DEFAULT_PRECISION["state"]}
+    elif isinstance(precision, dict):
+        precision.setdefault("default", DEFAULT_PRECISION["state"])
+    return config
 
 
 def hardware(hm):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from masr_hls import convert_from_keras_model
+from masr_hls import convert_from_keras_model, hardware
 from masr_hls.analysis import report
 from masr_hls.export import tcl_check
 from masr_hls.export import vitis_project as export
@@ -19,8 +19,7 @@ def run(model, x, out_dir, config=None, name: str = "model") -> bool:
     out_dir = Path(out_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
     t0 = time.perf_counter()
-    hw = convert_from_keras_model(model, hls_config=config, output_dir=out_dir / "hls", project_name=name)
-    hw.write()
+    hw = hardware(convert_from_keras_model(model, hls_config=config, output_dir=out_dir / "hls", project_name=name))
     hw.compile()
     print(f"[convert+compile] {out_dir / 'hls'} in {time.perf_counter() - t0:.1f} s")
 

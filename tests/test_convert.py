@@ -1,6 +1,6 @@
 """Keras 3 models converted end to end: C simulation equals the numpy reference bit for bit and Keras within tolerance.
 
-The matrix covers every case hls4ml 1.3 gets wrong (GRU reset_after=False,
+Every model goes through hls4ml's own API (``convert_from_keras_model(..., backend="MASR")``).  The matrix covers every case hls4ml 1.3 gets wrong (GRU reset_after=False,
 SimpleRNN, Bidirectional merges other than concat, Keras-3 Bidirectional(GRU))
 and spans cell type, direction, merge mode, return_sequences, reset_after,
 activation, stacking depth, weight density and sequence length.
@@ -8,12 +8,12 @@ activation, stacking depth, weight density and sequence length.
 
 import json
 
+import hls4ml
 import keras
 import numpy as np
 import pytest
 
 import masr_hls
-from masr_hls.backend import plugin as hls4ml_backend
 from masr_hls.training.pruning import prune_to_sparsity
 
 pytestmark = pytest.mark.csim
@@ -82,12 +82,13 @@ def test_conversion_matrix(case, tmp_path):
     rng = np.random.default_rng(len(name))
     _randomise_batchnorm(model, rng)
     x = rng.normal(0, 1, (6, frames, features)) * (rng.random((6, frames, features)) < 0.7)
-    hw = masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Lanes": 3}}, output_dir=tmp_path / "prj")
-    hw.compile()
-    check = hw.cross_check(x)
+    config = masr_hls.config_from_keras_model(model, lanes=3)
+    hm = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="MASR", output_dir=str(tmp_path / "prj"))
+    hm.compile()
+    assert hm.predict(x).shape == model.predict(x, verbose=0).shape
+    check = masr_hls.hardware(hm).cross_check(x)
     assert check.csim_mismatches == 0 and check.figure_mismatches == 0, check.summary()
     assert check.keras_max_error <= check.tolerance, check.summary()
-    assert hw.predict(x).shape == model.predict(x, verbose=0).shape
 
 
 def test_density_lowers_cycles_and_modes_agree(tmp_path):
@@ -97,8 +98,8 @@ def test_density_lowers_cycles_and_modes_agree(tmp_path):
     for density in (1.0, 0.5, 0.1):
         model = build(3, 20, 8, [L.Bidirectional(rnn("gru", 16, activation="relu", return_sequences=True))], density)
         for mode in ("dense", "weight_sparse", "masr"):
-            hw = masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Mode": mode, "Lanes": 4}},
-                                                   output_dir=tmp_path / f"{density}-{mode}")
+            hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Mode": mode, "Lanes": 4}},
+                                                                     output_dir=tmp_path / f"{density}-{mode}"))
             result = hw.csim(x)
             cycles[density, mode] = sum(layer.cycles for layer in result.layers[0])
             outputs[density, mode] = result.y_raw
@@ -117,7 +118,7 @@ def test_keras_file_yaml_config_and_per_layer_settings(tmp_path):
         "Model:\n  Lanes: 2\n  Precision:\n    state: ap_fixed<14,5,AP_RND,AP_SAT>\n"
         "LayerName:\n  enc:\n    Lanes: 4\n    Mode: weight_sparse\n"
     )
-    hw = masr_hls.convert_from_keras_model(str(path), hls_config=str(tmp_path / "cfg.yml"), output_dir=tmp_path / "p")
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(str(path), hls_config=str(tmp_path / "cfg.yml"), output_dir=tmp_path / "p"))
     enc, head = hw.layers
     assert (enc.cell.lanes, enc.cell.mode, str(enc.cell.state_t)) == (4, "weight_sparse", "ap_fixed<14,5,AP_RND,AP_SAT>")
     assert head.head.lanes == 2 and head.head.in_t == enc.cell.state_t
@@ -128,7 +129,8 @@ def test_keras_file_yaml_config_and_per_layer_settings(tmp_path):
 def test_config_from_keras_model_lists_layers_and_applies_modes():
     model = build(1, 5, 3, [L.Bidirectional(rnn("gru", 4, return_sequences=True), name="bi"), L.Dense(2, name="out")], 1.0)
     cfg = masr_hls.config_from_keras_model(model, granularity="name", rounding="AP_TRN", overflow="AP_WRAP", lanes=8)
-    assert set(cfg["LayerName"]) == {"bi", "out"} and cfg["Model"]["Lanes"] == 8
+    assert {"bi", "out"} <= set(cfg["LayerName"]) and cfg["Model"]["Lanes"] == 8
+    assert "Lanes" not in cfg["LayerName"]["bi"]  # per-layer sections follow the Model unless the user sets a key
     assert cfg["Model"]["Precision"]["state"] == "ap_fixed<16,6,AP_TRN,AP_WRAP>"
     assert cfg["Model"]["Precision"]["accum"].endswith("AP_WRAP>")
 
@@ -136,15 +138,17 @@ def test_config_from_keras_model_lists_layers_and_applies_modes():
 def test_backend_registration_is_idempotent_and_two_models_convert(tmp_path):
     import hls4ml
 
-    hls4ml_backend.register()
-    hls4ml_backend.register()
+    from masr_hls.backend import register
+
+    register()
+    register()
     assert "masr" in hls4ml.backends.get_available_backends()
-    assert hls4ml_backend.backend().create_initial_config(part="xc7z020clg400-1")["Part"] == "xc7z020clg400-1"
+    assert hls4ml.backends.get_backend("MASR").create_initial_config(part="xc7z020clg400-1")["Part"] == "xc7z020clg400-1"
     a = build(1, 5, 3, [rnn("gru", 4)], 1.0)
     b = build(2, 5, 3, [rnn("lstm", 4)], 1.0)
     x = np.random.default_rng(0).normal(size=(2, 5, 3))
-    ha = masr_hls.convert_from_keras_model(a, output_dir=tmp_path / "a", project_name="model_a")
-    hb = masr_hls.convert_from_keras_model(b, output_dir=tmp_path / "b", project_name="model_b")
+    ha = masr_hls.hardware(masr_hls.convert_from_keras_model(a, output_dir=tmp_path / "a", project_name="model_a"))
+    hb = masr_hls.hardware(masr_hls.convert_from_keras_model(b, output_dir=tmp_path / "b", project_name="model_b"))
     assert ha.cross_check(x).ok and hb.cross_check(x).ok
 
 
@@ -202,9 +206,9 @@ def test_existing_output_folder_is_not_overwritten(tmp_path):
     out = tmp_path / "prj"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    hw = masr_hls.convert_from_keras_model(model, output_dir=out)
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=out))
     with pytest.raises(FileExistsError, match="not empty"):
-        hw.write()
+        hw.write(overwrite=False)
     assert (out / "keep.txt").read_text() == "mine"
 
 

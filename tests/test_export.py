@@ -24,7 +24,7 @@ def exported(tmp_path_factory):
     model = keras.Sequential([keras.Input((6, 4)), L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), merge_mode="ave"),
                               L.Dense(3, activation="softmax")], name="tiny")
     root = tmp_path_factory.mktemp("export")
-    hw = masr_hls.convert_from_keras_model(model, output_dir=root / "hls", project_name="tiny")
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=root / "hls", project_name="tiny"))
     x = np.random.default_rng(0).normal(size=(5, 6, 4))
     return hw, x, export.export(hw, root / "ip", x, archive=True)
 

@@ -78,7 +78,7 @@ def make_model(name, tmp_path) -> MasrModel:
 
 def example_input(hw: MasrModel, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    shape = (SAMPLES, hw.max_frames, hw.spec.n_features)
+    shape = (SAMPLES, hw.max_frames, hw.n_features)
     return rng.normal(0, 1.5, shape) * (rng.random(shape) < 0.6)  # sparse inputs too
 
 

@@ -112,7 +112,7 @@ def build_report(hw, x, samples: int | None = None, progress=None) -> dict:
         frames = layer.out_frames(frames)
     per_inference = [sum(f.cycles for f in sample) for sample in result.layers]
     total = sum(per_inference) / n
-    return {"model": hw.spec.name, "samples": n, "clock_ns": hw.clock_period, "frames": int(x.shape[1]),
+    return {"model": hw.name, "samples": n, "clock_ns": hw.clock_period, "frames": int(x.shape[1]),
             "cycles_per_inference": total, "cycles_range": [min(per_inference), max(per_inference)],
             "us_per_inference": total * hw.clock_period / 1000, "cycles_per_frame": total / x.shape[1], "layers": rows}
 

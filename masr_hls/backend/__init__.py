@@ -1,8 +1,8 @@
 """The hls4ml backend ``MASR``: registration (idempotent, silent) and the parts it is made of.
 
-hls4ml loads plugins while it imports ``hls4ml.backends``; ``register`` is
-defined before anything here imports hls4ml, so that load finds it even when
-masr_hls is imported first.
+Importing this package registers the backend.  hls4ml loads plugins while it
+imports ``hls4ml.backends``; ``register`` is defined before anything here
+imports hls4ml, so that load finds it even when masr_hls is imported first.
 """
 
 from __future__ import annotations
@@ -31,4 +31,6 @@ def register(register_backend=None, register_writer=None) -> None:
     (register_backend or hls4ml_register_backend)(NAME, MASRBackend)
 
 
-import hls4ml.backends  # noqa: E402,F401  (loads the plugins, and so calls register, once)
+import hls4ml.backends  # noqa: E402,F401  (hls4ml loads its plugins, MASR among them when installed)
+
+register()  # also from a source checkout, where no entry point is installed

@@ -89,12 +89,10 @@ def config_from_keras_model(
     """
     import hls4ml
 
-    from masr_hls.backend import register
     from masr_hls.frontend.keras_reader import load_model
 
     if granularity not in ("model", "name"):
         raise ConfigError(f"granularity must be 'model' or 'name', got {granularity!r}")
-    register()
     keras_model = load_model(model)
     config = hls4ml.utils.config_from_keras_model(keras_model, granularity=granularity, backend="MASR")
     model_cfg = config["Model"]
@@ -113,10 +111,14 @@ def config_from_keras_model(
     precision["default"] = precision["state"]  # hls4ml reads it for the layers MASR folds away
     if max_frames is not None:
         model_cfg["MaxFrames"] = max_frames
-    if granularity == "name":  # per-layer engine keys as hls4ml lists them would pin the defaults: follow the Model
-        for section in config.get("LayerName", {}).values():
+    if granularity == "name":
+        # The layers MASR builds (their sections list MASR's keys); the others fold away.  Per-layer engine keys
+        # as hls4ml lists them would pin the defaults: a layer follows the Model unless the user sets a key.
+        sections = {name: section for name, section in config["LayerName"].items() if "LaneAssignment" in section}
+        for section in sections.values():
             for key in ENGINE_DEFAULTS:
                 section.pop(key, None)
+        config["LayerName"] = sections
     validate(config)
     return config
 

@@ -74,6 +74,12 @@ class MasrModel:
     def clock_period(self) -> float:
         return float(self.graph.config.get_config_value("ClockPeriod"))
 
+    def example_input(self, samples: int, seed: int = 0, density: float = 0.5) -> np.ndarray:
+        """Random sparse inputs of the model's shape (for a testbench when no data is given)."""
+        rng = np.random.default_rng(seed)
+        shape = (samples, self.max_frames, self.n_features)
+        return rng.normal(0, 1, shape) * (rng.random(shape) < density)
+
     # ------------------------------------------------------------ reference
     def quantize_input(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -113,7 +119,7 @@ class MasrModel:
     def write(self, overwrite: bool = True) -> Path:
         """Write the HLS project into output_dir (hls4ml's habit: the folder is the model's; ``overwrite=False`` refuses
         a non-empty one)."""
-        return write_folder(self.output_dir, self.project_files(), overwrite)
+        return write_folder(self.output_dir, self.project_files(), overwrite, keep_others=True)
 
     # ------------------------------------------------------------ C simulation
     def build_library(self) -> Path:
@@ -170,10 +176,9 @@ class MasrModel:
     # ------------------------------------------------------------ export and synthesis
     def export(self, out_dir, x=None, force: bool = False, archive: bool = False) -> Path:
         """A self-contained Vitis HLS project with a testbench (golden outputs from the reference for ``x``)."""
-        from masr_hls.export import project
         from masr_hls.export import vitis_project as export
 
-        return export.export(self, out_dir, project.example_input(self, 8) if x is None else x, force, archive)
+        return export.export(self, out_dir, self.example_input(8) if x is None else x, force, archive)
 
     def build(self, x=None, csim: bool = True, synth: bool = True, cosim: bool = False, export: bool = False) -> str:
         """hls4ml's ``build``: export to ``<output_dir>/vitis`` and run Vitis HLS there (it must be on PATH)."""
@@ -190,7 +195,7 @@ class MasrModel:
 
         return keras_tolerance(self)
 
-    def cross_check(self, x, keras_model=None) -> "CrossCheck":
+    def cross_check(self, x, keras_model=None):
         from masr_hls.analysis.accuracy import cross_check
 
         return cross_check(self, x, keras_model if keras_model is not None else self.keras_model)

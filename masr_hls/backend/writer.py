@@ -18,13 +18,16 @@ from masr_hls.backend.layers import MasrLayer
 from masr_hls.sim import compiler
 
 
-def write_folder(out: Path, files: dict[str, str], overwrite: bool = False) -> Path:
-    """Write ``files`` (relative path -> text) as the folder ``out``, which appears whole or not at all.
+def write_folder(out: Path, files: dict[str, str | bytes], overwrite: bool = False, keep_others: bool = False) -> Path:
+    """Write ``files`` (relative path -> text or bytes) into the folder ``out``; each top-level entry appears whole or not at all.
 
-    A non-empty ``out`` is refused unless ``overwrite``; the files go to a hidden
-    sibling first, which is renamed into place.
+    A non-empty ``out`` is refused unless ``overwrite``.  The files go to a hidden sibling first and are renamed into
+    place: the whole folder, or with ``keep_others`` only the top-level entries written (so a project folder keeps
+    what else it holds, such as its model and metadata).
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"folder {out} is not empty; choose another or allow overwriting (--force)")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -33,10 +36,18 @@ def write_folder(out: Path, files: dict[str, str], overwrite: bool = False) -> P
     try:
         for rel, text in files.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / rel).write_text(text)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+            (tmp / rel).write_bytes(text) if isinstance(text, bytes) else (tmp / rel).write_text(text)
+        if not keep_others or not out.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            tmp.rename(out)
+            return out
+        for entry in sorted(tmp.iterdir()):
+            target = out / entry.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            entry.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -86,4 +97,4 @@ class MASRWriter(VitisWriter):
     def write_hls(self, model, is_multigraph=False):
         if is_multigraph:
             raise NotImplementedError("the MASR backend writes single-graph projects")
-        write_folder(Path(model.config.get_output_dir()), project_files(model), overwrite=True)
+        write_folder(Path(model.config.get_output_dir()), project_files(model), overwrite=True, keep_others=True)

@@ -145,7 +145,7 @@ def _export(args) -> int:
     from masr_hls.export import vitis_project as export
 
     hw = project.load(args.project) if (Path(args.project) / project.METADATA).is_file() else project.convert_in_memory(args.project)
-    x = _load_npy(args.input) if args.input else project.example_input(hw, args.samples)
+    x = _load_npy(args.input) if args.input else hw.example_input(args.samples)
     out = export.export(hw, args.output_dir, x, force=args.force, archive=args.archive)
     print(f"exported {out} ({len(x)} testbench samples; golden outputs from the numpy reference)")
     if args.archive:
@@ -174,7 +174,7 @@ def _report(args) -> int:
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be at least 1, got {args.samples}")
     hw = project.load(args.project)
-    x = _load_npy(args.input) if args.input else project.example_input(hw, args.samples or 16)
+    x = _load_npy(args.input) if args.input else hw.example_input(args.samples or 16)
     x = x[None] if x.ndim == 2 else x  # one sample given as (frames, features)
     n = len(x) if args.samples is None else min(args.samples, len(x))
     with tqdm(total=n, desc="csim", unit="sample", disable=n < 64) as bar:
@@ -202,7 +202,7 @@ def _rtl(args) -> int:
         print(f"masr-hls rtl: error: {exc}", file=sys.stderr)
         return 3
     hw = project.load(args.project)
-    x = _load_npy(args.input) if args.input else project.example_input(hw, args.samples)
+    x = _load_npy(args.input) if args.input else hw.example_input(args.samples)
     result = rtl_model.run(hw, x, synth=args.synth, samples=args.samples,
                            progress=lambda text: print(text, file=sys.stderr))
     print(rtl_model.format_text(result))
@@ -225,7 +225,7 @@ def _convert(args) -> int:
     hw = project.convert(args.model, args.output_dir, config_path=args.config, config_updates=config_updates,
                          project_name=args.project_name, part=args.part, clock_period=args.clock_period, force=args.force)
     print(f"wrote {hw.output_dir}: {len(hw.layers)} layers, top function {hw.project_name}, "
-          f"{hw.max_frames} frames x {hw.spec.n_features} features in, {hw.n_out} out")
+          f"{hw.max_frames} frames x {hw.n_features} features in, {hw.n_out} out")
     for row in hw.layer_summary():
         print(f"  {row['name']:<24} {row['kind']:<14} {row['shape']:<12} weight density {row['weight_density']:.1%}")
     return 0

@@ -13,7 +13,7 @@ from string import Template
 
 import numpy as np
 
-from masr_hls.backend.model import write_folder
+from masr_hls.backend.writer import write_folder
 from masr_hls.sim import compiler
 
 TB_INPUT = "tb_data/tb_input_features.dat"
@@ -26,8 +26,8 @@ def export_files(hw, x) -> dict[str, str]:
     x_raw = hw.quantize_input(x)
     files = {rel: text for rel, text in hw.project_files().items() if rel != "masr_bridge.cpp"}
     templates = compiler.templates_dir() / "project"
-    values = dict(project=hw.project_name, model=hw.spec.name, part=hw.part, clock_period=hw.clock_period,
-                  n_layers=len(hw.layers), max_t=hw.max_frames, n_in=hw.spec.n_features, samples=len(x_raw))
+    values = dict(project=hw.project_name, model=hw.name, part=hw.part, clock_period=hw.clock_period,
+                  n_layers=len(hw.layers), max_t=hw.max_frames, n_in=hw.n_features, samples=len(x_raw))
     fill = lambda name: Template((templates / name).read_text()).substitute(values)  # noqa: E731
     files[f"tb/tb_{hw.project_name}.cpp"] = fill("tb.cpp.in")
     files["build_prj.tcl"] = fill("build_prj.tcl.in")

@@ -142,7 +142,7 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
     bidirectional = layer.kind == "bidirectional"
     p = {
         "N_IN": cfg.n_in, "UNITS": cfg.n_units, "LANES": cfg.lanes, "MACS": cfg.macs_per_lane,
-        "SCAN_WORDS": cfg.scan_words, "FIFO_DEPTH": rtl.DEFAULT_FIFO_DEPTH,
+        "SCAN_WORDS": cfg.scan_words, "FIFO_DEPTH": cfg.fifo_depth,
         "K_ROWS": banks["kernel"][0], "K_NNZ": banks["kernel"][1],
         "R_ROWS": banks["recurrent"][0], "R_NNZ": banks["recurrent"][1],
         "KIND": 1 if cfg.kind == "lstm" else 0,
@@ -367,7 +367,7 @@ def run(model_or_dir, x, synth: bool = False, samples: int | None = None, progre
         csim_exact = bool(np.array_equal(last_run.y, csim.y_raw.reshape(last_run.y.shape)))
     covered = [r for r in layers if r["in_rtl"]]
     ok = bool(covered) and all(r["bit_exact"] for r in covered) and csim_exact is not False
-    return {"model": hw.spec.name, "samples": int(len(x)), "frames": int(x.shape[1]), "clock_ns": hw.clock_period,
+    return {"model": hw.name, "samples": int(len(x)), "frames": int(x.shape[1]), "clock_ns": hw.clock_period,
             "layers": layers, "csim_exact": csim_exact, "ok": ok}
 
 

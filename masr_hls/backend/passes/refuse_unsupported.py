@@ -18,6 +18,8 @@ CELL_ACTIVATIONS = ("tanh", "relu")
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 FOLDED = (Input, Activation, HardActivation, Softmax, BatchNormalization)
+KERAS_NAMES = {"weight_data": "kernel", "recurrent_weight_data": "recurrent_kernel", "bias_data": "bias",
+               "recurrent_bias_data": "recurrent bias"}
 
 
 def check_recurrent(name: str, attrs: dict, prefix: str = "") -> None:
@@ -37,7 +39,7 @@ def check_recurrent(name: str, attrs: dict, prefix: str = "") -> None:
     for key in ("weight_data", "recurrent_weight_data", "bias_data", "recurrent_bias_data"):
         value = attrs.get(prefix + key)
         if value is not None and not np.all(np.isfinite(value)):
-            raise ConversionError(f"layer {name!r}: {key.replace('_data', '')} contains NaN or Inf")
+            raise ConversionError(f"layer {name!r}: {KERAS_NAMES[key]} contains NaN or Inf")
 
 
 def check_bidirectional(name: str, attrs: dict) -> None:
@@ -64,7 +66,7 @@ def check_dense(name: str, attrs: dict) -> None:
     for key in ("weight_data", "bias_data"):
         value = attrs.get(key)
         if value is not None and not np.all(np.isfinite(value)):
-            raise ConversionError(f"layer {name!r}: {key.replace('_data', '')} contains NaN or Inf")
+            raise ConversionError(f"layer {name!r}: {KERAS_NAMES[key]} contains NaN or Inf")
 
 
 class RefuseUnsupported(OptimizerPass):

@@ -1,0 +1,103 @@
+"""hls4ml's own API with backend="MASR" gives MASR hardware; other backends are unchanged by masr_hls."""
+
+import subprocess
+import sys
+import textwrap
+
+import hls4ml
+import keras
+import numpy as np
+import pytest
+
+import masr_hls
+
+L = keras.layers
+
+
+@pytest.fixture(scope="module")
+def kws_model():
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([
+        keras.Input((6, 5)),
+        L.Bidirectional(L.GRU(4, activation="relu", return_sequences=True), merge_mode="sum", name="bigru"),
+        L.Dense(3, activation="softmax", name="out"),
+    ], name="kws")
+
+
+@pytest.mark.csim
+def test_the_hls4ml_snippet_builds_masr_hardware(kws_model, tmp_path):
+    cfg = hls4ml.utils.config_from_keras_model(kws_model, granularity="name", backend="MASR")
+    assert cfg["LayerName"]["bigru"]["Lanes"] == 4 and "LaneAssignment" in cfg["LayerName"]["bigru"]
+    hm = hls4ml.converters.convert_from_keras_model(kws_model, hls_config=cfg, backend="MASR", output_dir=str(tmp_path / "prj"))
+    hm.compile()
+    x = np.random.default_rng(0).normal(size=(5, 6, 5)).astype(np.float32)
+    y = hm.predict(x)
+    expected = kws_model.predict(x, verbose=0)
+    assert y.shape == expected.shape == (5, 6, 3)
+    assert np.abs(y - expected).max() < 0.02
+    firmware = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
+    assert "masr::bidirectional_layer<" in firmware and "masr::dense_head_sequence<" in firmware
+    assert (tmp_path / "prj" / "firmware" / "masr" / "sparse_mxv.h").is_file()
+    assert not (tmp_path / "prj" / "firmware" / "nnet_utils").exists()
+    hw = masr_hls.hardware(hm)
+    assert np.array_equal(hw.csim(x).y_raw, hw.reference(x).y_raw)
+    assert np.array_equal(hm.predict(x, level="reference"), y)
+
+
+def test_masr_nodes_replace_the_stock_layers(kws_model):
+    hm = masr_hls.convert_from_keras_model(kws_model, output_dir="unused")
+    kinds = [type(node).__mro__[1].__name__ for node in hm.get_layers()]
+    assert kinds == ["Input", "MasrBiRecurrent", "MasrDense"]  # the softmax is folded into the head
+    assert hm.graph["out"].get_attr("activation") == "softmax"
+    assert hls4ml.backends.get_backend("MASR").get_default_flow() == "masr:ip"
+
+
+def test_build_without_vitis_says_what_is_missing(kws_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    hm = masr_hls.convert_from_keras_model(kws_model, output_dir=str(tmp_path / "prj"))
+    hm.write()
+    assert (tmp_path / "prj" / "firmware" / "weights.h").is_file()
+    with pytest.raises(Exception, match="(?i)vitis"):
+        hm.build(synth=True)
+
+
+def test_write_replaces_a_stale_project(kws_model, tmp_path):
+    """Converting a retrained model into the same folder and compiling writes what is compiled."""
+    out = str(tmp_path / "prj")
+    masr_hls.convert_from_keras_model(kws_model, output_dir=out).write()
+    before = (tmp_path / "prj" / "firmware" / "weights.h").read_text()
+    retrained = keras.models.clone_model(kws_model)
+    retrained.set_weights([w * 0.5 for w in kws_model.get_weights()])
+    masr_hls.convert_from_keras_model(retrained, output_dir=out).write()
+    assert (tmp_path / "prj" / "firmware" / "weights.h").read_text() != before
+
+
+VITIS_SCRIPT = textwrap.dedent('''
+    import sys, os, hashlib, pathlib
+    if sys.argv[1] == "without":
+        sys.modules["masr_hls"] = None  # as if masr_hls were not installed
+    import keras, hls4ml
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    model = keras.Sequential([keras.Input((5, 4)), L.GRU(6, return_sequences=True), L.BatchNormalization(),
+                              L.Dropout(0.2), L.LSTM(5), L.Dense(3, activation="softmax")])
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    hm = hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="Vitis", output_dir=sys.argv[2])
+    hm.write()
+    root = pathlib.Path(sys.argv[2]) / "firmware"
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "nnet_utils" not in path.parts:
+            print("FILE", path.relative_to(root), hashlib.sha256(path.read_bytes()).hexdigest())
+''')
+
+
+@pytest.mark.slow
+def test_vitis_backend_output_is_unchanged_by_masr_hls(tmp_path):
+    digests = {}
+    for case in ("with", "without"):
+        run = subprocess.run([sys.executable, "-c", VITIS_SCRIPT, case, str(tmp_path / case)], capture_output=True,
+                             text=True, timeout=600, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+        assert run.returncode == 0, run.stderr[-3000:]
+        digests[case] = [line for line in run.stdout.splitlines() if line.startswith("FILE ")]
+    assert any("weights.h" in line or "myproject.cpp" in line for line in digests["with"])
+    assert digests["with"] == digests["without"]
