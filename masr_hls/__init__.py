@@ -20,6 +20,12 @@ from masr_hls.backend.config import ConfigError, config_from_keras_model
 from masr_hls.frontend.keras_reader import ConversionError
 
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
+CPP_RESERVED = frozenset("""alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
+compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype default delete do
+double dynamic_cast else enum explicit export extern false float for friend goto if inline int long mutable namespace new
+noexcept not not_eq nullptr operator or or_eq private protected public register reinterpret_cast requires return short signed
+sizeof static static_assert static_cast struct switch template this thread_local throw true try typedef typeid typename union
+unsigned using virtual void volatile wchar_t while xor xor_eq main masr ap_fixed ap_ufixed ap_int ap_uint""".split())
 
 
 def convert_from_keras_model(model, hls_config=None, output_dir="masr_prj", project_name="myproject",
@@ -37,8 +43,8 @@ def convert_from_keras_model(model, hls_config=None, output_dir="masr_prj", proj
 
     if backend != BACKEND:
         raise ConversionError(f"backend {backend!r}: masr_hls converts for the 'MASR' backend only")
-    if not str(project_name).isidentifier():
-        raise ConversionError(f"project_name {project_name!r} must be a C identifier")
+    if not str(project_name).isidentifier() or not str(project_name).isascii() or project_name in CPP_RESERVED:
+        raise ConversionError(f"project_name {project_name!r} must be a C++ identifier that is not a keyword")
     keras_model = load_model(model)
     check_model(keras_model)
     if hls_config is None:

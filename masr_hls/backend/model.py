@@ -82,11 +82,17 @@ class MasrModel:
 
     # ------------------------------------------------------------ reference
     def quantize_input(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
+        """Raw input_t values of a batch (samples, frames, features); one (frames, features) sample is a batch of one."""
+        x = np.asarray(x)
+        if np.iscomplexobj(x) or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise ValueError(f"input must be real numbers, got dtype {x.dtype}")
+        x = x.astype(np.float64)
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[2] != self.n_features:
             raise ValueError(f"input must be (samples, frames, {self.n_features}), got shape {x.shape}")
+        if len(x) == 0:
+            raise ValueError("input has no samples")
         if not 1 <= x.shape[1] <= self.max_frames:
             raise ValueError(f"input has {x.shape[1]} frames; this hardware holds 1..{self.max_frames}")
         if not np.all(np.isfinite(x)):
@@ -155,6 +161,8 @@ class MasrModel:
         out_frames = frames if self.sequence_output else 1
         y_raw = np.zeros((n, out_frames, self.n_out), np.int64)
         stats = np.zeros((n, len(self.layers) * STATS_PER_LAYER), np.int64)
+        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
+            raise ValueError(f"chunk must be a positive number of samples, got {chunk!r}")
         chunk = chunk or n
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)

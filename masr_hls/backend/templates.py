@@ -11,6 +11,7 @@ from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate, 
 
 from masr_hls.backend.hardware import STATS_PER_LAYER
 from masr_hls.backend.layers import MasrBiRecurrent, MasrDense, MasrLayer, MasrRecurrent
+from masr_hls.backend.writer import cpp_comment
 
 MASR_CLASSES = (MasrRecurrent, MasrBiRecurrent, MasrDense)
 
@@ -49,7 +50,7 @@ class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
         position, c = node.get_attr("masr_position"), c_name(node)
         x = "x" if position == 0 else f"layer{position - 1}_out"
         y = "y" if node.get_attr("masr_last") else f"{c}_out"
-        return (f"    // {c}: {node.name}\n    {{\n        long long *stats = stats_all + {position * STATS_PER_LAYER};\n"
+        return (f"    // {c}: {cpp_comment(node.name)}\n    {{\n        long long *stats = stats_all + {position * STATS_PER_LAYER};\n"
                 f"    {node.hardware.cpp_call(c, x, y)}    }}")
 
 

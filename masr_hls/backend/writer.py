@@ -53,6 +53,12 @@ def write_folder(out: Path, files: dict[str, str | bytes], overwrite: bool = Fal
     return out
 
 
+def cpp_comment(text: str) -> str:
+    """``text`` safe inside a // comment: no line breaks, control characters or a trailing backslash (which would
+    continue the comment onto the next line)."""
+    return "".join(c if c.isprintable() and c != "\\" else "?" for c in str(text))
+
+
 def masr_nodes(graph) -> list:
     return [node for node in graph.get_layers() if isinstance(node, MasrLayer)]
 
@@ -88,7 +94,7 @@ def project_files(graph) -> dict[str, str]:
 
 def model_name(graph) -> str:
     keras_model = graph.config.config.get("KerasModel")
-    return getattr(keras_model, "name", graph.config.get_project_name())
+    return cpp_comment(getattr(keras_model, "name", graph.config.get_project_name()))
 
 
 class MASRWriter(VitisWriter):
