@@ -4,11 +4,17 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Compiled testbenches are cached by content; keep the cache per test run unless the user shares one.
-settings.register_profile(
-    "masr", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], derandomize=False
-)
-settings.load_profile("masr")
+# Local runs keep exploring new examples ("masr"); CI (CI set, as `bash .ci/run` runs with CI=true)
+# replays a fixed set ("ci"), so a red build is reproducible and never depends on the day's seed.
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("masr", derandomize=False, **_COMMON)
+settings.register_profile("ci", derandomize=True, max_examples=100, print_blob=True, **_COMMON)
+HYPOTHESIS_PROFILE = "ci" if os.environ.get("CI") else "masr"
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def pytest_report_header(config):
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (derandomize={settings.default.derandomize})"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,7 +3,10 @@
 Builds are cached by the content of everything that goes into them (sources,
 generated headers, our templates, flags and the compiler's version), so a
 test run or a ``predict`` never recompiles what it has already built, and
-parallel test workers never see a half-written library.
+parallel test workers never see a half-written library.  A build works in a
+temporary folder (``.tmp-*``) that it renames into place or removes, whatever
+happens; temporary folders left by a killed process are removed by a later
+build once they are older than :data:`STALE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +81,41 @@ def cache_dir() -> Path:
     return root
 
 
+TMP_PREFIX = ".tmp-"  # temporary build folders; finished builds are named <name>-<digest>
+STALE_SECONDS = 3600  # far longer than any build: a temporary folder this old has no live owner
+
+
+def remove_stale_builds(root: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove temporary build folders a killed process left behind; return those removed.
+
+    Only folders untouched for ``older_than`` seconds go, so the live builds of
+    parallel workers are never disturbed.
+    """
+    removed = []
+    now = time.time()
+    for folder in root.glob(TMP_PREFIX + "*"):
+        try:
+            stale = folder.is_dir() and now - folder.stat().st_mtime > older_than
+        except OSError:
+            continue  # another worker removed it meanwhile
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _keep_failed(tmp: Path, name: str, digest: str) -> Path:
+    """Move a failed build to ``failed/<name>-<digest>`` (replacing an older failure) for inspection."""
+    failed = cache_dir() / "failed" / f"{name}-{digest}"
+    failed.parent.mkdir(exist_ok=True)
+    shutil.rmtree(failed, ignore_errors=True)
+    try:
+        tmp.rename(failed)
+    except OSError:
+        pass  # a parallel failure of the same sources took the name first
+    return failed
+
+
 # -fno-gnu-unique: every generated library names its configurations alike (layer0_cell, fwd_cell, ...);
 # without it the static locals of identically named template instances would be shared between
 # libraries loaded into one process, and two models would overwrite each other's state.
@@ -109,7 +148,8 @@ def build_library(
     if lib.is_file():
         return lib
 
-    tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=cache_dir()))
+    remove_stale_builds(cache_dir())
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{name}-", dir=cache_dir()))
     try:
         for fname, text in sources.items():
             (tmp / fname).parent.mkdir(parents=True, exist_ok=True)
@@ -121,18 +161,16 @@ def build_library(
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
+            kept = _keep_failed(tmp, name, digest)
             raise CompileError(
-                f"g++ failed to compile {main} (build folder {tmp}, log in compile.log):\n" + _first_errors(proc.stderr)
+                f"g++ failed to compile {main} (sources and compile.log in {kept}):\n" + _first_errors(proc.stderr)
             )
         try:
             tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
         except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
-    except CompileError:
-        raise  # keep the failed build folder: its compile.log is named in the message
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            pass  # the finally removes our copy
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already after a rename; else never left behind
     return lib
 
 

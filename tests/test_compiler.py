@@ -1,0 +1,65 @@
+"""The build cache: a build never leaves its temporary folder behind, and a later build clears dead ones."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from masr_hls.sim import compiler
+
+pytestmark = pytest.mark.csim
+
+GOOD = {"lib.cpp": 'extern "C" int answer() { return 42; }\n'}
+BROKEN = {"lib.cpp": 'extern "C" int answer() { return not_declared; }\n'}
+
+
+def temp_folders(root):
+    return sorted(p.name for p in root.glob(compiler.TMP_PREFIX + "*"))
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MASR_HLS_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def test_a_build_is_cached_and_leaves_no_temp_folder(cache):
+    lib = compiler.build_library(GOOD, main="lib.cpp", name="good")
+    assert compiler.load(lib).answer() == 42
+    assert compiler.build_library(GOOD, main="lib.cpp", name="good") == lib
+    assert temp_folders(cache) == []
+
+
+def test_a_failing_compile_leaves_no_temp_folder(cache):
+    with pytest.raises(compiler.CompileError, match="not_declared") as error:
+        compiler.build_library(BROKEN, main="lib.cpp", name="broken")
+    assert temp_folders(cache) == []
+    kept = [p for p in (cache / "failed").iterdir()]
+    assert len(kept) == 1 and (kept[0] / "compile.log").is_file() and str(kept[0]) in str(error.value)
+
+
+def test_an_interrupted_build_leaves_no_temp_folder(cache, monkeypatch):
+    seen = []
+
+    def interrupted(cmd, **kwargs):
+        seen.append(cmd)
+        raise KeyboardInterrupt
+
+    compiler._compiler_version()  # cached: the compile below is the first command run
+    monkeypatch.setattr(subprocess, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        compiler.build_library(GOOD, main="lib.cpp", name="interrupted")
+    assert len(seen) == 1 and "-o" in seen[0]  # interrupted while compiling, inside its temp folder
+    assert temp_folders(cache) == []
+
+
+def test_stale_temp_folders_go_and_fresh_ones_stay(cache):
+    stale, fresh = cache / f"{compiler.TMP_PREFIX}dead-1", cache / f"{compiler.TMP_PREFIX}live-2"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "half_written.so").write_bytes(b"\0")
+    old = time.time() - compiler.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    compiler.build_library(GOOD, main="lib.cpp", name="next")
+    assert temp_folders(cache) == [fresh.name]
