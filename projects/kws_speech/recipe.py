@@ -11,7 +11,7 @@ Model: Bidirectional(GRU(48, relu), merge concat) -> Dense(12, softmax) on the
 final states.  Trained with an L1 activity penalty on every state (not only the
 final one: a twin with return_sequences=True and the same weights is trained and
 its weights copied into the deployed model), then pruned gradually to 90% (every matrix,
-the head's too), balanced over 8 lanes (config: Strategy interleaved).
+the head's too), balanced over 8 lanes (config: LaneAssignment interleaved).
 
 Prints float accuracy, fixed-point C-simulation accuracy and activation density
 on the held-out voices; the trained model is saved as <out>/model.keras.
@@ -87,8 +87,11 @@ def main() -> int:
     print(f"[train] kws_speech in {train_seconds:.1f} s: float accuracy on held-out voices {accuracy:.1%} "
           f"after pruning to {achieved:.1%} (L1 activity penalty {L1_PENALTY:g}, {LANES} lanes)")
     config = str(HERE / "config.yml")
-    ok = flow.run(model, x_test[:64], args.out, config=config, name="kws_speech")  # starts from an empty args.out
-    model.save(Path(args.out) / "model.keras")
+    try:
+        ok = flow.run(model, x_test[:64], args.out, config=config, name="kws_speech")  # starts from an empty args.out
+    finally:  # the trained model is kept even when a step of the flow fails
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        model.save(Path(args.out) / "model.keras")
 
     # the same project (the compiled C simulation is cached by content) over every held-out clip
     hw = masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=Path(args.out) / "hls", project_name="kws_speech")
