@@ -207,7 +207,9 @@ class DenseLayer:
             macs_per_lane=settings["MacsPerLane"], scan_words=settings["ScanWords"], mode=settings["Mode"], max_frames=max_frames,
         )
         self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings["LaneAssignment"])
-        self.softmax = sm.SoftmaxConfig(self.head.n_out, p["output"], out_t=p["softmax"]) if softmax else None
+        self.softmax = sm.SoftmaxConfig(
+            self.head.n_out, p["output"], out_t=p["softmax"], exp_n_log2=settings["TableSizeLog2"],
+            exp_r_log2=settings["TableRangeLog2"], inv_n_log2=settings["TableSizeLog2"]) if softmax else None
         self.return_sequences = True
         self.n_out = self.head.n_out
         self.out_t = self.softmax.out_t if softmax else self.head.out_t

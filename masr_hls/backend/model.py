@@ -197,12 +197,6 @@ class MasrModel:
         return vitis.build(target, csim=csim, synth=synth, cosim=cosim, export=export)
 
     # ------------------------------------------------------------ cross-check
-    def tolerance(self) -> float:
-        """Stated bound on |csim - Keras| per output (see docs/accuracy.md for the derivation)."""
-        from masr_hls.analysis.accuracy import keras_tolerance
-
-        return keras_tolerance(self)
-
     def cross_check(self, x, keras_model=None):
         from masr_hls.analysis.accuracy import cross_check
 
