@@ -137,7 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
                        ("export", "export the IP (ip_catalog)")):
         p.add_argument(f"--{step}", action="store_true", help=text)
     p.set_defaults(func=_build)
+
+    p = sub.add_parser(
+        "lint-hls",
+        help="check the HLS C++ is written as Vitis schedules it (no Vitis needed)",
+        description="Compile the synthesis view (__SYNTHESIS__ defined after the ap_types headers) of every MASR header "
+        "and of the given projects with g++ -fsyntax-only, and check it: constant loop bounds or LOOP_TRIPCOUNT, no "
+        "while or break in a pipelined region, no dynamic memory, recursion, long long counters or std:: containers, "
+        "every #pragma HLS in the function or loop it governs. Exits non-zero on any violation.",
+        epilog="Example: masr-hls lint-hls build/kws",
+    )
+    p.add_argument("projects", nargs="*", help="folders written by 'masr-hls convert' (default: the headers only)")
+    p.set_defaults(func=_lint_hls)
     return parser
+
+
+def _lint_hls(args) -> int:
+    from masr_hls.sim import hls_lint
+
+    result = hls_lint.lint_all(args.projects)
+    print(result.summary())
+    return 0 if result.ok else 1
 
 
 def _export(args) -> int:

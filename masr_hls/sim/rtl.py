@@ -42,7 +42,7 @@ DESIGN_SOURCES = (
 )
 TESTBENCH_SOURCE = "masr_mxv_tb.sv"
 QUANTIZE_TESTBENCH = "masr_quantize_tb"
-DEFAULT_FIFO_DEPTH = 4
+DEFAULT_FIFO_DEPTH = 4  # MxvConfig.fifo_depth's default
 MAX_LANES = 1000  # bank file names carry a three-digit lane number
 
 
@@ -89,12 +89,13 @@ def windows_per_row(cfg: MxvConfig) -> int:
     return -(-n_words(cfg.n_in) // window_words(cfg))
 
 
-def rtl_parameters(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int = DEFAULT_FIFO_DEPTH) -> dict[str, int]:
+def rtl_parameters(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int | None = None) -> dict[str, int]:
     """The ``masr_mxv`` parameters for one engine instance with lane banks of the given size."""
     if cfg.mode != "masr":
         raise ValueError(f"the RTL engine implements mode 'masr' only, not {cfg.mode!r}")
     if cfg.lanes > MAX_LANES:
         raise ValueError(f"the RTL engine supports at most {MAX_LANES} lanes, got {cfg.lanes}")
+    fifo_depth = cfg.fifo_depth if fifo_depth is None else fifo_depth  # the C++ and the cycle model use cfg's
     for name, value in (("bank_rows", bank_rows), ("bank_nnz", bank_nnz), ("fifo_depth", fifo_depth)):
         if int(value) < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
@@ -195,7 +196,7 @@ def _sources(names) -> list[Path]:
     return [rtl_dir() / name for name in names]
 
 
-def lint(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int = DEFAULT_FIFO_DEPTH, testbench: bool = False) -> None:
+def lint(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int | None = None, testbench: bool = False) -> None:
     """``verilator --lint-only -Wall`` on the engine (or its testbench) for one configuration; raises on any warning."""
     params = rtl_parameters(cfg, bank_rows, bank_nnz, fifo_depth)
     names = DESIGN_SOURCES + ((TESTBENCH_SOURCE,) if testbench else ())
@@ -294,7 +295,7 @@ class MxvRtl:
         matrix: SparseMatrix,
         bank_rows: int | None = None,
         bank_nnz: int | None = None,
-        fifo_depth: int = DEFAULT_FIFO_DEPTH,
+        fifo_depth: int | None = None,
         optimize: bool = False,
     ):
         rows, nnz = bank_sizes(matrix)
@@ -380,7 +381,7 @@ def synthesize(
     matrix: SparseMatrix,
     bank_rows: int | None = None,
     bank_nnz: int | None = None,
-    fifo_depth: int = DEFAULT_FIFO_DEPTH,
+    fifo_depth: int | None = None,
     family: str = "xc7",
     timeout: float | None = None,
     keep_log: Path | None = None,

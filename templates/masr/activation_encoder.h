@@ -8,10 +8,13 @@
 namespace masr {
 
 // A vector of N values of type T in compact form.  `values` is sized for the
-// dense worst case; only the first `nnz` entries are meaningful.
+// dense worst case; only the first `nnz` entries are meaningful.  base[k] is
+// the packed address of word k's first non-zero (the popcount of the words
+// before it), so an engine window finds its activations without counting.
 template <class T, int N>
 struct compact_vector {
     mask_word_t mask[mask_words(N)];
+    int base[mask_words(N)];
     T values[N];
     int nnz;
 };
@@ -19,14 +22,18 @@ struct compact_vector {
 // Elements encoded per cycle: the encoder keeps pace with one mask word per cycle.
 static const int ENCODER_WIDTH = MASK_BITS;
 
-// Encode `x` and return the cycles the pipelined loop takes (one word per cycle).
+// Cycles of one encoding: one iteration of the II=1 loop per mask word.
+constexpr int encode_cycles(int n) { return mask_words(n); }
+
+// Encode `x`: one mask word (32 elements) per iteration.
 template <class T, int N>
-long long encode_activations(const T x[N], compact_vector<T, N> &out) {
+void encode_activations(const T x[N], compact_vector<T, N> &out) {
     int nnz = 0;
 WORDS:
     for (int k = 0; k < mask_words(N); k++) {
 #pragma HLS PIPELINE II = 1
         mask_word_t word = 0;
+        out.base[k] = nnz;
     BITS:
         for (int b = 0; b < MASK_BITS; b++) {
 #pragma HLS UNROLL
@@ -39,7 +46,6 @@ WORDS:
         out.mask[k] = word;
     }
     out.nnz = nnz;
-    return mask_words(N);
 }
 
 template <class T, int N>

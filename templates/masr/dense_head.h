@@ -39,13 +39,16 @@ enum head_activation { HEAD_LINEAR = 0, HEAD_RELU = 1, HEAD_SIGMOID = 2, HEAD_TA
 
 static const int HEAD_POST_DEPTH = 2;
 
+// Figures of one frame; C simulation only (empty in synthesis).
 struct head_stats {
+#ifndef __SYNTHESIS__
     long long pairs;          // non-zero (weight, activation) pairs
     long long issued;         // pairs sent to the MACs in the engine's mode
     long long cycles;         // encode + engine + post
     long long encode_cycles;  // activation encoder
     long long engine_cycles;  // sparse engine, its pipeline included
     long long post_cycles;    // bias + activation + output
+#endif
 };
 
 template <class CONFIG_T>
@@ -80,7 +83,7 @@ void dense_head(const typename CONFIG_T::in_t x[CONFIG_T::n_in], typename CONFIG
     static const int L = CONFIG_T::lanes;
 
     compact_vector<in_t, CONFIG_T::n_in> v;
-    const long long encode = encode_activations<in_t, CONFIG_T::n_in>(x, v);
+    encode_activations<in_t, CONFIG_T::n_in>(x, v);
 
     accum_t acc[CONFIG_T::n_out];
     mxv_stats engine;
@@ -98,12 +101,14 @@ POST:
         }
     }
 
+#ifndef __SYNTHESIS__
     stats.pairs = engine.pairs;
     stats.issued = engine.issued;
-    stats.encode_cycles = encode;
+    stats.encode_cycles = encode_cycles(CONFIG_T::n_in);
     stats.engine_cycles = engine.cycles;
     stats.post_cycles = (CONFIG_T::n_out + L - 1) / L + HEAD_POST_DEPTH;
     stats.cycles = stats.encode_cycles + stats.engine_cycles + stats.post_cycles;
+#endif
 }
 
 // The same head over n_frames <= max_frames frames (Keras Dense on a sequence / TimeDistributed).
@@ -115,8 +120,8 @@ void dense_head_sequence(const typename CONFIG_T::in_t x[CONFIG_T::max_frames][C
                          const rom_word<typename CONFIG_T::table_t> table[CONFIG_T::table_size],
                          head_stats stats[CONFIG_T::max_frames]) {
 FRAMES:
-    for (int t = 0; t < CONFIG_T::max_frames; t++) {
-        if (t >= n_frames) break;
+    for (int t = 0; t < n_frames; t++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = CONFIG_T::max_frames
         dense_head<CONFIG_T>(x[t], y[t], weights, bias, table, stats[t]);
     }
 }

@@ -10,6 +10,8 @@
 
 namespace masr {
 
+#ifndef __SYNTHESIS__
+// The C boundary (testbenches, the ctypes bridge): C simulation only.
 template <class T>
 T from_raw(int64_t raw) {
     T x;
@@ -28,6 +30,7 @@ int64_t to_raw(const ap_ufixed<W, I, Q, O, N> &x) {
     ap_uint<W> bits = x.range(W - 1, 0);
     return (int64_t)bits.to_uint64();
 }
+#endif
 
 // A ROM word: the raw bits of a T in the smallest built-in integer of its
 // signedness.  Plain integers make constant arrays of millions of weights cheap
@@ -77,6 +80,7 @@ const T &rom_read(const T &x) {
     return x;
 }
 
+#ifndef __SYNTHESIS__
 template <class T>
 void array_from_raw(const int64_t *raw, T *out, int n) {
     for (int i = 0; i < n; i++) out[i] = from_raw<T>(raw[i]);
@@ -92,6 +96,7 @@ template <class T>
 void array_to_raw(const T *in, int64_t *raw, int n) {
     for (int i = 0; i < n; i++) raw[i] = to_raw(in[i]);
 }
+#endif
 
 }  // namespace masr
 

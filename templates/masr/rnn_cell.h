@@ -30,25 +30,34 @@ static const int GATE_PIPELINE_DEPTH = 3;  // table lookup, multiply, add
 
 constexpr int gate_count(int kind) { return kind == CELL_GRU ? 3 : kind == CELL_LSTM ? 4 : 1; }
 
+// Figures of steps; C simulation only (empty in synthesis).
 struct rnn_stats {
     mxv_stats kernel;     // W x, summed over steps
     mxv_stats recurrent;  // U h (and U_h (r*h) for GRU reset_after=False), summed over steps
+#ifndef __SYNTHESIS__
     long long cycles;     // end to end
     long long steps;
+#endif
 };
 
 inline void clear_stats(rnn_stats &s) {
-    clear_stats(s.kernel);
-    clear_stats(s.recurrent);
+    clear_mxv_stats(s.kernel);
+    clear_mxv_stats(s.recurrent);
+#ifndef __SYNTHESIS__
     s.cycles = s.steps = 0;
+#endif
 }
 
 inline void add_stats(rnn_stats &total, const rnn_stats &s) {
-    add_stats(total.kernel, s.kernel);
-    add_stats(total.recurrent, s.recurrent);
+    add_mxv_stats(total.kernel, s.kernel);
+    add_mxv_stats(total.recurrent, s.recurrent);
+#ifndef __SYNTHESIS__
     total.cycles += s.cycles;
     total.steps += s.steps;
+#endif
 }
+
+#ifndef __SYNTHESIS__
 
 // The figures as 12 integers: kernel, then recurrent (pairs, issued, cycles,
 // busiest lane, idlest lane), then cycles and steps.
@@ -64,6 +73,7 @@ inline void flatten_stats(const rnn_stats &s, long long *o) {
     o[10] = s.cycles;
     o[11] = s.steps;
 }
+#endif
 
 // Everything a cell reads and never writes: ROM in hardware.
 template <class CONFIG_T>
@@ -103,12 +113,11 @@ void add_bias(accum_t acc[N], const rom_word<bias_t> bias[N]) {
 }
 
 template <class CONFIG_T>
-long long elementwise_cycles() {
-    static const int L = CONFIG_T::kernel_config::lanes;
-    return (CONFIG_T::n_units + L - 1) / L + GATE_PIPELINE_DEPTH;
+constexpr int elementwise_cycles() {
+    return (CONFIG_T::n_units + CONFIG_T::kernel_config::lanes - 1) / CONFIG_T::kernel_config::lanes + GATE_PIPELINE_DEPTH;
 }
 
-// The elementwise gate pass of each cell kind; returns the cycles it adds.
+// The elementwise gate pass of each cell kind (C simulation adds its cycles to stats).
 // xw = accum_t(W x + b) and hu = accum_t(U h) arrive from the engines.
 // Specialised per kind (and GRU variant) so that only the engines a cell has
 // are instantiated.
@@ -123,8 +132,8 @@ struct cell_update<CONFIG_T, CELL_GRU, true> {
     typedef typename CONFIG_T::cand_t cand_t;
     static const int U = CONFIG_T::n_units;
 
-    static long long run(accum_t xw[3 * U], accum_t hu[3 * U], typename CONFIG_T::state_t h[U],
-                         typename CONFIG_T::cell_t *, const rnn_weights<CONFIG_T> &w, rnn_stats &) {
+    static void run(accum_t xw[3 * U], accum_t hu[3 * U], typename CONFIG_T::state_t h[U],
+                    typename CONFIG_T::cell_t *, const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
         add_bias<accum_t, typename CONFIG_T::bias_t, 3 * U>(hu, w.recurrent_bias);
     GRU_AFTER:
         for (int j = 0; j < U; j++) {
@@ -134,7 +143,9 @@ struct cell_update<CONFIG_T, CELL_GRU, true> {
             const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + r * hu[2 * U + j], w);
             h[j] = hh + z * (h[j] - hh);
         }
-        return elementwise_cycles<CONFIG_T>();
+#ifndef __SYNTHESIS__
+        stats.cycles += elementwise_cycles<CONFIG_T>();
+#endif
     }
 };
 
@@ -148,8 +159,8 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
     typedef typename CONFIG_T::cand_t cand_t;
     static const int U = CONFIG_T::n_units;
 
-    static long long run(accum_t xw[3 * U], accum_t hu[2 * U], state_t h[U], typename CONFIG_T::cell_t *,
-                         const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+    static void run(accum_t xw[3 * U], accum_t hu[2 * U], state_t h[U], typename CONFIG_T::cell_t *,
+                    const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
         gate_t z[U];
         state_t rh[U];
     GRU_BEFORE:
@@ -160,19 +171,20 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
             rh[j] = r * h[j];
         }
         compact_vector<state_t, U> rhc;
-        long long cycles = elementwise_cycles<CONFIG_T>() + encode_activations<state_t, U>(rh, rhc);
+        encode_activations<state_t, U>(rh, rhc);
         accum_t hh_in[U];
         mxv_stats s;
         sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, w.recurrent_h, hh_in, s);
-        add_stats(stats.recurrent, s);
-        cycles += s.cycles;
+        add_mxv_stats(stats.recurrent, s);
     GRU_BEFORE_OUT:
         for (int j = 0; j < U; j++) {
 #pragma HLS PIPELINE II = 1
             const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + hh_in[j], w);
             h[j] = hh + z[j] * (h[j] - hh);
         }
-        return cycles + elementwise_cycles<CONFIG_T>();
+#ifndef __SYNTHESIS__
+        stats.cycles += 2 * elementwise_cycles<CONFIG_T>() + encode_cycles(U) + s.cycles;
+#endif
     }
 };
 
@@ -183,8 +195,8 @@ struct cell_update<CONFIG_T, CELL_LSTM, R> {
     typedef typename CONFIG_T::gate_t gate_t;
     typedef typename CONFIG_T::cand_t cand_t;
 
-    static long long run(accum_t xw[4 * U], accum_t hu[4 * U], typename CONFIG_T::state_t h[U],
-                         typename CONFIG_T::cell_t c[U], const rnn_weights<CONFIG_T> &w, rnn_stats &) {
+    static void run(accum_t xw[4 * U], accum_t hu[4 * U], typename CONFIG_T::state_t h[U],
+                    typename CONFIG_T::cell_t c[U], const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
     LSTM:
         for (int j = 0; j < U; j++) {
 #pragma HLS PIPELINE II = 1
@@ -198,7 +210,9 @@ struct cell_update<CONFIG_T, CELL_LSTM, R> {
             const cand_t ac = cell_act<CONFIG_T>(c[j], w);
             h[j] = o * ac;
         }
-        return elementwise_cycles<CONFIG_T>();
+#ifndef __SYNTHESIS__
+        stats.cycles += elementwise_cycles<CONFIG_T>();
+#endif
     }
 };
 
@@ -207,15 +221,17 @@ struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
     static const int U = CONFIG_T::n_units;
     typedef typename CONFIG_T::accum_t accum_t;
 
-    static long long run(accum_t xw[U], accum_t hu[U], typename CONFIG_T::state_t h[U], typename CONFIG_T::cell_t *,
-                         const rnn_weights<CONFIG_T> &w, rnn_stats &) {
+    static void run(accum_t xw[U], accum_t hu[U], typename CONFIG_T::state_t h[U], typename CONFIG_T::cell_t *,
+                    const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
     SIMPLE:
         for (int j = 0; j < U; j++) {
 #pragma HLS PIPELINE II = 1
             const accum_t pre = xw[j] + hu[j];
             h[j] = cell_act<CONFIG_T>(pre, w);
         }
-        return elementwise_cycles<CONFIG_T>();
+#ifndef __SYNTHESIS__
+        stats.cycles += elementwise_cycles<CONFIG_T>();
+#endif
     }
 };
 
@@ -230,7 +246,7 @@ void rnn_step(const compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> &x, 
     static const int L = CONFIG_T::kernel_config::lanes;
 
     compact_vector<state_t, U> hc;
-    long long cycles = encode_activations<state_t, U>(h, hc);
+    encode_activations<state_t, U>(h, hc);
 
     accum_t xw[G * U], hu[G * U];
 #pragma HLS ARRAY_PARTITION variable = xw cyclic factor = L
@@ -239,10 +255,11 @@ void rnn_step(const compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> &x, 
     sparse_mxv<typename CONFIG_T::kernel_config>(x, w.kernel, xw, stats.kernel);
     add_bias<accum_t, typename CONFIG_T::bias_t, G * U>(xw, w.bias);
     sparse_mxv<typename CONFIG_T::recurrent_config>(hc, w.recurrent, hu, stats.recurrent);
-    cycles += stats.kernel.cycles + stats.recurrent.cycles;
-    cycles += cell_update<CONFIG_T>::run(xw, hu, h, c, w, stats);
-    stats.cycles = cycles;
+#ifndef __SYNTHESIS__
+    stats.cycles = encode_cycles(U) + stats.kernel.cycles + stats.recurrent.cycles;
     stats.steps = 1;
+#endif
+    cell_update<CONFIG_T>::run(xw, hu, h, c, w, stats);
 }
 
 }  // namespace masr

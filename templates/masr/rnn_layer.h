@@ -23,15 +23,21 @@ namespace masr {
 enum merge_mode { MERGE_CONCAT = 0, MERGE_SUM = 1, MERGE_MUL = 2, MERGE_AVE = 3 };
 
 template <class T, int N, int MAX_T>
-long long encode_sequence(const T x[MAX_T][N], int n_frames, compact_vector<T, N> seq[MAX_T]) {
-    long long cycles = 0;
+void encode_sequence(const T x[MAX_T][N], int n_frames, compact_vector<T, N> seq[MAX_T]) {
 ENCODE:
-    for (int t = 0; t < MAX_T; t++) {
-        if (t >= n_frames) break;
-        cycles += encode_activations<T, N>(x[t], seq[t]);
+    for (int t = 0; t < n_frames; t++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
+        encode_activations<T, N>(x[t], seq[t]);
     }
-    return cycles;
 }
+
+// The figures of a bidirectional layer; C simulation only (empty in synthesis).
+struct layer_stats {
+    rnn_stats fwd, bwd;
+#ifndef __SYNTHESIS__
+    long long cycles;  // the layer, end to end
+#endif
+};
 
 // One direction over n_frames <= MAX_T frames; out[i] as described above.
 template <class CONFIG_T, int MAX_T>
@@ -47,14 +53,18 @@ void rnn_sweep(const compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> seq
     }
     clear_stats(total);
 STEPS:
-    for (int i = 0; i < MAX_T; i++) {
-        if (i >= n_frames) break;
+    for (int i = 0; i < n_frames; i++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int t = backward ? n_frames - 1 - i : i;
         rnn_stats s;
         rnn_step<CONFIG_T>(seq[t], h, c, w, s);
         add_stats(total, s);
         const int slot = realign ? t : i;
-        for (int j = 0; j < CONFIG_T::n_units; j++) out[slot][j] = h[j];
+    STORE:
+        for (int j = 0; j < CONFIG_T::n_units; j++) {
+#pragma HLS UNROLL
+            out[slot][j] = h[j];
+        }
     }
 }
 
@@ -63,9 +73,11 @@ template <class CONFIG_T, int MAX_T>
 void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_frames, bool go_backwards,
                typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
     static compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> seq[MAX_T];
-    const long long encode = encode_sequence<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, seq);
+    encode_sequence<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, seq);
     rnn_sweep<CONFIG_T, MAX_T>(seq, n_frames, go_backwards, false, out, w, total);
-    total.cycles += encode;
+#ifndef __SYNTHESIS__
+    total.cycles += (long long)n_frames * encode_cycles(CONFIG_T::n_in);
+#endif
 }
 
 // MERGE_T: mode, out_t, n_out, lanes.
@@ -85,7 +97,7 @@ typename MERGE_T::out_t merge_pair(const a_T &a, const b_T &b) {
 template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T>
 void bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n_frames, bool return_sequences,
                          typename MERGE_T::out_t y[MAX_T][MERGE_T::n_out], const rnn_weights<FWD_T> &wf,
-                         const rnn_weights<BWD_T> &wb, rnn_stats &fwd_stats, rnn_stats &bwd_stats, long long &cycles) {
+                         const rnn_weights<BWD_T> &wb, layer_stats &stats) {
     static_assert(FWD_T::n_in == BWD_T::n_in, "both directions read the same input");
     static const int UF = FWD_T::n_units, UB = BWD_T::n_units;
     static_assert(MERGE_T::mode == MERGE_CONCAT ? MERGE_T::n_out == UF + UB : (UF == UB && MERGE_T::n_out == UF),
@@ -93,15 +105,19 @@ void bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n
     static compact_vector<typename FWD_T::in_t, FWD_T::n_in> seq[MAX_T];
     static typename FWD_T::state_t hf[MAX_T][UF];
     static typename BWD_T::state_t hb[MAX_T][UB];
-    cycles = encode_sequence<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, seq);
-    rnn_sweep<FWD_T, MAX_T>(seq, n_frames, false, true, hf, wf, fwd_stats);
-    rnn_sweep<BWD_T, MAX_T>(seq, n_frames, true, true, hb, wb, bwd_stats);
-    cycles += fwd_stats.cycles + bwd_stats.cycles;
+    encode_sequence<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, seq);
+    rnn_sweep<FWD_T, MAX_T>(seq, n_frames, false, true, hf, wf, stats.fwd);
+    rnn_sweep<BWD_T, MAX_T>(seq, n_frames, true, true, hb, wb, stats.bwd);
     const int n_out_frames = return_sequences ? n_frames : 1;
+#ifndef __SYNTHESIS__
+    stats.cycles = (long long)n_frames * encode_cycles(FWD_T::n_in) + stats.fwd.cycles + stats.bwd.cycles +
+                   (long long)n_out_frames * ((MERGE_T::n_out + MERGE_T::lanes - 1) / MERGE_T::lanes);
+#endif
 MERGE:
-    for (int t = 0; t < MAX_T; t++) {
-        if (t >= n_out_frames) break;
+    for (int t = 0; t < n_out_frames; t++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int tf = return_sequences ? t : n_frames - 1, tb = return_sequences ? t : 0;
+    MERGE_ROW:
         for (int j = 0; j < MERGE_T::n_out; j++) {
 #pragma HLS PIPELINE II = 1
             if (MERGE_T::mode == MERGE_CONCAT) {
@@ -110,7 +126,6 @@ MERGE:
                 y[t][j] = merge_pair<MERGE_T>(hf[tf][j], hb[tb][j < UB ? j : 0]);
             }
         }
-        cycles += (MERGE_T::n_out + MERGE_T::lanes - 1) / MERGE_T::lanes;
     }
 }
 

@@ -29,7 +29,11 @@ namespace masr {
 
 static const int SOFTMAX_ELEMENTWISE_DEPTH = 4;
 
-constexpr int softmax_ceil_log2(long long n) { return n <= 1 ? 0 : 1 + softmax_ceil_log2((n + 1) / 2); }
+constexpr int softmax_ceil_log2(int n) {
+    int bits = 0;
+    for (int span = 1; span < n; span *= 2) bits++;
+    return bits;
+}
 
 // A shift amount that is always legal for 64-bit operands (unused branches still compile).
 constexpr int softmax_safe_shift(int s) { return s < 0 ? 0 : (s > 63 ? 63 : s); }
@@ -42,14 +46,14 @@ unsigned long long softmax_raw_bits(const T &v) {
 }
 
 template <class CONFIG_T>
-long long softmax_cycles() {
-    return 3LL * ((CONFIG_T::n + CONFIG_T::parallel - 1) / CONFIG_T::parallel) +
+constexpr int softmax_cycles() {
+    return 3 * ((CONFIG_T::n + CONFIG_T::parallel - 1) / CONFIG_T::parallel) +
            2 * softmax_ceil_log2(CONFIG_T::parallel) + SOFTMAX_ELEMENTWISE_DEPTH;
 }
 
-// y = softmax(x); returns the cycles of the call.
+// y = softmax(x); a call takes softmax_cycles<CONFIG_T>() cycles.
 template <class CONFIG_T>
-long long softmax(const typename CONFIG_T::in_t x[CONFIG_T::n], typename CONFIG_T::out_t y[CONFIG_T::n],
+void softmax(const typename CONFIG_T::in_t x[CONFIG_T::n], typename CONFIG_T::out_t y[CONFIG_T::n],
                   const rom_word<typename CONFIG_T::exp_t> exp_table[CONFIG_T::exp_table_size],
                   const rom_word<typename CONFIG_T::inv_t> inv_table[CONFIG_T::inv_table_size]) {
     typedef typename CONFIG_T::in_t in_t;
@@ -152,7 +156,6 @@ NORMALISE:
             y[i] = v;
         }
     }
-    return softmax_cycles<CONFIG_T>();
 }
 
 }  // namespace masr

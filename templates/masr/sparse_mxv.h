@@ -1,30 +1,52 @@
 // MASR's sparse matrix-vector engine: y = W v on L lanes x K MACs per lane.
 //
-// Front end (irregular): for each row a lane owns, AND the row's weight mask
-// with the activation mask word by word and priority-encode the surviving
-// bits into (weight address, activation address) pairs; addresses are mask
-// popcounts, so no index arrays are stored.  Back end (regular): K MACs take
-// up to K pairs of one row per cycle.  The two are decoupled by a FIFO, so a
-// lane takes max(front-end cycles, back-end cycles).
+// Every lane is a separate process with its own banks: the weight masks of
+// its rows (slot order), their packed non-zero values and its result bank.
+// Inside a lane, a DATAFLOW pipeline of two processes joined by a FIFO:
+//
+//   front end (mxv_front)  one mask window (WIN_WORDS x 32 bits of one row)
+//                          per iteration of an II=1 loop with a constant trip
+//                          count (the lane's rows x windows, a ROM constant):
+//                          AND with the activation mask; a window with work is
+//                          written to the FIFO, an empty one is dropped.
+//   FIFO                   hls::stream, depth CONFIG_T::fifo_depth windows.
+//   back end  (mxv_back)   one iteration of an II=1 loop per K pairs: K
+//                          fixed-width priority encoders take the K lowest
+//                          set bits of the head window, popcounts below them
+//                          give the packed weight and activation addresses
+//                          (no index arrays are stored), K MACs multiply and
+//                          one adder tree accumulates.  A window with p
+//                          pairs takes ceil(p / K) iterations.
+//
+// The results leave the lanes by a fixed schedule: y[r] is wired to slot
+// row_slot[r] of lane row_lane[r] (a ROM constant: with the weights fixed
+// at conversion this is wiring, not a crossbar).
 //
 // Modes share one datapath and compute identical results (a skipped pair has
-// a zero factor); they differ only in which pairs are issued to the MACs:
+// a zero factor); they differ only in which bits are issued to the MACs:
 //   MODE_MASR           weight bit AND activation bit (MASR)
 //   MODE_WEIGHT_SPARSE  weight bit only (EIE-like: zero activations still cost)
-//   MODE_DENSE          every element (no front end; a dense array)
+//   MODE_DENSE          every element
 //
 // Products are quantised to accum_t and summed in accum_t, which must wrap:
 // wrap-around addition is associative, so the order in which lanes and MACs
 // add never changes the result.
 //
-// Cycle model: one cycle is one iteration of an II=1 pipelined loop.  Per
-// lane: front end = rows * ceil(words / scan_words), back end = sum over rows
-// of ceil(issued pairs / K).  The engine takes the busiest lane plus the
-// pipeline depth (mask read, AND + encode, multiply, accumulate).
+// Cycle model (docs/arithmetic.md; one cycle = one iteration of an II=1
+// loop, FIFO stalls counted; counted in C simulation only).  Per lane, with
+// windows s = 0..S-1 (S = rows x windows per row) and the windows with work
+// i = 0..n-1, window i costing c_i = ceil(issued_i / K) back-end cycles:
+//   f_s = max(f_{s-1} + 1, q_{i-D})   the front end examines window s
+//                                     (stalls while the FIFO of D is full)
+//   q_i = max(f_{s(i)}, b_{i-1} + c_{i-1} - 1)  window i leaves the FIFO
+//   b_i = q_i + 1                     its first back-end cycle
+//   lane = max(f_{S-1} + 1, b_{n-1} + c_{n-1} + MAC_DEPTH)
+// and the engine takes 1 + max over lanes (results valid, done).
 #ifndef MASR_SPARSE_MXV_H
 #define MASR_SPARSE_MXV_H
 
 #include "ap_fixed.h"
+#include "hls_stream.h"
 #include "masr/activation_encoder.h"
 #include "masr/bitmask.h"
 #include "masr/raw_bits.h"
@@ -33,103 +55,346 @@ namespace masr {
 
 enum mxv_mode { MODE_DENSE = 0, MODE_WEIGHT_SPARSE = 1, MODE_MASR = 2 };
 
-static const int MXV_PIPELINE_DEPTH = 4;
+// Stages after a back-end issue cycle: read + multiply, quantise + accumulate.
+static const int MXV_MAC_DEPTH = 2;
+// The cycle after the last lane finishes: results valid (done).
+static const int MXV_DONE_DEPTH = 1;
 
+// Figures of engine calls; they exist in C simulation only (an empty struct
+// in synthesis, so no counter ever becomes hardware).
 struct mxv_stats {
+#ifndef __SYNTHESIS__
     long long pairs;         // non-zero (weight, activation) pairs: the useful work
     long long issued;        // pairs sent to MACs in this mode
-    long long cycles;        // engine cycles, pipeline depth included
+    long long cycles;        // engine cycles, done included
     long long busiest_lane;  // cycles of the slowest lane
     long long idlest_lane;   // cycles of the fastest lane
+#endif
 };
 
-inline void clear_stats(mxv_stats &s) { s.pairs = s.issued = s.cycles = s.busiest_lane = s.idlest_lane = 0; }
+inline void clear_mxv_stats(mxv_stats &s) {
+#ifndef __SYNTHESIS__
+    s.pairs = s.issued = s.cycles = s.busiest_lane = s.idlest_lane = 0;
+#endif
+}
 
-inline void add_stats(mxv_stats &total, const mxv_stats &s) {
+inline void add_mxv_stats(mxv_stats &total, const mxv_stats &s) {
+#ifndef __SYNTHESIS__
     total.pairs += s.pairs;
     total.issued += s.issued;
     total.cycles += s.cycles;
     total.busiest_lane += s.busiest_lane;
     total.idlest_lane += s.idlest_lane;
+#endif
 }
+
+template <class CONFIG_T>
+struct mxv_shape {
+    static const int N_WORDS = mask_words(CONFIG_T::n_in);
+    static const int WIN_WORDS = CONFIG_T::scan_words < N_WORDS ? CONFIG_T::scan_words : N_WORDS;
+    static const int WINDOWS = (N_WORDS + WIN_WORDS - 1) / WIN_WORDS;  // per row
+    static const int WIN_BITS = WIN_WORDS * MASK_BITS;
+    static const int MAX_SCAN = CONFIG_T::max_lane_rows * WINDOWS;
+    // Back-end iterations: every window of every row at its worst, plus the end marker.
+    static const int MAX_ISSUE = MAX_SCAN * ((WIN_BITS + CONFIG_T::macs_per_lane - 1) / CONFIG_T::macs_per_lane) + 1;
+};
 
 // Weights of one matrix (n_out x n_in) in bitmask form, banked by lane; a ROM
 // (values are held as raw ROM words, see raw_bits.h).
 template <class CONFIG_T>
 struct sparse_weights {
-    mask_word_t mask[CONFIG_T::n_out][mask_words(CONFIG_T::n_in)];
-    int lane_rows[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
+    mask_word_t mask[CONFIG_T::lanes][CONFIG_T::max_lane_rows][mask_words(CONFIG_T::n_in)];  // by lane and slot
     int lane_n_rows[CONFIG_T::lanes];
     rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::lanes][CONFIG_T::max_lane_nnz];
+    int row_lane[CONFIG_T::n_out];  // where each result row lives
+    int row_slot[CONFIG_T::n_out];
 };
 
+// One FIFO entry: a window with work.
 template <class CONFIG_T>
-void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
-                const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out],
-                mxv_stats &stats) {
+struct mxv_window {
+    mask_word_t weights[mxv_shape<CONFIG_T>::WIN_WORDS];  // the row's weight mask in this window
+    mask_word_t issue[mxv_shape<CONFIG_T>::WIN_WORDS];    // the bits to issue in this mode
+    int slot;                                             // row slot in the lane
+    int window;                                           // window index within the row
+    int weight_base;                                      // packed address of its first weight
+    bool end;                                             // end of the lane's work (no window)
+#ifndef __SYNTHESIS__
+    int scan;  // the front-end iteration that found it (for the cycle count)
+#endif
+};
+
+// Population count of the bits of a window below bit b (b in [0, WIN_BITS]).
+template <int WORDS>
+int window_popcount_below(const mask_word_t w[WORDS], int b) {
+#pragma HLS INLINE
+    int c = 0;
+    for (int k = 0; k < WORDS; k++) {
+#pragma HLS UNROLL
+        const int rest = b - k * MASK_BITS;
+        c += popcount(w[k] & bits_below(rest < 0 ? 0 : rest));
+    }
+    return c;
+}
+
+// Fixed-width priority encoder over a window: the lowest set bit (window != 0).
+template <int WORDS>
+int window_lowest_bit(const mask_word_t w[WORDS]) {
+#pragma HLS INLINE
+    int pos = 0;
+    bool found = false;
+    for (int k = 0; k < WORDS; k++) {
+#pragma HLS UNROLL
+        if (!found && w[k] != 0) {
+            pos = k * MASK_BITS + lowest_bit(w[k]);
+            found = true;
+        }
+    }
+    return pos;
+}
+
+// Front end of one lane: scan every window of every row, queue those with work.
+template <class CONFIG_T>
+void mxv_front(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS],
+               const mask_word_t mask[CONFIG_T::max_lane_rows][mxv_shape<CONFIG_T>::N_WORDS], int n_rows,
+               hls::stream<mxv_window<CONFIG_T> > &fifo) {
+    typedef mxv_shape<CONFIG_T> S;
+    const int n_scan = n_rows * S::WINDOWS;
+    int slot = 0, window = 0, weight_base = 0;
+SCAN:
+    for (int s = 0; s < n_scan; s++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 0 max = S::MAX_SCAN
+        mxv_window<CONFIG_T> e;
+        mask_word_t any = 0;
+        int weights = 0;
+        for (int k = 0; k < S::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+            const int word = window * S::WIN_WORDS + k;
+            const mask_word_t wm = word < S::N_WORDS ? mask[slot][word] : mask_word_t(0);
+            const mask_word_t am = word < S::N_WORDS ? act_mask[word] : mask_word_t(0);
+            const mask_word_t issue = CONFIG_T::mode == MODE_MASR           ? mask_word_t(wm & am)
+                                      : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? wm
+                                                                             : valid_bits(word, CONFIG_T::n_in);
+            e.weights[k] = wm;
+            e.issue[k] = issue;
+            any |= issue;
+            weights += popcount(wm);
+        }
+        e.slot = slot;
+        e.window = window;
+        e.weight_base = weight_base;
+        e.end = false;
+#ifndef __SYNTHESIS__
+        e.scan = s;
+#endif
+        if (any != 0) fifo.write(e);
+        weight_base += weights;
+        if (window == S::WINDOWS - 1) {
+            window = 0;
+            slot++;
+        } else {
+            window++;
+        }
+    }
+    mxv_window<CONFIG_T> end;
+    for (int k = 0; k < S::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+        end.weights[k] = end.issue[k] = 0;
+    }
+    end.slot = end.window = end.weight_base = 0;
+    end.end = true;
+#ifndef __SYNTHESIS__
+    end.scan = n_scan;
+#endif
+    fifo.write(end);
+}
+
+// Cycle count of one lane (C simulation only): the recurrence of the header
+// comment, fed one window at a time by the back end.
+struct lane_clock {
+#ifndef __SYNTHESIS__
+    static const int MAX_DEPTH = 64;
+    long long q[MAX_DEPTH];  // leave times of the last `depth` windows
+    long long offset;        // front-end stall cycles so far
+    long long issue_end;     // b_{i} + c_{i} of the last window (0: none yet)
+    long long n;             // windows seen
+    int depth;
+
+    void start(int fifo_depth) {
+        depth = fifo_depth;
+        offset = issue_end = n = 0;
+    }
+    // Window found by front-end iteration `scan`, costing `c` back-end cycles.
+    void window(long long scan, long long c) {
+        long long f = scan + offset;
+        if (n >= depth && q[n % depth] > f) f = q[n % depth];  // FIFO full: stall until window n-D leaves
+        offset = f - scan;
+        const long long leave = (n == 0 || issue_end - 1 < f) ? f : issue_end - 1;
+        q[n % depth] = leave;
+        issue_end = leave + 1 + c;
+        n++;
+    }
+    long long lane_cycles(long long n_scan, int mac_depth) const {
+        const long long front = n_scan + offset;  // f_{S-1} + 1
+        const long long back = n == 0 ? 0 : issue_end + mac_depth;
+        return front > back ? front : back;
+    }
+#endif
+};
+
+// Back end of one lane: K pairs per iteration, accumulated per row slot.
+template <class CONFIG_T>
+void mxv_back(const typename CONFIG_T::act_t act_values[CONFIG_T::n_in], const int act_base[mxv_shape<CONFIG_T>::N_WORDS],
+              const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS],
+              const rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::max_lane_nnz], int n_rows,
+              hls::stream<mxv_window<CONFIG_T> > &fifo, typename CONFIG_T::accum_t bank[CONFIG_T::max_lane_rows],
+              mxv_stats &stats) {
+    typedef mxv_shape<CONFIG_T> S;
     typedef typename CONFIG_T::accum_t accum_t;
     typedef typename CONFIG_T::weight_t weight_t;
     typedef typename CONFIG_T::act_t act_t;
-    static const int N_WORDS = mask_words(CONFIG_T::n_in);
+    static const int K = CONFIG_T::macs_per_lane;
+
+CLEAR:
+    for (int i = 0; i < CONFIG_T::max_lane_rows; i++) {
+#pragma HLS UNROLL
+        bank[i] = 0;
+    }
+#ifndef __SYNTHESIS__
+    lane_clock clock;
+    clock.start(CONFIG_T::fifo_depth);
+#endif
+    mxv_window<CONFIG_T> head;
+    mask_word_t todo[S::WIN_WORDS];
+    bool have = false, done = false;
+    int last_slot = -1;
+    accum_t acc = 0;
+ISSUE:
+    for (int it = 0; it < S::MAX_ISSUE && !done; it++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = S::MAX_ISSUE
+        if (!have) {
+            head = fifo.read();
+            have = true;
+            mask_word_t any = 0;
+            for (int k = 0; k < S::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+                todo[k] = head.issue[k];
+                any |= todo[k];
+            }
+#ifndef __SYNTHESIS__
+            if (!head.end) {
+                int issued = 0, pairs = 0;
+                for (int k = 0; k < S::WIN_WORDS; k++) {
+                    const int word = head.window * S::WIN_WORDS + k;
+                    const mask_word_t am = word < S::N_WORDS ? act_mask[word] : mask_word_t(0);
+                    issued += popcount(head.issue[k]);
+                    pairs += popcount(head.weights[k] & am);
+                }
+                stats.issued += issued;
+                stats.pairs += pairs;
+                clock.window(head.scan, (issued + K - 1) / K);
+            }
+#endif
+            (void)any;
+            if (head.slot != last_slot) acc = 0;
+            last_slot = head.slot;
+        }
+        if (head.end) {
+            done = true;
+        } else {
+            const int first_word = head.window * S::WIN_WORDS;
+            const int a_base = act_base[first_word];
+            mask_word_t am[S::WIN_WORDS];
+            for (int k = 0; k < S::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+                am[k] = first_word + k < S::N_WORDS ? act_mask[first_word + k] : mask_word_t(0);
+            }
+            accum_t group = 0;
+        MACS:
+            for (int m = 0; m < K; m++) {
+#pragma HLS UNROLL
+                mask_word_t any = 0;
+                for (int k = 0; k < S::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+                    any |= todo[k];
+                }
+                if (any != 0) {
+                    const int b = window_lowest_bit<S::WIN_WORDS>(todo);
+                    const int wk = b / MASK_BITS, wb = b % MASK_BITS;
+                    todo[wk] &= ~(mask_word_t(1) << wb);
+                    const bool w_set = (head.weights[wk] >> wb) & 1, a_set = (am[wk] >> wb) & 1;
+                    // Bits issued by the weaker modes with a zero factor add nothing.
+                    if (w_set && a_set) {
+                        const weight_t wv = rom_read(values[head.weight_base + window_popcount_below<S::WIN_WORDS>(head.weights, b)]);
+                        const act_t av = act_values[a_base + window_popcount_below<S::WIN_WORDS>(am, b)];
+                        const accum_t product = wv * av;
+                        group += product;
+                    }
+                }
+            }
+            acc += group;
+            bank[head.slot] = acc;
+            mask_word_t left = 0;
+            for (int k = 0; k < S::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+                left |= todo[k];
+            }
+            if (left == 0) have = false;
+        }
+    }
+#ifndef __SYNTHESIS__
+    const long long lane = clock.lane_cycles((long long)n_rows * S::WINDOWS, MXV_MAC_DEPTH);
+    if (lane > stats.busiest_lane) stats.busiest_lane = lane;
+    if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
+#else
+    (void)n_rows;
+#endif
+}
+
+// One lane: front end -> FIFO -> back end, as a dataflow region.
+template <class CONFIG_T>
+void mxv_lane(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
+              const mask_word_t mask[CONFIG_T::max_lane_rows][mxv_shape<CONFIG_T>::N_WORDS],
+              const rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::max_lane_nnz], int n_rows,
+              typename CONFIG_T::accum_t bank[CONFIG_T::max_lane_rows], mxv_stats &stats) {
+#pragma HLS INLINE off
+#pragma HLS DATAFLOW
+    hls::stream<mxv_window<CONFIG_T> > fifo("mxv_fifo");
+#pragma HLS STREAM variable = fifo depth = CONFIG_T::fifo_depth
+    mxv_front<CONFIG_T>(v.mask, mask, n_rows, fifo);
+    mxv_back<CONFIG_T>(v.values, v.base, v.mask, values, n_rows, fifo, bank, stats);
+}
+
+template <class CONFIG_T>
+void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v, const sparse_weights<CONFIG_T> &w,
+                typename CONFIG_T::accum_t y[CONFIG_T::n_out], mxv_stats &stats) {
+    typedef typename CONFIG_T::accum_t accum_t;
     static const int K = CONFIG_T::macs_per_lane;
     static_assert(CONFIG_T::lanes >= 1 && K >= 1 && CONFIG_T::scan_words >= 1, "lanes, MACs and scan width >= 1");
+    static_assert(CONFIG_T::fifo_depth >= 1 && CONFIG_T::fifo_depth <= 64, "FIFO depth in 1..64");
     static_assert(accum_t::omode == AP_WRAP, "accum_t must use AP_WRAP so that summation order cannot matter");
 
-    // Address of each activation word's first packed value.
-    int act_base[N_WORDS];
-    int running = 0;
-    for (int k = 0; k < N_WORDS; k++) {
-#pragma HLS PIPELINE II = 1
-        act_base[k] = running;
-        running += popcount(v.mask[k]);
-    }
-
-    clear_stats(stats);
+    accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
+#pragma HLS ARRAY_PARTITION variable = bank complete dim = 0
+    clear_mxv_stats(stats);
+#ifndef __SYNTHESIS__
     stats.idlest_lane = -1;
+#endif
 LANES:
     for (int l = 0; l < CONFIG_T::lanes; l++) {
 #pragma HLS UNROLL
-        long long front = 0, back = 0;
-        int w_addr = 0;
-    ROWS:
-        for (int i = 0; i < CONFIG_T::max_lane_rows; i++) {
-            if (i >= w.lane_n_rows[l]) break;
-            const int row = w.lane_rows[l][i];
-            accum_t acc = 0;
-            int issued = 0;
-        WORDS:
-            for (int k = 0; k < N_WORDS; k++) {
-#pragma HLS PIPELINE II = 1
-                const mask_word_t wm = w.mask[row][k], am = v.mask[k];
-                const mask_word_t pairs = wm & am;
-                mask_word_t issue = CONFIG_T::mode == MODE_MASR           ? pairs
-                                    : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? wm
-                                                                           : valid_bits(k, CONFIG_T::n_in);
-                stats.pairs += popcount(pairs);
-                issued += popcount(issue);
-                // Only pairs with both bits set can change acc; the others
-                // issued by the weaker modes multiply by zero.
-                mask_word_t todo = pairs;
-                while (todo) {
-                    const int b = lowest_bit(todo);
-                    todo &= todo - 1;
-                    const weight_t wv = rom_read(w.values[l][w_addr + popcount(wm & bits_below(b))]);
-                    const act_t av = v.values[act_base[k] + popcount(am & bits_below(b))];
-                    const accum_t product = wv * av;
-                    acc += product;
-                }
-                w_addr += popcount(wm);
-            }
-            y[row] = acc;
-            back += (issued + K - 1) / K;
-            if (CONFIG_T::mode != MODE_DENSE) front += (N_WORDS + CONFIG_T::scan_words - 1) / CONFIG_T::scan_words;
-            stats.issued += issued;
-        }
-        const long long lane_cycles = front > back ? front : back;
-        if (lane_cycles > stats.busiest_lane) stats.busiest_lane = lane_cycles;
-        if (stats.idlest_lane < 0 || lane_cycles < stats.idlest_lane) stats.idlest_lane = lane_cycles;
+        mxv_lane<CONFIG_T>(v, w.mask[l], w.values[l], w.lane_n_rows[l], bank[l], stats);
     }
-    stats.cycles = stats.busiest_lane + MXV_PIPELINE_DEPTH;
+MERGE:
+    for (int r = 0; r < CONFIG_T::n_out; r++) {
+#pragma HLS UNROLL
+        y[r] = bank[w.row_lane[r]][w.row_slot[r]];
+    }
+#ifndef __SYNTHESIS__
+    stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;
+#endif
 }
 
 }  // namespace masr

@@ -15,11 +15,15 @@ template <class CFG>
 void load_sparse_weights(masr::sparse_weights<CFG> &w, const int64_t *mask, const int64_t *lane_rows,
                          const int64_t *lane_n_rows, const int64_t *lane_values) {
     static const int N_WORDS = masr::mask_words(CFG::n_in);
-    for (int r = 0; r < CFG::n_out; r++)
-        for (int k = 0; k < N_WORDS; k++) w.mask[r][k] = (masr::mask_word_t)mask[r * N_WORDS + k];
+    for (int r = 0; r < CFG::n_out; r++) w.row_lane[r] = w.row_slot[r] = 0;
     for (int l = 0; l < CFG::lanes; l++) {
         w.lane_n_rows[l] = (int)lane_n_rows[l];
-        for (int i = 0; i < CFG::max_lane_rows; i++) w.lane_rows[l][i] = (int)lane_rows[l * CFG::max_lane_rows + i];
+        for (int i = 0; i < CFG::max_lane_rows; i++) {
+            const int row = (int)lane_rows[l * CFG::max_lane_rows + i];
+            for (int k = 0; k < N_WORDS; k++)
+                w.mask[l][i][k] = i < w.lane_n_rows[l] ? (masr::mask_word_t)mask[row * N_WORDS + k] : 0u;
+            if (i < w.lane_n_rows[l]) w.row_lane[row] = l, w.row_slot[row] = i;
+        }
         masr::array_from_raw(lane_values + l * CFG::max_lane_nnz, w.values[l], CFG::max_lane_nnz);
     }
 }

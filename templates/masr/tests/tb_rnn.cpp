@@ -59,14 +59,13 @@ void tb_bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, 
     static fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
     static merge_cfg::out_t y[MAX_T][merge_cfg::n_out];
     frames_from_raw<fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
-    masr::rnn_stats fs, bs;
-    long long cycles;
+    masr::layer_stats s;
     masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, y, fwd_weights,
-                                                                    bwd_weights, fs, bs, cycles);
+                                                                    bwd_weights, s);
     const int n_out_frames = return_sequences ? n_frames : 1;
     for (int t = 0; t < n_out_frames; t++) masr::array_to_raw(y[t], y_raw + t * merge_cfg::n_out, merge_cfg::n_out);
-    rnn_stats_to_raw(fs, stats_out);
-    rnn_stats_to_raw(bs, stats_out + 12);
-    stats_out[24] = cycles;
+    rnn_stats_to_raw(s.fwd, stats_out);
+    rnn_stats_to_raw(s.bwd, stats_out + 12);
+    stats_out[24] = s.cycles;
 }
 }

@@ -1,0 +1,414 @@
+"""A check of the HLS C++ that runs without Vitis: is it written the way Vitis schedules predictably?
+
+The *synthesis view* of a file is what Vitis HLS sees: the C++ with ``__SYNTHESIS__``
+defined, so every ``#ifndef __SYNTHESIS__`` block (counters, statistics, checks)
+is gone.  The open ap_types headers refuse ``__SYNTHESIS__``, so they (and
+``hls_stream.h``) are included first and the macro is defined after them.
+
+For every MASR header and every generated project this module
+
+1. compiles the synthesis view with ``g++ -fsyntax-only`` (a project's top
+   function instantiates every template it uses, so that check is complete);
+2. reads the preprocessed synthesis view of our own files (not ap_types) and
+   enforces the rules below, each reported with file and line.
+
+Rules (docs/hls.md explains why each one matters to the scheduler):
+
+- ``loop-bound``: every ``for`` loop compares its index with a constant (a
+  number, an upper-case constant, a ``CONFIG_T::member``, a ``constexpr``
+  call) or carries ``#pragma HLS LOOP_TRIPCOUNT``; loops inside a pipelined
+  region need a constant bound (they are unrolled).
+- ``pipeline-exit``: no ``while``/``do`` loop anywhere and no ``break``,
+  ``continue``-free early exit or ``goto`` inside a pipelined region.
+- ``dynamic-memory``: no ``new``, ``delete``, ``malloc``, ``free``.
+- ``std-container``: no ``std::`` containers or strings.
+- ``counter``: no signed ``long long`` (counters and cycle arithmetic belong in
+  C simulation; ``unsigned long long`` is allowed as a 64-bit pattern).
+- ``recursion``: no function that calls itself.
+- ``pragma-place``: every ``#pragma HLS`` is inside a function body; loop
+  pragmas (PIPELINE in a loop, UNROLL, LOOP_TRIPCOUNT, LOOP_FLATTEN) open the
+  body of the loop they govern; INLINE and DATAFLOW open a function or loop body.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from masr_hls.sim import compiler
+
+PRELUDE = '#include "ap_fixed.h"\n#include "ap_int.h"\n#include "hls_stream.h"\n#define __SYNTHESIS__\n'
+
+LOOP_PRAGMAS = ("UNROLL", "LOOP_TRIPCOUNT", "LOOP_FLATTEN")
+OPENING_PRAGMAS = ("INLINE", "DATAFLOW", "PIPELINE")
+CONTAINERS = ("vector", "map", "set", "list", "deque", "queue", "stack", "string", "unordered_map", "unordered_set",
+              "array", "function", "shared_ptr", "unique_ptr")
+CONSTEXPR_CALLS = {"mask_words", "encode_cycles", "gate_count", "softmax_ceil_log2", "elementwise_cycles", "softmax_cycles"}
+KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "else", "do", "case", "catch"}
+
+
+@dataclass
+class Violation:
+    rule: str
+    where: str  # file:line
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: [{self.rule}] {self.text}"
+
+
+@dataclass
+class LintResult:
+    checked: list[str] = field(default_factory=list)  # what was checked (headers, projects)
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def summary(self) -> str:
+        lines = [f"lint-hls: {len(self.checked)} checked, {len(self.violations)} violations"]
+        lines += [f"  {v}" for v in self.violations]
+        return "\n".join(lines)
+
+
+def _gxx(args: list[str], source: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([compiler.compiler(), "-std=c++14", "-x", "c++", *args, "-"], input=source, text=True,
+                          capture_output=True, cwd=cwd)
+
+
+def _synthesis_view(source: str, includes: list[Path], cwd: Path, ours) -> tuple[str | None, list[tuple[str, int, str]]]:
+    """(compiler errors or None, the preprocessed lines of our own files as (file, line, text))."""
+    flags = [f"-I{p}" for p in includes]
+    check = _gxx(["-fsyntax-only", *flags], source, cwd)
+    errors = None if check.returncode == 0 else check.stderr.strip()
+    pre = _gxx(["-E", *flags], source, cwd)
+    lines, current, number = [], None, 0
+    marker = re.compile(r'^# (\d+) "([^"]+)"')
+    for raw in pre.stdout.splitlines():
+        m = marker.match(raw)
+        if m:
+            number, current = int(m.group(1)), m.group(2)
+            continue
+        if current is not None and ours(current):
+            lines.append((current, number, raw))
+        number += 1
+    return errors, lines
+
+
+_TOKEN = re.compile(r'#pragma[^\n]*|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|::|->|&&|\|\||[A-Za-z_]\w*|\d[\w.]*|\S')
+
+
+@dataclass
+class _Tok:
+    text: str
+    where: str
+
+
+@dataclass
+class _Block:
+    kind: str  # "func", "loop", "other", "scope" (namespace/class)
+    pipelined: bool = False
+    started: bool = False  # a non-pragma statement has been seen
+    where: str = ""
+
+
+def _tokens(lines) -> list[_Tok]:
+    out = []
+    for path, line, text in lines:
+        where = f"{Path(path).name}:{line}"
+        stripped = text.strip()
+        if stripped.startswith("#pragma"):
+            out.append(_Tok(stripped, where))
+            continue
+        if stripped.startswith("#"):
+            continue
+        for m in _TOKEN.finditer(text):
+            out.append(_Tok(m.group(0), where))
+    return out
+
+
+def _matching(toks: list[_Tok], i: int, open_: str = "(", close: str = ")") -> int:
+    depth = 0
+    for j in range(i, len(toks)):
+        if toks[j].text == open_:
+            depth += 1
+        elif toks[j].text == close:
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(toks) - 1
+
+
+def _constant_bound(expr: list[str]) -> bool:
+    """Is a loop bound made of constants only (numbers, UPPER_CASE, X::member, constexpr calls)?"""
+    i = 0
+    while i < len(expr):
+        t = expr[i]
+        if re.match(r"[A-Za-z_]\w*$", t):
+            qualified = i + 1 < len(expr) and expr[i + 1] == "::"
+            after_scope = i > 0 and expr[i - 1] == "::"
+            call = i + 1 < len(expr) and expr[i + 1] in ("(", "<")
+            if not (qualified or after_scope or t.isupper() or re.match(r"[A-Z][A-Z0-9_]*$", t) or
+                    (call and t in CONSTEXPR_CALLS) or t in ("true", "false", "sizeof")):
+                return False
+        i += 1
+    return True
+
+
+def _loop_bound(header: list[str]) -> tuple[list[str], str | None]:
+    """The bound expression of ``for (init; index < bound [&& ...]; step)`` and the index name."""
+    parts, depth, current = [], 0, []
+    for t in header:
+        if t == "(":
+            depth += 1
+        elif t == ")":
+            depth -= 1
+        if t == ";" and depth == 0:
+            parts.append(current)
+            current = []
+        else:
+            current.append(t)
+    parts.append(current)
+    if len(parts) != 3 or not parts[1]:
+        return [], None
+    cond = parts[1]
+    # the first comparison: index < / <= / > / != bound, up to && or ||
+    for k, t in enumerate(cond):
+        if t in ("<", "<=", ">", ">=", "!="):
+            rest = []
+            for u in cond[k + 1 :]:
+                if u in ("&&", "||"):
+                    break
+                rest.append(u)
+            return rest, cond[k - 1] if k else None
+    return [], None
+
+
+def lint_lines(lines) -> list[Violation]:
+    """The rules over the preprocessed synthesis view of our files."""
+    toks = _tokens(lines)
+    out: list[Violation] = []
+    stack: list[_Block] = [_Block("scope", started=True)]
+    pending: tuple[str, dict] | None = None  # a header seen, waiting for its '{'
+    loops_without_brace: list[int] = []
+    func_names: list[str] = []
+    i = 0
+
+    def in_pipeline() -> bool:
+        return any(b.pipelined for b in stack)
+
+    def in_function() -> bool:
+        return any(b.kind == "func" for b in stack)
+
+    while i < len(toks):
+        tok = toks[i]
+        t = tok.text
+        if t.startswith("#pragma"):
+            words = t.split()
+            if len(words) >= 3 and words[1].upper() == "HLS":
+                name = words[2].upper()
+                block = stack[-1]
+                if not in_function():
+                    out.append(Violation("pragma-place", tok.where, f"'{t}' outside a function body"))
+                elif name in LOOP_PRAGMAS and (block.kind != "loop" or block.started):
+                    out.append(Violation("pragma-place", tok.where, f"'{t}' does not open the body of the loop it governs"))
+                elif name in OPENING_PRAGMAS and (block.kind not in ("loop", "func") or block.started):
+                    out.append(Violation("pragma-place", tok.where, f"'{t}' does not open a function or loop body"))
+                if name == "PIPELINE" and block.kind in ("loop", "func") and not block.started and "off" not in t.lower():
+                    block.pipelined = True
+                if name == "LOOP_TRIPCOUNT" and block.kind == "loop":
+                    block.where = "tripcount"
+            i += 1
+            continue
+        if t == "for":
+            end = _matching(toks, i + 1)
+            header = [x.text for x in toks[i + 2 : end]]
+            bound, _ = _loop_bound(header)
+            constant = bool(bound) and _constant_bound(bound)
+            info = {"constant": constant, "where": tok.where, "bound": " ".join(bound) or "?", "pipe": in_pipeline()}
+            stack[-1].started = True
+            if end + 1 < len(toks) and toks[end + 1].text == "{":
+                pending = ("loop", info)
+                i = end + 1
+                continue
+            # a loop without braces: nothing can be placed in it; its bound must be constant
+            if not constant and not any(b.kind == "func" and b.where == "constexpr" for b in stack):
+                out.append(Violation("loop-bound", tok.where, f"loop bound '{info['bound']}' is not a constant and has no LOOP_TRIPCOUNT"))
+            loops_without_brace.append(i)
+            i = end + 1
+            continue
+        if t in ("while", "do"):
+            out.append(Violation("pipeline-exit", tok.where, f"'{t}' loop: give it a constant bound (a for loop) instead"))
+            stack[-1].started = True
+            i += 1
+            continue
+        if t in ("break", "goto") and in_pipeline():
+            out.append(Violation("pipeline-exit", tok.where, f"'{t}' inside a pipelined region"))
+        if t in ("new", "delete", "malloc", "free", "calloc", "realloc") and (i + 1 < len(toks)):
+            nxt = toks[i + 1].text
+            if t in ("new", "delete") or nxt == "(":
+                out.append(Violation("dynamic-memory", tok.where, f"'{t}'"))
+        if t == "std" and i + 2 < len(toks) and toks[i + 1].text == "::" and toks[i + 2].text in CONTAINERS:
+            out.append(Violation("std-container", tok.where, f"std::{toks[i + 2].text}"))
+        if t == "long" and i + 1 < len(toks) and toks[i + 1].text == "long" and not (i > 0 and toks[i - 1].text == "unsigned"):
+            out.append(Violation("counter", tok.where, "signed long long: counters belong in C simulation (#ifndef __SYNTHESIS__)"))
+        if t == "{":
+            if pending is not None:
+                kind, info = pending
+                block = _Block(kind, where=info["where"])
+                block.info = info  # type: ignore[attr-defined]
+                stack.append(block)
+                pending = None
+            else:
+                # a function body follows ')' (optionally const/noexcept/override) at scope level
+                prev = toks[i - 1].text if i else ""
+                if prev in (")", "const", "noexcept", "override") and not in_function():
+                    k = i - 1
+                    while k > 0 and toks[k].text not in (";", "}", "{") and not toks[k].text.startswith("#"):
+                        k -= 1
+                    constexpr = any(x.text == "constexpr" for x in toks[k:i])
+                    # a constexpr function is evaluated by the compiler, never built: skip its loops
+                    stack.append(_Block("func", where="constexpr" if constexpr else ""))
+                else:
+                    stack.append(_Block("other"))
+                    if len(stack) >= 2:
+                        stack[-2].started = True
+            i += 1
+            continue
+        if t == "}":
+            block = stack.pop() if len(stack) > 1 else stack[0]
+            if block.kind == "loop" and not any(x.kind == "func" and x.where == "constexpr" for x in stack):
+                info = block.info  # type: ignore[attr-defined]
+                if info["pipe"] and not info["constant"]:
+                    out.append(Violation("loop-bound", info["where"], f"loop inside a pipelined region without a constant bound ('{info['bound']}')"))
+                elif not info["constant"] and block.where != "tripcount":
+                    out.append(Violation("loop-bound", info["where"], f"loop bound '{info['bound']}' is not a constant and has no LOOP_TRIPCOUNT"))
+            if block.kind == "func" and func_names:
+                func_names.pop()
+            i += 1
+            continue
+        if t in (";",):
+            stack[-1].started = True
+        elif stack[-1].kind in ("loop", "func", "other") and not t.startswith("#"):
+            stack[-1].started = True
+        i += 1
+    out += _recursion(toks)
+    return out
+
+
+def _recursion(toks: list[_Tok]) -> list[Violation]:
+    """Functions whose body calls the function itself (by name; overloaded names cannot be told apart
+    without types and are left to the compile check of the project)."""
+    out, defined = [], {}
+    for k in range(1, len(toks) - 1):
+        if toks[k].text == "(" and re.match(r"[A-Za-z_]\w*$", toks[k - 1].text):
+            close = _matching(toks, k)
+            if close + 1 < len(toks) and toks[close + 1].text in ("{", "const"):
+                defined[toks[k - 1].text] = defined.get(toks[k - 1].text, 0) + 1
+    depth, i = 0, 0
+    while i < len(toks):
+        t = toks[i].text
+        if t == "{":
+            depth += 1
+        elif t == "}":
+            depth -= 1
+        elif t == "(" and i > 0 and re.match(r"[A-Za-z_]\w*$", toks[i - 1].text) and toks[i - 1].text not in KEYWORDS:
+            name = toks[i - 1].text
+            close = _matching(toks, i)
+            j = close + 1
+            while j < len(toks) and toks[j].text in ("const", "noexcept", "override"):
+                j += 1
+            if j < len(toks) and toks[j].text == "{" and not (i > 1 and toks[i - 2].text in (".", "->", "=", "return")):
+                end = _matching(toks, j, "{", "}")
+                body = toks[j + 1 : end]
+                for k in range(len(body) - 1):
+                    if defined.get(name, 0) == 1 and body[k].text == name and body[k + 1].text in ("(", "<") and (k == 0 or body[k - 1].text not in (".", "->", "::")):
+                        out.append(Violation("recursion", body[k].where, f"{name} calls itself"))
+                        break
+                i = j  # continue inside the body (nested definitions are rare; loops are scanned by lint_lines)
+                continue
+        i += 1
+    return out
+
+
+def _includes(extra: list[Path]) -> list[Path]:
+    return [*extra, compiler.templates_dir(), compiler.ap_types_dir()]
+
+
+def lint_source(source: str, includes: list[Path], cwd: Path, ours, label: str) -> list[Violation]:
+    errors, lines = _synthesis_view(source, _includes(includes), cwd, ours)
+    found = []
+    if errors is not None:
+        first = "\n".join(errors.splitlines()[:12])
+        found.append(Violation("compile", label, f"the synthesis view does not compile:\n{first}"))
+    return found + lint_lines(lines)
+
+
+def header_paths(root: Path | None = None) -> list[Path]:
+    root = root or compiler.templates_dir() / "masr"
+    return sorted(root.glob("*.h"))
+
+
+def lint_headers(headers: list[Path] | None = None) -> LintResult:
+    """Every MASR header on its own (its synthesis view compiles; the rules hold)."""
+    result = LintResult()
+    for path in headers or header_paths():
+        path = Path(path).resolve()
+        source = PRELUDE + f'#include "{path}"\n'
+        resolved = path
+
+        def ours(name: str, resolved=resolved) -> bool:
+            return Path(name).resolve() == resolved
+
+        result.checked.append(str(path))
+        result.violations += lint_source(source, [path.parent.parent], path.parent, ours, path.name)
+    return result
+
+
+def lint_project(folder: Path) -> LintResult:
+    """A generated project: its top function (with everything it instantiates) in the synthesis view."""
+    folder = Path(folder).resolve()
+    firmware = folder / "firmware"
+    tops = [p for p in firmware.glob("*.cpp")]
+    if not tops:
+        raise FileNotFoundError(f"{folder}: no firmware/*.cpp (is this a masr_hls project?)")
+    result = LintResult()
+    for top in tops:
+        source = PRELUDE + f'#include "{top}"\n'
+
+        def ours(name: str) -> bool:
+            p = Path(name)
+            if not p.is_absolute():
+                p = (firmware / p)
+            try:
+                p.resolve().relative_to(firmware)
+                return True
+            except ValueError:
+                return False
+
+        result.checked.append(str(top))
+        # the project's own copy of the headers comes first on the include path
+        result.violations += lint_source(source, [firmware], folder, ours, top.name)
+    return result
+
+
+def lint_all(projects: list[Path] = ()) -> LintResult:
+    result = lint_headers()
+    for p in projects:
+        r = lint_project(Path(p))
+        result.checked += r.checked
+        result.violations += r.violations
+    return result
+
+
+def lint_text(header_text: str, name: str = "planted.h") -> LintResult:
+    """Lint one header given as text (it may include the MASR headers)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "masr" / name
+        path.parent.mkdir()
+        path.write_text(header_text)
+        return lint_headers([path])
