@@ -148,7 +148,7 @@ def test_softmax_tolerance_tail_term_is_needed():
         (dict(n=300, sum_t=F("ap_ufixed<12,8>")), "sum_t .* holds the largest sum, n = 300"),
         (dict(exp_n_log2=0), "exp_n_log2 must be an integer in 1..16"),
         (dict(exp_r_log2=7), "exp_r_log2 must be an integer in -2..6"),
-        (dict(exp_t=F("ap_ufixed<40,1>"), inv_t=F("ap_ufixed<30,1>")), "exceed 62 bits"),
+        (dict(in_t=F("ap_fixed<63,20>")), "in_t .* at most 62 bits"),
     ],
 )
 def test_bad_softmax_configs(kwargs, message):
@@ -368,3 +368,30 @@ def test_bad_head_parameters():
     weights = dh.quantize_weights(cfg, np.ones((4, 3)), np.ones(3))
     with pytest.raises(ValueError, match=r"input must be frames x n_in \(n_in = 4\), got shape \(2, 5\)"):
         dh.dense_head(cfg, weights, np.zeros((2, 5), np.int64))
+
+
+W32 = "ap_fixed<32,14,AP_RND,AP_SAT>"
+
+
+@pytest.mark.parametrize("accum_t", ["ap_fixed<48,20,AP_RND,AP_WRAP>", "ap_fixed<96,40,AP_TRN,AP_WRAP>"])
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "hard_sigmoid"])
+def test_head_at_wide_precisions(activation, accum_t):
+    """in, weight, bias, output and table at ap_fixed<32,14>: 64-bit products, accumulators past int64."""
+    rng = np.random.default_rng(len(activation) + len(accum_t))
+    cfg = dh.DenseHeadConfig(20, 7, F(W32), F(W32), F(W32), F(accum_t), F(W32), activation=activation, table_t=F(W32),
+                             lanes=3, max_frames=6)
+    assert cfg.mxv.product_bits > 62
+    weights = random_head(rng, cfg, 0.8)
+    x = cfg.in_t.quantize_float(rng.normal(0, 3, (6, cfg.n_in)))
+    y, _ = DenseHeadSim(cfg, weights).run(x)
+    np.testing.assert_array_equal(y, dh.dense_head(cfg, weights, x))
+    assert len(np.unique(y)) > 5
+
+
+@pytest.mark.parametrize("in_t, out_t", [(W32, "ap_ufixed<32,1,AP_RND,AP_SAT>"), ("ap_fixed<62,28,AP_RND,AP_SAT>", "ap_ufixed<40,1,AP_RND,AP_SAT>")])
+def test_softmax_at_wide_precisions(in_t, out_t):
+    cfg = sm.SoftmaxConfig(12, F(in_t), exp_t=F("ap_ufixed<40,1,AP_RND>"), inv_t=F("ap_ufixed<30,1,AP_RND>"), out_t=F(out_t))
+    rng = np.random.default_rng(cfg.in_t.width)
+    x = cfg.in_t.quantize_float(rng.normal(0, 3, (40, cfg.n)))
+    y, _ = softmax_sim(cfg).run(x)
+    np.testing.assert_array_equal(y, sm.softmax(cfg, x))

@@ -1,11 +1,15 @@
 """masr_hls.fixed_point against the real ap_fixed headers, bit for bit."""
 
+import ctypes
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType, PrecisionError
+from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType, PrecisionError, wide
+from masr_hls.sim import compiler
 from masr_hls.sim.module_sim import FixedPointSim
 
 SOURCE = FixedType(60, 30)  # wide source: 30 integer and 30 fractional bits
@@ -105,8 +109,8 @@ def test_parse_and_render_round_trip():
     "make, message",
     [
         (lambda: FixedType(4, 6), "W=4 < I=6"),
-        (lambda: FixedType(0, 0), "width must be an integer in 1..62"),
-        (lambda: FixedType(70, 6), "width must be an integer in 1..62"),
+        (lambda: FixedType(0, 0), "width must be an integer in 1..1024"),
+        (lambda: FixedType(1025, 6), "width must be an integer in 1..1024"),
         (lambda: FixedType(8, 3, rounding="AP_ROUND"), "unknown rounding mode 'AP_ROUND'"),
         (lambda: FixedType(8, 3, overflow="AP_CLAMP"), "unknown overflow mode 'AP_CLAMP'"),
         (lambda: FixedType.parse("float"), "cannot parse precision 'float'"),
@@ -117,3 +121,102 @@ def test_parse_and_render_round_trip():
 def test_bad_precisions_are_refused_clearly(make, message):
     with pytest.raises(PrecisionError, match=message):
         make()
+
+
+def test_one_bit_sat_sym_saturates_to_minus_one():
+    """ap_fixed<1,...,AP_SAT_SYM>: the underflow code is min | 1, which with one bit is min itself (-1).
+
+    The case CI found: ap_fixed<60,30,AP_TRN,AP_WRAP> -> ap_fixed<1,0,AP_TRN,AP_SAT_SYM>,
+    input raw -2024977480682 (about -1886), which ap_types stores as raw -1.
+    """
+    t = FixedType(1, 0, True, "AP_TRN", "AP_SAT_SYM")
+    raw = np.array([-2024977480682, 2024977480682, -1, 0, 1])
+    assert list(t.quantize_raw(raw, SOURCE.frac)) == [-1, 0, -1, 0, 0]
+    assert list(t.quantize_float(SOURCE.to_float(raw))) == [-1, 0, -1, 0, 0]
+    assert list(FixedType(2, 2, True, "AP_TRN", "AP_SAT_SYM").quantize_float([-5.0, -2.0, 5.0])) == [-1, -1, 1]
+
+
+TINY_TYPES = [
+    FixedType(w, i, signed, q, o)
+    for w in (1, 2)
+    for i in (-2, 0, 1, w)
+    for signed in (True, False)
+    for q in ("AP_TRN", "AP_RND", "AP_TRN_ZERO", "AP_RND_CONV")
+    for o in OVERFLOW_MODES
+    if i <= w
+]
+
+
+def multi_type_sim(src: FixedType, types: list[FixedType]):
+    """One library converting ``src`` raw values and doubles to each of ``types``: one compile for all."""
+    body = ['#include "ap_fixed.h"\n#include "masr/raw_bits.h"\nextern "C" {']
+    for k, t in enumerate(types):
+        body.append(
+            f"void from_raw_{k}(const int64_t *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
+            f"out[i] = masr::to_raw({t.cpp()}(masr::from_raw<{src.cpp()}>(x[i]))); }}\n"
+            f"void from_double_{k}(const double *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
+            f"out[i] = masr::to_raw({t.cpp()}(x[i])); }}"
+        )
+    lib = compiler.load(compiler.build_library({"tiny.cpp": "\n".join(body) + "\n}\n"}, main="tiny.cpp", name="tb_tiny_types"))
+
+    def run(kind, k, values, ctype):
+        values = np.ascontiguousarray(values)
+        out = np.zeros(values.size, np.int64)
+        getattr(lib, f"{kind}_{k}")(compiler.ptr(values, ctype), ctypes.c_int(values.size), compiler.ptr(out))
+        return out
+
+    return run
+
+
+@pytest.mark.csim
+def test_one_and_two_bit_types_match_ap_fixed():
+    """Every 1- and 2-bit type (signed, unsigned, every overflow mode): around the codes, and far out."""
+    run = multi_type_sim(SOURCE, TINY_TYPES)
+    near = np.arange(-40, 41) << (SOURCE.frac - 3)  # -5 .. 5 in steps of 1/8
+    raw = np.concatenate([near, near + 1, near - 1, [-2024977480682, 2024977480682, -(2**59), 2**59 - 1]])
+    x = SOURCE.to_float(raw)
+    for k, t in enumerate(TINY_TYPES):
+        assert_bit_exact(run("from_raw", k, raw, ctypes.c_int64), t.quantize_raw(raw, SOURCE.frac), raw, f"{SOURCE} -> {t}")
+        assert_bit_exact(run("from_double", k, x, ctypes.c_double), t.quantize_float(x), x, f"double -> {t}")
+
+
+@pytest.mark.parametrize("t", TYPES, ids=str)
+def test_python_integer_path_equals_int64_path(t):
+    """The exact path (object arrays) rounds and overflows exactly like the int64 one."""
+    rng = np.random.default_rng(t.width)
+    raw = rng.integers(-(2**50), 2**50, 3000) >> rng.integers(0, 50, 3000)
+    for frac in (SOURCE.frac, t.frac, t.frac - 3):
+        expected = t.quantize_raw(raw, frac)
+        exact = t.quantize_raw(wide(raw), frac)
+        assert exact.dtype == np.int64 and np.array_equal(exact, expected), (t, frac)
+
+
+WIDE_TYPES = [FixedType(w, i, True, q, o) for (w, i), q, o in zip(
+    [(63, 20), (64, 28), (64, 40), (64, 64), (63, 0)] * 6, ROUNDING_MODES * 4, OVERFLOW_MODES * 7)]
+
+
+@pytest.mark.csim
+def test_wide_types_match_ap_fixed():
+    """63- and 64-bit types (the widest the int64 bridge carries) from 64-bit raw values and from doubles."""
+    src = FixedType(64, 30)
+    run = multi_type_sim(src, WIDE_TYPES)
+    rng = np.random.default_rng(64)
+    raw = np.concatenate([rng.integers(-(2**63), 2**63 - 1, 2000, dtype=np.int64), [-(2**63), 2**63 - 1, -1, 0, 1]])
+    raw = np.concatenate([raw, raw >> rng.integers(0, 63, raw.size)])
+    x = np.concatenate([src.to_float(raw), [2.0**40, -(2.0**40), 1e30, -1e30, 2.0**-60]])
+    for k, t in enumerate(WIDE_TYPES):
+        assert_bit_exact(run("from_raw", k, raw, ctypes.c_int64), t.quantize_raw(raw, src.frac), raw, f"{src} -> {t}")
+        assert_bit_exact(run("from_double", k, x, ctypes.c_double), t.quantize_float(x), x, f"double -> {t}")
+
+
+def test_1024_bit_types_are_exact():
+    """Values beyond int64 and doubles' 2**1023 scale: exact Python-integer results."""
+    t = FixedType(1024, 24, True, "AP_RND", "AP_SAT")
+    raw = t.quantize_float([0.1, -3.0, 1e6, 2.0**-1000])
+    assert raw.dtype == object
+    assert raw[0] == Fraction(0.1) * 2**1000  # the double 0.1 is a multiple of 2**-56: exact on this grid
+    assert raw[1] == -3 << 1000 and raw[2] == 10**6 << 1000 and raw[3] == 1
+    assert t.quantize_float([1e300])[0] == t.max_raw  # saturates
+    narrow = FixedType(16, 6, True, "AP_RND", "AP_SAT").quantize_raw(raw, t.frac)
+    assert narrow.dtype == np.int64 and list(narrow) == [102, -3072, 32767, 0]
+    assert t.to_float(raw)[1] == -3.0

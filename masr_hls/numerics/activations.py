@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from masr_hls.numerics.fixed_point import FixedType
+from masr_hls.numerics.fixed_point import INT64_BITS, FixedType, as_raw, wide
 
 KINDS = ("sigmoid", "tanh", "hard_sigmoid", "relu", "linear")
 LUT_KINDS = ("sigmoid", "tanh")
@@ -49,21 +49,27 @@ def make_lut_table(kind: str, table_t: FixedType, n_log2: int, r_log2: int) -> n
 
 
 def lut_index(x_raw, x_frac: int, n_log2: int, r_log2: int) -> np.ndarray:
-    """floor((x + R) * N / (2R)), clamped to the table: exact integer arithmetic."""
-    x = np.asarray(x_raw, dtype=np.int64)
+    """floor((x + R) * N / (2R)), clamped to the table: exact integer arithmetic.
+
+    int64 inputs (at most INT64_BITS bits) stay int64 while R's raw value leaves room;
+    shifting them up, or a finer grid, moves to Python integers.
+    """
+    x = as_raw(x_raw)
     shift = x_frac + r_log2 + 1 - n_log2  # the bin width is 2**(r + 1 - n)
     if x_frac + r_log2 < 0:  # R is finer than x's grid: shift both sides up
-        x, x_frac, shift = x << -(x_frac + r_log2), -r_log2, 1 - n_log2
-    offset = x + (np.int64(1) << (x_frac + r_log2))
+        x, x_frac, shift = wide(x) << -(x_frac + r_log2), -r_log2, 1 - n_log2
+    if x_frac + r_log2 >= INT64_BITS - 1 or shift < 0:
+        x = wide(x)
+    offset = x + (1 << (x_frac + r_log2))
     if shift >= 0:
         index = offset >> shift
     else:
         index = offset << -shift
-    return np.clip(np.where(offset < 0, 0, index), 0, (1 << n_log2) - 1)
+    return np.clip(np.where(offset < 0, 0, index), 0, (1 << n_log2) - 1).astype(np.int64)
 
 
 def lut_lookup(x_raw, x_frac: int, table_raw: np.ndarray, n_log2: int, r_log2: int) -> np.ndarray:
-    return np.asarray(table_raw, dtype=np.int64)[lut_index(x_raw, x_frac, n_log2, r_log2)]
+    return as_raw(table_raw)[lut_index(x_raw, x_frac, n_log2, r_log2)]
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ class Activation:
 
     def apply(self, x_raw, x_frac: int, table: np.ndarray | None = None) -> np.ndarray:
         """Raw out_t result for exact inputs ``x_raw * 2**-x_frac``."""
-        x = np.asarray(x_raw, dtype=np.int64)
+        x = as_raw(x_raw)
         if self.kind == "linear":
             return self.out_t.quantize_raw(x, x_frac)
         if self.kind == "relu":
@@ -130,10 +136,18 @@ def make_activation(kind: str, out_t: FixedType, n_log2: int = 10, r_log2: int =
 
 
 def hard_sigmoid(x_raw, x_frac: int, out_t: FixedType) -> np.ndarray:
-    """Keras 3: clip(x / 6 + 1/2, 0, 1), slope held with 18 fractional bits, quantised once."""
+    """Keras 3: clip(x / 6 + 1/2, 0, 1), slope held with 18 fractional bits, quantised once.
+
+    x is first clipped to [-4, 4] (the result saturates beyond +-3 either way), so the
+    product needs x_frac + 21 bits: int64 while that fits, Python integers otherwise.
+    """
+    x = as_raw(x_raw)
+    if x_frac < 0:  # onto an integer grid first (exact)
+        x, x_frac = wide(x) << -x_frac, 0
     frac = x_frac + HARD_SIGMOID_SLOPE_FRAC
-    if frac > 62 or x_frac < -40:
-        raise ValueError(f"hard_sigmoid input with {x_frac} fractional bits is too fine for exact evaluation")
-    y = np.asarray(x_raw, dtype=np.int64) * HARD_SIGMOID_SLOPE_RAW + (np.int64(1) << (frac - 1))
-    y = np.clip(y, 0, np.int64(1) << frac)
+    if frac + 3 > INT64_BITS:
+        x = wide(x)
+    limit = 4 << x_frac
+    y = np.clip(x, -limit, limit) * HARD_SIGMOID_SLOPE_RAW + (1 << (frac - 1))
+    y = np.clip(y, 0, 1 << frac)
     return out_t.quantize_raw(y, frac)

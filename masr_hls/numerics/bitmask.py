@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from masr_hls.numerics.fixed_point import as_raw
+
 MASK_BITS = 32  # bits per mask word, as stored in memory and in the C++ (ap_uint<32>)
 
 
@@ -46,7 +48,7 @@ class CompactVector:
 
     @classmethod
     def encode(cls, raw: np.ndarray) -> "CompactVector":
-        raw = np.asarray(raw, dtype=np.int64)
+        raw = as_raw(raw)
         if raw.ndim != 1:
             raise ValueError(f"an activation vector must be 1-D, got shape {raw.shape}")
         nz = raw != 0
@@ -56,7 +58,7 @@ class CompactVector:
         nz = unpack_mask(self.mask, self.n)
         if nz.sum() != self.values.size:
             raise ValueError(f"mask has {nz.sum()} set bits but {self.values.size} packed values were given")
-        out = np.zeros(self.n, dtype=np.int64)
+        out = np.zeros(self.n, dtype=self.values.dtype)
         out[nz] = self.values
         return out
 
@@ -84,7 +86,7 @@ class SparseMatrix:
 
     @classmethod
     def encode(cls, w_raw: np.ndarray, lane_of_row: np.ndarray, lanes: int) -> "SparseMatrix":
-        w_raw = np.asarray(w_raw, dtype=np.int64)
+        w_raw = as_raw(w_raw)
         if w_raw.ndim != 2:
             raise ValueError(f"a weight matrix must be 2-D, got shape {w_raw.shape}")
         n_rows, n_cols = w_raw.shape
@@ -100,7 +102,7 @@ class SparseMatrix:
         vals_of = [w_raw[r][w_raw[r] != 0] for r in rows_of]  # row-major: row order, then column order
         max_nnz = max(1, max(v.size for v in vals_of))
         lane_rows = np.zeros((lanes, max_rows), dtype=np.int64)
-        lane_values = np.zeros((lanes, max_nnz), dtype=np.int64)
+        lane_values = np.zeros((lanes, max_nnz), dtype=w_raw.dtype)  # object: values wider than int64
         for lane in range(lanes):
             lane_rows[lane, : len(rows_of[lane])] = rows_of[lane]
             lane_values[lane, : vals_of[lane].size] = vals_of[lane]
@@ -117,13 +119,13 @@ class SparseMatrix:
 
     def decode(self) -> np.ndarray:
         nz = unpack_mask(self.mask, self.n_cols)
-        out = np.zeros((self.n_rows, self.n_cols), dtype=np.int64)
+        out = np.zeros((self.n_rows, self.n_cols), dtype=self.lane_values.dtype)
         for lane in range(self.lanes):
             rows = self.lane_rows[lane, : self.lane_n_rows[lane]]
             sub = nz[rows]
             if sub.sum() != self.lane_nnz[lane]:
                 raise ValueError(f"lane {lane}: mask has {sub.sum()} set bits but {self.lane_nnz[lane]} values")
-            block = np.zeros((len(rows), self.n_cols), dtype=np.int64)
+            block = np.zeros((len(rows), self.n_cols), dtype=self.lane_values.dtype)
             block[sub] = self.lane_values[lane, : self.lane_nnz[lane]]
             out[rows] = block
         return out

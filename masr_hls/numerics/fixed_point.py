@@ -1,10 +1,16 @@
 """Bit-exact numpy model of Xilinx ``ap_fixed<W, I, Q, O>``.
 
-Values are held as raw two's-complement integers (``int64``) on a grid of
-``2**-frac`` so that every operation is exact integer arithmetic; the only
-places where information is lost are :meth:`FixedType.quantize_raw` and
+Values are held as raw two's-complement integers on a grid of ``2**-frac``
+so that every operation is exact integer arithmetic; the only places where
+information is lost are :meth:`FixedType.quantize_raw` and
 :meth:`FixedType.quantize_float`, which mirror what assigning to an ``ap_fixed``
 variable does in C++.
+
+Raw arrays are ``int64`` when the values fit in :data:`INT64_BITS` bits (the
+fast path) and numpy ``object`` arrays of Python integers otherwise (exact at
+any width).  A type's raw values use ``int64`` exactly when its width is at most
+``INT64_BITS``; callers widen operands to ``object`` (:func:`wide`) before an
+operation whose exact result, judged from the types' widths, needs more bits.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ import numpy as np
 ROUNDING_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF", "AP_RND_CONV")
 OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM")
 
-# Raw values live in int64; keep one bit of headroom for sums of two values.
-MAX_WIDTH = 62
+# Widest type: what Vitis HLS accepts without raising AP_INT_MAX_W (ap_common.h).
+MAX_WIDTH = 1024
+# Exact results of at most this many bits are computed in int64 (one bit of headroom
+# for sums of two values); wider ones in Python integers.
+INT64_BITS = 62
 
 _TYPE_RE = re.compile(
     r"^\s*(?P<kind>ap_u?fixed)\s*<\s*(?P<w>-?\d+)\s*,\s*(?P<i>-?\d+)\s*"
@@ -100,6 +109,11 @@ class FixedType:
         return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
 
     @property
+    def fits_int64(self) -> bool:
+        """Whether raw values of this type are held as int64 (else as Python integers)."""
+        return self.width <= INT64_BITS
+
+    @property
     def lsb(self) -> float:
         return 2.0 ** -self.frac
 
@@ -116,12 +130,17 @@ class FixedType:
 
     # ----------------------------------------------------------- conversions
     def to_float(self, raw) -> np.ndarray:
-        return np.asarray(raw, dtype=np.int64).astype(np.float64) * self.lsb
+        raw = as_raw(raw)
+        if raw.dtype == object:
+            return np.ldexp(raw.astype(np.float64), -self.frac)
+        return raw.astype(np.float64) * self.lsb
 
     def quantize_raw(self, raw, frac: int) -> np.ndarray:
         """Assign exact values ``raw * 2**-frac`` to this type (rounding, then overflow)."""
-        raw = np.asarray(raw, dtype=np.int64)
+        raw = as_raw(raw)
         shift = frac - self.frac
+        if raw.dtype == object or not self.fits_int64 or (shift < 0 and not _left_shift_fits(raw, -shift)):
+            return self._quantize_exact(wide(raw), shift)
         if shift > 0:
             if shift >= 63:
                 # |value| is below half an LSB: truncation floors, every other mode gives 0.
@@ -132,8 +151,16 @@ class FixedType:
                 half = np.int64(1) << (shift - 1)
                 q = _round(q, rem, half, raw < 0, self.rounding)
         else:
-            if np.any(np.abs(raw) > (np.int64(1) << max(0, 62 + shift))):
-                raise PrecisionError(f"{self.describe()}: value too large to re-scale exactly")
+            q = raw << (-shift)
+        return self._overflow(q)
+
+    def _quantize_exact(self, raw: np.ndarray, shift: int) -> np.ndarray:
+        """quantize_raw on Python integers (an object array): exact at any width."""
+        if shift > 0:
+            q = raw >> shift
+            rem = raw - (q << shift)
+            q = q + _round_up(rem, 1 << (shift - 1), raw < 0, self.rounding, q).astype(np.int64)
+        else:
             q = raw << (-shift)
         return self._overflow(q)
 
@@ -142,6 +169,8 @@ class FixedType:
         x = np.asarray(x, dtype=np.float64)
         if not np.all(np.isfinite(x)):
             raise PrecisionError(f"{self.describe()}: cannot quantize non-finite values (NaN or Inf)")
+        if not self.fits_int64:
+            return self.quantize_raw(*_float_to_exact(x))
         scaled = np.ldexp(x, self.frac)  # exact: a power-of-two scale
         q = np.floor(scaled)
         rem = scaled - q  # exact, in [0, 1)
@@ -158,26 +187,81 @@ class FixedType:
         return q.astype(np.int64)
 
     def _overflow(self, q: np.ndarray) -> np.ndarray:
+        """Overflow handling of exact integers ``q`` on this type's grid; the type's own raw dtype."""
         lo, hi = self.min_raw, self.max_raw
         if self.overflow == "AP_WRAP":
-            mask = (np.int64(1) << self.width) - 1
-            q = q & mask
+            q = q & ((1 << self.width) - 1)
             if self.signed:
-                q = np.where(q > hi, q - (np.int64(1) << self.width), q)
-            return q.astype(np.int64)
-        if self.overflow == "AP_SAT":
-            return np.clip(q, lo, hi).astype(np.int64)
-        if self.overflow == "AP_SAT_ZERO":
-            return np.where((q < lo) | (q > hi), 0, q).astype(np.int64)
-        # AP_SAT_SYM: symmetric range; the most negative code is never produced.
-        sym_lo = -hi if self.signed else lo
-        return np.clip(q, sym_lo, hi).astype(np.int64)
+                q = np.where(q > hi, q - (1 << self.width), q)
+        elif self.overflow == "AP_SAT":
+            q = np.clip(q, lo, hi)
+        elif self.overflow == "AP_SAT_ZERO":
+            q = np.where((q < lo) | (q > hi), 0, q)
+        else:
+            q = np.clip(q, self._sat_sym_min(), hi)
+        return self._own_dtype(q)
+
+    def _sat_sym_min(self) -> int:
+        """Lowest code AP_SAT_SYM produces: -max, except that a 1-bit signed type keeps -1.
+
+        ap_fixed_base.h sets an underflow to ``min | 1``; with one bit that is the
+        minimum itself (raw -1), so ap_fixed<1,...,AP_SAT_SYM> saturates like AP_SAT.
+        """
+        if self.signed and self.width > 1:
+            return -self.max_raw
+        return self.min_raw
+
+    def _own_dtype(self, q) -> np.ndarray:
+        return np.asarray(q).astype(np.int64 if self.fits_int64 else object)
 
     def check_raw(self, raw, what: str = "value") -> np.ndarray:
-        raw = np.asarray(raw, dtype=np.int64)
+        raw = as_raw(raw)
         if raw.size and (raw.min() < self.min_raw or raw.max() > self.max_raw):
             raise PrecisionError(f"{what}: raw value out of range for {self.describe()}")
-        return raw
+        return self._own_dtype(raw)
+
+
+def as_raw(raw) -> np.ndarray:
+    """Raw integers as an array: int64, or object (Python integers) when they already are or must be."""
+    a = np.asarray(raw)
+    if a.dtype == object or a.dtype == np.int64:
+        return a
+    if a.dtype.kind in "iub" and (a.dtype.itemsize < 8 or a.dtype.kind != "u"):
+        return a.astype(np.int64)
+    if a.dtype.kind == "u":
+        return a.astype(object)
+    return a.astype(np.int64)
+
+
+def wide(raw) -> np.ndarray:
+    """Raw integers as Python integers (an object array): arithmetic on them never overflows."""
+    a = as_raw(raw)
+    return a if a.dtype == object else a.astype(object)
+
+
+def widen_if(needed_bits: int, *arrays):
+    """The arrays as Python integers if an exact result needs more than INT64_BITS bits, else unchanged."""
+    if needed_bits > INT64_BITS:
+        return tuple(wide(a) for a in arrays)
+    return tuple(as_raw(a) for a in arrays)
+
+
+def _left_shift_fits(raw: np.ndarray, shift: int) -> bool:
+    """Whether ``raw << shift`` stays within int64 (with one bit of headroom)."""
+    return shift < INT64_BITS and not np.any(np.abs(raw) > (np.int64(1) << (INT64_BITS - shift)))
+
+
+def _float_to_exact(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Finite doubles as Python integers on one common grid: (raw, frac), exact."""
+    mant, exp = np.frexp(x)  # x = mant * 2**exp, 0.5 <= |mant| < 1 (or 0)
+    mant = np.ldexp(mant, 53).astype(np.int64)  # exact: 53 significant bits
+    exp = exp.astype(np.int64) - 53
+    frac = int(max(0, -exp.min())) if x.size else 0
+    shifts = exp + frac
+    raw = [int(m) << int(e) for m, e in zip(mant.ravel(), shifts.ravel())]
+    out = np.empty(x.size, dtype=object)
+    out[:] = raw
+    return out.reshape(x.shape), frac
 
 
 def _round_up(rem, half, negative, mode, q):
@@ -207,18 +291,29 @@ def _round(q, rem, half, negative, mode):
 
 
 def align(raw, frac: int, to_frac: int) -> np.ndarray:
-    """Exact re-scaling to a finer grid (``to_frac >= frac``)."""
+    """Exact re-scaling to a finer grid (``to_frac >= frac``); the caller sizes the dtype."""
     if to_frac < frac:
         raise ValueError("align only moves to a finer grid; use quantize_raw to round")
-    return np.asarray(raw, dtype=np.int64) << (to_frac - frac)
+    return as_raw(raw) << (to_frac - frac)
 
 
-def exact_add(a, fa: int, b, fb: int):
-    """Exact sum of two fixed-point values; returns (raw, frac)."""
+def exact_add(a, fa: int, b, fb: int, bits: int = 0):
+    """Exact sum of two fixed-point values; returns (raw, frac).
+
+    ``bits`` bounds the exact result (from the operands' types): above INT64_BITS
+    the sum is taken in Python integers, as it is when an operand already is one.
+    """
+    a, b = widen_if(bits, a, b)
     f = max(fa, fb)
     return align(a, fa, f) + align(b, fb, f), f
 
 
-def exact_mul(a, fa: int, b, fb: int):
-    """Exact product of two fixed-point values; returns (raw, frac)."""
-    return np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64), fa + fb
+def exact_mul(a, fa: int, b, fb: int, bits: int = 0):
+    """Exact product of two fixed-point values; returns (raw, frac).  ``bits`` as for exact_add."""
+    a, b = widen_if(bits, a, b)
+    return a * b, fa + fb
+
+
+def sum_bits(a_integer: int, a_frac: int, b_integer: int, b_frac: int) -> int:
+    """Bits of the exact sum of values with these integer and fractional bits (sign included)."""
+    return max(a_integer, b_integer) + 1 + max(a_frac, b_frac)

@@ -21,7 +21,7 @@ import numpy as np
 
 from masr_hls.numerics import activations as act_lib
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
-from masr_hls.numerics.fixed_point import FixedType, PrecisionError, align
+from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, sum_bits
 from masr_hls.numerics.lane_balance import STRATEGIES, assign_rows, row_work
 from masr_hls.reference.mxv import MODES, MxvConfig, mxv, mxv_stats, positive_int
 
@@ -73,11 +73,14 @@ class DenseHeadConfig:
                 object.__setattr__(self, name, FixedType.parse(value))
         if self.table_t is None:
             object.__setattr__(self, "table_t", self.out_t)
-        grid = max(self.accum_t.frac, self.bias_t.frac)
-        if self.accum_t.width + grid - self.accum_t.frac > 61 or self.bias_t.width + grid - self.bias_t.frac > 61:
-            raise PrecisionError(f"bias {self.bias_t} + accumulator {self.accum_t}: the exact sum exceeds 62 bits")
         self.activation_function()  # validates the LUT parameters
-        self.mxv  # validates the engine's types and sizes
+        _ = self.mxv  # validates the engine's types and sizes
+
+    @property
+    def bias_sum_bits(self) -> int:
+        """Bits of the exact acc + b; the reference adds in int64 up to INT64_BITS."""
+        a, b = self.accum_t, self.bias_t
+        return sum_bits(a.integer, a.frac, b.integer, b.frac)
 
     @property
     def mxv(self) -> MxvConfig:
@@ -139,13 +142,13 @@ class HeadStats:
 def activation_table(cfg: DenseHeadConfig) -> np.ndarray:
     if not cfg.uses_table:
         return np.zeros(1, dtype=np.int64)
-    return np.asarray(cfg.activation_function().table(), dtype=np.int64)
+    return as_raw(cfg.activation_function().table())
 
 
 def encode_weights(cfg: DenseHeadConfig, w_raw, b_raw, strategy: str = "balanced") -> DenseHeadWeights:
     """Raw weights (n_out x n_in) and bias (n_out,) -> the head's encoded parameters."""
-    w_raw = np.asarray(w_raw, dtype=np.int64)
-    b_raw = np.asarray(b_raw, dtype=np.int64)
+    w_raw = cfg.weight_t.check_raw(w_raw, "dense head weights")
+    b_raw = cfg.bias_t.check_raw(b_raw, "dense head bias")
     if w_raw.shape != (cfg.n_out, cfg.n_in):
         raise ValueError(
             f"dense head weights must be n_out x n_in = {cfg.n_out} x {cfg.n_in} (the Keras kernel transposed), "
@@ -155,8 +158,6 @@ def encode_weights(cfg: DenseHeadConfig, w_raw, b_raw, strategy: str = "balanced
         raise ValueError(f"dense head bias must have shape ({cfg.n_out},), got {b_raw.shape}")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown lane assignment strategy {strategy!r}; use one of {STRATEGIES}")
-    cfg.weight_t.check_raw(w_raw, "dense head weights")
-    cfg.bias_t.check_raw(b_raw, "dense head bias")
     lane_of_row = assign_rows(row_work(w_raw, cfg.mode), cfg.lanes, strategy)
     matrix = SparseMatrix.encode(w_raw, lane_of_row, cfg.lanes)
     return DenseHeadWeights(w_raw, b_raw, lane_of_row, matrix, activation_table(cfg))
@@ -177,7 +178,7 @@ def quantize_weights(cfg: DenseHeadConfig, kernel, bias=None, strategy: str = "b
 
 # --------------------------------------------------------------- reference
 def _frames(cfg: DenseHeadConfig, x_raw) -> np.ndarray:
-    x = np.asarray(x_raw, dtype=np.int64)
+    x = as_raw(x_raw)
     x = x[None, :] if x.ndim == 1 else x
     if x.ndim != 2 or x.shape[1] != cfg.n_in:
         raise ValueError(f"dense head input must be frames x n_in (n_in = {cfg.n_in}), got shape {x.shape}")
@@ -189,15 +190,13 @@ def dense_head_steps(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> 
     x = _frames(cfg, x_raw)
     m = cfg.mxv
     acc = np.stack([mxv(m, weights.w_raw, frame) for frame in x]) if len(x) else np.zeros((0, cfg.n_out), np.int64)
-    grid = max(cfg.accum_t.frac, cfg.bias_t.frac)
-    exact = align(acc, cfg.accum_t.frac, grid) + align(weights.b_raw, cfg.bias_t.frac, grid)[None, :]
-    z = cfg.accum_t.quantize_raw(exact, grid)
+    z = cfg.accum_t.quantize_raw(*exact_add(acc, cfg.accum_t.frac, weights.b_raw[None, :], cfg.bias_t.frac, cfg.bias_sum_bits))
     a = cfg.activation_function()
     if cfg.uses_table:
         entry = a.apply(z, cfg.accum_t.frac, table=weights.table_raw)
         y = cfg.out_t.quantize_raw(entry, cfg.table_t.frac)
     else:
-        y = np.asarray(a.apply(z, cfg.accum_t.frac), dtype=np.int64)
+        y = as_raw(a.apply(z, cfg.accum_t.frac))
     return {"acc": acc, "z": z, "y": y}
 
 

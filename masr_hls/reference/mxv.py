@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from masr_hls.numerics.bitmask import MASK_BITS, n_words
-from masr_hls.numerics.fixed_point import FixedType, PrecisionError
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError, widen_if
 
 MODES = {"dense": "MODE_DENSE", "weight_sparse": "MODE_WEIGHT_SPARSE", "masr": "MODE_MASR"}
 MAC_DEPTH = 2  # stages after a back-end issue cycle: read + multiply, quantise + accumulate
@@ -55,10 +55,16 @@ class MxvConfig:
                 f"accumulator {self.accum_t}: overflow must be AP_WRAP; lanes and MACs add in a hardware-"
                 "dependent order and only wrap-around addition is order-independent (widen it instead)"
             )
-        if self.weight_t.width + self.act_t.width > 62:
-            raise PrecisionError(f"weight {self.weight_t} x activation {self.act_t} products exceed 62 bits")
-        if self.accum_t.width + int(np.ceil(np.log2(self.n_in + 1))) > 62:
-            raise PrecisionError(f"accumulator {self.accum_t} too wide to sum {self.n_in} terms exactly in the reference")
+
+    @property
+    def product_bits(self) -> int:
+        """Bits of an exact product w * v: the reference multiplies in int64 up to INT64_BITS."""
+        return self.weight_t.width + self.act_t.width
+
+    @property
+    def sum_bits(self) -> int:
+        """Bits of an exact sum of n_in accumulator values."""
+        return self.accum_t.width + int(self.n_in).bit_length()
 
 
 @dataclass
@@ -80,10 +86,9 @@ class MxvStats:
 
 def mxv(cfg: MxvConfig, w_raw: np.ndarray, v_raw: np.ndarray) -> np.ndarray:
     """y = W v on accum_t: each product quantised to accum_t, summed with wrap-around."""
-    w_raw = np.asarray(w_raw, dtype=np.int64)
-    v_raw = np.asarray(v_raw, dtype=np.int64)
+    w_raw, v_raw = widen_if(cfg.product_bits, w_raw, v_raw)
     products = w_raw * v_raw[None, :]
-    quantised = cfg.accum_t.quantize_raw(products, cfg.weight_t.frac + cfg.act_t.frac)
+    (quantised,) = widen_if(cfg.sum_bits, cfg.accum_t.quantize_raw(products, cfg.weight_t.frac + cfg.act_t.frac))
     return cfg.accum_t.quantize_raw(quantised.sum(axis=1), cfg.accum_t.frac)  # exact sum, then wrap
 
 

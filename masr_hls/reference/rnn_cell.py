@@ -11,7 +11,7 @@ import numpy as np
 
 from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
-from masr_hls.numerics.fixed_point import FixedType, PrecisionError, exact_add, exact_mul
+from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul, sum_bits
 from masr_hls.numerics.lane_balance import assign_rows, row_work
 from masr_hls.reference.mxv import MxvConfig, MxvStats, mxv, mxv_stats
 
@@ -69,13 +69,6 @@ class CellConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{self.kind}: {name} must be a positive integer, got {value!r}")
-        # Widest exact intermediate: a gate times an accumulator (GRU r * U_h h) plus a sum, or a gate
-        # times a state difference; the reference keeps them exactly in int64.
-        elementwise = max(self.accum_t.width, self.state_t.width + 1, self.cand_t.width + 1, self.cell_t.width)
-        if self.gate_t.width + elementwise + 2 > 62:
-            raise PrecisionError(
-                f"{self.kind}: gate_t {self.gate_t} times {elementwise}-bit operands exceeds the reference's 62 bits; narrow them"
-            )
         self.kernel_config(), self.recurrent_config()  # validates engine parameters and accumulator
         self.act(), self.rec_act()
 
@@ -101,6 +94,24 @@ class CellConfig:
         """U_h of a GRU with reset_after=False; a 1x1 placeholder for every other cell."""
         n = self.n_units if self.gru_reset_before else 1
         return self._mxv(n, n, self.recurrent_weight_t, self.state_t)
+
+    def elementwise_bits(self) -> int:
+        """Bits of the widest exact intermediate of a step; the reference uses int64 up to INT64_BITS.
+
+        One more than the widest sum or product below (an unsigned gate has no sign bit).
+        """
+        a, b, g, s, c, cell = self.accum_t, self.bias_t, self.gate_t, self.state_t, self.cand_t, self.cell_t
+        diff_i, diff_f = max(s.integer, c.integer) + 1, max(s.frac, c.frac)  # h - hh
+        candidates = [
+            sum_bits(a.integer, a.frac, b.integer, b.frac),  # accumulator + bias
+            a.width + 1,  # xw + hu
+            sum_bits(a.integer, a.frac, g.integer + a.integer, g.frac + a.frac),  # xw_h + r * hu_h
+            g.width + s.width,  # r * h
+            sum_bits(c.integer, c.frac, g.integer + diff_i, g.frac + diff_f),  # hh + z * (h - hh)
+            sum_bits(g.integer + cell.integer, g.frac + cell.frac, g.integer + c.integer, g.frac + c.frac),  # f c + i g
+            g.width + c.width,  # o * act(c)
+        ]
+        return max(candidates) + 1
 
     def act(self) -> Activation:
         return Activation(self.activation, self.cand_t, self.act_n_log2, self.act_r_log2)
@@ -190,12 +201,13 @@ class StepStats:
 def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
     """One step on raw values: returns (h', c', StepStats).  c is the LSTM cell state (ignored otherwise)."""
     u, a = cfg.n_units, cfg.accum_t
-    x, h = np.asarray(x, np.int64), np.asarray(h, np.int64)
-    c = np.zeros(u, np.int64) if c is None else np.asarray(c, np.int64)
+    x, h = as_raw(x), as_raw(h)
+    c = np.zeros(u, np.int64) if c is None else as_raw(c)
     mats = w.engine_matrices(cfg)
     kcfg, rcfg = cfg.kernel_config(), cfg.recurrent_config()
 
-    xw = a.quantize_raw(*exact_add(mxv(kcfg, mats["kernel"], x), a.frac, w.bias, cfg.bias_t.frac))
+    n = cfg.elementwise_bits()
+    xw = a.quantize_raw(*exact_add(mxv(kcfg, mats["kernel"], x), a.frac, w.bias, cfg.bias_t.frac, n))
     hu = mxv(rcfg, mats["recurrent"], h)
     k_stats = mxv_stats(kcfg, mats["kernel"] != 0, x != 0, w.lanes["kernel"])
     r_stats = mxv_stats(rcfg, mats["recurrent"] != 0, h != 0, w.lanes["recurrent"])
@@ -205,32 +217,33 @@ def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
     st, gt, ct = cfg.state_t, cfg.gate_t, cfg.cand_t
 
     def blend(z, hh):  # state_t(hh + z * (h - hh)), exact inside
-        diff, fd = exact_add(h, st.frac, -hh, ct.frac)
-        return st.quantize_raw(*exact_add(hh, ct.frac, *exact_mul(z, gt.frac, diff, fd)))
+        diff, fd = exact_add(h, st.frac, -hh, ct.frac, n)
+        return st.quantize_raw(*exact_add(hh, ct.frac, *exact_mul(z, gt.frac, diff, fd, n), n))
 
     if cfg.kind == "gru":
         if cfg.reset_after:
-            hu = a.quantize_raw(*exact_add(hu, a.frac, w.recurrent_bias, cfg.bias_t.frac))
-        z = rec.apply(*exact_add(xw[:u], a.frac, hu[:u], a.frac))
-        r = rec.apply(*exact_add(xw[u : 2 * u], a.frac, hu[u : 2 * u], a.frac))
+            hu = a.quantize_raw(*exact_add(hu, a.frac, w.recurrent_bias, cfg.bias_t.frac, n))
+        z = rec.apply(*exact_add(xw[:u], a.frac, hu[:u], a.frac, n))
+        r = rec.apply(*exact_add(xw[u : 2 * u], a.frac, hu[u : 2 * u], a.frac, n))
         if cfg.reset_after:
-            hh = act.apply(*exact_add(xw[2 * u :], a.frac, *exact_mul(r, gt.frac, hu[2 * u :], a.frac)))
+            hh = act.apply(*exact_add(xw[2 * u :], a.frac, *exact_mul(r, gt.frac, hu[2 * u :], a.frac, n), n))
         else:
-            rh = st.quantize_raw(*exact_mul(r, gt.frac, h, st.frac))
+            rh = st.quantize_raw(*exact_mul(r, gt.frac, h, st.frac, n))
             hcfg = cfg.recurrent_h_config()
             hh_in = mxv(hcfg, mats["recurrent_h"], rh)
             h_stats = mxv_stats(hcfg, mats["recurrent_h"] != 0, rh != 0, w.lanes["recurrent_h"])
             r_stats = r_stats + h_stats
             cycles += cfg.elementwise_cycles() + n_words(u) + h_stats.cycles
-            hh = act.apply(*exact_add(xw[2 * u :], a.frac, hh_in, a.frac))
+            hh = act.apply(*exact_add(xw[2 * u :], a.frac, hh_in, a.frac, n))
         h_new = blend(z, hh)
     elif cfg.kind == "lstm":
-        pre = a.quantize_raw(xw + hu, a.frac)  # same grid: the sum is exact, storing it wraps
+        pre = a.quantize_raw(*exact_add(xw, a.frac, hu, a.frac, n))  # exact sum; storing it wraps
         i, f, o = (rec.apply(pre[k * u : (k + 1) * u], a.frac) for k in (0, 1, 3))
         g = act.apply(pre[2 * u : 3 * u], a.frac)
-        c = cfg.cell_t.quantize_raw(*exact_add(*exact_mul(f, gt.frac, c, cfg.cell_t.frac), *exact_mul(i, gt.frac, g, ct.frac)))
-        h_new = st.quantize_raw(*exact_mul(o, gt.frac, act.apply(c, cfg.cell_t.frac), ct.frac))
+        fc, ig = exact_mul(f, gt.frac, c, cfg.cell_t.frac, n), exact_mul(i, gt.frac, g, ct.frac, n)
+        c = cfg.cell_t.quantize_raw(*exact_add(*fc, *ig, n))
+        h_new = st.quantize_raw(*exact_mul(o, gt.frac, act.apply(c, cfg.cell_t.frac), ct.frac, n))
     else:
-        pre = a.quantize_raw(xw + hu, a.frac)
+        pre = a.quantize_raw(*exact_add(xw, a.frac, hu, a.frac, n))
         h_new = st.quantize_raw(act.apply(pre, a.frac), ct.frac)
     return h_new, c, StepStats(k_stats, r_stats, cycles)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from masr_hls.numerics.bitmask import n_words
-from masr_hls.numerics.fixed_point import FixedType, exact_add, exact_mul
+from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, step
 
 MERGE_MODES = {"concat": "MERGE_CONCAT", "sum": "MERGE_SUM", "mul": "MERGE_MUL", "ave": "MERGE_AVE"}
@@ -18,10 +18,10 @@ MERGE_MODES = {"concat": "MERGE_CONCAT", "sum": "MERGE_SUM", "mul": "MERGE_MUL",
 
 def sweep(cfg: CellConfig, w: CellWeights, x_seq, backward: bool = False, realign: bool = False):
     """Run one direction over the frames; out[i] is the i-th step's state, or the state of frame i if ``realign``."""
-    x_seq = np.asarray(x_seq, np.int64)
+    x_seq = as_raw(x_seq)
     n_frames = x_seq.shape[0]
     h, c = np.zeros(cfg.n_units, np.int64), np.zeros(cfg.n_units, np.int64)
-    out = np.zeros((n_frames, cfg.n_units), np.int64)
+    out = np.zeros((n_frames, cfg.n_units), np.int64 if cfg.state_t.fits_int64 else object)
     total = StepStats.zero()
     for i in range(n_frames):
         t = n_frames - 1 - i if backward else i
@@ -60,13 +60,24 @@ class MergeConfig:
         return fwd.n_units + bwd.n_units if self.mode == "concat" else fwd.n_units
 
 
+def _bits(raw) -> int:
+    """Bits (sign included) that hold every value of ``raw``."""
+    raw = as_raw(raw)
+    return int(np.abs(raw).max()).bit_length() + 1 if raw.size else 1
+
+
 def merge(m: MergeConfig, a, fa: int, b, fb: int) -> np.ndarray:
-    """Keras merge of the two directions' states, quantised once into out_t."""
+    """Keras merge of the two directions' states, quantised once into out_t.
+
+    The exact product or sum is sized from the states' values: a merge is cheap, and
+    its callers pass grids, not types.
+    """
     if m.mode == "concat":
         return np.concatenate([m.out_t.quantize_raw(a, fa), m.out_t.quantize_raw(b, fb)], axis=-1)
+    a_bits, b_bits = _bits(a), _bits(b)
     if m.mode == "mul":
-        return m.out_t.quantize_raw(*exact_mul(a, fa, b, fb))
-    total, f = exact_add(a, fa, b, fb)
+        return m.out_t.quantize_raw(*exact_mul(a, fa, b, fb, a_bits + b_bits))
+    total, f = exact_add(a, fa, b, fb, max(a_bits + max(fa, fb) - fa, b_bits + max(fa, fb) - fb) + 1)
     if m.mode == "sum":
         return m.out_t.quantize_raw(total, f)
     return m.out_t.quantize_raw(total, f + 1)  # ave: halving is exact, one more fractional bit
@@ -78,7 +89,7 @@ def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWei
         raise ValueError(f"Bidirectional: forward reads {fwd.n_in} inputs but backward reads {bwd.n_in}")
     if m.mode != "concat" and fwd.n_units != bwd.n_units:
         raise ValueError(f"Bidirectional merge_mode={m.mode!r} needs equal units, got {fwd.n_units} and {bwd.n_units}")
-    x_seq = np.asarray(x_seq, np.int64)
+    x_seq = as_raw(x_seq)
     hf, sf = sweep(fwd, wf, x_seq)
     hb, sb = sweep(bwd, wb, x_seq, backward=True, realign=True)
     if not return_sequences:

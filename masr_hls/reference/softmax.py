@@ -23,11 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from masr_hls.numerics.fixed_point import FixedType, PrecisionError
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError, as_raw, wide, widen_if
 from masr_hls.reference.mxv import positive_int
 
 EXP_R_LOG2_RANGE = (-2, 6)  # the exp table covers (-R, 0], R = 2**r
 TABLE_LOG2_RANGE = (1, 16)  # tables of 2 .. 65536 entries
+MAX_IN_WIDTH = 62  # softmax.h: static_assert(IN_W <= 62)
 ELEMENTWISE_DEPTH = 4  # subtract + index, exp ROM, leading-one + inverse ROM, multiply + quantise
 
 
@@ -83,17 +84,16 @@ class SoftmaxConfig:
                 )
             if t.width > 53:
                 raise PrecisionError(f"softmax {name} {t}: table entries are limited to 53 bits (exact as C++ doubles)")
+        if self.in_t.width > MAX_IN_WIDTH:
+            raise PrecisionError(
+                f"softmax in_t {self.in_t}: softmax.h takes inputs of at most {MAX_IN_WIDTH} bits; "
+                "narrow the 'output' precision of the layer feeding the softmax"
+            )
         if self.sum_t.signed or self.sum_t.frac < 0 or self.sum_t.max_value < self.n:
             raise PrecisionError(
                 f"softmax sum_t {self.sum_t}: must be an ap_ufixed with fractional bits >= 0 that holds the largest "
                 f"sum, n = {self.n} (e.g. {default_sum_t(self.n, self.exp_t)})"
             )
-        if self.exp_t.width + self.inv_t.width > 62:
-            raise PrecisionError(f"softmax exp_t {self.exp_t} x inv_t {self.inv_t} products exceed 62 bits")
-        if self.in_t.width > 61:
-            raise PrecisionError(f"softmax in_t {self.in_t}: at most 61 bits")
-        if self.exp_t.width + ceil_log2(self.n + 1) > 62:
-            raise PrecisionError(f"softmax exp_t {self.exp_t}: too wide to sum {self.n} terms exactly")
 
     @property
     def exp_table_size(self) -> int:
@@ -133,34 +133,36 @@ def _check_table(raw, size: int, t: FixedType, what: str) -> np.ndarray:
 # --------------------------------------------------------------- reference
 def exp_index(cfg: SoftmaxConfig, dist_raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(in_table, index) for distances d = m - x >= 0 held on in_t's grid."""
-    dist = np.asarray(dist_raw, dtype=np.int64)
+    dist = as_raw(dist_raw)
     tail_shift = cfg.exp_r_log2 + cfg.in_t.frac  # d >= R  <=>  raw >= 2**tail_shift
     if tail_shift < 0:
         inside = dist == 0
-    elif tail_shift >= 62:
-        inside = np.ones(dist.shape, dtype=bool)
+    elif tail_shift >= 62 and dist.dtype != object:
+        inside = np.ones(dist.shape, dtype=bool)  # int64 distances are below 2**63
     else:
-        inside = dist < (np.int64(1) << tail_shift)
+        inside = dist < (1 << tail_shift)
     clipped = np.where(inside, dist, 0)
     idx_shift = tail_shift - cfg.exp_n_log2  # index = floor(raw / 2**idx_shift)
-    if idx_shift >= 62:
-        index = np.zeros_like(clipped)
+    if idx_shift >= 62 and dist.dtype != object:
+        index = np.zeros(clipped.shape, np.int64)
     elif idx_shift >= 0:
         index = clipped >> idx_shift
     else:
         index = clipped << (-idx_shift)  # clipped < 2**tail_shift, so index < N
-    return inside, index
+    return inside, as_raw(index).astype(np.int64)
 
 
 def leading_one(raw: np.ndarray) -> np.ndarray:
     """Bit position of the highest set bit of positive raw values."""
-    raw = np.asarray(raw, dtype=np.int64)
+    raw = as_raw(raw)
+    if raw.dtype == object:
+        return np.vectorize(lambda v: int(v).bit_length() - 1, otypes=[np.int64])(raw)
     return np.sum((raw[..., None] >> np.arange(63, dtype=np.int64)) != 0, axis=-1) - 1
 
 
 def softmax_steps(cfg: SoftmaxConfig, x_raw, exp_tab=None, inv_tab=None) -> dict[str, np.ndarray]:
     """Every named quantity of the softmax over the last axis (raw integers)."""
-    x = cfg.in_t.check_raw(x_raw, "softmax input")
+    (x,) = widen_if(cfg.in_t.width + 1, cfg.in_t.check_raw(x_raw, "softmax input"))
     if x.shape[-1] != cfg.n:
         raise ValueError(f"softmax over {cfg.n} elements got input of shape {x.shape}")
     et = _check_table(exp_table(cfg) if exp_tab is None else exp_tab, cfg.exp_table_size, cfg.exp_t, "exp table")
@@ -172,17 +174,21 @@ def softmax_steps(cfg: SoftmaxConfig, x_raw, exp_tab=None, inv_tab=None) -> dict
     one_e = np.int64(1) << cfg.exp_t.frac
     e = np.where(dist == 0, one_e, np.where(inside, et[index], 0))
 
-    s = cfg.sum_t.quantize_raw(e.sum(axis=-1), cfg.exp_t.frac)  # exact sum, one quantisation
+    (e_sum,) = widen_if(cfg.exp_t.width + int(cfg.n).bit_length(), e)
+    s = cfg.sum_t.quantize_raw(e_sum.sum(axis=-1), cfg.exp_t.frac)  # exact sum, one quantisation
     p = leading_one(s)
     k = p - cfg.sum_t.frac
     nb = cfg.inv_n_log2
-    below = s - (np.int64(1) << p)  # the bits under the leading one: f - 1, scaled by 2**p
+    if s.dtype == object:
+        p = wide(p)
+    below = s - (np.ones_like(p) << p)  # the bits under the leading one: f - 1, scaled by 2**p
     j = np.where(p >= nb, below >> np.maximum(p - nb, 0), below << np.maximum(nb - p, 0))
     one_inv = np.int64(1) << cfg.inv_t.frac
-    inv = np.where(below == 0, one_inv, it[np.clip(j, 0, cfg.inv_table_size - 1)])
+    inv = np.where(below == 0, one_inv, it[np.clip(j, 0, cfg.inv_table_size - 1).astype(np.int64)])
 
+    e, inv = widen_if(cfg.exp_t.width + cfg.inv_t.width, e, inv)
     prod = e * inv[..., None]
-    y = np.zeros(x.shape, dtype=np.int64)
+    y = np.zeros(x.shape, dtype=np.int64 if cfg.out_t.fits_int64 else object)
     for shift in np.unique(k):
         rows = k == shift
         y[rows] = cfg.out_t.quantize_raw(prod[rows], cfg.exp_t.frac + cfg.inv_t.frac + int(shift))
