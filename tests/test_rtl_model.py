@@ -15,7 +15,7 @@ import pytest
 
 from masr_hls.backend.model import MasrModel
 from masr_hls.cli import main as cli
-from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, ModelSpec, RecurrentSpec
+from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, RecurrentSpec
 from masr_hls.reference.mxv import ideal_cycles, mxv_stats
 from masr_hls.reference.rnn_layer import sweep
 from masr_hls.sim import rtl, rtl_model
@@ -58,6 +58,38 @@ def gru(rng, name, n_in, units, density, activation, recurrent_activation, retur
                          False, return_sequences, sparse((n_in, gates * units)), sparse((units, gates * units)), bias)
 
 
+def keras_layer(spec):
+    """The Keras layer a spec describes, with the spec's weights."""
+    import keras
+
+    L = keras.layers
+    if isinstance(spec, DenseSpec):
+        return L.Dense(spec.kernel.shape[1], name=spec.name), [spec.kernel, spec.bias]
+    if isinstance(spec, BidirectionalSpec):
+        (fwd, wf), (bwd, wb) = keras_layer(spec.forward), keras_layer(spec.backward)
+        bwd = bwd.__class__.from_config(dict(bwd.get_config(), go_backwards=True))
+        return L.Bidirectional(fwd, backward_layer=bwd, merge_mode=spec.merge_mode, name=spec.name), wf + wb
+    cls = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN}[spec.kind]
+    options = dict(activation=spec.activation, return_sequences=spec.return_sequences, go_backwards=spec.go_backwards)
+    if spec.kind != "simple_rnn":
+        options["recurrent_activation"] = spec.recurrent_activation
+    if spec.kind == "gru":
+        options["reset_after"] = spec.reset_after
+    return cls(spec.units, name=spec.name, **options), [spec.kernel, spec.recurrent_kernel, spec.bias]
+
+
+def convert_specs(name, frames, features, specs, config, out) -> MasrModel:
+    """A Keras model made of ``specs`` (with their weights), converted through the one conversion path."""
+    import keras
+
+    import masr_hls
+
+    built = [keras_layer(spec) for spec in specs]
+    model = keras.Sequential([keras.Input((frames, features)), *(layer for layer, _ in built)], name=name)
+    model.set_weights([w for _, weights in built for w in weights])
+    return masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=str(out)))
+
+
 def make_model(name, tmp_path) -> MasrModel:
     kind, lanes, macs, units, frames, act, rec, merge, densities, precision, cell = CASES[name]
     rng = np.random.default_rng(len(name))
@@ -73,7 +105,7 @@ def make_model(name, tmp_path) -> MasrModel:
     if kind == "uni":
         layers.append(DenseSpec("head", rng.normal(size=(units, 3)), rng.normal(size=3)))
     config = {"Model": {"Lanes": lanes, "MacsPerLane": macs, "Precision": dict(precision)}}
-    return MasrModel(ModelSpec(name, frames, features, layers), config, tmp_path / name)
+    return convert_specs(name, frames, features, layers, config, tmp_path / name)
 
 
 def example_input(hw: MasrModel, seed: int) -> np.ndarray:
@@ -203,8 +235,8 @@ def test_new_top_modules_lint_clean(tmp_path):
     for merge in ("sum", "mul", "ave"):  # the merge modes the cases above do not build
         rng = np.random.default_rng(0)
         halves = [gru(rng, f"h{d}", 5, 7, 0.5, "relu", "hard_sigmoid") for d in "fb"]
-        spec = ModelSpec("m", 9, 5, [BidirectionalSpec("bi", *halves, merge, True)])
-        hw = MasrModel(spec, {"Model": {"Lanes": 16, "Precision": NARROW}}, tmp_path / merge)
+        hw = convert_specs("m", 9, 5, [BidirectionalSpec("bi", *halves, merge, True)],
+                           {"Model": {"Lanes": 16, "Precision": NARROW}}, tmp_path / merge)
         rtl_model.lint(hw.layers[0], hw.max_frames)
 
 
@@ -212,8 +244,8 @@ def test_new_top_modules_lint_clean(tmp_path):
 @needs_yosys
 def test_yosys_resources_of_a_small_gru(tmp_path):
     rng = np.random.default_rng(5)
-    spec = ModelSpec("small", 8, 6, [gru(rng, "g", 6, 4, 0.5, "relu", "sigmoid")])
-    hw = MasrModel(spec, {"Model": {"Lanes": 2, "TableSizeLog2": 6}}, tmp_path / "p")
+    hw = convert_specs("small", 8, 6, [gru(rng, "g", 6, 4, 0.5, "relu", "sigmoid")],
+                       {"Model": {"Lanes": 2, "TableSizeLog2": 6}}, tmp_path / "p")
     resources = rtl_model.synthesize_layer(hw.layers[0], hw.max_frames)
     print("\nyosys synth_xilinx, GRU 6 -> 4 units on 2 lanes:", {k: v for k, v in resources.items() if k != "cells"})
     assert resources["LUT"] > 0 and resources["FF"] > 0
@@ -263,7 +295,7 @@ def test_cli_fails_when_not_bit_exact(tmp_path, monkeypatch, capsys):
     from masr_hls.export import project
 
     rng = np.random.default_rng(0)
-    hw = MasrModel(ModelSpec("m", 4, 3, [gru(rng, "g", 3, 2, 1.0, "relu", "sigmoid")]), {}, tmp_path / "p")
+    hw = convert_specs("m", 4, 3, [gru(rng, "g", 3, 2, 1.0, "relu", "sigmoid")], {}, tmp_path / "p")
     row = {"layer": "g", "kind": "recurrent", "in_rtl": True, "reason": None, "csim_layer_cycles": 1.0,
            "rtl_layer_cycles": 1.0, "rtl_load_cycles": 1.0, "bit_exact": False, "mismatches": 3, "resources": None,
            "directions": [{"direction": "forward", "steps": 4, "pairs": 8.0, "ideal_cycles": 8.0, "csim_engine_cycles": 30.0,
@@ -284,16 +316,15 @@ def test_uncovered_layers_are_named(tmp_path):
     simple = RecurrentSpec("enc_simple", "simple_rnn", 4, "relu", "sigmoid", False, False, True,
                            rng.normal(size=(3, 4)), rng.normal(size=(4, 4)), rng.normal(size=4))
     lstm = gru(rng, "lstm", 4, 4, 1.0, "tanh", "sigmoid", cell="lstm")
-    spec = ModelSpec("m", 5, 3, [simple, lstm, DenseSpec("head", rng.normal(size=(4, 2)), np.zeros(2))])
-    hw = MasrModel(spec, {}, tmp_path / "p")
+    hw = convert_specs("m", 5, 3, [simple, lstm, DenseSpec("head", rng.normal(size=(4, 2)), np.zeros(2))], {}, tmp_path / "p")
     reasons = [rtl_model.unsupported_reason(layer) for layer in hw.layers]
     assert "'enc_simple'" in reasons[0] and "simple_rnn cells are not in the RTL (GRU and LSTM only)" in reasons[0]
     assert reasons[1] is None
     assert "'head'" in reasons[2] and "not in the RTL" in reasons[2]
     with pytest.raises(rtl_model.NotInRtl, match="enc_simple"):
         rtl_model.LayerRtl(hw.layers[0], 5)
-    dense_mode = MasrModel(ModelSpec("d", 5, 4, [gru(rng, "g", 4, 4, 1.0, "relu", "sigmoid")]),
-                           {"Model": {"Mode": "dense"}}, tmp_path / "d")
+    dense_mode = convert_specs("d", 5, 4, [gru(rng, "g", 4, 4, 1.0, "relu", "sigmoid")], {"Model": {"Mode": "dense"}},
+                               tmp_path / "d")
     assert "mode 'dense'" in rtl_model.unsupported_reason(dense_mode.layers[0])
 
 

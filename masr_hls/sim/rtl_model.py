@@ -142,7 +142,7 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
     bidirectional = layer.kind == "bidirectional"
     p = {
         "N_IN": cfg.n_in, "UNITS": cfg.n_units, "LANES": cfg.lanes, "MACS": cfg.macs_per_lane,
-        "SCAN_WORDS": cfg.scan_words, "FIFO_DEPTH": cfg.fifo_depth,
+        "SCAN_WORDS": cfg.scan_words, "FIFO_DEPTH": cfg.kernel_config().fifo_depth,
         "K_ROWS": banks["kernel"][0], "K_NNZ": banks["kernel"][1],
         "R_ROWS": banks["recurrent"][0], "R_NNZ": banks["recurrent"][1],
         "KIND": 1 if cfg.kind == "lstm" else 0,
