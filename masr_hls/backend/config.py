@@ -54,7 +54,14 @@ LAYER_KEYS = {
     "TableSizeLog2": "log2 of the sigmoid/tanh table entries",
     "TableRangeLog2": "tables cover [-2**r, 2**r)",
 }
-MODEL_KEYS = dict(LAYER_KEYS, MaxFrames="frames the hardware holds (default: the model's input length)")
+INTERFACES = {  # the top function's x and y ports (frames and the block protocol are always AXI-Lite)
+    "array": ("#pragma HLS INTERFACE mode = ap_memory port = x", "#pragma HLS INTERFACE mode = ap_memory port = y"),
+    "axis": ("#pragma HLS INTERFACE mode = axis port = x", "#pragma HLS INTERFACE mode = axis port = y"),
+    "m_axi": ("#pragma HLS INTERFACE mode = m_axi port = x offset = slave bundle = gmem_in",
+              "#pragma HLS INTERFACE mode = m_axi port = y offset = slave bundle = gmem_out"),
+}
+MODEL_KEYS = dict(LAYER_KEYS, MaxFrames="frames the hardware holds (default: the model's input length)",
+                  Interface=f"the top function's input and output ports: one of {tuple(INTERFACES)} (default: array)")
 # hls4ml's own keys, which its config utilities write and its parser reads; MASR's parallelism is Lanes x MacsPerLane.
 HLS4ML_KEYS = {"ReuseFactor", "Strategy", "BramFactor", "TraceOutput", "Trace", "BitExact", "PipelineStyle", "PipelineInterval"}
 DATA_ROLES = ("input", "weight", "recurrent_weight", "bias", "state", "cand", "output", "table")  # what 'default' sets
@@ -198,6 +205,8 @@ def _check_section(where: str, section: dict, keys: dict) -> None:
                 raise ConfigError(f"{where}.{key}: expected a positive integer, got {value!r}")
         elif key == "Mode" and value not in MODES:
             raise ConfigError(f"{where}.Mode: {value!r} is not one of {tuple(MODES)}")
+        elif key == "Interface" and value not in INTERFACES:
+            raise ConfigError(f"{where}.Interface: {value!r} is not one of {tuple(INTERFACES)}")
         elif key == "LaneAssignment" and value not in STRATEGIES:
             raise ConfigError(f"{where}.LaneAssignment: {value!r} is not one of {STRATEGIES}")
 
@@ -233,7 +242,7 @@ def layer_settings(config: dict, name: str) -> dict:
     """The model defaults overridden by the layer's own section (a Bidirectional's halves share its section)."""
     model = config["Model"]
     own = config["LayerName"].get(name.split("/")[0], {}) or {}
-    merged = {k: v for k, v in model.items() if k not in ("Precision", "MaxFrames")}
+    merged = {k: v for k, v in model.items() if k not in ("Precision", "MaxFrames", "Interface")}
     merged.update({k: v for k, v in own.items() if k in LAYER_KEYS and k != "Precision"})
     precision = _resolve_precision(own.get("Precision"), dict(model["Precision"]))
     merged["Precision"] = {role: FixedType.parse(text) for role, text in precision.items()}

@@ -50,7 +50,8 @@ class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
         position, c = node.get_attr("masr_position"), c_name(node)
         x = "x" if position == 0 else f"layer{position - 1}_out"
         y = "y" if node.get_attr("masr_last") else f"{c}_out"
-        return (f"    // {c}: {cpp_comment(node.name)}\n    {{\n        long long *stats = stats_all + {position * STATS_PER_LAYER};\n"
+        return (f"    // {c}: {cpp_comment(node.name)}\n    {{\n#ifndef __SYNTHESIS__\n"
+                f"        long long *stats = stats_all + {position * STATS_PER_LAYER};  // C simulation's figures\n#endif\n"
                 f"    {node.hardware.cpp_call(c, x, y)}    }}")
 
 

@@ -13,6 +13,7 @@ from string import Template
 
 from hls4ml.writer.vitis_writer import VitisWriter
 
+from masr_hls.backend.config import INTERFACES
 from masr_hls.backend.hardware import STATS_PER_LAYER
 from masr_hls.backend.layers import MasrLayer
 from masr_hls.sim import compiler
@@ -84,6 +85,7 @@ def project_files(graph) -> dict[str, str]:
         "#ifndef WEIGHTS_H\n#define WEIGHTS_H\n\n#include \"parameters.h\"\n\n"
         + "".join(n.get_attr("weights_cpp") for n in nodes) + "\n#endif\n",
         f"firmware/{project}.cpp": fill("myproject.cpp.in", model=model_name(graph), buffers="\n".join(buffers),
+                                        interface="\n".join(INTERFACES[info["config"]["Model"].get("Interface", "array")]),
                                         calls="\n".join(n.get_attr("function_cpp") for n in nodes)),
         "masr_bridge.cpp": fill("bridge.cpp.in"),
     }

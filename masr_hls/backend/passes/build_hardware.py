@@ -50,6 +50,16 @@ def layer_spec(node):
     return DenseSpec(node.name, kernel, bias, attrs.get("activation", "linear"), list(attrs.get("folded", [])))
 
 
+ROM_ROLES = ("weight", "recurrent_weight", "bias", "table", "gate", "cand")  # held as 64-bit ROM words (raw_bits.h)
+
+
+def check_word(where: str, t: FixedType, what: str) -> None:
+    """Values crossing the int64 C-simulation bridge or held in ROM words fit 64 bits signed, 63 unsigned."""
+    limit = 64 if t.signed else 63
+    if t.width > limit:
+        raise ConversionError(f"{where}: {t} is {t.width} bits; {what} carry at most {limit} bits for this signedness")
+
+
 def input_precision(config: dict, hls_config: dict, input_name: str) -> FixedType:
     """The Model's ``input`` role, or hls4ml's habit: the input layer's own Precision.result."""
     own = ((hls_config.get("LayerName") or {}).get(input_name) or {}).get("Precision")
@@ -94,12 +104,17 @@ class BuildHardware(ModelOptimizerPass):
                 raise
             except ValueError as exc:
                 raise ConversionError(f"layer {node.name!r}: {exc}") from None
+            for role in ROM_ROLES:
+                check_word(f"layer {node.name!r} Precision.{role}", layer_settings(config, node.name)["Precision"][role],
+                           "ROM words")
             sequence = hardware.return_sequences if recurrent else sequence
             node.set_attr("hardware", hardware)
             node.set_attr("masr_position", position)
             node.set_attr("masr_last", position == len(layers) - 1)
             node.get_output_variable().type.precision = model.config.backend.convert_precision_string(hardware.out_t.cpp())
             n_in, in_t = hardware.n_out, hardware.out_t
+        check_word("Precision.input", input_t, "the model's input values")
+        check_word(f"layer {layers[-1].name!r} output", in_t, "the model's output values")
         model.config.config["MasrModel"] = {
             "config": config, "input_t": input_t, "max_frames": int(max_frames), "n_frames": n_frames,
             "n_features": int(n_features), "sequence_output": sequence,
