@@ -123,3 +123,60 @@ def test_quick_run(tmp_path):
     check_storage(wl, report)
     check_csim(wl, report, tmp_path, 16, "weight_sparse")
     check_csim(wl, report, tmp_path, 64, "dense")
+
+
+# --------------------------------------------------------------------------- bench/headline.py
+
+
+def load_headline():
+    if "bench_headline" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_headline", ROOT / "bench" / "headline.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_headline"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["bench_headline"]
+
+
+def test_headline_tiny_workload():
+    """A tiny trained-model stand-in (recorded through the numpy reference) and a tiny paper-scale model drawn from
+    its measured rates, through headline.py's own evaluation and printing."""
+    import keras
+
+    import masr_hls
+    from masr_hls.training.pruning import prune_to_sparsity
+
+    hl = load_headline()
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 10))
+    h = keras.layers.Bidirectional(keras.layers.GRU(16, activation="relu", return_sequences=True), name="bigru1")(inp)
+    h = keras.layers.Bidirectional(keras.layers.GRU(16, activation="relu"), name="bigru2")(h)
+    model = keras.Model(inp, keras.layers.Dense(3, name="keyword")(h))
+    prune_to_sparsity(model, 0.8, lanes=4, skip=("keyword",))
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(
+        model, hls_config={"Model": {"Lanes": 4, "LaneAssignment": "interleaved"}}, output_dir="unused"))
+    x = np.maximum(np.random.default_rng(1).normal(size=(3, 6, 10)), 0)
+    recorded = hl.record(hw, x, jobs=1, desc="tiny")
+    assert [r[0].shape for r in recorded] == [(3, 6, 10), (3, 6, 32)]
+    layer = hw.layers[0]
+    from masr_hls.reference.rnn_layer import sweep
+
+    hf, _ = sweep(layer.fwd, layer.wf, hw.quantize_input(x[1:2])[0])
+    assert np.array_equal(recorded[0][1][1], hf != 0)  # the reference's own states
+    rates = {"input": (x != 0).mean(axis=(0, 1)),
+             "layers": [(hf.mean(axis=(0, 1)), hb.mean(axis=(0, 1))) for _, hf, hb in recorded]}
+    paper = hl.paper_workload(rates, seed=0, prune_lanes=4, layers=2, units=24, frames=5, features=12, sparsity=0.8)
+    assert len(paper.matrices) == 8 and paper.matrices[4].w_raw.shape == (72, 48)
+    lines = []
+    results = hl.run([paper], [2, 4], log=lines.append)
+    assert "=== MASR-paper scale" in lines[0] and "dead units" in lines[0]
+    for r in results["paper"]:
+        e = r["engines"]
+        assert set(e) == set(hl.ENGINES) and set(r["masr_over"]) == {"dense", "weight_sparse", "eie"}
+        assert e["masr"]["cycles"] <= e["weight_sparse"]["cycles"] <= e["dense"]["cycles"]
+        assert e["masr"]["pairs"] == e["eie"]["pairs"] == e["dense"]["pairs"] == e["masr"]["issued"]
+        assert e["eie"]["issued"] >= e["eie"]["pairs"]  # padding entries are processed too
+        assert all(0 < x["utilisation"] <= 1 and x["energy_nj"] > 0 and x["weight_bits"] > 0 for x in e.values())
+        assert r["masr_over"]["eie"]["performance"] == pytest.approx(e["eie"]["cycles"] / e["masr"]["cycles"])
+    summary = hl.format_summary(results)
+    assert "MASR over EIE: 1.6x performance, 3x energy, 2x area" in summary
+    assert [line.split()[1] for line in summary.splitlines() if line.startswith("paper ") and "Gupta" not in line][:2] == ["2", "4"]

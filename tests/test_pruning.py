@@ -319,3 +319,57 @@ def test_prune_model_needs_a_compiled_model():
         prune_model(model, x, y, final_sparsity=1.0)
     with pytest.raises(ValueError, match="validation_split"):
         prune_model(model, x, y, final_sparsity=0.5, validation_split=0.2)
+
+
+# --------------------------------------------------------------------------- skipping layers
+
+
+def test_one_shot_skip_leaves_named_layers_dense():
+    model = every_kind_model()
+    before = numpy_weights(model)
+    prune_to_sparsity(model, 0.8, lanes=2, skip=("head", "backward_gru"))
+    after = numpy_weights(model)
+    untouched = {"head/kernel", "bi/backward_gru/kernel", "bi/backward_gru/recurrent_kernel"}
+    for path, w in after.items():
+        if path in untouched:
+            assert np.array_equal(w, before[path]), path
+        else:
+            assert abs(np.mean(w == 0) - 0.8) < 2 / w.size, path
+    prune_to_sparsity(model, 0.9, skip="bi")  # a Bidirectional's name covers both directions; a plain string is one name
+    again = numpy_weights(model)
+    assert np.array_equal(again["bi/backward_gru/kernel"], before["bi/backward_gru/kernel"])
+    assert np.array_equal(again["bi/forward_gru/kernel"], after["bi/forward_gru/kernel"])
+    head = again["head/kernel"]
+    assert np.count_nonzero(head == 0) == expected_zeros(head.size, 0.9)  # no longer skipped: pruned now
+
+
+def test_prune_model_and_callback_skip_the_head():
+    x, y = data()
+    model = gru_model(units=8, out=2)
+    model.compile(keras.optimizers.Adam(1e-2), "mse")
+    head_before = to_numpy(model.get_layer("head").kernel)
+    prune_model(model, x, y, final_sparsity=0.75, epochs=2, lanes=4, batch_size=8, verbose=0, skip=("head",))
+    sparsity = weight_sparsity(model)
+    head = to_numpy(model.get_layer("head").kernel)
+    assert sparsity["head/kernel"] == 0.0 and not np.array_equal(head, head_before)  # dense, and still trained
+    for path in ("gru/kernel", "gru/recurrent_kernel"):
+        w = numpy_weights(model)[path]
+        assert len(set(lane_nnz(w, 4).tolist())) == 1 and abs(sparsity[path] - 0.75) < 4 / w.size, path
+    callback = PruningCallback(PolynomialSchedule(final_sparsity=0.5, end_step=0), skip=["head"])
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[callback])
+    assert set(callback.masks) == {"gru/kernel", "gru/recurrent_kernel"}
+
+
+def test_skip_names_that_match_nothing_are_refused():
+    model = gru_model()
+    model.compile("adam", "mse")
+    x, y = data()
+    with pytest.raises(ValueError, match=r"'keyword' match no prunable layer.*gru, head"):
+        prune_to_sparsity(model, 0.5, skip=("keyword",))
+    with pytest.raises(ValueError, match="'kernel' match no prunable layer"):  # a weight's name is not a layer's
+        prune_model(model, x, y, final_sparsity=0.5, skip=("kernel",))
+    with pytest.raises(ValueError, match="leaves nothing to prune"):
+        prune_to_sparsity(model, 0.5, skip=("gru", "head"))
+    with pytest.raises(ValueError, match="skip must hold layer names"):
+        prune_to_sparsity(model, 0.5, skip=("gru", 3))
+    assert all(v == 0.0 for v in weight_sparsity(model).values())  # the refused calls pruned nothing

@@ -19,6 +19,12 @@ Conventions shared by every function here:
   (row-major) index in the Keras kernel: the lower index is pruned first.
   Weights that are already zero have the smallest magnitude, so they count as
   pruned; a matrix that already holds more zeros than requested keeps them.
+* ``skip`` (every pruning entry point takes it) names layers to leave dense:
+  a matrix is skipped when any layer on its path has one of the names
+  (``skip=("keyword",)`` keeps a classifier head dense; ``"bigru"`` skips
+  both directions of a Bidirectional, ``"forward_gru"`` only one).  A name
+  that matches no prunable layer is refused, so a typo cannot silently prune
+  everything.
 """
 
 from __future__ import annotations
@@ -105,6 +111,47 @@ def _add(layer, owner, attrs, path, found, seen) -> None:
         if id(var) not in seen:
             seen.add(id(var))
             found.append((f"{path}/{attr}", var))
+
+
+def _check_skip(skip) -> tuple[str, ...]:
+    if skip is None:
+        return ()
+    if isinstance(skip, str):
+        skip = (skip,)
+    try:
+        names = tuple(skip)
+    except TypeError:
+        raise ValueError(f"skip must be a layer name or a sequence of layer names, got {skip!r}") from None
+    bad = [n for n in names if not isinstance(n, str) or not n]
+    if bad:
+        raise ValueError(f"skip must hold layer names (non-empty strings), got {bad[0]!r}")
+    return names
+
+
+def select_weights(model, skip=()) -> list[tuple[str, keras.Variable]]:
+    """``prunable_weights(model)`` without the matrices of the layers named in ``skip``.
+
+    A matrix is skipped when one of the layer names on its path (every part
+    but the last, which names the weight) is in ``skip``.  A name that matches
+    no prunable layer raises ``ValueError`` listing the names that would, and
+    so does skipping every prunable matrix.
+    """
+    skip = _check_skip(skip)
+    pairs = prunable_weights(model)
+    if not skip:
+        return pairs
+    layers_of = {path: set(path.split("/")[:-1]) for path, _ in pairs}
+    known = sorted(set().union(*layers_of.values()))
+    unknown = [n for n in skip if n not in known]
+    if unknown:
+        raise ValueError(
+            f"skip names {', '.join(repr(n) for n in unknown)} match no prunable layer of model {model.name!r}; "
+            f"layers holding prunable weights: {', '.join(known)}"
+        )
+    kept = [(path, var) for path, var in pairs if not layers_of[path] & set(skip)]
+    if not kept:
+        raise ValueError(f"skip={skip!r} leaves nothing to prune in model {model.name!r}")
+    return kept
 
 
 # --------------------------------------------------------------------------- masks
@@ -200,15 +247,16 @@ def _apply_masks(pairs, masks: dict) -> None:
         var.assign(keras.ops.where(masks[path], var, keras.ops.zeros_like(var)))
 
 
-def prune_to_sparsity(model, sparsity: float, lanes: int | None = None):
+def prune_to_sparsity(model, sparsity: float, lanes: int | None = None, skip=()):
     """One-shot pruning without training: every prunable matrix to ``sparsity``.
 
     Cheap but lossy at high sparsity; fine-tuning (``prune_model``) recovers
-    accuracy.  Works in place and returns the model.
+    accuracy.  Layers named in ``skip`` are left as they are.  Works in place
+    and returns the model.
     """
     sparsity = _check_sparsity(sparsity)
     lanes = _check_lanes(lanes)
-    pairs = prunable_weights(model)
+    pairs = select_weights(model, skip)
     _apply_masks(pairs, _compute_masks(pairs, sparsity, lanes))
     return model
 
@@ -288,15 +336,17 @@ class PruningCallback(keras.callbacks.Callback):
     ``step`` counts training batches seen by this callback, across ``fit``
     calls; with ``steps_per_execution=k`` one callback call covers ``k`` steps
     and masks are applied once per execution.  ``updates`` records
-    ``(step, target sparsity)`` for every mask update.
+    ``(step, target sparsity)`` for every mask update.  Layers named in
+    ``skip`` are neither pruned nor masked.
     """
 
-    def __init__(self, schedule: PolynomialSchedule, lanes: int | None = None, verbose: int = 0):
+    def __init__(self, schedule: PolynomialSchedule, lanes: int | None = None, verbose: int = 0, skip=()):
         super().__init__()
         if not hasattr(schedule, "sparsity") or not hasattr(schedule, "update_point"):
             raise ValueError(f"schedule must be a PolynomialSchedule, got {type(schedule).__name__}")
         self.schedule = schedule
         self.lanes = _check_lanes(lanes)
+        self.skip = _check_skip(skip)
         self.verbose = verbose
         self.step = 0
         self.masks: dict[str, np.ndarray] = {}
@@ -307,7 +357,7 @@ class PruningCallback(keras.callbacks.Callback):
         self._batch_begin = 0
 
     def on_train_begin(self, logs=None):
-        self._pairs = prunable_weights(self.model)
+        self._pairs = select_weights(self.model, self.skip)
         if self.masks:
             _apply_masks(self._pairs, self._mask_tensors)
 
@@ -364,6 +414,7 @@ def prune_model(
     batch_size: int = 32,
     verbose: int = 1,
     frequency: int | None = None,
+    skip=(),
     **fit_kwargs,
 ):
     """Fine-tune a compiled model while pruning it gradually to ``final_sparsity``.
@@ -373,8 +424,10 @@ def prune_model(
     with its final mask.  ``frequency`` defaults to about ten mask updates.
     The model keeps the compile settings the user chose (optimizer, loss); an
     uncompiled model is refused rather than given guessed ones.  Works in place
-    and returns the model.  ``fit_kwargs`` go to ``model.fit`` (e.g.
-    ``validation_data``); for full control use ``PruningCallback`` directly.
+    and returns the model.  Layers named in ``skip`` stay dense (they are
+    still trained), e.g. ``skip=("keyword",)`` for a small classifier head.
+    ``fit_kwargs`` go to ``model.fit`` (e.g. ``validation_data``); for full
+    control use ``PruningCallback`` directly.
     """
     final_sparsity = _check_sparsity(final_sparsity, "final_sparsity")
     initial_sparsity = _check_sparsity(initial_sparsity, "initial_sparsity")
@@ -387,7 +440,8 @@ def prune_model(
             f"model {model.name!r} is not compiled; call model.compile(optimizer=..., loss=...) "
             "first: pruning fine-tunes the model with your optimizer and loss"
         )
-    prunable_weights(model)  # fail before training if there is nothing to prune
+    skip = _check_skip(skip)
+    select_weights(model, skip)  # fail before training if there is nothing to prune (or skip names no layer)
 
     for name in ("steps_per_epoch", "initial_epoch", "validation_split"):
         if name in fit_kwargs:
@@ -403,7 +457,7 @@ def prune_model(
         end_step=end_step,
         frequency=frequency,
     )
-    callback = PruningCallback(schedule, lanes=lanes, verbose=verbose)
+    callback = PruningCallback(schedule, lanes=lanes, verbose=verbose, skip=skip)
     callbacks = list(fit_kwargs.pop("callbacks", None) or []) + [callback]
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks, **fit_kwargs)
     if callback.step <= end_step:  # training stopped early (e.g. EarlyStopping): still deliver the promised sparsity

@@ -10,8 +10,11 @@ heard in training.
 Model: Bidirectional(GRU(48, relu), merge concat) -> Dense(12, softmax) on the
 final states.  Trained with an L1 activity penalty on every state (not only the
 final one: a twin with return_sequences=True and the same weights is trained and
-its weights copied into the deployed model), then pruned gradually to 90% (every matrix,
-the head's too), balanced over 8 lanes (config: LaneAssignment interleaved).
+its weights copied into the deployed model), then pruned gradually to 90% (both directions'
+kernels and recurrent kernels), balanced over 8 lanes (config: LaneAssignment interleaved).
+The 12-output head stays dense (``skip=("keyword",)``): it holds 1,152 of the model's
+19,584 matrix weights, and pruning it to 90% as well cost about 3.5 points of held-out
+accuracy (88.4% against 91.9%).
 
 Prints float accuracy, fixed-point C-simulation accuracy and activation density
 on the held-out voices; the trained model is saved as <out>/model.keras.
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+START = time.perf_counter()
 
 FRAMES, N_MELS, UNITS, LANES = 25, 16, 48, 8
 L1_PENALTY = 1e-4
@@ -75,7 +79,8 @@ def main() -> int:
     twin.compile(optimizer=keras.optimizers.Adam(0.005), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     twin.fit(x_train, y_train, epochs=8, batch_size=64, verbose=0)
     twin.optimizer.learning_rate.assign(0.002)  # gentler steps while the masks tighten
-    prune_model(twin, x_train, y_train, final_sparsity=SPARSITY, epochs=8, lanes=LANES, batch_size=64, verbose=0)
+    prune_model(twin, x_train, y_train, final_sparsity=SPARSITY, epochs=8, lanes=LANES, batch_size=64, verbose=0,
+                skip=("keyword",))
     model = build(UNITS, len(classes), 0.0, twin=False)
     model.set_weights(twin.get_weights())
     train_seconds = time.perf_counter() - t0
@@ -83,9 +88,10 @@ def main() -> int:
     if gap > 1e-4:
         raise RuntimeError(f"the deployed model differs from its training twin by {gap:.2g}")
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
-    achieved = np.mean(list(weight_sparsity(model).values()))
+    achieved = np.mean([s for path, s in weight_sparsity(model).items() if path.startswith("bigru/")])
     print(f"[train] kws_speech in {train_seconds:.1f} s: float accuracy on held-out voices {accuracy:.1%} "
-          f"after pruning to {achieved:.1%} (L1 activity penalty {L1_PENALTY:g}, {LANES} lanes)")
+          f"after pruning the recurrent layer to {achieved:.1%}, the head dense "
+          f"(L1 activity penalty {L1_PENALTY:g}, {LANES} lanes)")
     config = str(HERE / "config.yml")
     try:
         ok = flow.run(model, x_test[:64], args.out, config=config, name="kws_speech")  # starts from an empty args.out
@@ -104,6 +110,7 @@ def main() -> int:
     print("[density] over the held-out clips: " + "; ".join(
         f"{r['layer']} {r['direction']}: x {r['x_density']:.1%}" + (f", h {r['h_density']:.1%}" if r["h_density"] is not None else "")
         + f", pairs/meetings {r['activation_density']:.1%}" for r in figures["layers"]))
+    print(f"[time] {time.perf_counter() - START:.0f} s in all")
     return 0 if ok else 1
 
 
