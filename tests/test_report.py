@@ -103,5 +103,7 @@ def test_report_command(hw, tmp_path, capsys):
     assert "4 sample(s) of 8 frames" in out and "x dens" in out
     assert json.loads((tmp_path / "r.json").read_text())["samples"] == 4
     assert (tmp_path / "plots" / "density.png").is_file()
-    assert cli.main(["report", str(hw.output_dir), "--samples", "0"]) == 1
-    assert "--samples must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # a usage error, refused by the argument parser
+        cli.main(["report", str(hw.output_dir), "--samples", "0"])
+    assert exc.value.code == 2
+    assert "argument --samples: expected a positive whole number, got '0'" in capsys.readouterr().err

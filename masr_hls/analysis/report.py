@@ -143,15 +143,27 @@ def to_json(report: dict) -> str:
     return json.dumps(report, indent=2)
 
 
+def write_json(report: dict, path) -> Path:
+    """The figures as JSON in ``path``, written whole or not at all."""
+    from masr_hls.export.files import write_file
+
+    return write_file(path, to_json(report))
+
+
 def write_plots(report: dict, folder) -> list[Path]:
-    """PNG charts of the report: densities, cycles against the ideal, and weight storage."""
+    """PNG charts of the report in ``folder`` (density.png, cycles.png, storage.png): densities, cycles against the
+    ideal, and weight storage.  Each chart appears whole or not at all; other files in the folder are kept."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    from masr_hls.export.files import check_output, write_folder
+
+    folder = check_output(folder, folder=True)
+    charts: dict[str, bytes] = {}
     rows = report["layers"]
     labels = [r["layer"] if r["direction"] == "-" else f"{r['layer']}\n{r['direction']}" for r in rows]
     where = np.arange(len(rows))
@@ -172,13 +184,14 @@ def write_plots(report: dict, folder) -> list[Path]:
             ax.set_yscale("log")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        path = folder / name
-        fig.savefig(path, dpi=120)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=120)
         plt.close(fig)
-        return path
+        charts[name] = png.getvalue()
+        return folder / name
 
     subtitle = f"{report['model']}, {report['samples']} sample(s) of {report['frames']} frames"
-    return [
+    paths = [
         bars("density.png", f"Densities: {subtitle}", "fraction non-zero",
              {"weights": value("weight_density"), "activations (all)": value("activation_density"),
               "x (kernel engine)": value("x_density"), "h (recurrent engine)": value("h_density")}),
@@ -188,3 +201,5 @@ def write_plots(report: dict, folder) -> list[Path]:
         bars("storage.png", f"Weight storage: {subtitle}", "bits",
              {kind: [r["storage_bits"][kind] for r in rows] for kind in ("dense", "bitmask", "csc")}, log=True),
     ]
+    write_folder(folder, charts, overwrite=True, keep_others=True)
+    return paths

@@ -21,6 +21,24 @@ Start with:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: the problem and where to read more, no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def _selfcheck(args) -> int:
     from masr_hls.sim import selfcheck
 
@@ -30,7 +48,7 @@ def _selfcheck(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="masr-hls", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="masr-hls", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser(
         "selfcheck",
@@ -52,9 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="the trained model, a Keras 3 .keras file")
     p.add_argument("-o", "--output-dir", required=True, help="folder for the HLS project (must be empty or absent)")
     p.add_argument("--config", help="YAML configuration (Model defaults and LayerName overrides; see docs/config.md)")
-    p.add_argument("--lanes", type=int, help="engine lanes for every layer (overrides the configuration's Model.Lanes)")
+    p.add_argument("--lanes", type=positive_int, help="engine lanes for every layer (overrides the configuration's Model.Lanes)")
     p.add_argument("--mode", choices=("masr", "weight_sparse", "dense"), help="engine mode (default: masr)")
-    p.add_argument("--max-frames", type=int, help="frames the hardware holds (default: the model's input length)")
+    p.add_argument("--max-frames", type=positive_int, help="frames the hardware holds (default: the model's input length)")
     p.add_argument("--project-name", default="myproject", help="C name of the top function (default: myproject)")
     p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part (default: xcvu9p-flga2104-2-e)")
     p.add_argument("--clock-period", type=float, default=5.0, help="target clock period in ns (default: 5)")
@@ -70,10 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: masr-hls csim build/kws --input x.npy --output y.npy",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
-    p.add_argument("--input", required=True, help=".npy array of shape (samples, frames, features)")
-    p.add_argument("--output", help="write the C simulation's outputs to this .npy file")
+    p.add_argument("--input", required=True, help=".npy array (samples, frames, features); (frames, features) is one sample")
+    p.add_argument("--output", help="write the C simulation's outputs to this .npy file ('.npy' is appended when missing)")
     p.add_argument("--no-check", action="store_true", help="skip the cross-check against the reference and Keras")
-    p.add_argument("--chunk", type=int, default=256, help="samples per native call (default: 256)")
+    p.add_argument("--chunk", type=positive_int, default=256, help="samples per native call (default: 256)")
     p.set_defaults(func=_csim)
 
     p = sub.add_parser(
@@ -86,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert', or a .keras model (default configuration)")
     p.add_argument("-o", "--output-dir", required=True, help="the export folder (must be empty or absent)")
-    p.add_argument("--input", help=".npy testbench inputs (default: random sparse inputs)")
-    p.add_argument("--samples", type=int, default=8, help="random testbench samples when --input is not given (default: 8)")
+    p.add_argument("--input", help=".npy testbench inputs, (samples, frames, features) or one (frames, features) sample "
+                   "(default: random sparse inputs)")
+    p.add_argument("--samples", type=positive_int, default=8, help="random testbench samples when --input is not given (default: 8)")
     p.add_argument("--archive", action="store_true", help="also write OUTPUT_DIR.tar.gz")
     p.add_argument("--force", action="store_true", help="replace a non-empty export folder")
     p.set_defaults(func=_export)
@@ -102,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Pairs and cycles are means per inference.",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
-    p.add_argument("--input", help=".npy inputs, (samples, frames, features) (default: random sparse inputs)")
-    p.add_argument("--samples", type=int, help="use the first N samples of --input (default: all; 16 random ones without --input)")
+    p.add_argument("--input", help=".npy inputs, (samples, frames, features) or one (frames, features) sample "
+                   "(default: random sparse inputs)")
+    p.add_argument("--samples", type=positive_int, help="use the first N samples of --input (default: all; 16 random ones without --input)")
     p.add_argument("--json", help="also write the figures as JSON to this file")
     p.add_argument("--plots", metavar="DIR", help="also write PNG charts (density.png, cycles.png, storage.png) into DIR")
     p.set_defaults(func=_report)
@@ -119,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: masr-hls rtl build/kws --input x.npy --samples 4 --synth --json rtl.json",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
-    p.add_argument("--input", help=".npy inputs (default: random sparse inputs)")
-    p.add_argument("--samples", type=int, default=1, help="samples to simulate (default: 1)")
+    p.add_argument("--input", help=".npy inputs, (samples, frames, features) or one (frames, features) sample "
+                   "(default: random sparse inputs)")
+    p.add_argument("--samples", type=positive_int, default=1, help="samples to simulate (default: 1)")
     p.add_argument("--synth", action="store_true", help="also run yosys synth_xilinx on each layer's design")
     p.add_argument("--json", help="also write the figures as JSON to this file")
     p.set_defaults(func=_rtl)
@@ -164,10 +185,14 @@ def _export(args) -> int:
     from masr_hls.export import project
     from masr_hls.export import vitis_project as export
 
-    hw = project.load(args.project) if (Path(args.project) / project.METADATA).is_file() else project.convert_in_memory(args.project)
-    x = _load_npy(args.input) if args.input else hw.example_input(args.samples)
+    _check_folder(args.output_dir, args.force)
+    source = Path(args.project)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} not found: give a folder written by 'masr-hls convert' or a .keras model")
+    hw = project.load(source) if source.is_dir() else project.convert_in_memory(source)
+    x = _load_input(args.input, hw) if args.input else hw.example_input(args.samples)
     out = export.export(hw, args.output_dir, x, force=args.force, archive=args.archive)
-    print(f"exported {out} ({len(x)} testbench samples; golden outputs from the numpy reference)")
+    print(f"exported {out} ({_samples(len(x))} in the testbench; golden outputs from the numpy reference)")
     if args.archive:
         print(f"archive {out.with_name(out.name + '.tar.gz')}")
     print(f"next: cd {out} && vitis_hls -f build_prj.tcl   (or: masr-hls build {out} --csim --synth)")
@@ -189,31 +214,30 @@ def _report(args) -> int:
     from tqdm import tqdm
 
     from masr_hls.analysis import report
-    from masr_hls.export import project
+    from masr_hls.export import files, project
 
-    if args.samples is not None and args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {args.samples}")
+    for path, folder in ((args.json, False), (args.plots, True)):  # before any work: nothing printed, then a failure
+        if path:
+            files.check_output(path, folder=folder)
     hw = project.load(args.project)
-    x = _load_npy(args.input) if args.input else hw.example_input(args.samples or 16)
-    x = x[None] if x.ndim == 2 else x  # one sample given as (frames, features)
+    x = _load_input(args.input, hw) if args.input else hw.example_input(args.samples or 16)
     n = len(x) if args.samples is None else min(args.samples, len(x))
     with tqdm(total=n, desc="csim", unit="sample", disable=n < 64) as bar:
         figures = report.build_report(hw, x, args.samples, progress=bar.update)
     print(report.format_text(figures))
     if args.json:
-        Path(args.json).write_text(report.to_json(figures))
-        print(f"wrote {args.json}")
+        print(f"wrote {report.write_json(figures, args.json)}")
     if args.plots:
         print("wrote " + ", ".join(str(p) for p in report.write_plots(figures, args.plots)))
     return 0
 
 
 def _rtl(args) -> int:
-    from masr_hls.export import project
+    from masr_hls.export import files, project
     from masr_hls.sim import rtl, rtl_model
 
-    if args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {args.samples}")
+    if args.json:
+        files.check_output(args.json)
     try:  # before any work: the simulation needs Verilator, --synth needs Yosys
         rtl.require_tool("verilator")
         if args.synth:
@@ -222,13 +246,12 @@ def _rtl(args) -> int:
         print(f"masr-hls rtl: error: {exc}", file=sys.stderr)
         return 3
     hw = project.load(args.project)
-    x = _load_npy(args.input) if args.input else hw.example_input(args.samples)
+    x = _load_input(args.input, hw) if args.input else hw.example_input(args.samples)
     result = rtl_model.run(hw, x, synth=args.synth, samples=args.samples,
                            progress=lambda text: print(text, file=sys.stderr))
     print(rtl_model.format_text(result))
     if args.json:
-        Path(args.json).write_text(rtl_model.to_json(result))
-        print(f"wrote {args.json}")
+        print(f"wrote {files.write_file(args.json, rtl_model.to_json(result))}")
     if not any(layer["in_rtl"] for layer in result["layers"]):
         print("masr-hls rtl: error: no layer of this model is in the RTL", file=sys.stderr)
         return 1
@@ -241,8 +264,8 @@ def _rtl(args) -> int:
 def _convert(args) -> int:
     from masr_hls.export import project
 
-    config_updates = {k: v for k, v in (("Lanes", args.lanes), ("Mode", args.mode), ("MaxFrames", args.max_frames)) if v}
-    hw = project.convert(args.model, args.output_dir, config_path=args.config, config_updates=config_updates,
+    updates = {k: v for k, v in (("Lanes", args.lanes), ("Mode", args.mode), ("MaxFrames", args.max_frames)) if v is not None}
+    hw = project.convert(args.model, args.output_dir, config_path=args.config, config_updates=updates,
                          project_name=args.project_name, part=args.part, clock_period=args.clock_period, force=args.force)
     print(f"wrote {hw.output_dir}: {len(hw.layers)} layers, top function {hw.project_name}, "
           f"{hw.max_frames} frames x {hw.n_features} features in, {hw.n_out} out")
@@ -255,24 +278,41 @@ def _csim(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from masr_hls.export import project
+    from masr_hls.export import files, project
 
+    output = files.check_output(files.npy_path(args.output)) if args.output else None
     hw = project.load(args.project)
-    x = _load_npy(args.input)
+    x = _load_input(args.input, hw)
     hw.compile()
     with tqdm(total=len(x), unit="sample", desc="csim", disable=len(x) < 2 * args.chunk) as bar:
         result = hw.csim(x, chunk=args.chunk, progress=bar.update)
-    if args.output:
-        np.save(args.output, result.y)
-        print(f"wrote {args.output}: shape {result.y.shape}")
+    if output is not None:
+        def save(tmp):
+            with open(tmp, "wb") as f:
+                np.save(f, result.y)
+
+        print(f"wrote {files.write_with(output, save)}: shape {result.y.shape}")
     cycles = sum(layer.cycles for layer in result.layers[0])
-    print(f"{len(x)} samples; cycles per inference (first sample): {cycles} "
+    print(f"{_samples(len(x))}; cycles per inference (first sample): {cycles} "
           f"({cycles * hw.clock_period / 1000:.1f} us at {hw.clock_period} ns)")
     if args.no_check:
         return 0
     check = hw.cross_check(x)
     print(check.summary())
     return 0 if check.ok else 1
+
+
+def _samples(n: int) -> str:
+    return f"{n} sample" if n == 1 else f"{n} samples"
+
+
+def _check_folder(path, force: bool) -> None:
+    """An output folder that can be written: not a file, not under a file, empty unless ``force``."""
+    from masr_hls.export import files
+
+    path = files.check_output(path, folder=True)
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise FileExistsError(f"folder {path} is not empty; choose another or pass --force")
 
 
 def _load_npy(path):
@@ -282,11 +322,72 @@ def _load_npy(path):
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FileNotFoundError(f"input file {path} not found") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"input {path} is a folder, not a .npy file") from None
     except ValueError as exc:
         raise ValueError(f"{path}: not a numeric .npy array ({exc})") from None
 
 
+def _load_input(path, hw):
+    """The inputs in ``path`` as a batch (samples, frames, features), checked against the model before any work.
+
+    The one place every command (csim, report, export, rtl) reads its inputs: a 2-D (frames, features)
+    array is one sample, everywhere (sample counts, C simulation, reference, Keras cross-check, testbench).
+    """
+    x = _load_npy(path)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"{path}: expected (samples, frames, features) or one (frames, features) sample, "
+                         f"got shape {x.shape}")
+    if len(x) == 0:
+        raise ValueError(f"{path}: no samples (shape {x.shape})")
+    try:
+        hw.quantize_input(x)  # every check of the values (type, features, frames, finite) before any work
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return x
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of an expected error on one line: an OS error as 'path: reason'; a tool's multi-line output
+    shortened to its first line and first detail line."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        names = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        return f"{names}: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.strerror and len(exc.args) == 2:  # OSError(errno, strerror): no '[Errno n]'
+        return exc.strerror
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()] or [type(exc).__name__]
+    text = lines[0]
+    if len(lines) > 1:
+        text = f"{text.rstrip(':')}: {lines[1]}" + (f" (and {len(lines) - 2} more lines)" if len(lines) > 2 else "")
+    return text
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """The errors a user can cause (see ``main``); each module is imported only if the command already loaded it."""
+    errors: list[type[BaseException]] = [OSError, ValueError]  # ConversionError, ConfigError, PrecisionError are ValueErrors
+    for module, names in (("masr_hls.sim.compiler", ("CompileError",)), ("masr_hls.sim.rtl", ("ToolNotFound", "RtlError")),
+                          ("masr_hls.export.vitis", ("ToolNotFound", "VitisError"))):
+        loaded = sys.modules.get(module)
+        errors += [getattr(loaded, name) for name in names if loaded is not None and hasattr(loaded, name)]
+    return tuple(errors)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit code: 0 success, 1 an error or a failed check, 2 a usage error, 130 interrupted.
+
+    What the user can cause is reported as one line on stderr, ``masr-hls COMMAND: error: ...``, without a
+    traceback: usage errors (argparse), ``OSError`` (missing, unreadable or unwritable files and folders:
+    FileNotFoundError, FileExistsError, PermissionError, NotADirectoryError, IsADirectoryError, ...),
+    ``ValueError`` (a refused value, input or model: masr_hls' ConversionError, ConfigError and PrecisionError
+    derive from it) and the tool errors ``masr_hls.sim.compiler.CompileError``, ``masr_hls.sim.rtl.RtlError``,
+    and ``ToolNotFound`` / ``VitisError`` (Verilator, Yosys, Vitis).  Ctrl-C (KeyboardInterrupt) prints
+    ``masr-hls COMMAND: interrupted`` and exits 130; every write is atomic, so it leaves no partial output.
+
+    Anything else (TypeError, KeyError, IndexError, AttributeError, AssertionError, a bare RuntimeError, ...)
+    is a programming error in masr_hls and is not caught: it ends with its traceback, to be reported.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -294,8 +395,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, TypeError) as exc:
-        print(f"masr-hls {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"masr-hls {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not isinstance(exc, _expected_errors()):
+            raise
+        print(f"masr-hls {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
 
 

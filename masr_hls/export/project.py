@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from pathlib import Path
 
 from masr_hls import convert_from_keras_model, hardware
 from masr_hls.backend.config import load_yaml, validate
 from masr_hls.backend.model import MasrModel
-from masr_hls.backend.writer import write_folder
+from masr_hls.export.files import check_output, write_folder
+from masr_hls.export.vitis_project import check_part
 
 METADATA = "masr_project.json"
 MODEL_FILE = "model.keras"
@@ -23,11 +25,10 @@ MODEL_FILE = "model.keras"
 def convert(model_path, output_dir, config_path=None, config_updates=None, project_name="myproject",
             part="xcvu9p-flga2104-2-e", clock_period=5.0, force=False) -> MasrModel:
     """Convert a .keras file into a project folder, which appears whole (sources, model, metadata) or not at all."""
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise NotADirectoryError(f"output folder {output_dir} exists and is not a folder")
+    output_dir = check_output(output_dir, folder=True)
     if output_dir.exists() and any(output_dir.iterdir()) and not force:
         raise FileExistsError(f"output folder {output_dir} is not empty; choose another or pass --force")
+    check_part(part)
     config = load_yaml(config_path) if config_path else {}
     config.setdefault("Model", {})
     config["Model"].update(config_updates or {})
@@ -48,16 +49,23 @@ def load(project_dir) -> MasrModel:
     try:
         meta = json.loads(meta_path.read_text())
         model, config, name, part, clock = (meta[k] for k in ("model", "config", "project_name", "part", "clock_period"))
-    except (ValueError, KeyError, TypeError) as exc:
+    except KeyError as exc:
+        raise ValueError(f"{meta_path}: not a valid masr-hls project file (no key {exc}); "
+                         "convert the model again with 'masr-hls convert --force'") from None
+    except (ValueError, TypeError) as exc:
         raise ValueError(f"{meta_path}: not a valid masr-hls project file ({type(exc).__name__}: {exc}); "
                          "convert the model again with 'masr-hls convert --force'") from None
+    if not isinstance(model, str) or not (project_dir / model).is_file():
+        raise FileNotFoundError(f"{meta_path}: the model file {model!r} it names is missing; convert the model again")
     return hardware(convert_from_keras_model(project_dir / model, hls_config=config, output_dir=project_dir,
                                              project_name=name, part=part, clock_period=clock))
 
 
 def convert_in_memory(model_path) -> MasrModel:
-    """A .keras file with the default configuration, not written anywhere."""
-    return hardware(convert_from_keras_model(model_path, output_dir=Path(tempfile.mkdtemp(prefix="masr-")) / "prj"))
+    """A .keras file with the default configuration, not written anywhere (its output_dir is a fresh temporary name
+    that exists only once something calls ``compile()`` or ``write()``)."""
+    output_dir = Path(tempfile.gettempdir()) / f"masr-{uuid.uuid4().hex[:12]}" / "prj"
+    return hardware(convert_from_keras_model(model_path, output_dir=output_dir))
 
 
 __all__ = ["convert", "load", "load_yaml", "convert_in_memory"]

@@ -12,6 +12,10 @@ class ToolNotFound(RuntimeError):
     """No Vitis HLS on PATH."""
 
 
+class VitisError(RuntimeError):
+    """Vitis HLS ran and failed."""
+
+
 def find_tool() -> list[str]:
     if shutil.which("vitis-run"):
         return ["vitis-run", "--mode", "hls", "--tcl"]
@@ -33,7 +37,7 @@ def build(project_dir, csim=True, synth=True, cosim=False, export=False) -> str:
     cmd = tool + ["build_prj.tcl", "-tclargs", *args] if tool[0] == "vitis_hls" else tool + ["build_prj.tcl", "--", *args]
     proc = subprocess.run(cmd, cwd=project_dir)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see vitis_hls.log in {project_dir}")
+        raise VitisError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see vitis_hls.log in {project_dir}")
     reports = sorted(project_dir.glob("*_prj/solution1/syn/report/csynth.xml"))
     return summarise(reports[0]) if reports else "no synthesis report (synthesis not run)"
 

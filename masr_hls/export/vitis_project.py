@@ -6,6 +6,7 @@ into place, so an interrupted export never leaves a half-written project.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tarfile
 from pathlib import Path
@@ -13,11 +14,26 @@ from string import Template
 
 import numpy as np
 
-from masr_hls.backend.writer import write_folder
+from masr_hls.export.files import check_output, write_folder, write_with
 from masr_hls.sim import compiler
 
 TB_INPUT = "tb_data/tb_input_features.dat"
 TB_GOLDEN = "tb_data/tb_output_predictions.dat"
+PART_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_TCL_SAFE = re.compile(r"[^A-Za-z0-9 _.,:;+=()/@#%^&*~!?<>|'-]")
+
+
+def tcl_text(text: str) -> str:
+    """``text`` safe inside a braced tcl word such as ``{... on MASR}``: braces, brackets, quotes, backslashes,
+    ``$`` and control characters (a newline among them) become ``_``."""
+    return _TCL_SAFE.sub("_", str(text)).strip() or "model"
+
+
+def check_part(part: str) -> str:
+    """An FPGA part name as Vitis and Vivado spell them (letters, digits, ``-``, ``_``, ``.``); it goes into tcl."""
+    if not isinstance(part, str) or not PART_PATTERN.fullmatch(part):
+        raise ValueError(f"FPGA part {part!r} is not a part name (letters, digits, '-', '_' and '.' only)")
+    return part
 
 
 def export_files(hw, x) -> dict[str, str]:
@@ -26,7 +42,7 @@ def export_files(hw, x) -> dict[str, str]:
     x_raw = hw.quantize_input(x)
     files = {rel: text for rel, text in hw.project_files().items() if rel != "masr_bridge.cpp"}
     templates = compiler.templates_dir() / "project"
-    values = dict(project=hw.project_name, model=hw.name, part=hw.part, clock_period=hw.clock_period,
+    values = dict(project=hw.project_name, model=tcl_text(hw.name), part=check_part(hw.part), clock_period=hw.clock_period,
                   n_layers=len(hw.layers), max_t=hw.max_frames, n_in=hw.n_features, samples=len(x_raw))
     fill = lambda name: Template((templates / name).read_text()).substitute(values)  # noqa: E731
     files[f"tb/tb_{hw.project_name}.cpp"] = fill("tb.cpp.in")
@@ -39,11 +55,20 @@ def export_files(hw, x) -> dict[str, str]:
 
 
 def export(hw, out_dir, x, force: bool = False, archive: bool = False) -> Path:
-    """Write the project to ``out_dir`` (refusing a non-empty folder unless ``force``); optionally a .tar.gz beside it."""
-    out = write_folder(out_dir, export_files(hw, np.asarray(x, dtype=np.float64)), overwrite=force)
+    """Write the project to ``out_dir`` (refusing a non-empty folder unless ``force``); optionally a .tar.gz beside it.
+    Both appear whole or not at all."""
+    out = check_output(out_dir, folder=True)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise FileExistsError(f"export folder {out} is not empty; choose another or pass --force")
     if archive:
-        with tarfile.open(out.with_name(out.name + ".tar.gz"), "w:gz") as tar:
-            tar.add(out, arcname=out.name)
+        check_output(out.with_name(out.name + ".tar.gz"))
+    out = write_folder(out, export_files(hw, np.asarray(x, dtype=np.float64)), overwrite=force)
+    if archive:
+        def write_archive(tmp):
+            with tarfile.open(tmp, "w:gz") as tar:
+                tar.add(out, arcname=out.name)
+
+        write_with(out.with_name(out.name + ".tar.gz"), write_archive)
     return out
 
 

@@ -11,6 +11,7 @@ The specs are what the MASR backend's ``build_hardware`` pass reads off hls4ml's
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,15 @@ def load_model(model_or_path):
             raise FileNotFoundError(f"Keras model file {path} not found")
         if path.suffix != ".keras":
             raise ConversionError(f"{path}: expected a Keras 3 '.keras' file")
-        return keras.saving.load_model(path, compile=False)
+        if path.stat().st_size == 0:
+            raise ConversionError(f"{path} is empty, not a Keras 3 .keras model")
+        if not zipfile.is_zipfile(path):
+            raise ConversionError(f"{path} is not a Keras 3 .keras model (not a zip archive: corrupt or truncated?)")
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as exc:  # whatever Keras' deserialisation raises, the file is what the user must fix
+            detail = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise ConversionError(f"{path}: Keras cannot load this model ({type(exc).__name__}: {detail})") from exc
     if not isinstance(model_or_path, keras.Model):
         raise TypeError(f"expected a keras.Model or a .keras path, got {type(model_or_path).__name__}")
     return model_or_path
@@ -93,17 +102,26 @@ def check_model(model) -> None:
     the MASR backend's passes."""
     for layer in model.layers:  # options that change the model's shape are named before the shape is judged
         _refuse_unsupported_options(layer)
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    for layer in layers:  # an unsupported layer (Embedding, ConvLSTM1D, ...) is named before the input shape is judged
+        cls = type(layer).__name__
+        if cls not in SUPPORTED:
+            raise ConversionError(f"layer {layer.name!r}: {cls} is not supported by masr_hls")
+        for named in (layer, getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)):
+            if named is not None:
+                _check_name(named.name)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ConversionError(f"model {model.name!r}: one input and one output are supported")
     shape = tuple(model.inputs[0].shape)
     if len(shape) != 3:
         raise ConversionError(f"model {model.name!r}: input shape {shape[1:]} is not (frames, features)")
-    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-    for layer in layers:
-        cls = type(layer).__name__
-        if cls not in SUPPORTED:
-            raise ConversionError(f"layer {layer.name!r}: {cls} is not supported by masr_hls")
     _check_chain(model, layers)
+
+
+def _check_name(name: str) -> None:
+    """hls4ml formats its type names from layer names (``str.format``), so braces in a layer name break it."""
+    if "{" in name or "}" in name:
+        raise ConversionError(f"layer {name!r}: a layer name with '{{' or '}}' is not supported; rename the layer")
 
 
 def _refuse_unsupported_options(layer) -> None:
