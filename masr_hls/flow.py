@@ -37,8 +37,7 @@ def run(model, x, out_dir, config=None, name: str = "model") -> bool:
           + ("; relocatable" if not stray else f"; absolute paths: {stray[:3]}"))
 
     figures = report.build_report(hw, x)
-    (out_dir / "report").mkdir()
-    (out_dir / "report" / "report.json").write_text(report.to_json(figures))
+    report.write_json(figures, out_dir / "report" / "report.json")
     plots = report.write_plots(figures, out_dir / "report")
     print(f"[report] {out_dir / 'report'}: report.json, " + ", ".join(p.name for p in plots))
     print()

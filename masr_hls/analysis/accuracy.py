@@ -45,14 +45,14 @@ def widened_config(max_frames: int) -> dict:
 
 def widened(model):
     """The same Keras model converted with the widened configuration (nothing is written)."""
-    from masr_hls import convert_from_keras_model, hardware
+    from masr_hls.backend.convert import convert_from_keras_model
 
     if model.keras_model is None:
         raise ValueError("the widened reference needs the Keras model the hardware was converted from")
     if getattr(model, "_widened", None) is None:
         graph = convert_from_keras_model(model.keras_model, hls_config=widened_config(model.max_frames),
                                          output_dir=str(model.output_dir / "widened"), project_name=f"{model.project_name}_wide")
-        model._widened = hardware(graph)
+        model._widened = type(model).of(graph)
     return model._widened
 
 
@@ -87,7 +87,7 @@ class CrossCheck:
 
     def summary(self) -> str:
         exact = "bit-exact" if self.bit_exact else f"{self.csim_mismatches} values and {self.figure_mismatches} figures differ"
-        text = f"{self.samples} samples: csim vs numpy reference {exact}"
+        text = f"{self.samples} sample{'s' if self.samples != 1 else ''}: csim vs numpy reference {exact}"
         if self.semantic_error is None:
             return text + "; Keras not compared"
         text += (f"; widened reference vs Keras max {self.semantic_error:.3g} (bound {self.semantic_bound:.3g}): "

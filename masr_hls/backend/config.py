@@ -15,6 +15,9 @@ from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.numerics.lane_balance import STRATEGIES
 from masr_hls.reference.mxv import MODES
 
+BACKEND_NAME = "MASR"  # the name hls4ml knows the backend by
+DEFAULT_PART = "xcvu9p-flga2104-2-e"
+
 # Precision roles: what each named quantity of docs/arithmetic.md is called in a config.
 PRECISION_ROLES = {
     "input": "the model input (first layer only)",

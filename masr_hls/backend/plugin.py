@@ -17,15 +17,14 @@ from hls4ml.backends import VitisBackend
 from hls4ml.backends.fpga.fpga_backend import FPGABackend
 from hls4ml.model.flow import register_flow
 
+from masr_hls.backend.config import BACKEND_NAME as NAME
+from masr_hls.backend.config import DEFAULT_PART
 from masr_hls.backend.layers import STOCK_TO_MASR
 from masr_hls.backend.passes.build_hardware import BuildHardware
 from masr_hls.backend.passes.fold_activation import FoldActivation
 from masr_hls.backend.passes.fold_batchnorm import FoldBatchNormalization
 from masr_hls.backend.passes.refuse_unsupported import RefuseUnsupported
 from masr_hls.backend.templates import TEMPLATES
-
-NAME = "MASR"
-DEFAULT_PART = "xcvu9p-flga2104-2-e"
 
 
 class MASRBackend(VitisBackend):

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from masr_hls import convert_from_keras_model, hardware
-from masr_hls.backend.config import load_yaml, validate
+from masr_hls.backend.config import DEFAULT_PART, load_yaml, validate
 from masr_hls.backend.model import MasrModel
 from masr_hls.export.files import check_output, write_folder
 from masr_hls.export.vitis_project import check_part
@@ -23,7 +23,7 @@ MODEL_FILE = "model.keras"
 
 
 def convert(model_path, output_dir, config_path=None, config_updates=None, project_name="myproject",
-            part="xcvu9p-flga2104-2-e", clock_period=5.0, force=False) -> MasrModel:
+            part=DEFAULT_PART, clock_period=5.0, force=False) -> MasrModel:
     """Convert a .keras file into a project folder, which appears whole (sources, model, metadata) or not at all."""
     output_dir = check_output(output_dir, folder=True)
     if output_dir.exists() and any(output_dir.iterdir()) and not force:
