@@ -175,9 +175,11 @@ def record(hw, x, progress) -> list[Layer]:
             out, stats = sweep(cell, w, h, backward=backward, realign=True)  # out[t]: the state after frame t
             # The state each step reads: zeros at the first step, then the state the step before produced
             # (the previous frame's forward, the next frame's backward).
-            previous = out[1:] if backward else out[:-1]
+            # Rows in visiting order, so that step i's two engine calls sit in row i.
+            previous = out[:0:-1] if backward else out[:-1]
             h_in = np.vstack([np.zeros((1, cell.n_units), np.int64), previous])
-            directions.append(Direction(layer.name, name, cell, Engine(w.kernel, cell.weight_t.width, h != 0),
+            x_in = h[::-1] if backward else h
+            directions.append(Direction(layer.name, name, cell, Engine(w.kernel, cell.weight_t.width, x_in != 0),
                                         Engine(w.recurrent, cell.recurrent_weight_t.width, h_in != 0), len(h), stats))
             states.append(out)
             progress(1)
@@ -200,6 +202,13 @@ def engine_stats(e: Engine, cfg, lane_of_row: np.ndarray):
     return mxv_stats_over_calls(cfg, e.w_nz, e.v_nz, lane_of_row)
 
 
+def engine_call_cycles(e: Engine, cfg, lane_of_row: np.ndarray) -> np.ndarray:
+    """Cycles of each engine call (one per row of v, in visiting order): busiest lane + done."""
+    from masr_hls.reference.mxv import DONE_DEPTH, _engine_work
+
+    return _engine_work(cfg, e.w_nz, e.v_nz, lane_of_row)[2].max(axis=1) + DONE_DEPTH
+
+
 def lane_of_row(e: Engine, mode: str, lanes: int, strategy: str) -> np.ndarray:
     """Rows to lanes as CellWeights.encode assigns them for this mode and lane count."""
     from masr_hls.numerics.lane_balance import assign_rows, row_work
@@ -210,21 +219,27 @@ def lane_of_row(e: Engine, mode: str, lanes: int, strategy: str) -> np.ndarray:
 def direction_stats(d: Direction, mode: str, lanes: int, strategy: str):
     """The StepStats rnn_layer.sweep would return for this direction on this engine."""
     from masr_hls.numerics.bitmask import n_words
-    from masr_hls.reference.rnn_cell import StepStats
+    from masr_hls.reference.rnn_cell import ENGINE_START_DEPTH, StepStats
+    from masr_hls.reference.rnn_layer import sweep_cycles
 
     cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode)
-    k = engine_stats(d.kernel, cell.kernel_config(), lane_of_row(d.kernel, mode, lanes, strategy))
-    r = engine_stats(d.recurrent, cell.recurrent_config(), lane_of_row(d.recurrent, mode, lanes, strategy))
-    # per step (rnn_cell.step): state encode, the two engine calls, the element-wise gate stage
-    cycles = d.steps * (n_words(cell.n_units) + cell.elementwise_cycles()) + k.cycles + r.cycles
-    return StepStats(k, r, cycles, d.steps)
+    kc, rc = cell.kernel_config(), cell.recurrent_config()
+    k_lanes, r_lanes = lane_of_row(d.kernel, mode, lanes, strategy), lane_of_row(d.recurrent, mode, lanes, strategy)
+    k, r = engine_stats(d.kernel, kc, k_lanes), engine_stats(d.recurrent, rc, r_lanes)
+    # per step (rnn_cell.h): the recurrent chain beside the next frame's kernel chain
+    kx = n_words(cell.n_in) + ENGINE_START_DEPTH + engine_call_cycles(d.kernel, kc, k_lanes)
+    rh = n_words(cell.n_units) + ENGINE_START_DEPTH + engine_call_cycles(d.recurrent, rc, r_lanes) + cell.elementwise_cycles()
+    steps = [StepStats(None, None, int(rh[t]), 1, int(kx[t])) for t in range(d.steps)]
+    return StepStats(k, r, sweep_cycles(steps), d.steps)
 
 
 def layer_cycles(layer: Layer, per_direction, lanes: int) -> int:
-    """rnn_layer.bidirectional's count: encode the input sequence, both sweeps, merge every output frame."""
-    from masr_hls.reference.rnn_layer import encode_cycles
+    """rnn_layer.bidirectional's count: both sweeps at the same time, then the merge of every output frame."""
+    from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH, MERGE_PIPELINE_DEPTH
 
-    return encode_cycles(layer.frames, layer.n_in) + sum(s.cycles for s in per_direction) + layer.out_frames * -(-layer.n_out // lanes)
+    units = max(d.cell.n_units for d in layer.directions)
+    return (max(s.cycles for s in per_direction) + layer.out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH
+            + LAYER_DONE_DEPTH)
 
 
 MXV_FIELDS = ("pairs", "issued", "cycles", "busiest_lane", "idlest_lane")

@@ -17,7 +17,8 @@ from masr_hls.backend.model import MasrModel
 from masr_hls.cli import main as cli
 from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, RecurrentSpec
 from masr_hls.reference.mxv import ideal_cycles, mxv_stats
-from masr_hls.reference.rnn_layer import sweep
+from masr_hls.reference.rnn_cell import step as rnn_step
+from masr_hls.reference.rnn_layer import SWEEP_START_DEPTH, sweep_cycles
 from masr_hls.sim import rtl, rtl_model
 
 HAVE_VERILATOR = shutil.which("verilator") is not None
@@ -114,68 +115,48 @@ def example_input(hw: MasrModel, seed: int) -> np.ndarray:
     return rng.normal(0, 1.5, shape) * (rng.random(shape) < 0.6)  # sparse inputs too
 
 
-def step_operands(cfg, w, x, backward):
-    """Per step of one direction: (x_t, h_{t-1}) from the reference sweep."""
-    states, _ = sweep(cfg, w, x, backward=backward)
-    h_prev = np.vstack([np.zeros((1, cfg.n_units), np.int64), states[:-1]])
+def step_figures(cfg, w, x, backward):
+    """Per step of one direction, from the reference: (x_t, h_{t-1}, StepStats) in visiting order."""
+    h, c = np.zeros(cfg.n_units, np.int64), np.zeros(cfg.n_units, np.int64)
     order = range(len(x) - 1, -1, -1) if backward else range(len(x))
-    return [(x[t], h_prev[i]) for i, t in enumerate(order)]
-
-
-def engine_bounds(mc, matrix_w, lane_of_row, v):
-    """(ideal, lower, upper, model) cycles of one engine call; windows_per_row is 1 in these cases.
-
-    Per lane F rows are scanned one per cycle and the back end needs
-    B = sum of ceil(pairs / MACS); done comes no sooner than F + 1 or B + 4
-    and no later than F + B + 4 (see tests/test_rtl.py).
-    """
-    pairs = ((matrix_w != 0) & (v != 0)[None, :]).sum(axis=1)
-    issue = -(-pairs // mc.macs_per_lane)
-    lower = upper = 0
-    for lane in range(mc.lanes):
-        rows = lane_of_row == lane
-        front, back = int(rows.sum()), int(issue[rows].sum())
-        lower = max(lower, front + 1 if front else 0, back + 4 if back else 0)
-        upper = max(upper, front + back + 4)
-    model = mxv_stats(mc, matrix_w != 0, v != 0, lane_of_row).cycles
-    every_row_busy = bool(np.all(pairs > 0))
-    return ideal_cycles(int(pairs.sum()), mc.lanes * mc.macs_per_lane), lower, upper, model, every_row_busy
+    out = []
+    for t in order:
+        h_prev = h
+        h, c, s = rnn_step(cfg, w, x[t], h, c)
+        out.append((x[t], h_prev, s))
+    return out
 
 
 def check_cycles(layer, run: rtl_model.LayerRun, inputs: np.ndarray) -> int:
-    """Every step of every direction: the engines against their bounds, the step against the schedule.
+    """Every step of every direction against the schedule of docs/arithmetic.md, exactly.
 
-    With reset_after=False the recurrent figure also holds U_h's second pass (whose input r * h the
-    reference does not expose), so only the kernel engine is checked per step, and the step against
-    the lower bound of its two passes.
+    Step i runs the recurrent chain of its frame beside the kernel chain of the next one:
+    max(RH_i, KX_{i+1}); step 0 also holds the start cycle and the kernel chain of frame 0.
+    The engines inside are each at least their ideal.  Returns the steps checked.
     """
-    exact_steps = 0
+    checked = 0
     for k, (_, cfg, w) in enumerate(rtl_model.directions(layer)):
         backward = k == 1 or (layer.kind == "recurrent" and layer.spec.go_backwards)
-        load = max(cfg.n_in + 1, cfg.n_units)
-        groups = -(-cfg.n_units // cfg.lanes)
+        mats = w.engine_matrices(cfg)
         for s, x in enumerate(inputs):
-            for i, (x_t, h) in enumerate(step_operands(cfg, w, x, backward)):
-                got_k, got_r = int(run.kernel_cycles[s, k, i]), int(run.recurrent_cycles[s, k, i])
-                engines = (("kernel", x_t, got_k), ("recurrent", h, got_r))
-                for name, v, got in engines[: 1 if cfg.gru_reset_before else 2]:
+            steps = step_figures(cfg, w, x, backward)
+            for i, (x_t, h, st) in enumerate(steps):
+                where = f"{layer.name} dir {k} sample {s} step {i}"
+                kx_next = steps[i + 1][2].kernel_chain if i + 1 < len(steps) else 0
+                expected = max(st.cycles, kx_next) + (SWEEP_START_DEPTH + st.kernel_chain if i == 0 else 0)
+                assert run.step_cycles[s, k, i] == expected, (where, int(run.step_cycles[s, k, i]), expected)
+                k_next = steps[i + 1][2].kernel.cycles if i + 1 < len(steps) else 0
+                assert run.kernel_cycles[s, k, i] == k_next + (st.kernel.cycles if i == 0 else 0), where
+                assert run.recurrent_cycles[s, k, i] == st.recurrent.cycles, where
+                for name, v, figures in (("kernel", x_t, st.kernel), ("recurrent", h, None)):
                     mc = cfg.kernel_config() if name == "kernel" else cfg.recurrent_config()
-                    ideal, lower, upper, model, busy = engine_bounds(mc, w.engine_matrices(cfg)[name], w.lanes[name], v)
-                    where = f"{layer.name} dir {k} sample {s} step {i} {name}"
-                    assert got >= ideal, f"{where}: {got} cycles beat the ideal {ideal}"
-                    assert lower <= got <= upper, f"{where}: {got} cycles outside [{lower}, {upper}]"
-                    if busy:  # every row has a pair: the back end never starves, exactly the C++ model
-                        assert got == model, f"{where}: {got} cycles, the model counts {model}"
-                        exact_steps += 1
-                # LOAD, the start cycle, both engines in parallel, then the gate pipeline
-                expected = load + 1 + max(got_k, got_r) + groups + rtl_model.GATE_PIPELINE_DEPTH
-                if cfg.gru_reset_before:  # plus rh through U_h and a second gate pass
-                    lower = load + 1 + got_k + cfg.n_units + 1 + 2 * (groups + rtl_model.GATE_PIPELINE_DEPTH)
-                    assert run.step_cycles[s, k, i] >= lower, (layer.name, k, s, i, run.step_cycles[s, k, i], lower)
-                else:
-                    assert run.step_cycles[s, k, i] == expected, (layer.name, k, s, i, run.step_cycles[s, k, i], expected)
-            assert run.sweep_cycles[s, k] == run.step_cycles[s, k].sum()
-    return exact_steps
+                    m = mats[name]
+                    pairs = int(((m != 0) & (v != 0)[None, :]).sum())
+                    got = mxv_stats(mc, m != 0, v != 0, w.lanes[name]).cycles
+                    assert got >= ideal_cycles(pairs, mc.lanes * mc.macs_per_lane), where
+                checked += 1
+            assert run.sweep_cycles[s, k] == run.step_cycles[s, k].sum() == sweep_cycles([st for *_, st in steps])
+    return checked
 
 
 def print_table(result):
@@ -200,6 +181,8 @@ def test_rnn_layers_match_reference_and_csim(name, tmp_path):
         assert row["in_rtl"] and row["bit_exact"], f"{layer.name}: {row['mismatches']} outputs differ from the reference"
         for d in row["directions"]:
             assert d["rtl_engine_cycles"] >= d["ideal_cycles"] > 0 or d["pairs"] == 0
+            assert d["rtl_sweep_cycles"] == d["csim_sweep_cycles"], (layer.name, d)
+        assert row["rtl_layer_cycles"] == row["csim_layer_cycles"], (layer.name, row)
     assert result["ok"]
     assert result["csim_exact"] is (True if hw.layers[-1].kind != "dense" else None)
     assert "not in RTL" in rtl_model.format_text(result) or hw.layers[-1].kind != "dense"
@@ -207,7 +190,7 @@ def test_rnn_layers_match_reference_and_csim(name, tmp_path):
 
     # Step by step, on the reference inputs of each layer.
     inputs = list(hw.quantize_input(x))
-    exact_steps = 0
+    checked = 0
     densities = CASES[name][8]
     for layer in hw.layers:
         if layer.kind == "dense":
@@ -216,9 +199,9 @@ def test_rnn_layers_match_reference_and_csim(name, tmp_path):
         run = sim.run(np.stack(inputs))
         outputs = [layer.reference(h)[0] for h in inputs]
         assert np.array_equal(run.y, np.stack(outputs))
-        exact_steps += check_cycles(layer, run, np.stack(inputs))
+        checked += check_cycles(layer, run, np.stack(inputs))
         inputs = outputs
-    assert exact_steps > 0, "no step had a pair in every row: the exact-model check never ran"
+    assert checked > 0
     # Sparser weights, fewer engine cycles (layers ordered by density).
     engine = [rows[layer.name]["directions"][0]["rtl_engine_cycles"] for layer in hw.layers if layer.kind != "dense"]
     by_density = [e for _, e in sorted(zip(densities, engine), reverse=True)]

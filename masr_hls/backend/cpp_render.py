@@ -23,6 +23,16 @@ from masr_hls.reference.rnn_layer import MERGE_MODES, MergeConfig
 from masr_hls.reference.softmax import SoftmaxConfig, exp_table, inv_table
 
 
+def hls_type(t: FixedType) -> str:
+    """A role's C++ type through masr's type policy (templates/masr/fast_fixed.h).
+
+    ``masr::fixed_t<W,I,Q,O>`` is ``ap_fixed<W,I,Q,O>`` in synthesis and in the exported
+    testbench; a C simulation built with MASR_FAST_CSIM gets the integer-backed twin.
+    """
+    kind = "masr::fixed_t" if t.signed else "masr::ufixed_t"
+    return f"{kind}<{t.width},{t.integer},{t.rounding},{t.overflow}>"
+
+
 def braces(items) -> str:
     return "{" + ", ".join(items) + "}"
 
@@ -106,9 +116,9 @@ def mxv_config(name: str, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int =
         max_lane_rows=max(bank_rows, matrix.lane_rows.shape[1]),
         max_lane_nnz=max(bank_nnz, matrix.lane_values.shape[1]),
         mode=MXV_MODES[cfg.mode],
-        weight_t=cfg.weight_t.cpp(),
-        act_t=cfg.act_t.cpp(),
-        accum_t=cfg.accum_t.cpp(),
+        weight_t=hls_type(cfg.weight_t),
+        act_t=hls_type(cfg.act_t),
+        accum_t=hls_type(cfg.accum_t),
     )
 
 
@@ -167,7 +177,7 @@ def cell_config(name: str, cfg: CellConfig, w: CellWeights, banks: dict | None =
         act_r_log2=cfg.act_r_log2,
         rec_n_log2=rec_n,
         rec_r_log2=cfg.rec_r_log2,
-        **{t: getattr(cfg, t).cpp() for t in ("in_t", "state_t", "bias_t", "accum_t", "gate_t", "cand_t", "cell_t")},
+        **{t: hls_type(getattr(cfg, t)) for t in ("in_t", "state_t", "bias_t", "accum_t", "gate_t", "cand_t", "cell_t")},
     )
 
 
@@ -183,7 +193,7 @@ _MERGE = Template(
 
 
 def merge_config(name: str, m: MergeConfig, fwd: CellConfig, bwd: CellConfig) -> str:
-    return _MERGE.substitute(name=name, mode=MERGE_MODES[m.mode], n_out=m.n_out(fwd, bwd), lanes=m.lanes, out_t=m.out_t.cpp())
+    return _MERGE.substitute(name=name, mode=MERGE_MODES[m.mode], n_out=m.n_out(fwd, bwd), lanes=m.lanes, out_t=hls_type(m.out_t))
 
 
 _SOFTMAX = Template(
@@ -217,11 +227,11 @@ def softmax_config(name: str, cfg: SoftmaxConfig) -> str:
         inv_n_log2=cfg.inv_n_log2,
         exp_table_size=cfg.exp_table_size,
         inv_table_size=cfg.inv_table_size,
-        in_t=cfg.in_t.cpp(),
-        exp_t=cfg.exp_t.cpp(),
-        sum_t=cfg.sum_t.cpp(),
-        inv_t=cfg.inv_t.cpp(),
-        out_t=cfg.out_t.cpp(),
+        in_t=hls_type(cfg.in_t),
+        exp_t=hls_type(cfg.exp_t),
+        sum_t=hls_type(cfg.sum_t),
+        inv_t=hls_type(cfg.inv_t),
+        out_t=hls_type(cfg.out_t),
     )
 
 
@@ -267,11 +277,11 @@ def head_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix) -> str:
         table_r_log2=cfg.table_r_log2,
         table_size=cfg.table_size,
         mxv_name=mxv_name,
-        in_t=cfg.in_t.cpp(),
-        bias_t=cfg.bias_t.cpp(),
-        accum_t=cfg.accum_t.cpp(),
-        table_t=cfg.table_t.cpp(),
-        out_t=cfg.out_t.cpp(),
+        in_t=hls_type(cfg.in_t),
+        bias_t=hls_type(cfg.bias_t),
+        accum_t=hls_type(cfg.accum_t),
+        table_t=hls_type(cfg.table_t),
+        out_t=hls_type(cfg.out_t),
     )
 
 

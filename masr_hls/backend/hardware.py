@@ -136,7 +136,7 @@ class RecurrentLayer:
     }
 """
         ).substitute(c=c, x=x, out=out, back="true" if self.spec.go_backwards else "false",
-                     decl="" if self.return_sequences else f"static {self.out_t.cpp()} {out}[MAX_T][{self.n_out}];\n        ",
+                     decl="" if self.return_sequences else f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n        ",
                      after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;")
 
     def out_frames(self, frames: int) -> int:

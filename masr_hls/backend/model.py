@@ -50,6 +50,7 @@ class MasrModel:
         self.keras_model = graph.config.config.get("KerasModel")
         self.name = model_name(graph)
         self._lib = None
+        self._libs = {}  # arithmetic -> library loaded by csim(..., arithmetic=...)
 
     @classmethod
     def of(cls, graph) -> "MasrModel":
@@ -128,15 +129,20 @@ class MasrModel:
         return write_folder(self.output_dir, self.project_files(), overwrite, keep_others=True)
 
     # ------------------------------------------------------------ C simulation
-    def build_library(self) -> Path:
-        """The C simulation library of the project's sources (g++, cached by content)."""
-        sources = {rel: text for rel, text in self.project_files().items() if rel.endswith(SOURCE_SUFFIXES)}
-        return compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim")
+    def build_library(self, arithmetic: str | None = None, opt: str = "-O2") -> Path:
+        """The C simulation library of the project's sources (g++, cached by content).
 
-    def compile(self) -> Path:
+        ``arithmetic``: "fast" (integer-backed fixed point, bit-exact with ap_fixed; the default unless
+        MASR_HLS_ARITHMETIC says otherwise) or "ap_fixed" (Xilinx's types, as synthesis sees them).
+        """
+        sources = {rel: text for rel, text in self.project_files().items() if rel.endswith(SOURCE_SUFFIXES)}
+        return compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim",
+                                      arithmetic=arithmetic, opt=opt)
+
+    def compile(self, arithmetic: str | None = None) -> Path:
         """Write the project and build its C simulation (hls4ml's ``compile``: what is compiled is what is written)."""
         self.write()
-        lib = self.build_library()
+        lib = self.build_library(arithmetic)
         self._lib = compiler.load(lib)
         self._lib.masr_predict.restype = ctypes.c_int
         return lib
@@ -147,15 +153,28 @@ class MasrModel:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         return self.csim(x, chunk, progress).y if level == "csim" else self.reference(x).y
 
-    def csim(self, x, chunk: int | None = None, progress=None) -> Prediction:
-        """C-simulate a batch: one native call per chunk of samples (the whole batch by default)."""
-        if self._lib is None:
-            loaded = getattr(self.graph, "_top_function_lib", None)  # hls4ml's compile() loaded it
-            if loaded is not None and hasattr(loaded, "masr_predict"):
-                self._lib = loaded
-                self._lib.masr_predict.restype = ctypes.c_int
-            else:
-                self.compile()
+    def csim(self, x, chunk: int | None = None, progress=None, arithmetic: str | None = None) -> Prediction:
+        """C-simulate a batch: one native call per chunk of samples (the whole batch by default).
+
+        ``arithmetic`` picks a library built with that arithmetic (compiled on first use) instead of the
+        compiled one.
+        """
+        if arithmetic is not None:
+            if arithmetic not in self._libs:
+                self.write()
+                lib = compiler.load(self.build_library(arithmetic))
+                lib.masr_predict.restype = ctypes.c_int
+                self._libs[arithmetic] = lib
+            native = self._libs[arithmetic]
+        else:
+            if self._lib is None:
+                loaded = getattr(self.graph, "_top_function_lib", None)  # hls4ml's compile() loaded it
+                if loaded is not None and hasattr(loaded, "masr_predict"):
+                    self._lib = loaded
+                    self._lib.masr_predict.restype = ctypes.c_int
+                else:
+                    self.compile()
+            native = self._lib
         x_raw = np.ascontiguousarray(self.quantize_input(x), dtype=np.int64)
         n, frames = x_raw.shape[:2]
         out_frames = frames if self.sequence_output else 1
@@ -166,7 +185,7 @@ class MasrModel:
         chunk = chunk or n
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            rc = self._lib.masr_predict(
+            rc = native.masr_predict(
                 compiler.ptr(x_raw[start:stop]), ctypes.c_int(stop - start), ctypes.c_int(frames),
                 compiler.ptr(y_raw[start:stop]), compiler.ptr(stats[start:stop]),
             )

@@ -18,7 +18,8 @@ from masr_hls.reference.mxv import MxvConfig, MxvStats, mxv, mxv_stats
 KINDS = {"gru": ("CELL_GRU", 3), "lstm": ("CELL_LSTM", 4), "simple_rnn": ("CELL_SIMPLE_RNN", 1)}
 ACTIVATIONS = {"tanh": "ACT_TANH", "relu": "ACT_RELU"}
 RECURRENT_ACTIVATIONS = {"sigmoid": "ACT_SIGMOID", "hard_sigmoid": "ACT_HARD_SIGMOID"}
-GATE_PIPELINE_DEPTH = 3  # table lookup, multiply, add
+GATE_PIPELINE_DEPTH = 4  # cycles after the last gate group issues (rnn_cell.h, masr_gru_unit / masr_lstm_unit)
+ENGINE_START_DEPTH = 1  # the cycle an engine samples start, after its operand is encoded
 
 _T = FixedType.parse
 
@@ -184,8 +185,9 @@ def _expect_shape(cfg: CellConfig, name: str, array: np.ndarray, shape: tuple) -
 class StepStats:
     kernel: MxvStats
     recurrent: MxvStats
-    cycles: int
+    cycles: int  # the recurrent chain RH (one step), or a sweep's total
     steps: int = 1
+    kernel_chain: int = 0  # KX of this step's frame: encode x, start, kernel engine
 
     def __add__(self, other: "StepStats") -> "StepStats":
         return StepStats(self.kernel + other.kernel, self.recurrent + other.recurrent, self.cycles + other.cycles, self.steps + other.steps)
@@ -211,7 +213,8 @@ def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
     hu = mxv(rcfg, mats["recurrent"], h)
     k_stats = mxv_stats(kcfg, mats["kernel"] != 0, x != 0, w.lanes["kernel"])
     r_stats = mxv_stats(rcfg, mats["recurrent"] != 0, h != 0, w.lanes["recurrent"])
-    cycles = n_words(u) + k_stats.cycles + r_stats.cycles + cfg.elementwise_cycles()
+    kernel_chain = n_words(cfg.n_in) + ENGINE_START_DEPTH + k_stats.cycles
+    cycles = n_words(u) + ENGINE_START_DEPTH + r_stats.cycles + cfg.elementwise_cycles()
 
     act, rec = cfg.act(), cfg.rec_act()
     st, gt, ct = cfg.state_t, cfg.gate_t, cfg.cand_t
@@ -233,7 +236,7 @@ def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
             hh_in = mxv(hcfg, mats["recurrent_h"], rh)
             h_stats = mxv_stats(hcfg, mats["recurrent_h"] != 0, rh != 0, w.lanes["recurrent_h"])
             r_stats = r_stats + h_stats
-            cycles += cfg.elementwise_cycles() + n_words(u) + h_stats.cycles
+            cycles += cfg.elementwise_cycles() + n_words(u) + ENGINE_START_DEPTH + h_stats.cycles
             hh = act.apply(*exact_add(xw[2 * u :], a.frac, hh_in, a.frac, n))
         h_new = blend(z, hh)
     elif cfg.kind == "lstm":
@@ -246,4 +249,4 @@ def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
     else:
         pre = a.quantize_raw(*exact_add(xw, a.frac, hu, a.frac, n))
         h_new = st.quantize_raw(act.apply(pre, a.frac), ct.frac)
-    return h_new, c, StepStats(k_stats, r_stats, cycles)
+    return h_new, c, StepStats(k_stats, r_stats, cycles, 1, kernel_chain)

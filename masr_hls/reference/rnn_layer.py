@@ -16,29 +16,49 @@ from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, step
 MERGE_MODES = {"concat": "MERGE_CONCAT", "sum": "MERGE_SUM", "mul": "MERGE_MUL", "ave": "MERGE_AVE"}
 
 
+SWEEP_START_DEPTH = 1  # reading frame 0's address before the first kernel chain (rnn_layer.h)
+LAYER_DONE_DEPTH = 1  # the cycle the layer signals done
+MERGE_PIPELINE_DEPTH = 2  # Bidirectional merge: state read, merge unit
+
+
+def sweep_cycles(steps: list[StepStats]) -> int:
+    """The schedule of rnn_sweep: the kernel chain of frame 0, then per step max(RH_t, KX_{t+1})."""
+    if not steps:
+        return 0
+    kx = [s.kernel_chain for s in steps] + [0]
+    return SWEEP_START_DEPTH + kx[0] + sum(max(s.cycles, kx[i + 1]) for i, s in enumerate(steps))
+
+
 def sweep(cfg: CellConfig, w: CellWeights, x_seq, backward: bool = False, realign: bool = False):
-    """Run one direction over the frames; out[i] is the i-th step's state, or the state of frame i if ``realign``."""
+    """Run one direction over the frames; out[i] is the i-th step's state, or the state of frame i if ``realign``.
+
+    The returned figures sum the steps' engine figures; their cycles are the sweep's (``sweep_cycles``).
+    """
     x_seq = as_raw(x_seq)
     n_frames = x_seq.shape[0]
     h, c = np.zeros(cfg.n_units, np.int64), np.zeros(cfg.n_units, np.int64)
     out = np.zeros((n_frames, cfg.n_units), np.int64 if cfg.state_t.fits_int64 else object)
-    total = StepStats.zero()
+    total, steps = StepStats.zero(), []
     for i in range(n_frames):
         t = n_frames - 1 - i if backward else i
         h, c, s = step(cfg, w, x_seq[t], h, c)
         total = total + s
+        steps.append(s)
         out[t if realign else i] = h
+    total.cycles = sweep_cycles(steps)
+    total.kernel_chain = 0
     return out, total
 
 
 def encode_cycles(n_frames: int, n_in: int) -> int:
+    """Cycles of encoding n_frames frames of n_in elements (one mask word per cycle)."""
     return n_frames * n_words(n_in)
 
 
 def rnn_layer(cfg: CellConfig, w: CellWeights, x_seq, go_backwards: bool = False):
-    """A unidirectional layer: the sequence is encoded once, then swept (Keras go_backwards order)."""
+    """A unidirectional layer: one sweep (Keras go_backwards order), then done."""
     out, stats = sweep(cfg, w, x_seq, backward=go_backwards)
-    stats.cycles += encode_cycles(len(out), cfg.n_in)
+    stats.cycles += LAYER_DONE_DEPTH
     return out, stats
 
 
@@ -95,8 +115,8 @@ def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWei
     if not return_sequences:
         hf, hb = hf[-1:], hb[:1]
     y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
-    n_out = m.n_out(fwd, bwd)
-    cycles = encode_cycles(len(x_seq), fwd.n_in) + sf.cycles + sb.cycles + len(y) * -(-n_out // m.lanes)
+    groups = -(-max(fwd.n_units, bwd.n_units) // m.lanes)  # both halves of a group of units per cycle
+    cycles = max(sf.cycles, sb.cycles) + len(y) * groups + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
     return y, sf, sb, cycles
 
 

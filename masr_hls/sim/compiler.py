@@ -122,20 +122,65 @@ def _keep_failed(tmp: Path, name: str, digest: str) -> Path:
 DEFAULT_FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-fno-gnu-unique", "-Wall", "-Wno-unused-label",
                  "-Wno-unknown-pragmas")
 
+# The arithmetic of a C simulation (templates/masr/fast_fixed.h): "fast" defines MASR_FAST_CSIM, so
+# masr::fixed_t types that fit a native integer are integer-backed and bit-exact with ap_fixed;
+# "ap_fixed" keeps Xilinx's ap_fixed everywhere (what synthesis and the exported testbench see).
+ARITHMETICS = ("fast", "ap_fixed")
+OPTIMISATIONS = ("-O1", "-O2", "-O3")
+ARITHMETIC_ENV = "MASR_HLS_ARITHMETIC"  # the default arithmetic, "fast" unless set
+
+
+def default_arithmetic() -> str:
+    arithmetic = os.environ.get(ARITHMETIC_ENV, "fast")
+    if arithmetic not in ARITHMETICS:
+        raise ValueError(f"{ARITHMETIC_ENV}={arithmetic!r}: use one of {ARITHMETICS}")
+    return arithmetic
+
+
+@functools.lru_cache(maxsize=None)
+def popcount_flags() -> tuple[str, ...]:
+    """``-mpopcnt`` where this x86 CPU has the instruction (else __builtin_popcount stays a portable call)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64", "i686", "i386"):
+        return ()
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ()
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return ("-mpopcnt",) if "popcnt" in flags else ()
+
+
+def csim_flags(arithmetic: str | None = None, opt: str = "-O2") -> tuple[str, ...]:
+    """g++ flags of a C simulation library: ``arithmetic`` in ARITHMETICS (default: default_arithmetic()),
+    ``opt`` in OPTIMISATIONS."""
+    arithmetic = arithmetic or default_arithmetic()
+    if arithmetic not in ARITHMETICS:
+        raise ValueError(f"arithmetic must be one of {ARITHMETICS}, got {arithmetic!r}")
+    if opt not in OPTIMISATIONS:
+        raise ValueError(f"opt must be one of {OPTIMISATIONS}, got {opt!r}")
+    flags = tuple(opt if f == "-O2" else f for f in DEFAULT_FLAGS) + popcount_flags()
+    return flags + (("-DMASR_FAST_CSIM",) if arithmetic == "fast" else ())
+
 
 def build_library(
     sources: dict[str, str],
     main: str,
     name: str = "lib",
     extra_include_dirs: tuple[Path, ...] = (),
-    flags: tuple[str, ...] = DEFAULT_FLAGS,
+    flags: tuple[str, ...] | None = None,
+    arithmetic: str | None = None,
+    opt: str = "-O2",
 ) -> Path:
     """Compile ``sources[main]`` (the other sources are files it includes) into a shared library.
 
     ``sources`` maps relative file paths to their text; they are written into one build
     folder whose path is derived from their content, so identical requests
-    share one build.
+    share one build.  ``flags`` (default: ``csim_flags(arithmetic, opt)``) are passed to g++.
     """
+    if flags is None:
+        flags = csim_flags(arithmetic, opt)
     h = hashlib.sha256()
     for key in sorted(sources):
         h.update(key.encode() + b"\0" + sources[key].encode() + b"\0")

@@ -46,7 +46,7 @@ LOOP_PRAGMAS = ("UNROLL", "LOOP_TRIPCOUNT", "LOOP_FLATTEN")
 OPENING_PRAGMAS = ("INLINE", "DATAFLOW", "PIPELINE")
 CONTAINERS = ("vector", "map", "set", "list", "deque", "queue", "stack", "string", "unordered_map", "unordered_set",
               "array", "function", "shared_ptr", "unique_ptr")
-CONSTEXPR_CALLS = {"mask_words", "encode_cycles", "gate_count", "softmax_ceil_log2", "elementwise_cycles", "softmax_cycles"}
+CONSTEXPR_CALLS = {"mask_words", "encode_cycles", "gate_count", "gate_groups", "softmax_ceil_log2", "elementwise_cycles", "softmax_cycles"}
 KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "else", "do", "case", "catch"}
 
 

@@ -88,7 +88,7 @@ def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
 def _build(testbench: str, config_header: str):
     return compiler.load(
         compiler.build_library(
-            {"tb_config.h": "#pragma once\n#include \"ap_fixed.h\"\n" + config_header, testbench: testbench_source(testbench)},
+            {"tb_config.h": "#pragma once\n#include \"ap_fixed.h\"\n#include \"masr/fast_fixed.h\"\n" + config_header, testbench: testbench_source(testbench)},
             main=testbench,
             name=testbench.removesuffix(".cpp"),
         )
@@ -99,7 +99,7 @@ class FixedPointSim:
     """Real ap_fixed conversions: doubles, or raw values of a wide source type, into ``dst``."""
 
     def __init__(self, src: FixedType, dst: FixedType):
-        self.lib = _build("tb_fixed_point.cpp", f"typedef {src.cpp()} src_t;\ntypedef {dst.cpp()} dst_t;\n")
+        self.lib = _build("tb_fixed_point.cpp", f"typedef {cpp_render.hls_type(src)} src_t;\ntypedef {cpp_render.hls_type(dst)} dst_t;\n")
 
     def from_double(self, x) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -122,7 +122,7 @@ class ActivationSim:
     def __init__(self, in_t: FixedType, act: Activation):
         self.act = act
         header = (
-            f"typedef {in_t.cpp()} in_t;\ntypedef {act.out_t.cpp()} out_t;\n"
+            f"typedef {cpp_render.hls_type(in_t)} in_t;\ntypedef {cpp_render.hls_type(act.out_t)} out_t;\n"
             f"static const int N_LOG2 = {act.n_log2 if act.uses_table else 1};\n"
             f"static const int R_LOG2 = {act.r_log2};\n"
         )

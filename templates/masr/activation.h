@@ -23,7 +23,7 @@ out_T lut_activation(const in_T &x, const entry_T table[1 << N_LOG2]) {
     static const int I_OFF = (in_T::iwidth > R_LOG2 + 2 ? in_T::iwidth : R_LOG2 + 2) + 2;  // signed x + R never overflows
     static const int W_OFF = I_OFF + F_OFF;
     static const int SHIFT = F_OFF + R_LOG2 + 1 - N_LOG2;  // raw bits per bin, as a power of two
-    typedef ap_fixed<W_OFF, I_OFF> off_t;
+    typedef fixed_t<W_OFF, I_OFF> off_t;
 
     off_t r_val = 0;
     r_val[F_OFF + R_LOG2] = 1;  // exactly 2^R_LOG2
@@ -32,7 +32,7 @@ out_T lut_activation(const in_T &x, const entry_T table[1 << N_LOG2]) {
     if (offset >= r_val + r_val) return rom_read(table[(1 << N_LOG2) - 1]);
     // Wide enough for a left shift when a bin is finer than x's LSB.
     static const int UP = SHIFT < 0 ? -SHIFT : 0, DOWN = SHIFT > 0 ? SHIFT : 0;
-    ap_uint<W_OFF + UP> raw = offset.range(W_OFF - 1, 0);
+    uint_t<W_OFF + UP> raw = offset.range(W_OFF - 1, 0);
     raw <<= UP;
     raw >>= DOWN;
     return rom_read(table[raw.to_uint()]);

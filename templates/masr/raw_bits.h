@@ -7,16 +7,34 @@
 
 #include <stdint.h>
 #include "ap_fixed.h"
+#include "masr/fast_fixed.h"
 
 namespace masr {
 
 #ifndef __SYNTHESIS__
 // The C boundary (testbenches, the ctypes bridge): C simulation only.
 template <class T>
+struct raw_access {
+    static T from(int64_t raw) {
+        T x;
+        x.range(T::width - 1, 0) = (unsigned long long)raw;
+        return x;
+    }
+};
+#ifdef MASR_FAST_FIXED_ENABLED
+template <int W, int I, ap_q_mode Q, ap_o_mode O, bool S>
+struct raw_access<fast_fixed<W, I, Q, O, S> > {
+    static fast_fixed<W, I, Q, O, S> from(int64_t raw) {
+        fast_fixed<W, I, Q, O, S> x;
+        x.v = fast_fixed<W, I, Q, O, S>::wrap((fast_wide_t)raw);
+        return x;
+    }
+};
+#endif
+
+template <class T>
 T from_raw(int64_t raw) {
-    T x;
-    x.range(T::width - 1, 0) = (unsigned long long)raw;
-    return x;
+    return raw_access<T>::from(raw);
 }
 
 template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
@@ -30,6 +48,13 @@ int64_t to_raw(const ap_ufixed<W, I, Q, O, N> &x) {
     ap_uint<W> bits = x.range(W - 1, 0);
     return (int64_t)bits.to_uint64();
 }
+
+#ifdef MASR_FAST_FIXED_ENABLED
+template <int W, int I, ap_q_mode Q, ap_o_mode O, bool S>
+int64_t to_raw(const fast_fixed<W, I, Q, O, S> &x) {
+    return (int64_t)x.v;
+}
+#endif
 #endif
 
 // A ROM word: the raw bits of a T in the smallest built-in integer of its
@@ -59,6 +84,10 @@ template <int W>
 struct is_signed_type<ap_int<W> > { static const bool value = true; };
 template <int W>
 struct is_signed_type<ap_uint<W> > { static const bool value = false; };
+#ifdef MASR_FAST_FIXED_ENABLED
+template <int W, int I, ap_q_mode Q, ap_o_mode O, bool S>
+struct is_signed_type<fast_fixed<W, I, Q, O, S> > { static const bool value = S; };
+#endif
 
 template <class T>
 struct rom_word {
@@ -73,6 +102,16 @@ T rom_read(const rom_word<T> &w) {
     x.range(T::width - 1, 0) = w.bits;
     return x;
 }
+
+#ifdef MASR_FAST_FIXED_ENABLED
+// A fast_fixed ROM word is its raw value already (rom_storage sign- or zero-extends).
+template <int W, int I, ap_q_mode Q, ap_o_mode O, bool S>
+fast_fixed<W, I, Q, O, S> rom_read(const rom_word<fast_fixed<W, I, Q, O, S> > &w) {
+    fast_fixed<W, I, Q, O, S> x;
+    x.v = fast_fixed<W, I, Q, O, S>::wrap((fast_wide_t)w.bits);
+    return x;
+}
+#endif
 
 template <class T>
 const T &rom_read(const T &x) {
@@ -89,7 +128,7 @@ void array_from_raw(const int64_t *raw, T *out, int n) {
 template <class T>
 void array_from_raw(const int64_t *raw, rom_word<T> *out, int n) {
     typedef decltype(out[0].bits) bits_t;
-    for (int i = 0; i < n; i++) out[i].bits = (bits_t)(from_raw<T>(raw[i]).range(T::width - 1, 0).to_int64());
+    for (int i = 0; i < n; i++) out[i].bits = (bits_t)to_raw(from_raw<T>(raw[i]));
 }
 
 template <class T>

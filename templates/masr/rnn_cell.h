@@ -7,12 +7,21 @@
 // is specified in docs/arithmetic.md: every named quantity is quantised once,
 // when stored in its type; everything between is exact ap_fixed arithmetic.
 //
-// Cycle model per step (one cycle = one iteration of an II=1 loop; the parts
-// run one after another, which is conservative):
-//   encode(h) [mask words] + kernel engine + recurrent engine
-//   + ceil(units / lanes) + GATE_PIPELINE_DEPTH     (the elementwise pass)
-// GRU with reset_after=False adds a second pass for r*h, its encoding and
-// the U_h engine, because U_h needs r first.
+// A step is two chains that run at the same time (rnn_stage, a DATAFLOW
+// region; docs/arithmetic.md, "Cycles of a cell and a layer"):
+//   kernel chain     (kernel_chain) encode the NEXT frame x_{t+1}, the kernel
+//                    engine, the bias: xw_{t+1} = accum_t(W x_{t+1} + b), into
+//                    the step's second xw buffer.  W x does not depend on
+//                    the state, so it runs ahead by one frame.
+//                    KX = encode(n_in) + ENGINE_START_DEPTH + kernel engine
+//   recurrent chain  (recurrent_chain) encode h_t, the recurrent engine, then
+//                    one pipelined elementwise pass of ceil(units / lanes)
+//                    groups of `lanes` units that reads xw_t:
+//                    RH = encode(u) + ENGINE_START_DEPTH + recurrent engine
+//                         + ceil(units / lanes) + GATE_PIPELINE_DEPTH
+// A step takes max(RH_t, KX_{t+1}); the xw buffers swap between steps.
+// GRU with reset_after=False adds to RH a second pass for r*h, its encoding
+// and the U_h engine, because U_h needs r first.
 #ifndef MASR_RNN_CELL_H
 #define MASR_RNN_CELL_H
 
@@ -26,7 +35,11 @@ namespace masr {
 enum cell_kind { CELL_GRU = 0, CELL_LSTM = 1, CELL_SIMPLE_RNN = 2 };
 enum cell_activation { ACT_TANH = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_HARD_SIGMOID = 3 };
 
-static const int GATE_PIPELINE_DEPTH = 3;  // table lookup, multiply, add
+// Cycles after the last group issues: operands, table index / products,
+// lookups, blend, quantise (masr_gru_unit / masr_lstm_unit's five stages).
+static const int GATE_PIPELINE_DEPTH = 4;
+// The cycle in which an engine samples start, after its operand is encoded.
+static const int ENGINE_START_DEPTH = 1;
 
 constexpr int gate_count(int kind) { return kind == CELL_GRU ? 3 : kind == CELL_LSTM ? 4 : 1; }
 
@@ -35,8 +48,9 @@ struct rnn_stats {
     mxv_stats kernel;     // W x, summed over steps
     mxv_stats recurrent;  // U h (and U_h (r*h) for GRU reset_after=False), summed over steps
 #ifndef __SYNTHESIS__
-    long long cycles;     // end to end
+    long long cycles;        // end to end
     long long steps;
+    long long kernel_chain;  // the last kernel chain's cycles (encode x, start, engine)
 #endif
 };
 
@@ -44,7 +58,7 @@ inline void clear_stats(rnn_stats &s) {
     clear_mxv_stats(s.kernel);
     clear_mxv_stats(s.recurrent);
 #ifndef __SYNTHESIS__
-    s.cycles = s.steps = 0;
+    s.cycles = s.steps = s.kernel_chain = 0;
 #endif
 }
 
@@ -112,9 +126,15 @@ void add_bias(accum_t acc[N], const rom_word<bias_t> bias[N]) {
     }
 }
 
+// Groups of the elementwise pass: `lanes` units per iteration of its II=1 loop.
+template <class CONFIG_T>
+constexpr int gate_groups() {
+    return (CONFIG_T::n_units + CONFIG_T::kernel_config::lanes - 1) / CONFIG_T::kernel_config::lanes;
+}
+
 template <class CONFIG_T>
 constexpr int elementwise_cycles() {
-    return (CONFIG_T::n_units + CONFIG_T::kernel_config::lanes - 1) / CONFIG_T::kernel_config::lanes + GATE_PIPELINE_DEPTH;
+    return gate_groups<CONFIG_T>() + GATE_PIPELINE_DEPTH;
 }
 
 // The elementwise gate pass of each cell kind (C simulation adds its cycles to stats).
@@ -136,12 +156,18 @@ struct cell_update<CONFIG_T, CELL_GRU, true> {
                     typename CONFIG_T::cell_t *, const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
         add_bias<accum_t, typename CONFIG_T::bias_t, 3 * U>(hu, w.recurrent_bias);
     GRU_AFTER:
-        for (int j = 0; j < U; j++) {
+        for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
+            for (int l = 0; l < CONFIG_T::kernel_config::lanes; l++) {
+#pragma HLS UNROLL
+            const int j = g * CONFIG_T::kernel_config::lanes + l;
+            if (j < U) {
             const gate_t z = cell_rec_act<CONFIG_T>(xw[j] + hu[j], w);
             const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], w);
             const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + r * hu[2 * U + j], w);
             h[j] = hh + z * (h[j] - hh);
+            }
+            }
         }
 #ifndef __SYNTHESIS__
         stats.cycles += elementwise_cycles<CONFIG_T>();
@@ -164,11 +190,17 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
         gate_t z[U];
         state_t rh[U];
     GRU_BEFORE:
-        for (int j = 0; j < U; j++) {
+        for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
+            for (int l = 0; l < CONFIG_T::kernel_config::lanes; l++) {
+#pragma HLS UNROLL
+            const int j = g * CONFIG_T::kernel_config::lanes + l;
+            if (j < U) {
             z[j] = cell_rec_act<CONFIG_T>(xw[j] + hu[j], w);
             const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], w);
             rh[j] = r * h[j];
+            }
+            }
         }
         compact_vector<state_t, U> rhc;
         encode_activations<state_t, U>(rh, rhc);
@@ -177,13 +209,19 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
         sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, w.recurrent_h, hh_in, s);
         add_mxv_stats(stats.recurrent, s);
     GRU_BEFORE_OUT:
-        for (int j = 0; j < U; j++) {
+        for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
+            for (int l = 0; l < CONFIG_T::kernel_config::lanes; l++) {
+#pragma HLS UNROLL
+            const int j = g * CONFIG_T::kernel_config::lanes + l;
+            if (j < U) {
             const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + hh_in[j], w);
             h[j] = hh + z[j] * (h[j] - hh);
+            }
+            }
         }
 #ifndef __SYNTHESIS__
-        stats.cycles += 2 * elementwise_cycles<CONFIG_T>() + encode_cycles(U) + s.cycles;
+        stats.cycles += 2 * elementwise_cycles<CONFIG_T>() + encode_cycles(U) + ENGINE_START_DEPTH + s.cycles;
 #endif
     }
 };
@@ -198,8 +236,12 @@ struct cell_update<CONFIG_T, CELL_LSTM, R> {
     static void run(accum_t xw[4 * U], accum_t hu[4 * U], typename CONFIG_T::state_t h[U],
                     typename CONFIG_T::cell_t c[U], const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
     LSTM:
-        for (int j = 0; j < U; j++) {
+        for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
+            for (int l = 0; l < CONFIG_T::kernel_config::lanes; l++) {
+#pragma HLS UNROLL
+            const int j = g * CONFIG_T::kernel_config::lanes + l;
+            if (j < U) {
             const accum_t pre_i = xw[j] + hu[j], pre_f = xw[U + j] + hu[U + j];
             const accum_t pre_c = xw[2 * U + j] + hu[2 * U + j], pre_o = xw[3 * U + j] + hu[3 * U + j];
             const gate_t i = cell_rec_act<CONFIG_T>(pre_i, w);
@@ -209,6 +251,8 @@ struct cell_update<CONFIG_T, CELL_LSTM, R> {
             c[j] = f * c[j] + i * g;
             const cand_t ac = cell_act<CONFIG_T>(c[j], w);
             h[j] = o * ac;
+            }
+            }
         }
 #ifndef __SYNTHESIS__
         stats.cycles += elementwise_cycles<CONFIG_T>();
@@ -224,10 +268,16 @@ struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
     static void run(accum_t xw[U], accum_t hu[U], typename CONFIG_T::state_t h[U], typename CONFIG_T::cell_t *,
                     const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
     SIMPLE:
-        for (int j = 0; j < U; j++) {
+        for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
+            for (int l = 0; l < CONFIG_T::kernel_config::lanes; l++) {
+#pragma HLS UNROLL
+            const int j = g * CONFIG_T::kernel_config::lanes + l;
+            if (j < U) {
             const accum_t pre = xw[j] + hu[j];
             h[j] = cell_act<CONFIG_T>(pre, w);
+            }
+            }
         }
 #ifndef __SYNTHESIS__
         stats.cycles += elementwise_cycles<CONFIG_T>();
@@ -235,32 +285,83 @@ struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
     }
 };
 
-// One step: h (and c for LSTM) are read and overwritten.
+// The kernel chain of one frame: encode x, run the kernel engine, add the
+// bias: xw = accum_t(W x + b).  Its cycles (C simulation) go to `cycles`.
+// active = false (after the last frame): nothing runs, 0 cycles.
 template <class CONFIG_T>
-void rnn_step(const compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> &x, typename CONFIG_T::state_t h[CONFIG_T::n_units],
-              typename CONFIG_T::cell_t c[CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+void kernel_chain(const typename CONFIG_T::in_t x[CONFIG_T::n_in], bool active,
+                  typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
+                  const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+#pragma HLS INLINE off
+    typedef typename CONFIG_T::in_t in_t;
+    clear_stats(stats);
+    if (active) {
+        compact_vector<in_t, CONFIG_T::n_in> xc;
+        encode_activations<in_t, CONFIG_T::n_in>(x, xc);
+        mxv_stats s;
+        sparse_mxv<typename CONFIG_T::kernel_config>(xc, w.kernel, xw, s);
+        add_bias<typename CONFIG_T::accum_t, typename CONFIG_T::bias_t, gate_count(CONFIG_T::kind) * CONFIG_T::n_units>(xw, w.bias);
+        add_mxv_stats(stats.kernel, s);
+#ifndef __SYNTHESIS__
+        stats.kernel_chain = encode_cycles(CONFIG_T::n_in) + ENGINE_START_DEPTH + s.cycles;
+#endif
+    }
+}
+
+// The recurrent chain of one step: encode h, run the recurrent engine, the
+// elementwise pass on xw (the kernel chain's results for this frame).  h
+// (and c for LSTM) are read and overwritten.
+template <class CONFIG_T>
+void recurrent_chain(typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
+                     typename CONFIG_T::state_t h[CONFIG_T::n_units], typename CONFIG_T::cell_t c[CONFIG_T::n_units],
+                     const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+#pragma HLS INLINE off
     typedef typename CONFIG_T::state_t state_t;
     typedef typename CONFIG_T::accum_t accum_t;
     static const int U = CONFIG_T::n_units;
     static const int G = gate_count(CONFIG_T::kind);
-    static const int L = CONFIG_T::kernel_config::lanes;
 
+    clear_stats(stats);
     compact_vector<state_t, U> hc;
     encode_activations<state_t, U>(h, hc);
-
-    accum_t xw[G * U], hu[G * U];
-#pragma HLS ARRAY_PARTITION variable = xw cyclic factor = L
-#pragma HLS ARRAY_PARTITION variable = hu cyclic factor = L
-    (void)L;  // read only by the pragmas
-    sparse_mxv<typename CONFIG_T::kernel_config>(x, w.kernel, xw, stats.kernel);
-    add_bias<accum_t, typename CONFIG_T::bias_t, G * U>(xw, w.bias);
-    sparse_mxv<typename CONFIG_T::recurrent_config>(hc, w.recurrent, hu, stats.recurrent);
+    accum_t hu[G * U];
+#pragma HLS ARRAY_PARTITION variable = hu complete
+    mxv_stats s;
+    sparse_mxv<typename CONFIG_T::recurrent_config>(hc, w.recurrent, hu, s);
+    add_mxv_stats(stats.recurrent, s);
+    cell_update<CONFIG_T>::run(xw, hu, h, c, w, stats);  // adds the elementwise passes (and U_h) to cycles
 #ifndef __SYNTHESIS__
-    stats.cycles = encode_cycles(U) + stats.kernel.cycles + stats.recurrent.cycles;
-    stats.steps = 1;
+    stats.cycles += encode_cycles(U) + ENGINE_START_DEPTH + s.cycles;
 #endif
-    cell_update<CONFIG_T>::run(xw, hu, h, c, w, stats);
 }
+
+// One step as a DATAFLOW region of two independent processes: the kernel
+// chain of the next frame writes xw_next while the recurrent chain of this
+// step reads xw_now (a ping-pong pair: the caller swaps them between steps).
+// has_next = false (the last step): no kernel chain.  Figures go to ks and
+// rs; the step takes max(rs.cycles, ks.kernel_chain) (step_cycles).
+template <class CONFIG_T>
+void rnn_stage(const typename CONFIG_T::in_t x_next[CONFIG_T::n_in], bool has_next,
+               typename CONFIG_T::accum_t xw_now[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
+               typename CONFIG_T::accum_t xw_next[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
+               typename CONFIG_T::state_t h[CONFIG_T::n_units], typename CONFIG_T::cell_t c[CONFIG_T::n_units],
+               const rnn_weights<CONFIG_T> &w, rnn_stats &ks, rnn_stats &rs) {
+#pragma HLS DATAFLOW
+    kernel_chain<CONFIG_T>(x_next, has_next, xw_next, w, ks);
+    recurrent_chain<CONFIG_T>(xw_now, h, c, w, rs);
+}
+
+#ifndef __SYNTHESIS__
+// A step's figures from its two chains: the engines' sums, max(RH_t, KX_{t+1}).
+inline rnn_stats step_stats(const rnn_stats &ks, const rnn_stats &rs) {
+    rnn_stats s = rs;
+    s.kernel = ks.kernel;
+    s.kernel_chain = ks.kernel_chain;
+    s.cycles = rs.cycles > ks.kernel_chain ? rs.cycles : ks.kernel_chain;
+    s.steps = 1;
+    return s;
+}
+#endif
 
 }  // namespace masr
 

@@ -10,9 +10,17 @@
 // go_backwards), or to the frame it came from (the backward half of a
 // Bidirectional, which Keras re-aligns with the input).  The initial state is 0.
 //
-// Cycle model: encoding the sequence takes T x mask words; the two directions
-// of a bidirectional layer run one after the other on the same modules
-// (conservative), then one merge pass of ceil(outputs / lanes) cycles per frame.
+// The sequence is the layer's input array, held whole (the backward
+// direction starts at the last frame); each direction's kernel chain encodes
+// the frame it needs one step ahead (rnn_cell.h).
+//
+// Cycle model (docs/arithmetic.md, "Cycles of a cell and a layer"; one cycle
+// = one iteration of an II=1 loop, the RTL twin runs the same schedule):
+//   sweep  = SWEEP_START_DEPTH + KX_0 + sum over t of max(RH_t, KX_{t+1})
+//   layer  = sweep + LAYER_DONE_DEPTH                          (one direction)
+//          = max(forward sweep, backward sweep)                 (Bidirectional:
+//            + frames out x ceil(units / lanes)                  two modules at
+//            + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH            the same time)
 #ifndef MASR_RNN_LAYER_H
 #define MASR_RNN_LAYER_H
 
@@ -22,14 +30,12 @@ namespace masr {
 
 enum merge_mode { MERGE_CONCAT = 0, MERGE_SUM = 1, MERGE_MUL = 2, MERGE_AVE = 3 };
 
-template <class T, int N, int MAX_T>
-void encode_sequence(const T x[MAX_T][N], int n_frames, compact_vector<T, N> seq[MAX_T]) {
-ENCODE:
-    for (int t = 0; t < n_frames; t++) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
-        encode_activations<T, N>(x[t], seq[t]);
-    }
-}
+// Reading frame 0's address before the first kernel chain.
+static const int SWEEP_START_DEPTH = 1;
+// The cycle in which the layer signals done.
+static const int LAYER_DONE_DEPTH = 1;
+// Bidirectional merge: state read, merge unit, after the last group issues.
+static const int MERGE_PIPELINE_DEPTH = 2;
 
 // The figures of a bidirectional layer; C simulation only (empty in synthesis).
 struct layer_stats {
@@ -40,28 +46,52 @@ struct layer_stats {
 };
 
 // One direction over n_frames <= MAX_T frames; out[i] as described above.
+// The kernel chain of frame 0 runs first; then every step is one rnn_stage
+// (the recurrent chain of frame t beside the kernel chain of the next frame)
+// and the xw pair swaps (a register copy, in the step's first cycle).
 template <class CONFIG_T, int MAX_T>
-void rnn_sweep(const compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> seq[MAX_T], int n_frames, bool backward,
-               bool realign, typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w,
-               rnn_stats &total) {
-    typename CONFIG_T::state_t h[CONFIG_T::n_units];
-    typename CONFIG_T::cell_t c[CONFIG_T::n_units];
-    for (int j = 0; j < CONFIG_T::n_units; j++) {
+void rnn_sweep(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_frames, bool backward, bool realign,
+               typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
+    typedef typename CONFIG_T::accum_t accum_t;
+    static const int U = CONFIG_T::n_units;
+    static const int GU = gate_count(CONFIG_T::kind) * U;
+    typename CONFIG_T::state_t h[U];
+    typename CONFIG_T::cell_t c[U];
+#pragma HLS ARRAY_PARTITION variable = h complete
+#pragma HLS ARRAY_PARTITION variable = c complete
+    accum_t xw_now[GU], xw_next[GU];
+#pragma HLS ARRAY_PARTITION variable = xw_now complete
+#pragma HLS ARRAY_PARTITION variable = xw_next complete
+    for (int j = 0; j < U; j++) {
 #pragma HLS UNROLL
         h[j] = 0;
         c[j] = 0;
     }
     clear_stats(total);
+    rnn_stats ks, rs;
+    kernel_chain<CONFIG_T>(x[backward ? n_frames - 1 : 0], true, xw_now, w, ks);
+    add_mxv_stats(total.kernel, ks.kernel);
+#ifndef __SYNTHESIS__
+    total.cycles = SWEEP_START_DEPTH + ks.kernel_chain;
+#endif
 STEPS:
     for (int i = 0; i < n_frames; i++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int t = backward ? n_frames - 1 - i : i;
-        rnn_stats s;
-        rnn_step<CONFIG_T>(seq[t], h, c, w, s);
-        add_stats(total, s);
+        const bool has_next = i + 1 < n_frames;
+        const int t_next = has_next ? (backward ? t - 1 : t + 1) : t;
+        rnn_stage<CONFIG_T>(x[t_next], has_next, xw_now, xw_next, h, c, w, ks, rs);
+    SWAP:
+        for (int k = 0; k < GU; k++) {
+#pragma HLS UNROLL
+            xw_now[k] = xw_next[k];
+        }
+#ifndef __SYNTHESIS__
+        add_stats(total, step_stats(ks, rs));
+#endif
         const int slot = realign ? t : i;
     STORE:
-        for (int j = 0; j < CONFIG_T::n_units; j++) {
+        for (int j = 0; j < U; j++) {
 #pragma HLS UNROLL
             out[slot][j] = h[j];
         }
@@ -72,12 +102,22 @@ STEPS:
 template <class CONFIG_T, int MAX_T>
 void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_frames, bool go_backwards,
                typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
-    static compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> seq[MAX_T];
-    encode_sequence<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, seq);
-    rnn_sweep<CONFIG_T, MAX_T>(seq, n_frames, go_backwards, false, out, w, total);
+    rnn_sweep<CONFIG_T, MAX_T>(x, n_frames, go_backwards, false, out, w, total);
 #ifndef __SYNTHESIS__
-    total.cycles += (long long)n_frames * encode_cycles(CONFIG_T::n_in);
+    total.cycles += LAYER_DONE_DEPTH;
 #endif
+}
+
+// Both directions of a Bidirectional layer at the same time, each on its own
+// modules (a DATAFLOW region of two processes that share only the input,
+// read through two ports).
+template <class FWD_T, class BWD_T, int MAX_T>
+void bidirectional_sweeps(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n_frames,
+                          typename FWD_T::state_t hf[MAX_T][FWD_T::n_units], typename BWD_T::state_t hb[MAX_T][BWD_T::n_units],
+                          const rnn_weights<FWD_T> &wf, const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb) {
+#pragma HLS DATAFLOW
+    rnn_sweep<FWD_T, MAX_T>(x, n_frames, false, true, hf, wf, sf);
+    rnn_sweep<BWD_T, MAX_T>(x, n_frames, true, true, hb, wb, sb);
 }
 
 // MERGE_T: mode, out_t, n_out, lanes.
@@ -102,28 +142,33 @@ void bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n
     static const int UF = FWD_T::n_units, UB = BWD_T::n_units;
     static_assert(MERGE_T::mode == MERGE_CONCAT ? MERGE_T::n_out == UF + UB : (UF == UB && MERGE_T::n_out == UF),
                   "merge output size");
-    static compact_vector<typename FWD_T::in_t, FWD_T::n_in> seq[MAX_T];
+    static const int L = MERGE_T::lanes;
+    static const int UM = UF > UB ? UF : UB;
+    static const int GROUPS = (UM + L - 1) / L;
     static typename FWD_T::state_t hf[MAX_T][UF];
     static typename BWD_T::state_t hb[MAX_T][UB];
-    encode_sequence<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, seq);
-    rnn_sweep<FWD_T, MAX_T>(seq, n_frames, false, true, hf, wf, stats.fwd);
-    rnn_sweep<BWD_T, MAX_T>(seq, n_frames, true, true, hb, wb, stats.bwd);
+    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd);
     const int n_out_frames = return_sequences ? n_frames : 1;
 #ifndef __SYNTHESIS__
-    stats.cycles = (long long)n_frames * encode_cycles(FWD_T::n_in) + stats.fwd.cycles + stats.bwd.cycles +
-                   (long long)n_out_frames * ((MERGE_T::n_out + MERGE_T::lanes - 1) / MERGE_T::lanes);
+    stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) +
+                   (long long)n_out_frames * GROUPS + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH;
 #endif
 MERGE:
     for (int t = 0; t < n_out_frames; t++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int tf = return_sequences ? t : n_frames - 1, tb = return_sequences ? t : 0;
-    MERGE_ROW:
-        for (int j = 0; j < MERGE_T::n_out; j++) {
+    MERGE_GROUP:
+        for (int g = 0; g < GROUPS; g++) {
 #pragma HLS PIPELINE II = 1
-            if (MERGE_T::mode == MERGE_CONCAT) {
-                y[t][j] = j < UF ? typename MERGE_T::out_t(hf[tf][j]) : typename MERGE_T::out_t(hb[tb][j - UF]);
-            } else {
-                y[t][j] = merge_pair<MERGE_T>(hf[tf][j], hb[tb][j < UB ? j : 0]);
+            for (int l = 0; l < L; l++) {
+#pragma HLS UNROLL
+                const int j = g * L + l;
+                if (MERGE_T::mode == MERGE_CONCAT) {
+                    if (j < UF) y[t][j] = typename MERGE_T::out_t(hf[tf][j]);
+                    if (j < UB) y[t][UF + j] = typename MERGE_T::out_t(hb[tb][j]);
+                } else if (j < UF) {
+                    y[t][j] = merge_pair<MERGE_T>(hf[tf][j], hb[tb][j < UB ? j : 0]);
+                }
             }
         }
     }

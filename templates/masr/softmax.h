@@ -71,9 +71,9 @@ void softmax(const typename CONFIG_T::in_t x[CONFIG_T::n], typename CONFIG_T::ou
     static const int SUM_F = sum_t::width - sum_t::iwidth;
     static const int K_MAX = sum_t::iwidth - 1;
     static const int INV_NB = CONFIG_T::inv_n_log2;
-    typedef ap_ufixed<IN_W, in_t::iwidth> dist_t;
-    typedef ap_ufixed<exp_t::width + LOG_N, exp_t::iwidth + LOG_N> exact_sum_t;
-    typedef ap_ufixed<exp_t::width + inv_t::width + K_MAX, exp_t::iwidth + inv_t::iwidth> scaled_t;
+    typedef ufixed_t<IN_W, in_t::iwidth> dist_t;
+    typedef ufixed_t<exp_t::width + LOG_N, exp_t::iwidth + LOG_N> exact_sum_t;
+    typedef ufixed_t<exp_t::width + inv_t::width + K_MAX, exp_t::iwidth + inv_t::iwidth> scaled_t;
     static_assert(CONFIG_T::exp_table_size == (1 << CONFIG_T::exp_n_log2), "exp_table_size must be 2^exp_n_log2");
     static_assert(CONFIG_T::inv_table_size == (1 << CONFIG_T::inv_n_log2), "inv_table_size must be 2^inv_n_log2");
     static_assert(P >= 1 && N >= 1, "n and parallel must be positive");

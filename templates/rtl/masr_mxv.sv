@@ -37,6 +37,7 @@ module masr_mxv #(
     parameter int ROUNDING = 0,  // index into fixed_point.ROUNDING_MODES
     parameter int FIFO_DEPTH = 4,  // windows with pairs queued between front and back end
     parameter int Y_ALL = 0,  // 1: y_all carries every row at once (for the GRU gates)
+    parameter int VEC = 0,  // 1: also load v whole through vec_load / vec_data (mask words(N_IN) cycles)
     parameter MEM_DIR = "."
 ) (
     input  logic                                         clk,
@@ -44,6 +45,8 @@ module masr_mxv #(
     input  logic                                         in_valid,
     output logic                                         in_ready,
     input  logic [A_W-1:0]                               in_data,
+    input  logic                                         vec_load,  // VEC=1: word k of vec_data in cycle k
+    input  logic [N_IN*A_W-1:0]                          vec_data,  // held while loading
     input  logic                                         start,
     output logic                                         done,
     output logic                                         busy,
@@ -78,9 +81,10 @@ module masr_mxv #(
 
   logic [WINDOWS*WIN_BITS-1:0] act_mask;
   logic [WINDOWS*AA_W-1:0] act_base;
-  logic act_we;
-  logic [AA_W-1:0] act_waddr;
-  logic [A_W-1:0] act_wdata;
+  localparam int WP = VEC != 0 ? 32 : 1;  // packed-value write ports
+  logic [WP-1:0] act_we;
+  logic [WP*AA_W-1:0] act_waddr;
+  logic [WP*A_W-1:0] act_wdata;
 
   masr_act_encoder #(
       .N_IN(N_IN),
@@ -88,13 +92,17 @@ module masr_mxv #(
       .WIN_BITS(WIN_BITS),
       .WINDOWS(WINDOWS),
       .AA_W(AA_W),
-      .WIN_W(WIN_W)
+      .WIN_W(WIN_W),
+      .VEC(VEC),
+      .WP(WP)
   ) u_encoder (
       .clk(clk),
       .rst(rst),
       .in_valid(in_valid),
       .in_ready(in_ready),
       .in_data(in_data),
+      .vec_load(vec_load & in_ready),
+      .vec_data(vec_data),
       .act_mask(act_mask),
       .act_base(act_base),
       .act_we(act_we),
@@ -132,7 +140,8 @@ module masr_mxv #(
           .SLOT_W(SLOT_W),
           .ROWC_W(ROWC_W),
           .WIN_W(WIN_W),
-          .Y_ALL(Y_ALL)
+          .Y_ALL(Y_ALL),
+          .WP(WP)
       ) u_lane (
           .clk(clk),
           .rst(rst),

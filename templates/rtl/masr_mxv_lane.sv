@@ -34,7 +34,8 @@ module masr_mxv_lane #(
     parameter int SLOT_W = 1,
     parameter int ROWC_W = 1,
     parameter int WIN_W = 1,
-    parameter int Y_ALL = 0  // also drive y_all (turns the result bank into registers)
+    parameter int Y_ALL = 0,  // also drive y_all (turns the result bank into registers)
+    parameter int WP = 1  // packed-activation write ports (32 with a vector-loaded encoder)
 ) (
     input  logic                        clk,
     input  logic                        rst,
@@ -42,9 +43,9 @@ module masr_mxv_lane #(
     input  logic [ROWC_W-1:0]           n_rows,
     input  logic [WINDOWS*WIN_BITS-1:0] act_mask,
     input  logic [WINDOWS*AA_W-1:0]     act_base,
-    input  logic                        act_we,
-    input  logic [AA_W-1:0]             act_waddr,
-    input  logic [A_W-1:0]              act_wdata,
+    input  logic [WP-1:0]               act_we,
+    input  logic [WP*AA_W-1:0]          act_waddr,
+    input  logic [WP*A_W-1:0]           act_wdata,
     input  logic [SLOT_W-1:0]           y_slot,
     output logic [ACC_W-1:0]            y_value,
     output logic [LANE_ROWS*ACC_W-1:0]  y_all,  // every slot at once (used only with Y_ALL)
@@ -71,7 +72,9 @@ module masr_mxv_lane #(
   end
 
   logic [A_W-1:0] act_ram[0:N_IN-1];
-  always_ff @(posedge clk) if (act_we) act_ram[act_waddr] <= act_wdata;
+  always_ff @(posedge clk) begin
+    for (int p = 0; p < WP; p++) if (act_we[p]) act_ram[act_waddr[p*AA_W+:AA_W]] <= act_wdata[p*A_W+:A_W];
+  end
 
   // The activation mask and bases by window, indexed as arrays: a variable
   // part-select (win * WIN_BITS) would become a multiplier in synthesis.

@@ -67,6 +67,8 @@ module masr_mxv_tb #(
       .in_valid(in_valid),
       .in_ready(in_ready),
       .in_data(in_data),
+      .vec_load(1'b0),
+      .vec_data('0),
       .start(start),
       .done(done),
       .busy(busy),

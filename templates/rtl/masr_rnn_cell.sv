@@ -2,20 +2,29 @@
 // kernel engine W x and the recurrent engine U h (two masr_mxv instances),
 // the state h (and the LSTM cell state c), and min(LANES, UNITS) gate units
 // (masr_gru_unit or masr_lstm_unit) for the elementwise pass.
-// The twin of rnn_sweep / rnn_step in templates/masr/rnn_layer.h, rnn_cell.h.
+// The twin of rnn_sweep / rnn_step in templates/masr/rnn_layer.h, rnn_cell.h,
+// and the schedule of docs/arithmetic.md ("Cycles of a cell and a layer").
 //
-// Each step:
-//   LOAD  frame x_t streams into the kernel engine's encoder and h into the
-//         recurrent engine's, one element each per cycle (max(N_IN+1, UNITS)
-//         cycles; x comes from the layer's sequence buffer, one cycle late)
-//   RUN   both engines start together; wait until both are done
-//   GATE  ceil(UNITS / LANES) groups of GU units issue one per cycle and
-//         leave the pipeline four cycles later, writing h and h_data
-// The engines run in parallel, where the C++ cycle model adds them up.
+// Two chains run at the same time:
+//   kernel chain     frame x_{t+1} (one whole frame from the layer's buffer)
+//                    is encoded one mask word per cycle (KW cycles), the
+//                    kernel engine starts the next cycle and runs K_{t+1}
+//                    cycles: KX = KW + 1 + K.
+//   recurrent chain  h_t is encoded the same way (UW cycles), the recurrent
+//                    engine starts and runs R_t cycles, then ceil(UNITS /
+//                    LANES) groups of gate units issue one per cycle and
+//                    leave the pipeline four cycles later, writing h:
+//                    RH = UW + 1 + R + ceil(UNITS / LANES) + 4.
+// A step begins both chains together (the kernel results of frame t, ready
+// since the previous step, are copied to xw in the step's first cycle, so
+// the kernel engine is free for x_{t+1}) and ends when both have ended:
+// max(RH_t, KX_{t+1}) cycles.  Before step 0: one cycle to read frame 0,
+// then KX_0.  A sweep takes 1 + KX_0 + sum over t of max(RH_t, KX_{t+1}).
 // RESET_AFTER=0 (Keras reset_after=False): U has the 2 UNITS rows of z and r;
-// the first GATE pass stores rh = r * h, which LOAD / RUN / GATE again
-// stream through a third engine U_h (MEM_DIR/recurrent_h) before the second
-// GATE pass computes h' (z is recomputed from the engines' held results).
+// the first gate pass stores rh = r * h, which is encoded and run through a
+// third engine U_h (MEM_DIR/recurrent_h) before the second gate pass
+// computes h' (z is recomputed from the held results): RH doubles its
+// encode, start and gate terms and adds the U_h engine.
 // Weights: MEM_DIR/kernel and MEM_DIR/recurrent hold the engines' banks
 // (masr_hls.rtl.write_weight_files); MEM_DIR holds bias.hex,
 // recurrent_bias.hex, act_table.hex and rec_table.hex.
@@ -81,7 +90,6 @@ module masr_rnn_cell #(
     parameter MEM_DIR = ".",
     // derived
     parameter int T_W = $clog2(MAX_T + 1),
-    parameter int XA_W = MAX_T * N_IN > 1 ? $clog2(MAX_T * N_IN) : 1,
     parameter int GU = LANES < UNITS ? LANES : UNITS,  // gate units: one per lane, never idle ones
     parameter int NG = (UNITS + GU - 1) / GU,  // gate groups per step
     parameter int NG_W = NG > 1 ? $clog2(NG) : 1
@@ -92,8 +100,8 @@ module masr_rnn_cell #(
     input  logic [T_W-1:0]        n_frames,
     output logic                  busy,
     output logic                  done,
-    output logic [XA_W-1:0]       x_addr,
-    input  logic [IN_W-1:0]       x_data,  // the element x_addr named one cycle earlier
+    output logic [T_W-1:0]        x_addr,  // a frame
+    input  logic [N_IN*IN_W-1:0]  x_data,  // the frame x_addr named one cycle earlier
     output logic                  h_we,
     output logic [T_W-1:0]        h_slot,
     output logic [NG_W-1:0]       h_group,
@@ -105,25 +113,33 @@ module masr_rnn_cell #(
 );
   localparam int G_ROWS = (KIND == 1 ? 4 : 3) * UNITS;  // Keras gate order: z r h, or i f c o
   localparam int R_OUT = KIND == 1 || RESET_AFTER != 0 ? G_ROWS : 2 * UNITS;  // rows of U
-  localparam int LOAD_LAST = N_IN > UNITS - 1 ? N_IN : UNITS - 1;
-  localparam int LD_W = $clog2(LOAD_LAST + 1) + 1;
+  localparam int KW = (N_IN + 31) / 32;  // encode cycles: mask words of x and of h
+  localparam int UW = (UNITS + 31) / 32;
+  localparam int LD_W = $clog2((KW > UW ? KW : UW) + 1) + 1;
   localparam int GC_W = $clog2(NG + 4) + 1;
-  localparam int IDX_W = $clog2(N_IN > UNITS ? N_IN : UNITS) + 1;
-  localparam int H_IW = UNITS > 1 ? $clog2(UNITS) : 1;
 
-  typedef enum logic [1:0] {
+  typedef enum logic [2:0] {
     IDLE,
-    LOAD,
-    RUN,
-    GATE
+    PRE,  // frame 0's address is out
+    FIRST,  // the kernel chain of frame 0
+    LOAD,  // the recurrent chain: encode h (or rh)
+    RUN,  // the recurrent engine (or U_h)
+    GATE,  // the gate pass
+    WAIT  // the recurrent chain is over, the kernel chain is not
   } phase_t;
   phase_t phase;
 
-  logic [T_W-1:0] step, frame, frames;
-  logic [LD_W-1:0] ld;
+  logic [T_W-1:0] step, frame, frames, kframe;
+  logic [LD_W-1:0] ld, kld;
   logic [GC_W-1:0] gc;
-  logic x_pend, launch, k_fin, r_fin, h_fin;
+  logic launch, k_launch, k_loading, k_fin;
+  logic step_first;  // the first cycle of a step
   logic second;  // RESET_AFTER=0: the U_h pass of the step
+  logic [ST_W*UNITS-1:0] h_vec;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [ST_W*UNITS-1:0] rh_vec;  // read only with RESET_AFTER=0
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [G_ROWS*ACC_W-1:0] xw;  // W x_t + nothing: the kernel results of this step's frame
   /* verilator lint_off UNUSEDSIGNAL */
   logic [ST_W-1:0] rh_state[0:UNITS-1];  // read only with RESET_AFTER=0
   /* verilator lint_on UNUSEDSIGNAL */
@@ -140,6 +156,10 @@ module masr_rnn_cell #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic [UNITS*ACC_W-1:0] hh_y;  // U_h (r * h): GRU reset_after=False only
   /* verilator lint_on UNUSEDSIGNAL */
+  for (genvar j = 0; j < UNITS; j++) begin : g_vec
+    assign h_vec[j*ST_W+:ST_W] = h_state[j];
+    assign rh_vec[j*ST_W+:ST_W] = rh_state[j];
+  end
   logic hh_done, hh_busy;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [ACC_W-1:0] k_y_row, r_y_row;  // row-at-a-time port, not used here
@@ -147,15 +167,15 @@ module masr_rnn_cell #(
   /* verilator lint_on UNUSEDSIGNAL */
   assign k_ready_unused = k_ready;
   assign r_ready_unused = r_ready;
-  wire [IDX_W-1:0] ld_index = IDX_W'(ld);
 
   masr_mxv #(
       .N_IN(N_IN), .N_OUT(G_ROWS), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS),
       .LANE_ROWS(K_ROWS), .LANE_NNZ(K_NNZ), .W_W(W_W), .W_FRAC(W_FRAC), .W_SIGNED(W_SIGNED),
       .A_W(IN_W), .A_FRAC(IN_FRAC), .A_SIGNED(IN_SIGNED), .ACC_W(ACC_W), .ACC_FRAC(ACC_FRAC),
-      .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .MEM_DIR({MEM_DIR, "/kernel"})
+      .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .VEC(1), .MEM_DIR({MEM_DIR, "/kernel"})
   ) u_kernel (
-      .clk(clk), .rst(rst), .in_valid(x_pend), .in_ready(k_ready), .in_data(x_data), .start(launch & ~second),
+      .clk(clk), .rst(rst), .in_valid(1'b0), .in_ready(k_ready), .in_data('0),
+      .vec_load(k_go), .vec_data(x_data), .start(k_launch),
       .done(k_done), .busy(k_busy), .y_row('0), .y_data(k_y_row), .y_all(k_y)
   );
 
@@ -163,10 +183,10 @@ module masr_rnn_cell #(
       .N_IN(UNITS), .N_OUT(R_OUT), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS),
       .LANE_ROWS(R_ROWS), .LANE_NNZ(R_NNZ), .W_W(RW_W), .W_FRAC(RW_FRAC), .W_SIGNED(RW_SIGNED),
       .A_W(ST_W), .A_FRAC(ST_FRAC), .A_SIGNED(ST_SIGNED), .ACC_W(ACC_W), .ACC_FRAC(ACC_FRAC),
-      .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .MEM_DIR({MEM_DIR, "/recurrent"})
+      .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .VEC(1), .MEM_DIR({MEM_DIR, "/recurrent"})
   ) u_recurrent (
-      .clk(clk), .rst(rst), .in_valid(phase == LOAD && !second && ld_index < IDX_W'(UNITS)),
-      .in_ready(r_ready), .in_data(h_state[ld_index < IDX_W'(UNITS) ? H_IW'(ld_index) : '0]), .start(launch & ~second),
+      .clk(clk), .rst(rst), .in_valid(1'b0), .in_ready(r_ready), .in_data('0),
+      .vec_load(phase == LOAD && !second && ld == '0), .vec_data(h_vec), .start(launch & ~second),
       .done(r_done), .busy(r_busy), .y_row('0), .y_data(r_y_row), .y_all(r_y)
   );
 
@@ -180,10 +200,10 @@ module masr_rnn_cell #(
           .N_IN(UNITS), .N_OUT(UNITS), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS),
           .LANE_ROWS(H_ROWS), .LANE_NNZ(H_NNZ), .W_W(RW_W), .W_FRAC(RW_FRAC), .W_SIGNED(RW_SIGNED),
           .A_W(ST_W), .A_FRAC(ST_FRAC), .A_SIGNED(ST_SIGNED), .ACC_W(ACC_W), .ACC_FRAC(ACC_FRAC),
-          .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .MEM_DIR({MEM_DIR, "/recurrent_h"})
+          .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .VEC(1), .MEM_DIR({MEM_DIR, "/recurrent_h"})
       ) u_recurrent_h (
-          .clk(clk), .rst(rst), .in_valid(phase == LOAD && second && ld_index < IDX_W'(UNITS)),
-          .in_ready(hh_ready), .in_data(rh_state[ld_index < IDX_W'(UNITS) ? H_IW'(ld_index) : '0]),
+          .clk(clk), .rst(rst), .in_valid(1'b0), .in_ready(hh_ready), .in_data('0),
+          .vec_load(phase == LOAD && second && ld == '0), .vec_data(rh_vec),
           .start(launch & second), .done(hh_done), .busy(hh_busy), .y_row('0), .y_data(hh_y_row), .y_all(hh_y)
       );
     end else begin : g_no_recurrent_h
@@ -225,8 +245,8 @@ module masr_rnn_cell #(
           localparam int J = g * GU + l < UNITS ? g * GU + l : 0;  // padding units compute unit 0, unused
           assign acc_of[g] = {r_y[(3*UNITS+J)*ACC_W+:ACC_W], r_y[(2*UNITS+J)*ACC_W+:ACC_W],
                               r_y[(UNITS+J)*ACC_W+:ACC_W], r_y[J*ACC_W+:ACC_W],
-                              k_y[(3*UNITS+J)*ACC_W+:ACC_W], k_y[(2*UNITS+J)*ACC_W+:ACC_W],
-                              k_y[(UNITS+J)*ACC_W+:ACC_W], k_y[J*ACC_W+:ACC_W]};
+                              xw[(3*UNITS+J)*ACC_W+:ACC_W], xw[(2*UNITS+J)*ACC_W+:ACC_W],
+                              xw[(UNITS+J)*ACC_W+:ACC_W], xw[J*ACC_W+:ACC_W]};
           assign bias_of[g] = {bias[3*UNITS+J], bias[2*UNITS+J], bias[UNITS+J], bias[J]};
           assign c_of[g] = c_state[J];
         end
@@ -257,7 +277,7 @@ module masr_rnn_cell #(
           localparam int J = g * GU + l < UNITS ? g * GU + l : 0;  // padding units compute unit 0, unused
           assign acc_of[g] = {RESET_AFTER != 0 ? r_y[(R_OUT-UNITS+J)*ACC_W+:ACC_W] : hh_y[J*ACC_W+:ACC_W],
                               r_y[(UNITS+J)*ACC_W+:ACC_W], r_y[J*ACC_W+:ACC_W],
-                              k_y[(2*UNITS+J)*ACC_W+:ACC_W], k_y[(UNITS+J)*ACC_W+:ACC_W], k_y[J*ACC_W+:ACC_W]};
+                              xw[(2*UNITS+J)*ACC_W+:ACC_W], xw[(UNITS+J)*ACC_W+:ACC_W], xw[J*ACC_W+:ACC_W]};
           assign bias_of[g] = {recurrent_bias[2*UNITS+J], recurrent_bias[UNITS+J], recurrent_bias[J],
                                bias[2*UNITS+J], bias[UNITS+J], bias[J]};
           assign h_of[g] = h_state[J];
@@ -311,76 +331,114 @@ module masr_rnn_cell #(
 
   // ------------------------------------------------------------- control
   assign busy = phase != IDLE;
-  assign x_addr = XA_W'(frame) * XA_W'(N_IN) + (ld < LD_W'(N_IN) ? XA_W'(ld) : '0);
-  wire engines_done = second ? (h_fin | hh_done) : (k_fin | k_done) & (r_fin | r_done);
+  assign x_addr = kframe;
+  wire has_next = step + 1'b1 < frames;  // a frame after this step's
+  // The kernel chain has ended: its engine's done cycle, or later.
+  wire k_end = k_fin | k_done;
+  wire r_chain_end = (phase == GATE && gc == GC_W'(NG + 3) && !first_of_two) || phase == WAIT;
+  wire step_end = r_chain_end && (k_end || !has_next);
+  wire last_step = !has_next;
+  wire k_go = (phase == FIRST && !k_loading && !k_fin && !k_launch && !k_busy) || (step_first && has_next);
   wire u_busy = r_busy | hh_busy;
-  wire load_end = ld == (second ? LD_W'(UNITS - 1) : LD_W'(LOAD_LAST));
-  wire step_end = phase == GATE && gc == GC_W'(NG + 3);
-  wire last_step = step + 1'b1 == frames;
+
+  always_ff @(posedge clk) begin : kernel_chain
+    if (rst) begin
+      k_loading <= 1'b0;
+      k_launch <= 1'b0;
+      k_fin <= 1'b0;
+    end else begin
+      k_launch <= 1'b0;
+      if (k_done) k_fin <= 1'b1;
+      if (phase == IDLE && start) k_fin <= 1'b0;
+      if (k_go) begin
+        k_loading <= KW > 1;
+        kld <= LD_W'(1);
+        k_fin <= 1'b0;
+        if (KW == 1) begin
+          k_launch <= 1'b1;
+          kframe <= BACKWARD != 0 ? kframe - 1'b1 : kframe + 1'b1;
+        end
+      end else if (k_loading) begin
+        kld <= kld + 1'b1;
+        if (kld == LD_W'(KW - 1)) begin
+          k_loading <= 1'b0;
+          k_launch <= 1'b1;
+          kframe <= BACKWARD != 0 ? kframe - 1'b1 : kframe + 1'b1;  // the next frame's address goes out
+        end
+      end
+      if (phase == IDLE && start) kframe <= BACKWARD != 0 ? n_frames - 1'b1 : '0;
+    end
+  end
+
+  always_ff @(posedge clk) if (step_first) xw <= k_y;  // before the kernel engine restarts
 
   always_ff @(posedge clk) begin : control
     if (rst) begin
       phase <= IDLE;
       done <= 1'b0;
       stat_valid <= 1'b0;
-      x_pend <= 1'b0;
       launch <= 1'b0;
+      step_first <= 1'b0;
     end else begin
       done <= 1'b0;
       stat_valid <= 1'b0;
       launch <= 1'b0;
-      x_pend <= phase == LOAD && !second && ld < LD_W'(N_IN);
+      step_first <= 1'b0;
       case (phase)
         IDLE:
         if (start && n_frames != '0) begin
-          phase <= LOAD;
+          phase <= PRE;
           frames <= n_frames;
           step <= '0;
           frame <= BACKWARD != 0 ? n_frames - 1'b1 : '0;
-          ld <= '0;
           second <= 1'b0;
+        end
+        PRE: phase <= FIRST;
+        FIRST:
+        if (k_done) begin
+          phase <= LOAD;
+          ld <= '0;
+          step_first <= 1'b1;
         end
         LOAD: begin
           ld <= ld + 1'b1;
-          if (load_end) begin
+          if (ld == LD_W'(UW - 1)) begin
             phase <= RUN;
             launch <= 1'b1;
-            k_fin <= 1'b0;
-            r_fin <= 1'b0;
-            h_fin <= 1'b0;
           end
         end
-        RUN: begin
-          if (k_done) k_fin <= 1'b1;
-          if (r_done) r_fin <= 1'b1;
-          if (hh_done) h_fin <= 1'b1;
-          if (!launch && engines_done) begin
-            phase <= GATE;
-            gc <= '0;
-          end
+        RUN:
+        if (!launch && (second ? hh_done : r_done)) begin
+          phase <= GATE;
+          gc <= '0;
         end
         GATE: begin
           gc <= gc + 1'b1;
-          if (step_end && first_of_two) begin
+          if (gc == GC_W'(NG + 3) && first_of_two) begin
             phase <= LOAD;
             second <= 1'b1;
             ld <= '0;
-          end else if (step_end) begin
-            stat_valid <= 1'b1;
-            second <= 1'b0;
-            ld <= '0;
-            step <= step + 1'b1;
-            frame <= BACKWARD != 0 ? frame - 1'b1 : frame + 1'b1;
-            if (last_step) begin
-              phase <= IDLE;
-              done <= 1'b1;
-            end else begin
-              phase <= LOAD;
-            end
+          end else if (gc == GC_W'(NG + 3) && !step_end) begin
+            phase <= WAIT;
           end
         end
+        WAIT: ;
         default: phase <= IDLE;
       endcase
+      if (step_end) begin
+        stat_valid <= 1'b1;
+        second <= 1'b0;
+        ld <= '0;
+        step <= step + 1'b1;
+        frame <= BACKWARD != 0 ? frame - 1'b1 : frame + 1'b1;
+        if (last_step) begin
+          phase <= IDLE;
+          done <= 1'b1;
+        end else begin
+          phase <= LOAD;
+          step_first <= 1'b1;
+        end
+      end
     end
   end
 
@@ -390,7 +448,7 @@ module masr_rnn_cell #(
       k_cycles <= '0;
       r_cycles <= '0;
     end else if (phase != IDLE) begin
-      if (step_end && !first_of_two) begin
+      if (step_end) begin
         stat_step <= step_cycles + 1;
         stat_kernel <= k_cycles + 32'(k_busy);
         stat_recurrent <= r_cycles + 32'(u_busy);

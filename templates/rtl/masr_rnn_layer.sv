@@ -111,28 +111,38 @@ module masr_rnn_layer #(
     output logic [2*32-1:0]      stat_recurrent,
     output logic [2*32-1:0]      stat_step
 );
-  localparam int XA_W = MAX_T * N_IN > 1 ? $clog2(MAX_T * N_IN) : 1;
+  localparam int XE_W = N_IN > 1 ? $clog2(N_IN) : 1;
+  localparam int XF_W = MAX_T > 1 ? $clog2(MAX_T) : 1;
   localparam int NG = (UNITS + GU - 1) / GU;
   localparam int NG_W = NG > 1 ? $clog2(NG) : 1;
   localparam int HA_W = MAX_T * NG > 1 ? $clog2(MAX_T * NG) : 1;
 
   // ------------------------------------------------- the input sequence
-  // Kept whole: the backward direction starts at the last frame.
-  logic [IN_W-1:0] x_buf[0:MAX_T*N_IN-1];
-  logic [XA_W-1:0] wr;
+  // Kept whole (the backward direction starts at the last frame), one frame
+  // a word: each cell's kernel chain reads a whole frame per cycle.
+  logic [N_IN*IN_W-1:0] x_buf[0:MAX_T-1];
+  logic [T_W-1:0] wr_frame;
+  logic [XE_W-1:0] wr_elem;
   logic running;
   assign in_ready = ~running;
   assign busy = running;
   always_ff @(posedge clk) begin : fill
-    if (rst || (start && !running)) wr <= '0;
-    else if (in_valid && !running) begin
-      x_buf[wr] <= in_data;
-      wr <= wr + 1'b1;
+    if (rst || (start && !running)) begin
+      wr_frame <= '0;
+      wr_elem <= '0;
+    end else if (in_valid && !running) begin
+      x_buf[XF_W'(wr_frame)][32'(wr_elem)*IN_W+:IN_W] <= in_data;
+      if (wr_elem == XE_W'(N_IN - 1)) begin
+        wr_elem <= '0;
+        wr_frame <= wr_frame + 1'b1;
+      end else begin
+        wr_elem <= wr_elem + 1'b1;
+      end
     end
   end
 
-  logic [XA_W-1:0] x_addr[0:1];
-  logic [IN_W-1:0] x_data[0:1];
+  logic [T_W-1:0] x_addr[0:1];
+  logic [N_IN*IN_W-1:0] x_data[0:1];
   logic [1:0] cell_done, h_we;
   logic [T_W-1:0] h_slot[0:1];
   logic [NG_W-1:0] h_group[0:1];
@@ -142,7 +152,7 @@ module masr_rnn_layer #(
   generate
     for (genvar d = 0; d < 2; d++) begin : g_dir
       if (d < DIRS) begin : g_cell
-        always_ff @(posedge clk) x_data[d] <= x_buf[x_addr[d]];
+        always_ff @(posedge clk) x_data[d] <= x_buf[XF_W'(x_addr[d])];
         masr_rnn_cell #(
             .N_IN(N_IN), .UNITS(UNITS), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS), .FIFO_DEPTH(FIFO_DEPTH),
             .K_ROWS(K_ROWS), .K_NNZ(K_NNZ), .R_ROWS(R_ROWS), .R_NNZ(R_NNZ),
@@ -168,7 +178,7 @@ module masr_rnn_layer #(
         assign {x_addr[d], h_slot[d], h_group[d], h_data[d]} = '0;
         assign {stat_kernel[d*32+:32], stat_recurrent[d*32+:32], stat_step[d*32+:32]} = '0;
         /* verilator lint_off UNUSEDSIGNAL */
-        logic [IN_W-1:0] x_unused;
+        logic [N_IN*IN_W-1:0] x_unused;
         /* verilator lint_on UNUSEDSIGNAL */
         assign x_unused = x_data[d];
         assign x_data[d] = '0;

@@ -1,0 +1,122 @@
+"""The fast C simulation (templates/masr/fast_fixed.h) against ap_fixed, bit for bit.
+
+Two levels: the type itself (every conversion, quantisation and overflow mode, the
+exact operators and comparisons, on random raw values, in one C++ program that holds
+both types), and whole models (the conversion matrix of test_convert.py built twice,
+fast and ap_fixed, with identical outputs and figures).
+"""
+
+import ctypes
+import itertools
+
+import numpy as np
+import pytest
+
+import masr_hls
+from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
+from masr_hls.sim import compiler
+
+from test_convert import CASES, _randomise_batchnorm, build
+
+pytestmark = pytest.mark.csim
+
+# (width, integer bits, signed): narrow, wide (int128 storage), coarse and fine grids.
+SHAPES = [(16, 6, True), (8, 2, True), (16, 1, False), (12, 2, True), (20, 18, True), (32, 12, True), (1, 1, True),
+          (7, 7, False), (40, 3, True), (63, 20, True), (64, 30, False), (64, 10, True), (5, 0, False), (24, 10, True)]
+
+
+def _fixed(w, i, signed, q="AP_TRN", o="AP_WRAP"):
+    return f"{'ap_fixed' if signed else 'ap_ufixed'}<{w},{i},{q},{o}>", f"masr::fast_fixed<{w},{i},{q},{o},{'true' if signed else 'false'}>"
+
+
+def _pairs(rng):
+    """Source and destination types: every mode against several shapes."""
+    pairs = []
+    for q, o in itertools.product(ROUNDING_MODES, OVERFLOW_MODES):
+        for _ in range(4):
+            src = SHAPES[rng.integers(len(SHAPES))]
+            dst = SHAPES[rng.integers(len(SHAPES))]
+            pairs.append((src, dst + (q, o)))
+    return pairs
+
+
+def _program(pairs) -> str:
+    body = ['#include "masr/raw_bits.h"', "#include <stdio.h>", "#ifndef MASR_FAST_FIXED_ENABLED",
+            "#error the fast type must be enabled", "#endif",
+            "template <class AP> long long ap_raw(const AP &x) { return masr::to_raw(x); }",
+            "template <class A, class F> long long same(const A &a, const F &f) {",
+            "    return masr::to_raw(a) == masr::to_raw(f) ? 0 : 1; }",
+            'extern "C" long long run(const int64_t *raw, int n, int64_t *bad) {', "    long long mismatches = 0;"]
+    for k, (src, dst) in enumerate(pairs):
+        sa, sf = _fixed(*src)
+        da, df = _fixed(*dst)
+        b_shape = SHAPES[(k * 5 + 3) % len(SHAPES)]
+        ba, bf = _fixed(*b_shape)
+        # ap_fixed compares an unsigned value with a negative signed one wrongly (5 < -4 is true);
+        # the kernels compare values of one signedness only, so that is what is held equal here.
+        compare = ("        m += (a < b) != (af < bff); m += (a == b) != (af == bff); m += (a >= b) != (af >= bff);"
+                   if src[2] == b_shape[2] else "")
+        body.append(f"""    for (int i = 0; i < n; i++) {{
+        typedef {sa} sa_t; typedef {sf} sf_t; typedef {da} da_t; typedef {df} df_t; typedef {ba} ba_t; typedef {bf} bf_t;
+        const sa_t a = masr::from_raw<sa_t>(raw[i]); const sf_t af = masr::from_raw<sf_t>(raw[i]);
+        const ba_t b = masr::from_raw<ba_t>(raw[n - 1 - i]); const bf_t bff = masr::from_raw<bf_t>(raw[n - 1 - i]);
+        long long m = same(a, af) + same(b, bff);
+        m += same(da_t(a), df_t(af));                    // conversion, every Q and O
+        m += same(da_t(a + b), df_t(af + bff));          // exact sum, then quantised
+        m += same(da_t(a - b), df_t(af - bff));
+        m += same(da_t(a * b), df_t(af * bff));          // exact product, then quantised
+        m += same(da_t(b - a * b), df_t(bff - af * bff));
+        da_t acc = a; df_t accf = af; acc += b; accf += bff; m += same(acc, accf);
+        acc = da_t(raw[i] % 1000); accf = df_t(raw[i] % 1000); m += same(acc, accf);  // from an integer
+        const double d = (double)raw[i] / 4096.0; m += same(da_t(d), df_t(d));        // from a double
+        m += (a > 0) != (af > 0); m += (a != 0) != (af != 0);
+{compare}
+        m += same(da_t(da_t(a) >> (int)(i % 5)), df_t(df_t(af) >> (int)(i % 5)));
+        if (m) {{ if (mismatches == 0) {{ bad[0] = {k}; bad[1] = i; }} mismatches += m; }}
+    }}""")
+    body += ["    return mismatches;", "}"]
+    return "\n".join(body) + "\n"
+
+
+def test_fast_fixed_equals_ap_fixed_on_every_mode():
+    rng = np.random.default_rng(0)
+    pairs = _pairs(rng)
+    lib = compiler.load(compiler.build_library({"fast_vs_ap.cpp": _program(pairs)}, main="fast_vs_ap.cpp",
+                                               name="tb_fast_vs_ap", arithmetic="fast"))
+    lib.run.restype = ctypes.c_longlong
+    # Raw patterns of every magnitude (from_raw keeps the low W bits): extremes, small and random.
+    raw = np.concatenate([rng.integers(-(2**62), 2**62, 3000), rng.integers(-300, 300, 1000),
+                          np.array([0, 1, -1, 2**63 - 1, -(2**63), 2**15, -(2**15), 2**31 - 1, -(2**31)]),
+                          rng.integers(-(2**20), 2**20, 1000) << rng.integers(0, 40, 1000)]).astype(np.int64)
+    bad = np.zeros(2, np.int64)
+    mismatches = lib.run(compiler.ptr(raw), ctypes.c_int(len(raw)), compiler.ptr(bad))
+    assert mismatches == 0, f"{mismatches} mismatches; first: types {pairs[bad[0]]}, raw {raw[bad[1]]}"
+
+
+def test_arithmetic_is_selected_by_a_flag():
+    assert "-DMASR_FAST_CSIM" in compiler.csim_flags("fast")
+    assert "-DMASR_FAST_CSIM" not in compiler.csim_flags("ap_fixed")
+    assert "-O3" in compiler.csim_flags("fast", "-O3")
+    with pytest.raises(ValueError, match="arithmetic"):
+        compiler.csim_flags("float")
+    probe = {"probe.cpp": '#include "masr/fast_fixed.h"\n#include <type_traits>\nextern "C" int fast() {\n'
+             "    return !std::is_same<masr::fixed_t<16, 6>, ap_fixed<16, 6> >::value; }\n"
+             'extern "C" int wide_is_ap() { return std::is_same<masr::fixed_t<96, 40>, ap_fixed<96, 40> >::value; }\n'}
+    fast = compiler.load(compiler.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="fast"))
+    slow = compiler.load(compiler.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="ap_fixed"))
+    assert fast.fast() == 1 and slow.fast() == 0
+    assert fast.wide_is_ap() == 1 and slow.wide_is_ap() == 1  # too wide for the fast path: ap_fixed in both
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_fast_and_ap_fixed_builds_agree_on_the_conversion_matrix(case, tmp_path):
+    name, frames, features, layers, density = case
+    model = build(3, frames, features, layers(), density)
+    _randomise_batchnorm(model, np.random.default_rng(3))
+    hm = masr_hls.convert_from_keras_model(model, output_dir=str(tmp_path / "prj"))
+    hw = masr_hls.hardware(hm)
+    x = hw.example_input(3, seed=4)
+    fast, slow = hw.csim(x, arithmetic="fast"), hw.csim(x, arithmetic="ap_fixed")
+    np.testing.assert_array_equal(fast.y_raw, slow.y_raw)
+    assert fast.layers == slow.layers  # pairs, cycles and every other figure
+    np.testing.assert_array_equal(fast.y_raw, hw.reference(x).y_raw)
