@@ -75,14 +75,22 @@ def _randomise_batchnorm(model, rng):
             layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.2, n), rng.normal(0, 0.2, n), rng.uniform(0.5, 2, n)])
 
 
+# Deployed precisions: the 16-bit defaults, and hls4ml users' validation precision with a 48-bit accumulator
+# (products of 32 x 32 bits: the reference's wide-integer path).
+PRECISIONS = {"default": {}, "ap_fixed<32,14>-accum48": {"default_precision": "ap_fixed<32,14>"}}
+
+
+@pytest.mark.parametrize("precision", list(PRECISIONS))
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_conversion_matrix(case, tmp_path):
+def test_conversion_matrix(case, precision, tmp_path):
     name, frames, features, layers, density = case
     model = build(len(name), frames, features, layers(), density)
     rng = np.random.default_rng(len(name))
     _randomise_batchnorm(model, rng)
     x = rng.normal(0, 1, (6, frames, features)) * (rng.random((6, frames, features)) < 0.7)
-    config = masr_hls.config_from_keras_model(model, lanes=3)
+    config = masr_hls.config_from_keras_model(model, lanes=3, **PRECISIONS[precision])
+    if precision != "default":
+        config["Model"]["Precision"]["accum"] = "ap_fixed<48,20,AP_RND,AP_WRAP>"
     hm = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="MASR", output_dir=str(tmp_path / "prj"))
     hm.compile()
     assert hm.predict(x).shape == model.predict(x, verbose=0).shape
