@@ -1,22 +1,87 @@
-"""The synthesis-view check of the HLS C++ (masr_hls.sim.hls_lint): clean headers pass, planted violations fail."""
+"""The synthesis-view check of the HLS C++ (masr_hls.sim.hls_lint): clean headers and a generated project pass,
+planted violations fail.
 
+g++ runs as little as the proof allows: the headers are checked once for the module (one g++ process over
+one translation unit per header), one small generated project once, the rules on snippets without g++,
+and one g++ run over a folder of planted headers, one per rule, shows the whole path (preprocessing with
+__SYNTHESIS__, compiling, naming the header) catches each of them.
+"""
+
+import keras
 import pytest
 
 from masr_hls.cli.main import main
+from masr_hls.export import project as project_module
 from masr_hls.sim import hls_lint
 
 pytestmark = pytest.mark.csim
+L = keras.layers
+
+# What the small project's top function instantiates: every MASR module a model can use.
+ENTRY_POINTS = ("bidirectional_layer", "rnn_layer", "dense_head_sequence", "softmax")
 
 
-def test_every_header_passes():
-    result = hls_lint.lint_headers()
-    assert len(result.checked) == len(hls_lint.header_paths()) >= 9
-    assert result.ok, result.summary()
+@pytest.fixture(scope="module")
+def headers():
+    return hls_lint.lint_headers()
 
 
-def test_command_line(capsys):
-    assert main(["lint-hls"]) == 0
-    assert "0 violations" in capsys.readouterr().out
+@pytest.fixture(scope="module")
+def small_project(tmp_path_factory):
+    """A generated project whose top function instantiates every module: Bidirectional GRU (reset_after=False,
+    so the U_h engine too) merged by sum, LSTM, ReLU SimpleRNN returning its last state, Dense + softmax."""
+    root = tmp_path_factory.mktemp("lint")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((5, 3)),
+        L.Bidirectional(L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", name="bigru"),
+        L.LSTM(4, return_sequences=True, name="lstm"),
+        L.SimpleRNN(4, activation="relu", name="rnn"),
+        L.Dense(3, activation="softmax", name="head"),
+    ], name="small")
+    model.save(root / "m.keras")
+    project_module.convert(root / "m.keras", root / "prj", config_updates={"Lanes": 2})
+    return root / "prj"
+
+
+@pytest.fixture(scope="module")
+def project_result(small_project):
+    return hls_lint.lint_project(small_project)
+
+
+def test_every_header_passes(headers):
+    assert len(headers.checked) == len(hls_lint.header_paths()) >= 9
+    assert headers.ok, headers.summary()
+
+
+def test_generated_project_passes(small_project, project_result):
+    top = small_project / "firmware" / "myproject.cpp"
+    source = top.read_text()
+    assert all(f"masr::{name}<" in source for name in ENTRY_POINTS)
+    assert project_result.checked == [str(top.resolve())]
+    assert project_result.ok, project_result.summary()
+
+
+def test_command_line(small_project, tmp_path, monkeypatch, capsys):
+    """masr-hls lint-hls on a project: exit 0 when clean, 1 with the rule named when not.  The headers are
+    checked by test_every_header_passes; here lint_headers is replaced to keep g++ to the projects."""
+    calls = []
+
+    def headers_checked_above():
+        calls.append(True)
+        return hls_lint.LintResult(checked=["(headers)"])
+
+    monkeypatch.setattr(hls_lint, "lint_headers", headers_checked_above)
+    assert main(["lint-hls", str(small_project)]) == 0
+    assert "lint-hls: 2 checked, 0 violations" in capsys.readouterr().out
+
+    bad = tmp_path / "bad"
+    (bad / "firmware").mkdir(parents=True)
+    (bad / "firmware" / "bad.cpp").write_text(PLANTED["counter"])
+    assert main(["lint-hls", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "1 violations" in out and "bad.cpp:3: [counter]" in out
+    assert len(calls) == 2
 
 
 # The engine as it was before the dataflow rewrite: a data-dependent while loop inside a
@@ -105,21 +170,40 @@ void f(int a[4]) {
 }
 
 
-@pytest.mark.parametrize("rule", list(PLANTED))
-def test_planted_violation_fails(rule):
-    result = hls_lint.lint_text(PLANTED[rule])
-    assert not result.ok
-    assert {v.rule for v in result.violations} == {rule}, result.summary()
+
+
+def lines_of(text: str, name: str = "snippet.h"):
+    """A snippet as lint_lines reads the synthesis view: (file, line, text), no preprocessing."""
+    return [(name, n + 1, line) for n, line in enumerate(text.splitlines())]
+
+
+@pytest.mark.parametrize("rule", [r for r in PLANTED if r != "compile"])
+def test_each_rule_catches_its_snippet(rule):
+    violations = hls_lint.lint_lines(lines_of(PLANTED[rule]))
+    assert {v.rule for v in violations} == {rule}, [str(v) for v in violations]
 
 
 def test_old_engine_fails():
-    rules = {v.rule for v in hls_lint.lint_text(OLD_ENGINE).violations}
+    rules = {v.rule for v in hls_lint.lint_lines(lines_of(OLD_ENGINE))}
     assert rules == {"pipeline-exit", "counter"}
 
 
-def test_csim_only_code_is_not_linted():
-    """Counters guarded by #ifndef __SYNTHESIS__ are not part of the synthesis view."""
-    text = """
+def test_tripcount_makes_a_variable_bound_acceptable():
+    assert hls_lint.lint_lines(lines_of(TRIPCOUNT)) == []
+
+
+TRIPCOUNT = """
+void f(int a[64], int n) {
+    for (int i = 0; i < n; i++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        a[i & 63] = i;
+    }
+}
+"""
+
+# Counters guarded by #ifndef __SYNTHESIS__ are not part of the synthesis view.
+CSIM_ONLY = """
 void f(int a[4]) {
 #ifndef __SYNTHESIS__
     long long calls = 0;
@@ -131,17 +215,24 @@ void f(int a[4]) {
     }
 }
 """
-    assert hls_lint.lint_text(text).ok
 
 
-def test_tripcount_makes_a_variable_bound_acceptable():
-    text = """
-void f(int a[64], int n) {
-    for (int i = 0; i < n; i++) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
-        a[i & 63] = i;
-    }
-}
-"""
-    assert hls_lint.lint_text(text).ok
+def test_planted_headers_through_gxx(tmp_path):
+    """One lint_headers run over planted headers, one per rule (the compile rule included), the old engine and
+    two clean ones: each header is charged with exactly its own rules."""
+    expected = {f"planted_{rule}.h": {rule} for rule in PLANTED}
+    expected.update({"old_engine.h": {"pipeline-exit", "counter"}, "csim_only.h": set(), "tripcount.h": set()})
+    texts = {f"planted_{rule}.h": text for rule, text in PLANTED.items()}
+    texts.update({"old_engine.h": OLD_ENGINE, "csim_only.h": CSIM_ONLY, "tripcount.h": TRIPCOUNT})
+    folder = tmp_path / "masr"
+    folder.mkdir()
+    paths = []
+    for name, text in texts.items():
+        (folder / name).write_text(text)
+        paths.append(folder / name)
+    result = hls_lint.lint_headers(paths)
+    assert len(result.checked) == len(paths)
+    found = {name: set() for name in texts}
+    for v in result.violations:
+        found[v.where.split(":")[0]].add(v.rule)
+    assert found == expected, result.summary()

@@ -86,17 +86,29 @@ def _synthesis_view(source: str, includes: list[Path], cwd: Path, ours) -> tuple
     check = _gxx(["-fsyntax-only", *flags], source, cwd)
     errors = None if check.returncode == 0 else check.stderr.strip()
     pre = _gxx(["-E", *flags], source, cwd)
-    lines, current, number = [], None, 0
-    marker = re.compile(r'^# (\d+) "([^"]+)"')
-    for raw in pre.stdout.splitlines():
-        m = marker.match(raw)
+    return errors, _preprocessed_lines(pre.stdout, ours)
+
+
+_MARKER = re.compile(r'^# (\d+) "([^"]+)"')
+
+
+def _preprocessed_lines(text: str, ours) -> list[tuple[str, int, str]]:
+    """The lines of g++ -E output that come from files ``ours`` accepts, as (file, line, text).
+    ``ours`` is asked once per file name (resolving paths for every line is what made the check slow)."""
+    lines, current, mine, number = [], None, False, 0
+    decided: dict[str, bool] = {}
+    for raw in text.splitlines():
+        m = _MARKER.match(raw)
         if m:
             number, current = int(m.group(1)), m.group(2)
+            if current not in decided:
+                decided[current] = bool(ours(current))
+            mine = decided[current]
             continue
-        if current is not None and ours(current):
+        if mine:
             lines.append((current, number, raw))
         number += 1
-    return errors, lines
+    return lines
 
 
 _TOKEN = re.compile(r'#pragma[^\n]*|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|::|->|&&|\|\||[A-Za-z_]\w*|\d[\w.]*|\S')
@@ -354,19 +366,71 @@ def header_paths(root: Path | None = None) -> list[Path]:
 
 
 def lint_headers(headers: list[Path] | None = None) -> LintResult:
-    """Every MASR header on its own (its synthesis view compiles; the rules hold)."""
-    result = LintResult()
-    for path in headers or header_paths():
-        path = Path(path).resolve()
-        source = PRELUDE + f'#include "{path}"\n'
-        resolved = path
+    """Every MASR header on its own (its synthesis view compiles; the rules hold).
 
-        def ours(name: str, resolved=resolved) -> bool:
-            return Path(name).resolve() == resolved
-
-        result.checked.append(str(path))
-        result.violations += lint_source(source, [path.parent.parent], path.parent, ours, path.name)
+    Each header is still its own translation unit (so a header that leans on another's
+    includes fails), but the units are compiled by one g++ process over a precompiled
+    prelude (the ap_types headers), and the synthesis views are read from one g++ -E of
+    a unit that includes them all: each header's lines appear in it exactly as in its
+    own.  Only when that one process fails is each unit compiled alone, to name the
+    headers that fail."""
+    paths = [Path(p).resolve() for p in (headers or header_paths())]
+    result = LintResult(checked=[str(p) for p in paths])
+    # headers are grouped by the folder above theirs (their include root), as each is compiled with it first
+    groups: dict[Path, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(path.parent.parent, []).append(path)
+    found: dict[Path, list[Violation]] = {p: [] for p in paths}
+    for root, group in groups.items():
+        for path, violations in _lint_header_group(root, group).items():
+            found[path] += violations
+    for path in paths:
+        result.violations += found[path]
     return result
+
+
+def _lint_header_group(root: Path, group: list[Path]) -> dict[Path, list[Violation]]:
+    includes = _includes([root])
+    flags = [f"-I{p}" for p in includes]
+    out: dict[Path, list[Violation]] = {p: [] for p in group}
+    with tempfile.TemporaryDirectory(prefix="masr-lint-") as tmp:
+        tmp = Path(tmp)
+        prelude, synthesis = PRELUDE.split("#define __SYNTHESIS__\n")
+        (tmp / "masr_lint_prelude.h").write_text(prelude)
+        # the prelude precompiled once; if g++ refuses, the units read the header text instead
+        subprocess.run([compiler.compiler(), "-std=c++14", "-x", "c++-header", *flags, "masr_lint_prelude.h",
+                        "-o", "masr_lint_prelude.h.gch"], capture_output=True, text=True, cwd=tmp)
+        units = []
+        for k, path in enumerate(group):
+            unit = tmp / f"unit_{k}.cpp"
+            unit.write_text(f'#include "masr_lint_prelude.h"\n#define __SYNTHESIS__\n{synthesis}#include "{path}"\n')
+            units.append(unit)
+
+        def syntax(files: list[Path]) -> subprocess.CompletedProcess:
+            return subprocess.run([compiler.compiler(), "-std=c++14", "-fsyntax-only", f"-I{tmp}", *flags,
+                                   *[f.name for f in files]], capture_output=True, text=True, cwd=tmp)
+
+        if syntax(units).returncode != 0:
+            for path, unit in zip(group, units):
+                check = syntax([unit])
+                if check.returncode != 0:
+                    first = "\n".join(check.stderr.strip().splitlines()[:12])
+                    out[path].append(Violation("compile", path.name, f"the synthesis view does not compile:\n{first}"))
+        source = PRELUDE + "".join(f'#include "{path}"\n' for path in group)
+        pre = _gxx(["-E", *flags], source, root)
+    by_file: dict[Path, list] = {p: [] for p in group}
+    resolved: dict[str, Path | None] = {}
+
+    def ours(name: str) -> bool:
+        p = Path(name)
+        resolved[name] = p.resolve() if p.is_absolute() else (root / p).resolve()
+        return resolved[name] in by_file
+
+    for line in _preprocessed_lines(pre.stdout, ours):
+        by_file[resolved[line[0]]].append(line)
+    for path in group:
+        out[path] += lint_lines(by_file[path])
+    return out
 
 
 def lint_project(folder: Path) -> LintResult:
