@@ -101,3 +101,23 @@ def test_vitis_backend_output_is_unchanged_by_masr_hls(tmp_path):
         digests[case] = [line for line in run.stdout.splitlines() if line.startswith("FILE ")]
     assert any("weights.h" in line or "myproject.cpp" in line for line in digests["with"])
     assert digests["with"] == digests["without"]
+
+
+@pytest.mark.csim
+def test_hls4ml_trace_gives_every_traced_layer(kws_model, tmp_path):
+    cfg = hls4ml.utils.config_from_keras_model(kws_model, granularity="name", backend="MASR")
+    for name in ("bigru", "out"):
+        cfg["LayerName"][name]["Trace"] = True
+    hm = hls4ml.converters.convert_from_keras_model(kws_model, hls_config=cfg, backend="MASR", output_dir=str(tmp_path / "prj"))
+    hm.compile()
+    x = np.random.default_rng(1).normal(size=(3, 6, 5)).astype(np.float32)
+    y, trace = hm.trace(x)
+    assert set(trace) == {"bigru", "out"}
+    assert trace["bigru"].shape == (3, 6, 4) and trace["out"].shape == (3, 6, 3)
+    assert np.array_equal(y.reshape(3, 6, 3), trace["out"])
+    np.testing.assert_allclose(trace["out"], hm.predict(x), rtol=0, atol=1e-6)  # float32 of the same fixed-point values
+    hw = masr_hls.hardware(hm)
+    first = hw.layers[0]
+    for sample, traced in zip(hw.quantize_input(x), trace["bigru"]):
+        raw, _ = first.reference(sample)
+        np.testing.assert_allclose(traced, first.out_t.to_float(raw), rtol=0, atol=1e-6)

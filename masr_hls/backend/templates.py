@@ -16,6 +16,11 @@ from masr_hls.backend.writer import cpp_comment
 MASR_CLASSES = (MasrRecurrent, MasrBiRecurrent, MasrDense)
 
 
+def c_string(text: str) -> str:
+    """``text`` as a C string literal (octal escapes for anything but printable ASCII)."""
+    return '"' + "".join(chr(b) if 32 <= b < 127 and chr(b) not in '"\\?' else f"\\{b:03o}" for b in str(text).encode()) + '"'
+
+
 def c_name(node) -> str:
     """The C++ prefix of a layer's structs and ROMs: its position in the chain, so names never clash."""
     return f"layer{node.get_attr('masr_position')}"
@@ -50,9 +55,11 @@ class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
         position, c = node.get_attr("masr_position"), c_name(node)
         x = "x" if position == 0 else f"layer{position - 1}_out"
         y = "y" if node.get_attr("masr_last") else f"{c}_out"
+        trace = (f"#ifndef __SYNTHESIS__\n        MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);\n#endif\n"
+                 if node.get_attr("trace", False) else "")
         return (f"    // {c}: {cpp_comment(node.name)}\n    {{\n#ifndef __SYNTHESIS__\n"
                 f"        long long *stats = stats_all + {position * STATS_PER_LAYER};  // C simulation's figures\n#endif\n"
-                f"    {node.hardware.cpp_call(c, x, y)}    }}")
+                f"    {node.hardware.cpp_call(c, x, y)}{trace}    }}")
 
 
 TEMPLATES = (MasrConfigTemplate, MasrWeightsTemplate, MasrFunctionTemplate)
