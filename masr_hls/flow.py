@@ -45,6 +45,23 @@ def run(model, x, out_dir, config=None, name: str = "model") -> bool:
     return check.ok and tb_ok and all(d.ok for d in dry) and not stray
 
 
+def held_out_figures(model, x, y, config, out_dir, name: str, float_accuracy: float) -> None:
+    """Print fixed-point C-simulation accuracy and activation density over a labelled held-out set.
+
+    Converts into ``out_dir/hls`` again: the C simulation compiled by :func:`run` is reused (cached by content).
+    """
+    hm = convert_from_keras_model(model, hls_config=config, output_dir=Path(out_dir) / "hls", project_name=name)
+    hm.compile()
+    t0 = time.perf_counter()
+    fixed = float(np.mean(np.argmax(hm.predict(x), -1) == y))
+    figures = report.build_report(hardware(hm), x)
+    print(f"[csim] fixed-point accuracy on {len(x)} held-out clips {fixed:.1%} "
+          f"(float {float_accuracy:.1%}, {100 * (fixed - float_accuracy):+.1f} points) in {time.perf_counter() - t0:.1f} s")
+    print("[density] over the held-out clips: " + "; ".join(
+        f"{r['layer']} {r['direction']}: x {r['x_density']:.1%}" + (f", h {r['h_density']:.1%}" if r["h_density"] is not None else "")
+        + f", pairs/meetings {r['activation_density']:.1%}" for r in figures["layers"]))
+
+
 def synthetic_sequences(rng, samples, frames, features, classes, sparsity=0.5):
     """Class-dependent spectro-temporal patterns in noise, rectified so about half the inputs are zero."""
     templates = rng.normal(0, 1, (classes, frames, features))

@@ -83,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "csim",
         help="C-simulate a converted project on inputs from a .npy file and cross-check it",
         description="Compile the project's C simulation (cached), run it on every sample of the input (one native "
-        "call per chunk of samples), and compare it bit for bit with the numpy reference and, within the stated "
-        "tolerance, with Keras.",
+        "call per chunk of samples), compare it bit for bit with the numpy reference, check that the reference run "
+        "with widened types agrees with Keras to 1e-3 of the output scale, and report the quantisation error "
+        "(docs/accuracy.md).",
         epilog="Example: masr-hls csim build/kws --input x.npy --output y.npy",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")

@@ -59,9 +59,7 @@ def main() -> int:
     import keras
     import numpy as np
 
-    import masr_hls
     from masr_hls import flow
-    from masr_hls.analysis import report
     from masr_hls.training.pruning import prune_model, weight_sparsity
     from masr_hls.training.speech_data import load_kws
 
@@ -99,17 +97,7 @@ def main() -> int:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         model.save(Path(args.out) / "model.keras")
 
-    # the same project (the compiled C simulation is cached by content) over every held-out clip
-    hw = masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=Path(args.out) / "hls", project_name="kws_speech")
-    hw.compile()
-    t0 = time.perf_counter()
-    fixed = float(np.mean(np.argmax(hw.predict(x_test), -1) == y_test))
-    figures = report.build_report(masr_hls.hardware(hw), x_test)
-    print(f"[csim] fixed-point accuracy on {len(x_test)} held-out clips {fixed:.1%} "
-          f"(float {accuracy:.1%}, {100 * (fixed - accuracy):+.1f} points) in {time.perf_counter() - t0:.1f} s")
-    print("[density] over the held-out clips: " + "; ".join(
-        f"{r['layer']} {r['direction']}: x {r['x_density']:.1%}" + (f", h {r['h_density']:.1%}" if r["h_density"] is not None else "")
-        + f", pairs/meetings {r['activation_density']:.1%}" for r in figures["layers"]))
+    flow.held_out_figures(model, x_test, y_test, config, args.out, "kws_speech", accuracy)
     print(f"[time] {time.perf_counter() - START:.0f} s in all")
     return 0 if ok else 1
 
