@@ -1,4 +1,5 @@
-"""A converted model: its layers, the numpy reference, the generated HLS project, C simulation and cross-checks."""
+"""MASR's view of a converted hls4ml ModelGraph: its hardware layers, the numpy reference, the generated project,
+C simulation with per-layer figures, export and cross-checks."""
 
 from __future__ import annotations
 
