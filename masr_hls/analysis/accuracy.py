@@ -13,6 +13,7 @@ Keras) is reported as figures, not judged against a bound.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ WIDE_PRECISION = {
     "softmax": "ap_ufixed<30,1,AP_RND,AP_SAT>",
 }
 WIDE_TABLES = {"TableSizeLog2": 16, "TableRangeLog2": 4}
+_WIDENED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # model -> its widened twin, converted once
 
 
 def widened_config(max_frames: int) -> dict:
@@ -49,11 +51,11 @@ def widened(model):
 
     if model.keras_model is None:
         raise ValueError("the widened reference needs the Keras model the hardware was converted from")
-    if getattr(model, "_widened", None) is None:
+    if model not in _WIDENED:
         graph = convert_from_keras_model(model.keras_model, hls_config=widened_config(model.max_frames),
                                          output_dir=str(model.output_dir / "widened"), project_name=f"{model.project_name}_wide")
-        model._widened = type(model).of(graph)
-    return model._widened
+        _WIDENED[model] = type(model).of(graph)
+    return _WIDENED[model]
 
 
 def _is_classifier(model) -> bool:

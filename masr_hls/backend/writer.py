@@ -25,17 +25,19 @@ def write_folder(out: Path, files: dict[str, str | bytes], overwrite: bool = Fal
 
     A non-empty ``out`` is refused unless ``overwrite``.  The files go to a hidden sibling first and are renamed into
     place: the whole folder, or with ``keep_others`` only the top-level entries written (so a project folder keeps
-    what else it holds, such as its model and metadata).
+    what else it holds, such as its model and metadata).  Parent folders it had to create are removed again when
+    the write fails or is interrupted.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"folder {out} is not empty; choose another or allow overwriting (--force)")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    created = missing_parents(out)
     tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         for rel, text in files.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp / rel).write_bytes(text) if isinstance(text, bytes) else (tmp / rel).write_text(text)
@@ -50,9 +52,23 @@ def write_folder(out: Path, files: dict[str, str | bytes], overwrite: bool = Fal
             elif target.exists() or target.is_symlink():
                 target.unlink()
             entry.rename(target)
+    except BaseException:
+        if created:
+            shutil.rmtree(created[-1], ignore_errors=True)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def missing_parents(path: Path) -> list[Path]:
+    """The parents of ``path`` that do not exist yet, innermost first."""
+    missing = []
+    for parent in Path(path).parents:
+        if parent.exists():
+            break
+        missing.append(parent)
+    return missing
 
 
 def cpp_comment(text: str) -> str:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from masr_hls.backend.config import DEFAULT_PART
+
 DESCRIPTION = """\
 masr-hls turns trained Keras sparse recurrent models into MASR accelerator
 hardware (HLS C++), proven bit for bit against a numpy fixed-point reference.
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("masr", "weight_sparse", "dense"), help="engine mode (default: masr)")
     p.add_argument("--max-frames", type=positive_int, help="frames the hardware holds (default: the model's input length)")
     p.add_argument("--project-name", default="myproject", help="C name of the top function (default: myproject)")
-    p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part (default: xcvu9p-flga2104-2-e)")
+    p.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default: {DEFAULT_PART})")
     p.add_argument("--clock-period", type=float, default=5.0, help="target clock period in ns (default: 5)")
     p.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
     p.set_defaults(func=_convert)

@@ -53,18 +53,15 @@ def unwritable(exc: OSError, target) -> OSError:
 
 
 def write_folder(out, files: dict[str, str | bytes], overwrite: bool = False, keep_others: bool = False) -> Path:
-    """``masr_hls.backend.writer.write_folder`` (atomic), with a write error naming ``out``; parent folders it had
-    to create are removed again when the write fails."""
+    """``masr_hls.backend.writer.write_folder`` (atomic, parents it created removed on failure), with a write error
+    naming ``out`` rather than its temporary sibling."""
     from masr_hls.backend import writer
 
     out = Path(out)
-    created = _missing_parents(out)
     try:
         return writer.write_folder(out, files, overwrite=overwrite, keep_others=keep_others)
-    except BaseException as exc:
-        if created:
-            shutil.rmtree(created[-1], ignore_errors=True)
-        if isinstance(exc, OSError) and exc.strerror is not None:  # not one of ours, which are already worded
+    except OSError as exc:
+        if exc.strerror is not None:  # not one of ours, which are already worded
             raise unwritable(exc, out) from None
         raise
 
@@ -83,8 +80,10 @@ def write_file(path, data: str | bytes) -> Path:
 def write_with(path, write) -> Path:
     """Atomically write the file that ``write(temporary_path)`` produces: a hidden sibling renamed into place.
     Missing parent folders are created, and removed again when the write fails or is interrupted."""
+    from masr_hls.backend.writer import missing_parents
+
     path = check_output(path)
-    created = _missing_parents(path)
+    created = missing_parents(path)
     tmp = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,12 +98,3 @@ def write_with(path, write) -> Path:
         raise
     return path
 
-
-def _missing_parents(path: Path) -> list[Path]:
-    """The parents of ``path`` that do not exist yet, innermost first."""
-    missing = []
-    for parent in path.parents:
-        if parent.exists():
-            break
-        missing.append(parent)
-    return missing

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-RECURRENT = ("GRU", "LSTM", "SimpleRNN")
+RECURRENT = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}  # Keras class -> cell kind
 IDENTITY = ("Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise", "AlphaDropout", "ActivityRegularization")
-SUPPORTED = RECURRENT + IDENTITY + ("Bidirectional", "Dense", "TimeDistributed", "BatchNormalization", "Activation",
+SUPPORTED = (*RECURRENT, *IDENTITY, "Bidirectional", "Dense", "TimeDistributed", "BatchNormalization", "Activation",
                                     "ReLU", "Softmax")
 
 

@@ -15,8 +15,7 @@ from hls4ml.model.optimizer import ModelOptimizerPass
 from masr_hls.backend.config import layer_settings, validate
 from masr_hls.backend.hardware import build_layer
 from masr_hls.backend.layers import MasrBiRecurrent, MasrLayer, MasrRecurrent
-from masr_hls.backend.passes.refuse_unsupported import RECURRENT
-from masr_hls.frontend.keras_reader import BidirectionalSpec, ConversionError, DenseSpec, RecurrentSpec
+from masr_hls.frontend.keras_reader import RECURRENT, BidirectionalSpec, ConversionError, DenseSpec, RecurrentSpec
 from masr_hls.numerics.fixed_point import FixedType
 
 
@@ -98,15 +97,15 @@ class BuildHardware(ModelOptimizerPass):
             recurrent = isinstance(node, (MasrRecurrent, MasrBiRecurrent))
             if recurrent and not sequence:
                 raise ConversionError(f"layer {node.name!r}: a recurrent layer needs a sequence (set return_sequences=True before it)")
+            settings = layer_settings(config, node.name)
             try:
-                hardware = build_layer(spec, n_in, in_t, layer_settings(config, node.name), max_frames)
+                hardware = build_layer(spec, n_in, in_t, settings, max_frames)
             except ConversionError:
                 raise
             except ValueError as exc:
                 raise ConversionError(f"layer {node.name!r}: {exc}") from None
             for role in ROM_ROLES:
-                check_word(f"layer {node.name!r} Precision.{role}", layer_settings(config, node.name)["Precision"][role],
-                           "ROM words")
+                check_word(f"layer {node.name!r} Precision.{role}", settings["Precision"][role], "ROM words")
             sequence = hardware.return_sequences if recurrent else sequence
             node.set_attr("hardware", hardware)
             node.set_attr("masr_position", position)

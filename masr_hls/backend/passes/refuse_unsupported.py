@@ -11,9 +11,8 @@ from hls4ml.model.layers import Activation, BatchNormalization, HardActivation, 
 from hls4ml.model.optimizer import OptimizerPass
 
 from masr_hls.backend.layers import MasrBiRecurrent, MasrDense, MasrRecurrent
-from masr_hls.frontend.keras_reader import ConversionError
+from masr_hls.frontend.keras_reader import RECURRENT, ConversionError
 
-RECURRENT = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}
 CELL_ACTIVATIONS = ("tanh", "relu")
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
