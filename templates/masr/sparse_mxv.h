@@ -367,6 +367,12 @@ void mxv_lane(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
     mxv_back<CONFIG_T>(v.values, v.base, v.mask, values, n_rows, fifo, bank, stats);
 }
 
+}  // namespace masr
+
+#include "masr/mxv_csim.h"  // the fast C-simulation twin, built on the definitions above
+
+namespace masr {
+
 template <class CONFIG_T>
 void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v, const sparse_weights<CONFIG_T> &w,
                 typename CONFIG_T::accum_t y[CONFIG_T::n_out], mxv_stats &stats) {
@@ -375,6 +381,10 @@ void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &
     static_assert(CONFIG_T::lanes >= 1 && K >= 1 && CONFIG_T::scan_words >= 1, "lanes, MACs and scan width >= 1");
     static_assert(CONFIG_T::fifo_depth >= 1 && CONFIG_T::fifo_depth <= 64, "FIFO depth in 1..64");
     static_assert(accum_t::omode == AP_WRAP, "accum_t must use AP_WRAP so that summation order cannot matter");
+#ifdef MASR_MXV_CSIM_ENABLED
+    sparse_mxv_csim<CONFIG_T>(v, w, y, stats);
+    return;
+#endif
 
     accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
 #pragma HLS ARRAY_PARTITION variable = bank complete dim = 0
