@@ -219,21 +219,24 @@ struct lane_clock {
     long long offset;        // front-end stall cycles so far
     long long issue_end;     // b_{i} + c_{i} of the last window (0: none yet)
     long long n;             // windows seen
+    int ring;                // n mod depth, kept without a division
     int depth;
 
     void start(int fifo_depth) {
         depth = fifo_depth;
         offset = issue_end = n = 0;
+        ring = 0;
     }
     // Window found by front-end iteration `scan`, costing `c` back-end cycles.
     void window(long long scan, long long c) {
         long long f = scan + offset;
-        if (n >= depth && q[n % depth] > f) f = q[n % depth];  // FIFO full: stall until window n-D leaves
+        if (n >= depth && q[ring] > f) f = q[ring];  // FIFO full: stall until window n-D leaves
         offset = f - scan;
         const long long leave = (n == 0 || issue_end - 1 < f) ? f : issue_end - 1;
-        q[n % depth] = leave;
+        q[ring] = leave;
         issue_end = leave + 1 + c;
         n++;
+        ring = ring + 1 == depth ? 0 : ring + 1;
     }
     long long lane_cycles(long long n_scan, int mac_depth) const {
         const long long front = n_scan + offset;  // f_{S-1} + 1
