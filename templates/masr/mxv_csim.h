@@ -20,6 +20,46 @@
 
 namespace masr {
 
+// Products on raw integers: exact in int64 when the operands' widths sum to
+// at most 62 bits, moved onto accum_t's grid (a shift, or accum_t's rounding
+// when the product grid is finer) and summed modulo 2^64, then wrapped into
+// accum_t once: wrapping is a reduction modulo 2^W, which divides 2^64.
+// Other types take the fixed-point operators.
+template <class CONFIG_T, bool RAW = is_fast_fixed<typename CONFIG_T::weight_t>::value &&
+                                     is_fast_fixed<typename CONFIG_T::act_t>::value &&
+                                     is_fast_fixed<typename CONFIG_T::accum_t>::value &&
+                                     CONFIG_T::weight_t::width + CONFIG_T::act_t::width <= 62 &&
+                                     CONFIG_T::accum_t::width <= 64>
+struct csim_accumulator {
+    typedef typename CONFIG_T::accum_t accum_t;
+    accum_t sum;
+    csim_accumulator() : sum(0) {}
+    void mac(const rom_word<typename CONFIG_T::weight_t> &w, const typename CONFIG_T::act_t &a) {
+        const accum_t product = rom_read(w) * a;
+        sum += product;
+    }
+    accum_t value() const { return sum; }
+};
+
+template <class CONFIG_T>
+struct csim_accumulator<CONFIG_T, true> {
+    typedef typename CONFIG_T::accum_t accum_t;
+    static const int SHIFT = accum_t::F - CONFIG_T::weight_t::F - CONFIG_T::act_t::F;  // product grid -> accum grid
+    uint64_t sum;
+    csim_accumulator() : sum(0) {}
+    void mac(const rom_word<typename CONFIG_T::weight_t> &w, const typename CONFIG_T::act_t &a) {
+        const int64_t p = (int64_t)w.bits * (int64_t)a.v;  // a ROM word holds the raw value itself
+        if (SHIFT >= 64) return;  // every product is a multiple of 2^64 on the accum grid: 0 modulo 2^W
+        sum += SHIFT >= 0 ? (uint64_t)p << (SHIFT >= 0 ? SHIFT : 0)
+                          : (uint64_t)fast_round_shift<accum_t::qmode, int64_t>(p, SHIFT < 0 ? -SHIFT : 0);
+    }
+    accum_t value() const {
+        accum_t x;
+        x.v = accum_t::wrap((fast_wide_t)(unsigned __int128)sum);
+        return x;
+    }
+};
+
 template <class CONFIG_T>
 void sparse_mxv_csim(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
                      const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out], mxv_stats &stats) {
@@ -38,7 +78,7 @@ void sparse_mxv_csim(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_
         int weight_base = 0, scan = 0;
         for (int slot = 0; slot < n_rows; slot++) {
             const mask_word_t *row = w.mask[l][slot];
-            accum_t acc = 0;
+            csim_accumulator<CONFIG_T> acc;
             for (int window = 0; window < S::WINDOWS; window++, scan++) {
                 int issued = 0;
                 for (int k = 0; k < S::WIN_WORDS; k++) {
@@ -52,11 +92,8 @@ void sparse_mxv_csim(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_
                     stats.pairs += popcount(pairs);
                     const int a_base = v.base[word];
                     while (pairs != 0) {
-                        const int b = lowest_bit(pairs);
-                        const mask_word_t below = bits_below(b);
-                        const accum_t product =
-                            rom_read(values[weight_base + popcount(wm & below)]) * v.values[a_base + popcount(am & below)];
-                        acc += product;
+                        const mask_word_t below = bits_below(lowest_bit(pairs));
+                        acc.mac(values[weight_base + popcount(wm & below)], v.values[a_base + popcount(am & below)]);
                         pairs &= pairs - 1;
                     }
                     weight_base += popcount(wm);
@@ -64,7 +101,7 @@ void sparse_mxv_csim(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_
                 if (issued != 0) clock.window(scan, (issued + K - 1) / K);
                 stats.issued += issued;
             }
-            bank[l][slot] = acc;
+            bank[l][slot] = acc.value();
         }
         const long long lane = clock.lane_cycles((long long)n_rows * S::WINDOWS, MXV_MAC_DEPTH);
         if (lane > stats.busiest_lane) stats.busiest_lane = lane;
