@@ -167,6 +167,10 @@ class fast_fixed {
         return sat_sym_clip(q);
     }
     static raw_t wrap(fast_wide_t q) {
+        if (W <= 64) {  // the low W bits, sign- or zero-extended, in native 64-bit arithmetic
+            const uint64_t u = (uint64_t)q << (64 - W);
+            return S ? (raw_t)((int64_t)u >> (64 - W)) : (raw_t)(u >> (64 - W));
+        }
         if (W >= 128) return (raw_t)q;
         const unsigned __int128 mask = (((unsigned __int128)1) << W) - 1;
         unsigned __int128 u = (unsigned __int128)q & mask;
