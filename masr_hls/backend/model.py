@@ -4,7 +4,9 @@ C simulation with per-layer figures, export and cross-checks."""
 from __future__ import annotations
 
 import ctypes
+import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,11 +156,14 @@ class MasrModel:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         return self.csim(x, chunk, progress).y if level == "csim" else self.reference(x).y
 
-    def csim(self, x, chunk: int | None = None, progress=None, arithmetic: str | None = None) -> Prediction:
-        """C-simulate a batch: one native call per chunk of samples (the whole batch by default).
+    def csim(self, x, chunk: int | None = None, progress=None, arithmetic: str | None = None,
+             threads: int | None = None) -> Prediction:
+        """C-simulate a batch: one native call per chunk of samples, chunks shared by ``threads`` threads.
 
-        ``arithmetic`` picks a library built with that arithmetic (compiled on first use) instead of the
-        compiled one.
+        ``threads`` defaults to MASR_HLS_THREADS or the CPUs this process may use; each thread runs its own
+        instance of the library, so the samples are independent as in one thread.  ``chunk`` defaults to an
+        equal share of the batch per thread.  ``arithmetic`` picks a library built with that arithmetic
+        (compiled on first use) instead of the compiled one.
         """
         if arithmetic is not None:
             if arithmetic not in self._libs:
@@ -181,19 +186,34 @@ class MasrModel:
         out_frames = frames if self.sequence_output else 1
         y_raw = np.zeros((n, out_frames, self.n_out), np.int64)
         stats = np.zeros((n, len(self.layers) * STATS_PER_LAYER), np.int64)
-        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
-            raise ValueError(f"chunk must be a positive number of samples, got {chunk!r}")
-        chunk = chunk or n
-        for start in range(0, n, chunk):
-            stop = min(n, start + chunk)
-            rc = native.masr_predict(
-                compiler.ptr(x_raw[start:stop]), ctypes.c_int(stop - start), ctypes.c_int(frames),
-                compiler.ptr(y_raw[start:stop]), compiler.ptr(stats[start:stop]),
-            )
-            if rc != 0:
-                raise RuntimeError(f"the C simulation refused {frames} frames (MAX_T={self.max_frames})")
-            if progress is not None:
-                progress(stop - start)
+        for name, value in (("chunk", chunk), ("threads", threads)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        threads = min(threads or compiler.default_threads(), n)
+        chunk = chunk or -(-n // threads)
+        spans = [(start, min(n, start + chunk)) for start in range(0, n, chunk)]
+        natives = compiler.instances(native, min(threads, len(spans)))
+        done = threading.Lock()
+
+        def run(lib, my_spans):
+            lib.masr_predict.restype = ctypes.c_int
+            for start, stop in my_spans:
+                rc = lib.masr_predict(
+                    compiler.ptr(x_raw[start:stop]), ctypes.c_int(stop - start), ctypes.c_int(frames),
+                    compiler.ptr(y_raw[start:stop]), compiler.ptr(stats[start:stop]),
+                )
+                if rc != 0:
+                    raise RuntimeError(f"the C simulation refused {frames} frames (MAX_T={self.max_frames})")
+                if progress is not None:
+                    with done:
+                        progress(stop - start)
+
+        if len(natives) == 1:
+            run(natives[0], spans)
+        else:
+            with ThreadPoolExecutor(len(natives)) as pool:
+                for job in [pool.submit(run, lib, spans[i :: len(natives)]) for i, lib in enumerate(natives)]:
+                    job.result()
         figures = [
             [LayerResult.from_block(layer.name, row[i * STATS_PER_LAYER : (i + 1) * STATS_PER_LAYER], layer.kind)
              for i, layer in enumerate(self.layers)]

@@ -228,6 +228,42 @@ def load(lib: Path) -> ctypes.CDLL:
     return ctypes.CDLL(str(lib))
 
 
+THREADS_ENV = "MASR_HLS_THREADS"  # threads of a C simulation; default: the CPUs this process may use
+
+
+def default_threads() -> int:
+    value = os.environ.get(THREADS_ENV)
+    if value is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_ENV}={value!r}: use a positive number of threads")
+    return int(value)
+
+
+_instances: dict[str, list[ctypes.CDLL]] = {}
+
+
+def instances(lib: ctypes.CDLL, count: int) -> list[ctypes.CDLL]:
+    """``count`` independent instances of a loaded library, ``lib`` first.
+
+    A generated library keeps its layer buffers and figures in static storage, and the
+    dynamic loader maps a file (or a hard link to it) once per process, so every further
+    thread of a C simulation gets a byte copy of its own (``<name>.<i>.so`` beside it).
+    ctypes releases the GIL during a call, so the instances run in parallel.
+    """
+    path = Path(lib._name)
+    loaded = _instances.setdefault(str(path), [lib])
+    loaded[0] = lib
+    while len(loaded) < count:
+        copy = path.with_name(f"{path.stem}.{len(loaded)}{path.suffix}")
+        if not copy.is_file():
+            tmp = copy.with_name(f"{TMP_PREFIX}{copy.name}.{os.getpid()}")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, copy)  # atomic: a parallel process may write the same bytes
+        loaded.append(load(copy))
+    return loaded[:count]
+
+
 def ptr(array: np.ndarray, ctype=ctypes.c_int64):
     """A ctypes pointer into a C-contiguous numpy array of the matching dtype."""
     if not array.flags["C_CONTIGUOUS"]:
