@@ -116,7 +116,18 @@ def test_fast_and_ap_fixed_builds_agree_on_the_conversion_matrix(case, tmp_path)
     hm = masr_hls.convert_from_keras_model(model, output_dir=str(tmp_path / "prj"))
     hw = masr_hls.hardware(hm)
     x = hw.example_input(3, seed=4)
-    fast, slow = hw.csim(x, arithmetic="fast"), hw.csim(x, arithmetic="ap_fixed")
+    fast, slow = hw.csim(x, arithmetic="fast", threads=1), hw.csim(x, arithmetic="ap_fixed")
     np.testing.assert_array_equal(fast.y_raw, slow.y_raw)
     assert fast.layers == slow.layers  # pairs, cycles and every other figure
+    threaded = hw.csim(x, arithmetic="fast", threads=2, chunk=1)  # two library instances, samples interleaved
+    np.testing.assert_array_equal(threaded.y_raw, fast.y_raw)
+    assert threaded.layers == fast.layers
     np.testing.assert_array_equal(fast.y_raw, hw.reference(x).y_raw)
+
+
+def test_threads_setting_is_checked(monkeypatch):
+    monkeypatch.setenv(compiler.THREADS_ENV, "3")
+    assert compiler.default_threads() == 3
+    monkeypatch.setenv(compiler.THREADS_ENV, "zero")
+    with pytest.raises(ValueError, match=compiler.THREADS_ENV):
+        compiler.default_threads()
