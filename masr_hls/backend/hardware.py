@@ -136,7 +136,8 @@ class RecurrentLayer:
     }
 """
         ).substitute(c=c, x=x, out=out, back="true" if self.spec.go_backwards else "false",
-                     decl="" if self.return_sequences else f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n        ",
+                     decl="" if self.return_sequences else f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n"
+                     f"#pragma HLS ARRAY_PARTITION variable = {out} type = complete dim = 2\n        ",
                      after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;")
 
     def out_frames(self, frames: int) -> int:
@@ -252,7 +253,8 @@ class DenseLayer:
 #endif
 """
         ).substitute(c=c, x=x, target=target,
-                     decl=f"static {c}_head::out_t {target}[MAX_T][{self.n_out}];\n        " if self.softmax is not None else "")
+                     decl=f"static {c}_head::out_t {target}[MAX_T][{self.n_out}];\n"
+                     f"#pragma HLS ARRAY_PARTITION variable = {target} type = complete dim = 2\n        " if self.softmax is not None else "")
         if self.softmax is not None:
             text += (f"        for (int t = 0; t < frames; t++) {{\n#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T\n"
                      f"            masr::softmax<{c}_softmax>({target}[t], {y}[t], {c}_softmax_exp_table, {c}_softmax_inv_table);\n"

@@ -89,7 +89,10 @@ def project_files(graph) -> dict[str, str]:
     fill = lambda name, **kw: Template((templates / "project" / name).read_text()).substitute(project=project, **kw)  # noqa: E731
     nodes = masr_nodes(graph)
     last = nodes[-1].hardware
-    buffers = [f"    static {hls_type(n.hardware.out_t)} layer{i}_out[MAX_T][{n.hardware.n_out}];" for i, n in enumerate(nodes[:-1])]
+    # A layer stores a frame's units in one cycle and the next reads a whole frame (its frame reader) or 32 units
+    # (an encoder) per cycle: one memory per unit.
+    buffers = [f"    static {hls_type(n.hardware.out_t)} layer{i}_out[MAX_T][{n.hardware.n_out}];\n"
+               f"#pragma HLS ARRAY_PARTITION variable = layer{i}_out type = complete dim = 2" for i, n in enumerate(nodes[:-1])]
     files = {
         f"firmware/{project}.h": fill("myproject.h.in", guard=f"{project.upper()}_H"),
         "firmware/parameters.h": fill(

@@ -11,6 +11,10 @@ namespace masr {
 // dense worst case; only the first `nnz` entries are meaningful.  base[k] is
 // the packed address of word k's first non-zero (the popcount of the words
 // before it), so an engine window finds its activations without counting.
+// Every instance is declared with its three arrays completely partitioned
+// (registers): the encoder writes up to 32 values per cycle at run-time
+// addresses, and every lane of an engine reads WIN mask words, a base and K
+// values per cycle at run-time addresses.
 template <class T, int N>
 struct compact_vector {
     mask_word_t mask[mask_words(N)];

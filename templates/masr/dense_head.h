@@ -81,11 +81,19 @@ void dense_head(const typename CONFIG_T::in_t x[CONFIG_T::n_in], typename CONFIG
     static_assert(MXV::n_in == CONFIG_T::n_in && MXV::n_out == CONFIG_T::n_out, "mxv_config shape must match");
     static_assert(MXV::lanes == CONFIG_T::lanes, "mxv_config lanes must match");
     static const int L = CONFIG_T::lanes;
+    // The post pass reads `lanes` biases and looks up `lanes` activations per cycle.
+#pragma HLS ARRAY_PARTITION variable = bias type = cyclic factor = L
+#pragma HLS BIND_STORAGE variable = table type = rom_np
 
     compact_vector<in_t, CONFIG_T::n_in> v;
+#pragma HLS ARRAY_PARTITION variable = v.mask type = complete
+#pragma HLS ARRAY_PARTITION variable = v.base type = complete
+#pragma HLS ARRAY_PARTITION variable = v.values type = complete
     encode_activations<in_t, CONFIG_T::n_in>(x, v);
 
+    // Written whole by the engine's merge, read `lanes` per cycle.
     accum_t acc[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = acc type = complete
     mxv_stats engine;
     sparse_mxv<MXV>(v, weights, acc, engine);
 

@@ -26,6 +26,7 @@
 #define MASR_RNN_CELL_H
 
 #include "ap_fixed.h"
+#include "hls_stream.h"
 #include "masr/activation.h"
 #include "masr/activation_encoder.h"
 #include "masr/sparse_mxv.h"
@@ -101,25 +102,36 @@ struct rnn_weights {
     rom_word<typename CONFIG_T::gate_t> rec_table[1 << CONFIG_T::rec_n_log2];
 };
 
+// Types of the cell's activation tables (ROMs; the recurrent chain is their only reader).
+template <class CONFIG_T>
+struct cell_tables {
+    typedef rom_word<typename CONFIG_T::cand_t> act_entry;
+    typedef rom_word<typename CONFIG_T::gate_t> rec_entry;
+    static const int ACT_SIZE = 1 << CONFIG_T::act_n_log2;
+    static const int REC_SIZE = 1 << CONFIG_T::rec_n_log2;
+};
+
 template <class CONFIG_T, class in_T>
-typename CONFIG_T::cand_t cell_act(const in_T &x, const rnn_weights<CONFIG_T> &w) {
+typename CONFIG_T::cand_t cell_act(const in_T &x, const typename cell_tables<CONFIG_T>::act_entry act_table[cell_tables<CONFIG_T>::ACT_SIZE]) {
 #pragma HLS INLINE
     typedef typename CONFIG_T::cand_t cand_t;
     if (CONFIG_T::activation == ACT_RELU) return relu<in_T, cand_t>(x);
-    return lut_activation<CONFIG_T::act_n_log2, CONFIG_T::act_r_log2, in_T, cand_t>(x, w.act_table);
+    return lut_activation<CONFIG_T::act_n_log2, CONFIG_T::act_r_log2, in_T, cand_t>(x, act_table);
 }
 
 template <class CONFIG_T, class in_T>
-typename CONFIG_T::gate_t cell_rec_act(const in_T &x, const rnn_weights<CONFIG_T> &w) {
+typename CONFIG_T::gate_t cell_rec_act(const in_T &x, const typename cell_tables<CONFIG_T>::rec_entry rec_table[cell_tables<CONFIG_T>::REC_SIZE]) {
 #pragma HLS INLINE
     typedef typename CONFIG_T::gate_t gate_t;
     if (CONFIG_T::recurrent_activation == ACT_HARD_SIGMOID) return hard_sigmoid<in_T, gate_t>(x);
-    return lut_activation<CONFIG_T::rec_n_log2, CONFIG_T::rec_r_log2, in_T, gate_t>(x, w.rec_table);
+    return lut_activation<CONFIG_T::rec_n_log2, CONFIG_T::rec_r_log2, in_T, gate_t>(x, rec_table);
 }
 
 // acc = accum_t(engine output + bias): exact sum, quantised once.
 template <class accum_t, class bias_t, int N>
 void add_bias(accum_t acc[N], const rom_word<bias_t> bias[N]) {
+    // All N in one cycle at constant indices: the ROM becomes constants.
+#pragma HLS ARRAY_PARTITION variable = bias type = complete
     for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
         acc[i] = acc[i] + rom_read(bias[i]);
@@ -151,10 +163,13 @@ struct cell_update<CONFIG_T, CELL_GRU, true> {
     typedef typename CONFIG_T::gate_t gate_t;
     typedef typename CONFIG_T::cand_t cand_t;
     static const int U = CONFIG_T::n_units;
+    typedef cell_tables<CONFIG_T> T;
 
-    static void run(accum_t xw[3 * U], accum_t hu[3 * U], typename CONFIG_T::state_t h[U],
-                    typename CONFIG_T::cell_t *, const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
-        add_bias<accum_t, typename CONFIG_T::bias_t, 3 * U>(hu, w.recurrent_bias);
+    static void run(accum_t xw[3 * U], accum_t hu[3 * U], typename CONFIG_T::state_t h[U], typename CONFIG_T::cell_t *,
+                    const sparse_weights<typename CONFIG_T::recurrent_h_config> &,
+                    const rom_word<typename CONFIG_T::bias_t> recurrent_bias[3 * U], const typename T::act_entry act_table[T::ACT_SIZE],
+                    const typename T::rec_entry rec_table[T::REC_SIZE], rnn_stats &stats) {
+        add_bias<accum_t, typename CONFIG_T::bias_t, 3 * U>(hu, recurrent_bias);
     GRU_AFTER:
         for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
@@ -162,9 +177,9 @@ struct cell_update<CONFIG_T, CELL_GRU, true> {
 #pragma HLS UNROLL
             const int j = g * CONFIG_T::kernel_config::lanes + l;
             if (j < U) {
-            const gate_t z = cell_rec_act<CONFIG_T>(xw[j] + hu[j], w);
-            const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], w);
-            const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + r * hu[2 * U + j], w);
+            const gate_t z = cell_rec_act<CONFIG_T>(xw[j] + hu[j], rec_table);
+            const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], rec_table);
+            const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + r * hu[2 * U + j], act_table);
             h[j] = hh + z * (h[j] - hh);
             }
             }
@@ -184,11 +199,17 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
     typedef typename CONFIG_T::gate_t gate_t;
     typedef typename CONFIG_T::cand_t cand_t;
     static const int U = CONFIG_T::n_units;
+    typedef cell_tables<CONFIG_T> T;
 
     static void run(accum_t xw[3 * U], accum_t hu[2 * U], state_t h[U], typename CONFIG_T::cell_t *,
-                    const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+                    const sparse_weights<typename CONFIG_T::recurrent_h_config> &recurrent_h,
+                    const rom_word<typename CONFIG_T::bias_t>[3 * U], const typename T::act_entry act_table[T::ACT_SIZE],
+                    const typename T::rec_entry rec_table[T::REC_SIZE], rnn_stats &stats) {
         gate_t z[U];
         state_t rh[U];
+        // Written `lanes` per cycle, read by the next pass and the encoder (32 per cycle).
+#pragma HLS ARRAY_PARTITION variable = z type = complete
+#pragma HLS ARRAY_PARTITION variable = rh type = complete
     GRU_BEFORE:
         for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
@@ -196,17 +217,21 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
 #pragma HLS UNROLL
             const int j = g * CONFIG_T::kernel_config::lanes + l;
             if (j < U) {
-            z[j] = cell_rec_act<CONFIG_T>(xw[j] + hu[j], w);
-            const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], w);
+            z[j] = cell_rec_act<CONFIG_T>(xw[j] + hu[j], rec_table);
+            const gate_t r = cell_rec_act<CONFIG_T>(xw[U + j] + hu[U + j], rec_table);
             rh[j] = r * h[j];
             }
             }
         }
         compact_vector<state_t, U> rhc;
+#pragma HLS ARRAY_PARTITION variable = rhc.mask type = complete
+#pragma HLS ARRAY_PARTITION variable = rhc.base type = complete
+#pragma HLS ARRAY_PARTITION variable = rhc.values type = complete
         encode_activations<state_t, U>(rh, rhc);
         accum_t hh_in[U];
+#pragma HLS ARRAY_PARTITION variable = hh_in type = complete
         mxv_stats s;
-        sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, w.recurrent_h, hh_in, s);
+        sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, recurrent_h, hh_in, s);
         add_mxv_stats(stats.recurrent, s);
     GRU_BEFORE_OUT:
         for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
@@ -215,7 +240,7 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
 #pragma HLS UNROLL
             const int j = g * CONFIG_T::kernel_config::lanes + l;
             if (j < U) {
-            const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + hh_in[j], w);
+            const cand_t hh = cell_act<CONFIG_T>(xw[2 * U + j] + hh_in[j], act_table);
             h[j] = hh + z[j] * (h[j] - hh);
             }
             }
@@ -229,12 +254,15 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
 template <class CONFIG_T, bool R>
 struct cell_update<CONFIG_T, CELL_LSTM, R> {
     static const int U = CONFIG_T::n_units;
+    typedef cell_tables<CONFIG_T> T;
     typedef typename CONFIG_T::accum_t accum_t;
     typedef typename CONFIG_T::gate_t gate_t;
     typedef typename CONFIG_T::cand_t cand_t;
 
-    static void run(accum_t xw[4 * U], accum_t hu[4 * U], typename CONFIG_T::state_t h[U],
-                    typename CONFIG_T::cell_t c[U], const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+    static void run(accum_t xw[4 * U], accum_t hu[4 * U], typename CONFIG_T::state_t h[U], typename CONFIG_T::cell_t c[U],
+                    const sparse_weights<typename CONFIG_T::recurrent_h_config> &, const rom_word<typename CONFIG_T::bias_t>[4 * U],
+                    const typename T::act_entry act_table[T::ACT_SIZE], const typename T::rec_entry rec_table[T::REC_SIZE],
+                    rnn_stats &stats) {
     LSTM:
         for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
@@ -244,12 +272,12 @@ struct cell_update<CONFIG_T, CELL_LSTM, R> {
             if (j < U) {
             const accum_t pre_i = xw[j] + hu[j], pre_f = xw[U + j] + hu[U + j];
             const accum_t pre_c = xw[2 * U + j] + hu[2 * U + j], pre_o = xw[3 * U + j] + hu[3 * U + j];
-            const gate_t i = cell_rec_act<CONFIG_T>(pre_i, w);
-            const gate_t f = cell_rec_act<CONFIG_T>(pre_f, w);
-            const cand_t g = cell_act<CONFIG_T>(pre_c, w);
-            const gate_t o = cell_rec_act<CONFIG_T>(pre_o, w);
+            const gate_t i = cell_rec_act<CONFIG_T>(pre_i, rec_table);
+            const gate_t f = cell_rec_act<CONFIG_T>(pre_f, rec_table);
+            const cand_t g = cell_act<CONFIG_T>(pre_c, act_table);
+            const gate_t o = cell_rec_act<CONFIG_T>(pre_o, rec_table);
             c[j] = f * c[j] + i * g;
-            const cand_t ac = cell_act<CONFIG_T>(c[j], w);
+            const cand_t ac = cell_act<CONFIG_T>(c[j], act_table);
             h[j] = o * ac;
             }
             }
@@ -263,10 +291,12 @@ struct cell_update<CONFIG_T, CELL_LSTM, R> {
 template <class CONFIG_T, bool R>
 struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
     static const int U = CONFIG_T::n_units;
+    typedef cell_tables<CONFIG_T> T;
     typedef typename CONFIG_T::accum_t accum_t;
 
     static void run(accum_t xw[U], accum_t hu[U], typename CONFIG_T::state_t h[U], typename CONFIG_T::cell_t *,
-                    const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+                    const sparse_weights<typename CONFIG_T::recurrent_h_config> &, const rom_word<typename CONFIG_T::bias_t>[U],
+                    const typename T::act_entry act_table[T::ACT_SIZE], const typename T::rec_entry[T::REC_SIZE], rnn_stats &stats) {
     SIMPLE:
         for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
@@ -275,7 +305,7 @@ struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
             const int j = g * CONFIG_T::kernel_config::lanes + l;
             if (j < U) {
             const accum_t pre = xw[j] + hu[j];
-            h[j] = cell_act<CONFIG_T>(pre, w);
+            h[j] = cell_act<CONFIG_T>(pre, act_table);
             }
             }
         }
@@ -285,22 +315,36 @@ struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
     }
 };
 
-// The kernel chain of one frame: encode x, run the kernel engine, add the
-// bias: xw = accum_t(W x + b).  Its cycles (C simulation) go to `cycles`.
-// active = false (after the last frame): nothing runs, 0 cycles.
+// One input frame as a FIFO entry: a sweep receives its frames in the order
+// it visits them (rnn_layer.h), so no two processes read the layer's input.
+template <class T, int N>
+struct frame {
+    T v[N];
+};
+
+// The kernel chain of one frame: take the next frame, encode it, run the
+// kernel engine, add the bias: xw = accum_t(W x + b).  Its cycles (C
+// simulation) go to `cycles`.  active = false (after the last frame): nothing
+// runs, no frame is taken, 0 cycles.
 template <class CONFIG_T>
-void kernel_chain(const typename CONFIG_T::in_t x[CONFIG_T::n_in], bool active,
+void kernel_chain(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, bool active,
                   typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
-                  const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+                  const sparse_weights<typename CONFIG_T::kernel_config> &kernel,
+                  const rom_word<typename CONFIG_T::bias_t> bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units], rnn_stats &stats) {
 #pragma HLS INLINE off
     typedef typename CONFIG_T::in_t in_t;
     clear_stats(stats);
     if (active) {
+        frame<in_t, CONFIG_T::n_in> x = frames.read();
+#pragma HLS ARRAY_PARTITION variable = x.v type = complete
         compact_vector<in_t, CONFIG_T::n_in> xc;
-        encode_activations<in_t, CONFIG_T::n_in>(x, xc);
+#pragma HLS ARRAY_PARTITION variable = xc.mask type = complete
+#pragma HLS ARRAY_PARTITION variable = xc.base type = complete
+#pragma HLS ARRAY_PARTITION variable = xc.values type = complete
+        encode_activations<in_t, CONFIG_T::n_in>(x.v, xc);
         mxv_stats s;
-        sparse_mxv<typename CONFIG_T::kernel_config>(xc, w.kernel, xw, s);
-        add_bias<typename CONFIG_T::accum_t, typename CONFIG_T::bias_t, gate_count(CONFIG_T::kind) * CONFIG_T::n_units>(xw, w.bias);
+        sparse_mxv<typename CONFIG_T::kernel_config>(xc, kernel, xw, s);
+        add_bias<typename CONFIG_T::accum_t, typename CONFIG_T::bias_t, gate_count(CONFIG_T::kind) * CONFIG_T::n_units>(xw, bias);
         add_mxv_stats(stats.kernel, s);
 #ifndef __SYNTHESIS__
         stats.kernel_chain = encode_cycles(CONFIG_T::n_in) + ENGINE_START_DEPTH + s.cycles;
@@ -310,26 +354,39 @@ void kernel_chain(const typename CONFIG_T::in_t x[CONFIG_T::n_in], bool active,
 
 // The recurrent chain of one step: encode h, run the recurrent engine, the
 // elementwise pass on xw (the kernel chain's results for this frame).  h
-// (and c for LSTM) are read and overwritten.
+// (and c for LSTM) are read and overwritten.  It receives only the weights
+// it reads (the recurrent matrices, their bias, the tables).
 template <class CONFIG_T>
 void recurrent_chain(typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
                      typename CONFIG_T::state_t h[CONFIG_T::n_units], typename CONFIG_T::cell_t c[CONFIG_T::n_units],
-                     const rnn_weights<CONFIG_T> &w, rnn_stats &stats) {
+                     const sparse_weights<typename CONFIG_T::recurrent_config> &recurrent,
+                     const sparse_weights<typename CONFIG_T::recurrent_h_config> &recurrent_h,
+                     const rom_word<typename CONFIG_T::bias_t> recurrent_bias[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
+                     const typename cell_tables<CONFIG_T>::act_entry act_table[cell_tables<CONFIG_T>::ACT_SIZE],
+                     const typename cell_tables<CONFIG_T>::rec_entry rec_table[cell_tables<CONFIG_T>::REC_SIZE], rnn_stats &stats) {
 #pragma HLS INLINE off
     typedef typename CONFIG_T::state_t state_t;
     typedef typename CONFIG_T::accum_t accum_t;
     static const int U = CONFIG_T::n_units;
     static const int G = gate_count(CONFIG_T::kind);
+    // The gate pass looks up 1 to 3 sigmoids and 1 or 2 activations per unit,
+    // for `lanes` units per cycle: ROMs with that many read ports.
+#pragma HLS BIND_STORAGE variable = act_table type = rom_np
+#pragma HLS BIND_STORAGE variable = rec_table type = rom_np
 
     clear_stats(stats);
     compact_vector<state_t, U> hc;
+#pragma HLS ARRAY_PARTITION variable = hc.mask type = complete
+#pragma HLS ARRAY_PARTITION variable = hc.base type = complete
+#pragma HLS ARRAY_PARTITION variable = hc.values type = complete
     encode_activations<state_t, U>(h, hc);
     accum_t hu[G * U];
-#pragma HLS ARRAY_PARTITION variable = hu complete
+#pragma HLS ARRAY_PARTITION variable = hu type = complete
     mxv_stats s;
-    sparse_mxv<typename CONFIG_T::recurrent_config>(hc, w.recurrent, hu, s);
+    sparse_mxv<typename CONFIG_T::recurrent_config>(hc, recurrent, hu, s);
     add_mxv_stats(stats.recurrent, s);
-    cell_update<CONFIG_T>::run(xw, hu, h, c, w, stats);  // adds the elementwise passes (and U_h) to cycles
+    // adds the elementwise passes (and U_h) to cycles
+    cell_update<CONFIG_T>::run(xw, hu, h, c, recurrent_h, recurrent_bias, act_table, rec_table, stats);
 #ifndef __SYNTHESIS__
     stats.cycles += encode_cycles(U) + ENGINE_START_DEPTH + s.cycles;
 #endif
@@ -338,17 +395,19 @@ void recurrent_chain(typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * 
 // One step as a DATAFLOW region of two independent processes: the kernel
 // chain of the next frame writes xw_next while the recurrent chain of this
 // step reads xw_now (a ping-pong pair: the caller swaps them between steps).
+// Each input has one reader: the frames and the kernel's weights go to the
+// kernel chain, the recurrent weights and tables to the recurrent chain.
 // has_next = false (the last step): no kernel chain.  Figures go to ks and
 // rs; the step takes max(rs.cycles, ks.kernel_chain) (step_cycles).
 template <class CONFIG_T>
-void rnn_stage(const typename CONFIG_T::in_t x_next[CONFIG_T::n_in], bool has_next,
+void rnn_stage(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, bool has_next,
                typename CONFIG_T::accum_t xw_now[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
                typename CONFIG_T::accum_t xw_next[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
                typename CONFIG_T::state_t h[CONFIG_T::n_units], typename CONFIG_T::cell_t c[CONFIG_T::n_units],
                const rnn_weights<CONFIG_T> &w, rnn_stats &ks, rnn_stats &rs) {
 #pragma HLS DATAFLOW
-    kernel_chain<CONFIG_T>(x_next, has_next, xw_next, w, ks);
-    recurrent_chain<CONFIG_T>(xw_now, h, c, w, rs);
+    kernel_chain<CONFIG_T>(frames, has_next, xw_next, w.kernel, w.bias, ks);
+    recurrent_chain<CONFIG_T>(xw_now, h, c, w.recurrent, w.recurrent_h, w.recurrent_bias, w.act_table, w.rec_table, rs);
 }
 
 #ifndef __SYNTHESIS__

@@ -1,18 +1,16 @@
 // A recurrent layer over a sequence: direction sweeps and the bidirectional layer.
 //
-// The layer's input sequence is encoded into compact form once (a bitmask and
-// the packed non-zeros per frame: MASR's compact storage of the large dynamic
-// activations, which a bidirectional layer must keep whole because its
-// backward direction starts at the last frame); both directions read it.
-//
 // Keras semantics: the forward sweep visits frames 0..T-1, a backward sweep
 // T-1..0.  A sweep writes its i-th output to out[i] (a bare layer with
 // go_backwards), or to the frame it came from (the backward half of a
 // Bidirectional, which Keras re-aligns with the input).  The initial state is 0.
 //
 // The sequence is the layer's input array, held whole (the backward
-// direction starts at the last frame); each direction's kernel chain encodes
-// the frame it needs one step ahead (rnn_cell.h).
+// direction starts at the last frame).  One frame reader per layer passes
+// each direction its frames in the order it visits them, through a FIFO, one
+// frame per cycle and ahead of the sweep (its first frame is the sweep's
+// SWEEP_START_DEPTH cycle); each direction's kernel chain encodes the frame
+// it needs one step ahead (rnn_cell.h).
 //
 // Cycle model (docs/arithmetic.md, "Cycles of a cell and a layer"; one cycle
 // = one iteration of an II=1 loop, the RTL twin runs the same schedule):
@@ -30,7 +28,7 @@ namespace masr {
 
 enum merge_mode { MERGE_CONCAT = 0, MERGE_SUM = 1, MERGE_MUL = 2, MERGE_AVE = 3 };
 
-// Reading frame 0's address before the first kernel chain.
+// Reading frame 0 before the first kernel chain.
 static const int SWEEP_START_DEPTH = 1;
 // The cycle in which the layer signals done.
 static const int LAYER_DONE_DEPTH = 1;
@@ -45,23 +43,64 @@ struct layer_stats {
 #endif
 };
 
-// One direction over n_frames <= MAX_T frames; out[i] as described above.
-// The kernel chain of frame 0 runs first; then every step is one rnn_stage
-// (the recurrent chain of frame t beside the kernel chain of the next frame)
-// and the xw pair swaps (a register copy, in the step's first cycle).
+// Frames of x in a sweep's order (backward: n_frames-1 down to 0), one per
+// cycle, into the sweep's FIFO; the reader runs ahead of the sweep, which
+// takes one frame per step.
+template <class in_t, int N, int MAX_T>
+void read_frames(const in_t x[MAX_T][N], int n_frames, bool backward, hls::stream<frame<in_t, N> > &out) {
+READ_FRAMES:
+    for (int i = 0; i < n_frames; i++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
+        const int t = backward ? n_frames - 1 - i : i;
+        frame<in_t, N> f;
+        for (int j = 0; j < N; j++) {
+#pragma HLS UNROLL
+            f.v[j] = x[t][j];
+        }
+        out.write(f);
+    }
+}
+
+// Both directions' frames from one reader of x: per cycle frame i to the
+// forward FIFO and frame n_frames-1-i to the backward one (two reads of x).
+template <class in_t, int N, int MAX_T>
+void split_frames(const in_t x[MAX_T][N], int n_frames, hls::stream<frame<in_t, N> > &fwd,
+                  hls::stream<frame<in_t, N> > &bwd) {
+SPLIT_FRAMES:
+    for (int i = 0; i < n_frames; i++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
+        frame<in_t, N> f, b;
+        for (int j = 0; j < N; j++) {
+#pragma HLS UNROLL
+            f.v[j] = x[i][j];
+            b.v[j] = x[n_frames - 1 - i][j];
+        }
+        fwd.write(f);
+        bwd.write(b);
+    }
+}
+
+// One direction over n_frames <= MAX_T frames, taken from `frames` in the
+// sweep's order; out[i] as described above.  The kernel chain of frame 0 runs
+// first; then every step is one rnn_stage (the recurrent chain of frame t
+// beside the kernel chain of the next frame) and the xw pair swaps (a
+// register copy, in the step's first cycle).
 template <class CONFIG_T, int MAX_T>
-void rnn_sweep(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_frames, bool backward, bool realign,
-               typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
+void rnn_sweep(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, int n_frames, bool backward,
+               bool realign, typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w,
+               rnn_stats &total) {
     typedef typename CONFIG_T::accum_t accum_t;
     static const int U = CONFIG_T::n_units;
     static const int GU = gate_count(CONFIG_T::kind) * U;
     typename CONFIG_T::state_t h[U];
     typename CONFIG_T::cell_t c[U];
-#pragma HLS ARRAY_PARTITION variable = h complete
-#pragma HLS ARRAY_PARTITION variable = c complete
+#pragma HLS ARRAY_PARTITION variable = h type = complete
+#pragma HLS ARRAY_PARTITION variable = c type = complete
     accum_t xw_now[GU], xw_next[GU];
-#pragma HLS ARRAY_PARTITION variable = xw_now complete
-#pragma HLS ARRAY_PARTITION variable = xw_next complete
+#pragma HLS ARRAY_PARTITION variable = xw_now type = complete
+#pragma HLS ARRAY_PARTITION variable = xw_next type = complete
     for (int j = 0; j < U; j++) {
 #pragma HLS UNROLL
         h[j] = 0;
@@ -69,7 +108,7 @@ void rnn_sweep(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_fra
     }
     clear_stats(total);
     rnn_stats ks, rs;
-    kernel_chain<CONFIG_T>(x[backward ? n_frames - 1 : 0], true, xw_now, w, ks);
+    kernel_chain<CONFIG_T>(frames, true, xw_now, w.kernel, w.bias, ks);
     add_mxv_stats(total.kernel, ks.kernel);
 #ifndef __SYNTHESIS__
     total.cycles = SWEEP_START_DEPTH + ks.kernel_chain;
@@ -78,9 +117,7 @@ STEPS:
     for (int i = 0; i < n_frames; i++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int t = backward ? n_frames - 1 - i : i;
-        const bool has_next = i + 1 < n_frames;
-        const int t_next = has_next ? (backward ? t - 1 : t + 1) : t;
-        rnn_stage<CONFIG_T>(x[t_next], has_next, xw_now, xw_next, h, c, w, ks, rs);
+        rnn_stage<CONFIG_T>(frames, i + 1 < n_frames, xw_now, xw_next, h, c, w, ks, rs);
     SWAP:
         for (int k = 0; k < GU; k++) {
 #pragma HLS UNROLL
@@ -98,26 +135,35 @@ STEPS:
     }
 }
 
-// A unidirectional layer: dense input frames in, one state per frame out.
+// A unidirectional layer: dense input frames in, one state per frame out; a
+// DATAFLOW region of the frame reader and the sweep.
 template <class CONFIG_T, int MAX_T>
 void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_frames, bool go_backwards,
                typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
-    rnn_sweep<CONFIG_T, MAX_T>(x, n_frames, go_backwards, false, out, w, total);
+#pragma HLS DATAFLOW
+    hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > frames("frames");
+#pragma HLS STREAM variable = frames depth = 2
+    read_frames<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, go_backwards, frames);
+    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, out, w, total);
 #ifndef __SYNTHESIS__
     total.cycles += LAYER_DONE_DEPTH;
 #endif
 }
 
 // Both directions of a Bidirectional layer at the same time, each on its own
-// modules (a DATAFLOW region of two processes that share only the input,
-// read through two ports).
+// modules: a DATAFLOW region of three processes, the reader of x and the two
+// sweeps, joined by a FIFO of frames each (x has one reader).
 template <class FWD_T, class BWD_T, int MAX_T>
 void bidirectional_sweeps(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n_frames,
                           typename FWD_T::state_t hf[MAX_T][FWD_T::n_units], typename BWD_T::state_t hb[MAX_T][BWD_T::n_units],
                           const rnn_weights<FWD_T> &wf, const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb) {
 #pragma HLS DATAFLOW
-    rnn_sweep<FWD_T, MAX_T>(x, n_frames, false, true, hf, wf, sf);
-    rnn_sweep<BWD_T, MAX_T>(x, n_frames, true, true, hb, wb, sb);
+    hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
+#pragma HLS STREAM variable = fwd depth = 2
+#pragma HLS STREAM variable = bwd depth = 2
+    split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd);
+    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, hf, wf, sf);
+    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, hb, wb, sb);
 }
 
 // MERGE_T: mode, out_t, n_out, lanes.
@@ -147,6 +193,9 @@ void bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n
     static const int GROUPS = (UM + L - 1) / L;
     static typename FWD_T::state_t hf[MAX_T][UF];
     static typename BWD_T::state_t hb[MAX_T][UB];
+    // A sweep stores all its units per step; the merge reads `lanes` per cycle.
+#pragma HLS ARRAY_PARTITION variable = hf type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = hb type = complete dim = 2
     bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd);
     const int n_out_frames = return_sequences ? n_frames : 1;
 #ifndef __SYNTHESIS__

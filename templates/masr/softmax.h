@@ -79,6 +79,8 @@ void softmax(const typename CONFIG_T::in_t x[CONFIG_T::n], typename CONFIG_T::ou
     static_assert(P >= 1 && N >= 1, "n and parallel must be positive");
     static_assert(K_MAX >= 0 && SUM_F >= 0, "sum_t must hold 1 exactly");
     static_assert(IN_W <= 62, "in_t at most 62 bits");
+    // P elements per cycle in every pass: P exp lookups, P banks of e.
+#pragma HLS BIND_STORAGE variable = exp_table type = rom_np
 
     // Pass 1: the maximum.
     in_t m = x[0];
@@ -94,6 +96,7 @@ MAX:
 
     // Pass 2: exponentials of the distances to the maximum, and their exact sum.
     exp_t e[N];
+#pragma HLS ARRAY_PARTITION variable = e type = cyclic factor = P
     exact_sum_t total = 0;
 EXP:
     for (int c = 0; c < PASSES; c++) {

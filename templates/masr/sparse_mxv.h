@@ -8,7 +8,8 @@
 //                          per iteration of an II=1 loop with a constant trip
 //                          count (the lane's rows x windows, a ROM constant):
 //                          AND with the activation mask; a window with work is
-//                          written to the FIFO, an empty one is dropped.
+//                          written to the FIFO with the activation mask words
+//                          and packed base it needs, an empty one is dropped.
 //   FIFO                   hls::stream, depth CONFIG_T::fifo_depth windows.
 //   back end  (mxv_back)   one iteration of an II=1 loop per K pairs: K
 //                          fixed-width priority encoders take the K lowest
@@ -16,7 +17,11 @@
 //                          give the packed weight and activation addresses
 //                          (no index arrays are stored), K MACs multiply and
 //                          one adder tree accumulates.  A window with p
-//                          pairs takes ceil(p / K) iterations.
+//                          pairs takes ceil(p / K) iterations; the loop runs
+//                          until the front end's end marker arrives.
+// Each input of the lane region has one reader: the masks (weights and
+// activations) go to the front end only, the packed values to the back end
+// only (Vitis's dataflow canonical form).
 //
 // The results leave the lanes by a fixed schedule: y[r] is wired to slot
 // row_slot[r] of lane row_lane[r] (a ROM constant: with the weights fixed
@@ -115,12 +120,13 @@ template <class CONFIG_T>
 struct mxv_window {
     mask_word_t weights[mxv_shape<CONFIG_T>::WIN_WORDS];  // the row's weight mask in this window
     mask_word_t issue[mxv_shape<CONFIG_T>::WIN_WORDS];    // the bits to issue in this mode
+    mask_word_t act[mxv_shape<CONFIG_T>::WIN_WORDS];      // the activation mask in this window
     int slot;                                             // row slot in the lane
-    int window;                                           // window index within the row
     int weight_base;                                      // packed address of its first weight
+    int act_base;                                         // packed address of its first activation
     bool end;                                             // end of the lane's work (no window)
 #ifndef __SYNTHESIS__
-    int scan;  // the front-end iteration that found it (for the cycle count)
+    int scan;  // the front-end iteration that found it (the end marker: the lane's windows)
 #endif
 };
 
@@ -155,10 +161,14 @@ int window_lowest_bit(const mask_word_t w[WORDS]) {
 
 // Front end of one lane: scan every window of every row, queue those with work.
 template <class CONFIG_T>
-void mxv_front(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS],
+void mxv_front(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS], const int act_base[mxv_shape<CONFIG_T>::N_WORDS],
                const mask_word_t mask[CONFIG_T::max_lane_rows][mxv_shape<CONFIG_T>::N_WORDS], int n_rows,
                hls::stream<mxv_window<CONFIG_T> > &fifo) {
     typedef mxv_shape<CONFIG_T> S;
+    // WIN consecutive words of a row per cycle: one bank per word of a window.
+#pragma HLS ARRAY_PARTITION variable = mask type = cyclic factor = S::WIN_WORDS dim = 2
+    // The weight masks are constants: a ROM per bank.
+#pragma HLS BIND_STORAGE variable = mask type = rom_1p
     const int n_scan = n_rows * S::WINDOWS;
     int slot = 0, window = 0, weight_base = 0;
 SCAN:
@@ -178,12 +188,13 @@ SCAN:
                                                                              : valid_bits(word, CONFIG_T::n_in);
             e.weights[k] = wm;
             e.issue[k] = issue;
+            e.act[k] = am;
             any |= issue;
             weights += popcount(wm);
         }
         e.slot = slot;
-        e.window = window;
         e.weight_base = weight_base;
+        e.act_base = act_base[window * S::WIN_WORDS];
         e.end = false;
 #ifndef __SYNTHESIS__
         e.scan = s;
@@ -200,9 +211,9 @@ SCAN:
     mxv_window<CONFIG_T> end;
     for (int k = 0; k < S::WIN_WORDS; k++) {
 #pragma HLS UNROLL
-        end.weights[k] = end.issue[k] = 0;
+        end.weights[k] = end.issue[k] = end.act[k] = 0;
     }
-    end.slot = end.window = end.weight_base = 0;
+    end.slot = end.weight_base = end.act_base = 0;
     end.end = true;
 #ifndef __SYNTHESIS__
     end.scan = n_scan;
@@ -247,10 +258,11 @@ struct lane_clock {
 };
 
 // Back end of one lane: K pairs per iteration, accumulated per row slot.
+// Everything it needs of the activations but their values arrives with the
+// window, so it reads no mask memory.
 template <class CONFIG_T>
-void mxv_back(const typename CONFIG_T::act_t act_values[CONFIG_T::n_in], const int act_base[mxv_shape<CONFIG_T>::N_WORDS],
-              const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS],
-              const rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::max_lane_nnz], int n_rows,
+void mxv_back(const typename CONFIG_T::act_t act_values[CONFIG_T::n_in],
+              const rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::max_lane_nnz],
               hls::stream<mxv_window<CONFIG_T> > &fifo, typename CONFIG_T::accum_t bank[CONFIG_T::max_lane_rows],
               mxv_stats &stats) {
     typedef mxv_shape<CONFIG_T> S;
@@ -258,6 +270,8 @@ void mxv_back(const typename CONFIG_T::act_t act_values[CONFIG_T::n_in], const i
     typedef typename CONFIG_T::weight_t weight_t;
     typedef typename CONFIG_T::act_t act_t;
     static const int K = CONFIG_T::macs_per_lane;
+    // K packed weights per cycle at run-time addresses: a ROM with K read ports.
+#pragma HLS BIND_STORAGE variable = values type = rom_np
 
 CLEAR:
     for (int i = 0; i < CONFIG_T::max_lane_rows; i++) {
@@ -267,53 +281,51 @@ CLEAR:
 #ifndef __SYNTHESIS__
     lane_clock clock;
     clock.start(CONFIG_T::fifo_depth);
+    long long n_scan = 0;
 #endif
     mxv_window<CONFIG_T> head;
     mask_word_t todo[S::WIN_WORDS];
+    // The priority encoders index these by the bit they pick: registers.
+#pragma HLS ARRAY_PARTITION variable = todo type = complete
+#pragma HLS ARRAY_PARTITION variable = head.weights type = complete
+#pragma HLS ARRAY_PARTITION variable = head.act type = complete
     bool have = false, done = false;
     int last_slot = -1;
     accum_t acc = 0;
+    // One iteration per issue cycle; the end marker (after the lane's last
+    // window) ends the loop.  The trip count depends on the data; its bound is
+    // every window of every row at its worst, plus the marker.
 ISSUE:
-    for (int it = 0; it < S::MAX_ISSUE && !done; it++) {
+    for (; !done;) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = S::MAX_ISSUE
         if (!have) {
             head = fifo.read();
             have = true;
-            mask_word_t any = 0;
             for (int k = 0; k < S::WIN_WORDS; k++) {
 #pragma HLS UNROLL
                 todo[k] = head.issue[k];
-                any |= todo[k];
             }
 #ifndef __SYNTHESIS__
-            if (!head.end) {
+            if (head.end) {
+                n_scan = head.scan;
+            } else {
                 int issued = 0, pairs = 0;
                 for (int k = 0; k < S::WIN_WORDS; k++) {
-                    const int word = head.window * S::WIN_WORDS + k;
-                    const mask_word_t am = word < S::N_WORDS ? act_mask[word] : mask_word_t(0);
                     issued += popcount(head.issue[k]);
-                    pairs += popcount(head.weights[k] & am);
+                    pairs += popcount(head.weights[k] & head.act[k]);
                 }
                 stats.issued += issued;
                 stats.pairs += pairs;
                 clock.window(head.scan, (issued + K - 1) / K);
             }
 #endif
-            (void)any;
             if (head.slot != last_slot) acc = 0;
             last_slot = head.slot;
         }
         if (head.end) {
             done = true;
         } else {
-            const int first_word = head.window * S::WIN_WORDS;
-            const int a_base = act_base[first_word];
-            mask_word_t am[S::WIN_WORDS];
-            for (int k = 0; k < S::WIN_WORDS; k++) {
-#pragma HLS UNROLL
-                am[k] = first_word + k < S::N_WORDS ? act_mask[first_word + k] : mask_word_t(0);
-            }
             accum_t group = 0;
         MACS:
             for (int m = 0; m < K; m++) {
@@ -327,11 +339,11 @@ ISSUE:
                     const int b = window_lowest_bit<S::WIN_WORDS>(todo);
                     const int wk = b / MASK_BITS, wb = b % MASK_BITS;
                     todo[wk] &= ~(mask_word_t(1) << wb);
-                    const bool w_set = (head.weights[wk] >> wb) & 1, a_set = (am[wk] >> wb) & 1;
+                    const bool w_set = (head.weights[wk] >> wb) & 1, a_set = (head.act[wk] >> wb) & 1;
                     // Bits issued by the weaker modes with a zero factor add nothing.
                     if (w_set && a_set) {
                         const weight_t wv = rom_read(values[head.weight_base + window_popcount_below<S::WIN_WORDS>(head.weights, b)]);
-                        const act_t av = act_values[a_base + window_popcount_below<S::WIN_WORDS>(am, b)];
+                        const act_t av = act_values[head.act_base + window_popcount_below<S::WIN_WORDS>(head.act, b)];
                         const accum_t product = wv * av;
                         group += product;
                     }
@@ -348,15 +360,16 @@ ISSUE:
         }
     }
 #ifndef __SYNTHESIS__
-    const long long lane = clock.lane_cycles((long long)n_rows * S::WINDOWS, MXV_MAC_DEPTH);
+    const long long lane = clock.lane_cycles(n_scan, MXV_MAC_DEPTH);
     if (lane > stats.busiest_lane) stats.busiest_lane = lane;
     if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
-#else
-    (void)n_rows;
 #endif
 }
 
-// One lane: front end -> FIFO -> back end, as a dataflow region.
+// One lane: front end -> FIFO -> back end, as a dataflow region.  The lane's
+// rows of the weights (mask, values) and the activation vector are read by
+// one process each (compact_vector's members: mask and base by the front
+// end, values by the back end).
 template <class CONFIG_T>
 void mxv_lane(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
               const mask_word_t mask[CONFIG_T::max_lane_rows][mxv_shape<CONFIG_T>::N_WORDS],
@@ -366,8 +379,8 @@ void mxv_lane(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
 #pragma HLS DATAFLOW
     hls::stream<mxv_window<CONFIG_T> > fifo("mxv_fifo");
 #pragma HLS STREAM variable = fifo depth = CONFIG_T::fifo_depth
-    mxv_front<CONFIG_T>(v.mask, mask, n_rows, fifo);
-    mxv_back<CONFIG_T>(v.values, v.base, v.mask, values, n_rows, fifo, bank, stats);
+    mxv_front<CONFIG_T>(v.mask, v.base, mask, n_rows, fifo);
+    mxv_back<CONFIG_T>(v.values, values, fifo, bank, stats);
 }
 
 }  // namespace masr
@@ -390,7 +403,14 @@ void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &
 #endif
 
     accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
-#pragma HLS ARRAY_PARTITION variable = bank complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = bank type = complete dim = 0
+    // Every lane has its own banks of the weights (a ROM each, see mxv_front
+    // and mxv_back), and the merge reads the whole row map at once.
+#pragma HLS ARRAY_PARTITION variable = w.mask type = complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = w.values type = complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = w.lane_n_rows type = complete
+#pragma HLS ARRAY_PARTITION variable = w.row_lane type = complete
+#pragma HLS ARRAY_PARTITION variable = w.row_slot type = complete
     clear_mxv_stats(stats);
 #ifndef __SYNTHESIS__
     stats.idlest_lane = -1;
