@@ -167,6 +167,18 @@ void f(int a[4]) {
     undeclared_name(a);
 }
 """,
+    # the engine's lane region as it was: both processes read the activation mask
+    "dataflow-shared": """
+struct vec { int mask[2]; int values[8]; };
+void front(const int mask[2], int fifo[2]);
+void back(const int values[8], const int mask[2], const int fifo[2], int y[8]);
+void lane(const vec &v, int y[8]) {
+#pragma HLS DATAFLOW
+    int fifo[2];
+    front(v.mask, fifo);
+    back(v.values, v.mask, fifo, y);
+}
+""",
 }
 
 
@@ -190,6 +202,76 @@ def test_old_engine_fails():
 
 def test_tripcount_makes_a_variable_bound_acceptable():
     assert hls_lint.lint_lines(lines_of(TRIPCOUNT)) == []
+
+
+# The ISSUE loop as it was: a constant bound joined with a data-dependent exit.
+JOINED_EXIT = """
+void f(const int a[64], int y[1]) {
+    bool done = false;
+    for (int i = 0; i < 64 && !done; i++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        done = a[i] < 0;
+        y[0] += a[i];
+    }
+}
+"""
+
+# The ISSUE loop now: one test, an exit flag, with its trip count declared.
+EXIT_FLAG = """
+void f(const int a[64], int y[1]) {
+    int i = 0;
+    for (bool done = false; !done;) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        done = a[i & 63] < 0;
+        y[0] += a[i & 63];
+        i++;
+    }
+}
+"""
+
+# Canonical regions: distinct members of one struct, a scalar for every process, a local FIFO between two.
+DATAFLOW_CANONICAL = """
+struct vec { int mask[2]; int values[8]; };
+void front(const int mask[2], int n, int fifo[2]);
+void back(const int values[8], int n, const int fifo[2], int y[8]);
+void lane(const vec &v, int n, int y[8]) {
+#pragma HLS DATAFLOW
+    int fifo[2];
+    front(v.mask, n, fifo);
+    back(v.values, n, fifo, y);
+}
+"""
+
+# Overlapping arguments that are not the same expression: the whole struct and one of its members, two frames of one array.
+DATAFLOW_OVERLAPS = """
+struct weights { int kernel[8]; int recurrent[8]; };
+void kernel_chain(const int kernel[8], int y[8]);
+void recurrent_chain(const weights &w, int y[8]);
+void stage(const weights &w, int a[8], int b[8]) {
+#pragma HLS DATAFLOW
+    kernel_chain(w.kernel, a);
+    recurrent_chain(w, b);
+}
+void sweeps(const int x[4][8], int t, int a[8], int b[8]) {
+#pragma HLS DATAFLOW
+    kernel_chain(x[t], a);
+    kernel_chain(x[3 - t], b);
+}
+"""
+
+
+def test_one_test_per_pipelined_loop():
+    assert {v.rule for v in hls_lint.lint_lines(lines_of(JOINED_EXIT))} == {"pipeline-exit"}
+    assert hls_lint.lint_lines(lines_of(EXIT_FLAG)) == []
+
+
+def test_dataflow_inputs_have_one_reader():
+    assert hls_lint.lint_lines(lines_of(DATAFLOW_CANONICAL)) == []
+    found = [v for v in hls_lint.lint_lines(lines_of(DATAFLOW_OVERLAPS))]
+    assert [v.rule for v in found] == ["dataflow-shared"] * 2, [str(v) for v in found]
+    assert "'w'" in found[0].text and "'x'" in found[1].text
 
 
 TRIPCOUNT = """

@@ -167,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the HLS C++ is written as Vitis schedules it (no Vitis needed)",
         description="Compile the synthesis view (__SYNTHESIS__ defined after the ap_types headers) of every MASR header "
         "and of the given projects with g++ -fsyntax-only, and check it: constant loop bounds or LOOP_TRIPCOUNT, no "
-        "while or break in a pipelined region, no dynamic memory, recursion, long long counters or std:: containers, "
-        "every #pragma HLS in the function or loop it governs. Exits non-zero on any violation.",
+        "while or break in a pipelined region and one test per pipelined loop's condition, no dynamic memory, recursion, "
+        "long long counters or std:: containers, every #pragma HLS in the function or loop it governs, and no input of a "
+        "DATAFLOW region passed to two of its processes. Exits non-zero on any violation.",
         epilog="Example: masr-hls lint-hls build/kws",
     )
     p.add_argument("projects", nargs="*", help="folders written by 'masr-hls convert' (default: the headers only)")

@@ -28,6 +28,14 @@ Rules (docs/hls.md explains why each one matters to the scheduler):
 - ``pragma-place``: every ``#pragma HLS`` is inside a function body; loop
   pragmas (PIPELINE in a loop, UNROLL, LOOP_TRIPCOUNT, LOOP_FLATTEN) open the
   body of the loop they govern; INLINE and DATAFLOW open a function or loop body.
+- ``pipeline-exit`` also covers a pipelined loop whose condition joins a test
+  with ``&&``/``||`` (a bound plus a data-dependent exit): one test per loop.
+- ``dataflow-shared``: in a function whose body opens with ``#pragma HLS
+  DATAFLOW``, no array, reference, pointer or stream parameter is passed, in
+  whole or in part (``w`` and ``w.kernel`` overlap, ``v.mask`` and
+  ``v.values`` do not, ``x[i]`` and ``x[j]`` do), to more than one of the
+  region's process calls: Vitis's canonical form gives every input one
+  reader.  Parameters passed by value (scalars) may go to several processes.
 """
 
 from __future__ import annotations
@@ -241,7 +249,8 @@ def lint_lines(lines) -> list[Violation]:
             header = [x.text for x in toks[i + 2 : end]]
             bound, _ = _loop_bound(header)
             constant = bool(bound) and _constant_bound(bound)
-            info = {"constant": constant, "where": tok.where, "bound": " ".join(bound) or "?", "pipe": in_pipeline()}
+            info = {"constant": constant, "where": tok.where, "bound": " ".join(bound) or "?", "pipe": in_pipeline(),
+                    "joined": _joined_condition(header)}
             stack[-1].started = True
             if end + 1 < len(toks) and toks[end + 1].text == "{":
                 pending = ("loop", info)
@@ -295,6 +304,9 @@ def lint_lines(lines) -> list[Violation]:
             block = stack.pop() if len(stack) > 1 else stack[0]
             if block.kind == "loop" and not any(x.kind == "func" and x.where == "constexpr" for x in stack):
                 info = block.info  # type: ignore[attr-defined]
+                if block.pipelined and info["joined"]:
+                    out.append(Violation("pipeline-exit", info["where"], "pipelined loop whose condition joins a bound and an exit "
+                                         "with && or ||: one test (a bound with LOOP_TRIPCOUNT, or an exit flag)"))
                 if info["pipe"] and not info["constant"]:
                     out.append(Violation("loop-bound", info["where"], f"loop inside a pipelined region without a constant bound ('{info['bound']}')"))
                 elif not info["constant"] and block.where != "tripcount":
@@ -309,6 +321,142 @@ def lint_lines(lines) -> list[Violation]:
             stack[-1].started = True
         i += 1
     out += _recursion(toks)
+    out += _dataflow_shared(toks)
+    return out
+
+
+def _joined_condition(header: list[str]) -> bool:
+    """Does the condition of ``for (init; cond; step)`` join tests with && or || at its top level?"""
+    parts, depth, current = [], 0, []
+    for t in header:
+        depth += (t == "(") - (t == ")")
+        if t == ";" and depth == 0:
+            parts.append(current)
+            current = []
+        else:
+            current.append(t)
+    parts.append(current)
+    if len(parts) != 3:
+        return False
+    depth = 0
+    for t in parts[1]:
+        depth += (t == "(") - (t == ")")
+        if depth == 0 and t in ("&&", "||"):
+            return True
+    return False
+
+
+def _split_top(toks: list[_Tok], angles: bool) -> list[list[_Tok]]:
+    """Split a token list at the commas outside (), [] (and <> when ``angles``)."""
+    parts, current, depth = [], [], 0
+    for tok in toks:
+        t = tok.text
+        if t in ("(", "[") or (angles and t == "<"):
+            depth += 1
+        elif t in (")", "]") or (angles and t == ">"):
+            depth -= 1
+        if t == "," and depth == 0:
+            parts.append(current)
+            current = []
+        else:
+            current.append(tok)
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _access_path(arg: list[_Tok]) -> tuple[str, ...] | None:
+    """``w.kernel`` -> ('w', 'kernel'); ``x[t]`` -> ('x',): the storage an argument names, up to its first index
+    (an index may be any element, so it stands for the whole array).  None for anything else (a literal, an
+    expression)."""
+    texts = [t.text for t in arg if t.text not in ("&", "*")]
+    if not texts or not re.match(r"[A-Za-z_]\w*$", texts[0]):
+        return None
+    path, k = [texts[0]], 1
+    while k + 1 < len(texts) and texts[k] in (".", "->") and re.match(r"[A-Za-z_]\w*$", texts[k + 1]):
+        path.append(texts[k + 1])
+        k += 2
+    if k < len(texts) and texts[k] != "[":
+        return None  # an expression, not a place in memory
+    return tuple(path)
+
+
+def _process_call(stmt: list[_Tok]) -> list[list[_Tok]] | None:
+    """The arguments of a statement ``name[<...>][::name...](args)``, or None if it is not such a call."""
+    k = 0
+    while k < len(stmt) and re.match(r"[A-Za-z_]\w*$", stmt[k].text):
+        k += 1
+        if k < len(stmt) and stmt[k].text == "<":
+            k = _matching(stmt, k, "<", ">") + 1
+        if k < len(stmt) and stmt[k].text == "::":
+            k += 1
+            continue
+        break
+    if k == 0 or k >= len(stmt) or stmt[k].text != "(":
+        return None
+    close = _matching(stmt, k)
+    if close != len(stmt) - 1:
+        return None
+    return _split_top(stmt[k + 1 : close], angles=False)
+
+
+def _dataflow_shared(toks: list[_Tok]) -> list[Violation]:
+    """The ``dataflow-shared`` rule: every DATAFLOW function's processes against its parameters."""
+    out = []
+    for i, tok in enumerate(toks):
+        words = tok.text.split()
+        if not (len(words) >= 3 and words[0] == "#pragma" and words[1].upper() == "HLS" and words[2].upper() == "DATAFLOW"):
+            continue
+        j = i - 1
+        while j >= 0 and toks[j].text.startswith("#pragma"):
+            j -= 1
+        k = j - 1
+        while k >= 0 and toks[k].text in ("const", "noexcept", "override"):
+            k -= 1
+        if j < 0 or toks[j].text != "{" or k < 0 or toks[k].text != ")":
+            continue  # not a function body (pragma-place reports a misplaced pragma)
+        depth, open_ = 0, k
+        while open_ >= 0:
+            depth += (toks[open_].text == ")") - (toks[open_].text == "(")
+            if depth == 0:
+                break
+            open_ -= 1
+        shared = {}  # parameter name -> is it storage (array, reference, pointer, stream)?
+        for param in _split_top(toks[open_ + 1 : k], angles=True):
+            texts = [t.text for t in param]
+            names = [t for t in texts if re.match(r"[A-Za-z_]\w*$", t)]
+            cut = texts.index("[") if "[" in texts else len(texts)
+            before = [t for t in texts[:cut] if re.match(r"[A-Za-z_]\w*$", t)]
+            if names and before:
+                shared[before[-1]] = any(t in ("&", "*", "[") for t in texts)
+        end = _matching(toks, j, "{", "}")
+        users: dict[tuple[str, ...], list[str]] = {}
+        stmt: list[_Tok] = []
+        nested = 0
+        for t in toks[j + 1 : end]:
+            if t.text.startswith("#pragma"):
+                continue
+            nested += (t.text == "{") - (t.text == "}")
+            if t.text == ";" and nested == 0:
+                args = _process_call(stmt) if stmt else None
+                for arg in args or []:
+                    path = _access_path(arg)
+                    if path and shared.get(path[0]):
+                        users.setdefault(path, []).append(f"{stmt[0].text}@{stmt[0].where}")
+                stmt = []
+            else:
+                stmt.append(t)
+        paths, reported = sorted(users), set()
+        for a in range(len(paths)):
+            for b in range(a, len(paths)):
+                p, q = paths[a], paths[b]
+                overlap = p[: len(q)] == q[: len(p)]
+                calls = set(users[p]) | set(users[q])
+                name = ".".join(p if len(p) <= len(q) else q)
+                if overlap and len(calls) > 1 and name not in reported:
+                    reported.add(name)
+                    out.append(Violation("dataflow-shared", tok.where, f"'{name}' is read or written by more than one process "
+                                         f"of the DATAFLOW region ({', '.join(c.replace('@', ' at ') for c in sorted(calls))})"))
     return out
 
 
