@@ -177,7 +177,7 @@ typename MERGE_T::out_t merge_pair(const a_T &a, const b_T &b) {
     return out_t((a + b) * half);  // MERGE_AVE: exact halving
 }
 
-// Bidirectional layer: forward cell FWD_T, backward cell BWD_T (both read the same input).
+// Bidirectional layer: forward cell FWD_T, backward cell BWD_T (both take their frames from x).
 // With return_sequences=false, y[0] merges the final states: the forward
 // half's at frame n_frames-1 and the backward half's at frame 0.
 template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T>
