@@ -18,7 +18,7 @@ from masr_hls.reference import dense_head as dh
 from masr_hls.reference import softmax as sm
 from masr_hls.reference.mxv import MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
-from masr_hls.reference.rnn_layer import MergeConfig, bidirectional, rnn_layer
+from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, rnn_layer_batch
 
 STATS_PER_LAYER = 25  # int64 per layer in the stats block: forward 12, backward 12, total cycles
 
@@ -82,6 +82,15 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> Ce
     )
 
 
+class HardwareLayer:
+    """What every converted layer shares: its reference on one sample is its reference on a batch of one."""
+
+    def reference(self, x: np.ndarray):
+        """Output (frames out, n_out) and LayerResult of one sample (frames, n_in)."""
+        y, results = self.reference_batch(np.asarray(x)[None])
+        return y[0], results[0]
+
+
 def _weights_decl(name: str, cfg_name: str, cfg: CellConfig, w: CellWeights) -> str:
     """``static const masr::rnn_weights<cfg> name = {...};`` in member order."""
     act = cfg.act().table() if cfg.act().uses_table else np.zeros(1, np.int64)
@@ -98,7 +107,7 @@ def _weights_decl(name: str, cfg_name: str, cfg: CellConfig, w: CellWeights) -> 
     return f"static const masr::rnn_weights<{cfg_name}> {name} = {{\n    " + ",\n    ".join(parts) + "};\n"
 
 
-class RecurrentLayer:
+class RecurrentLayer(HardwareLayer):
     """A unidirectional GRU / LSTM / SimpleRNN layer."""
 
     kind = "recurrent"
@@ -110,10 +119,11 @@ class RecurrentLayer:
         self.return_sequences = spec.return_sequences
         self.n_out, self.out_t = spec.units, self.cell.state_t
 
-    def reference(self, x: np.ndarray):
-        out, stats = rnn_layer(self.cell, self.weights, x, self.spec.go_backwards)
-        y = out if self.return_sequences else out[-1:]
-        return y, LayerResult(self.name, stats, None, stats.cycles)
+    def reference_batch(self, x: np.ndarray):
+        """Outputs (samples, frames out, n_out) and one LayerResult per sample of x (samples, frames, n_in)."""
+        out, stats = rnn_layer_batch(self.cell, self.weights, x, self.spec.go_backwards)
+        y = out if self.return_sequences else out[:, -1:]
+        return y, [LayerResult(self.name, s, None, s.cycles) for s in stats]
 
     def cpp_config(self, c: str) -> str:
         return cpp_render.cell_config(f"{c}_cell", self.cell, self.weights)
@@ -144,7 +154,7 @@ class RecurrentLayer:
         return frames if self.return_sequences else 1
 
 
-class BidirectionalLayer:
+class BidirectionalLayer(HardwareLayer):
     kind = "bidirectional"
 
     def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: dict):
@@ -161,9 +171,10 @@ class BidirectionalLayer:
         self.return_sequences = spec.return_sequences
         self.n_out, self.out_t = self.merge.n_out(self.fwd, self.bwd), out_t
 
-    def reference(self, x: np.ndarray):
-        y, sf, sb, cycles = bidirectional(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences)
-        return y, LayerResult(self.name, sf, sb, cycles)
+    def reference_batch(self, x: np.ndarray):
+        """Outputs (samples, frames out, n_out) and one LayerResult per sample of x (samples, frames, n_in)."""
+        y, sf, sb, cycles = bidirectional_batch(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences)
+        return y, [LayerResult(self.name, f, b, c) for f, b, c in zip(sf, sb, cycles)]
 
     def cpp_config(self, c: str) -> str:
         return (cpp_render.cell_config(f"{c}_fwd", self.fwd, self.wf) + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb)
@@ -192,7 +203,7 @@ class BidirectionalLayer:
         return frames if self.return_sequences else 1
 
 
-class DenseLayer:
+class DenseLayer(HardwareLayer):
     """A Dense / TimeDistributed(Dense) head on every frame, with its activation (softmax as its own stage)."""
 
     kind = "dense"
@@ -215,14 +226,18 @@ class DenseLayer:
         self.n_out = self.head.n_out
         self.out_t = self.softmax.out_t if softmax else self.head.out_t
 
-    def reference(self, x: np.ndarray):
-        y = dh.dense_head(self.head, self.weights, x)
-        stats = dh.dense_head_stats(self.head, self.weights, x)
-        cycles = sum(s.cycles for s in stats)
+    def reference_batch(self, x: np.ndarray):
+        """Outputs (samples, frames, n_out) and one LayerResult per sample of x (samples, frames, n_in)."""
+        n, frames = x.shape[:2]
+        flat = x.reshape(n * frames, -1)  # the head runs frame by frame: every frame of every sample at once
+        y = dh.dense_head(self.head, self.weights, flat).reshape(n, frames, -1)
+        stats = dh.dense_head_stats(self.head, self.weights, flat)
+        per_sample = [stats[j * frames : (j + 1) * frames] for j in range(n)]
+        cycles = [sum(s.cycles for s in head) for head in per_sample]
         if self.softmax is not None:
             y = sm.softmax(self.softmax, y)
-            cycles += len(y) * sm.softmax_cycles(self.softmax)
-        return y, LayerResult(self.name, None, None, cycles, head=stats)
+            cycles = [c + frames * sm.softmax_cycles(self.softmax) for c in cycles]
+        return y, [LayerResult(self.name, None, None, c, head=head) for c, head in zip(cycles, per_sample)]
 
     def cpp_config(self, c: str) -> str:
         text = cpp_render.head_config(f"{c}_head", self.head, self.weights.matrix)

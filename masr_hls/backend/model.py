@@ -19,6 +19,7 @@ from masr_hls.sim import compiler
 
 SOURCE_SUFFIXES = (".h", ".cpp")
 LEVELS = ("csim", "reference")
+REFERENCE_CHUNK = 64  # samples the reference runs together: bounds its memory on large batches
 
 
 @dataclass
@@ -104,17 +105,17 @@ class MasrModel:
         return self.input_t.quantize_float(x)
 
     def reference(self, x) -> Prediction:
-        """The numpy fixed-point reference, sample by sample."""
+        """The numpy fixed-point reference: the samples of a chunk run through every layer together."""
         x_raw = self.quantize_input(x)
         outputs, figures = [], []
-        for sample in x_raw:
-            h, per_layer = sample, []
+        for start in range(0, len(x_raw), REFERENCE_CHUNK):
+            h, per_layer = x_raw[start : start + REFERENCE_CHUNK], []
             for layer in self.layers:
-                h, result = layer.reference(h)
-                per_layer.append(result)
+                h, results = layer.reference_batch(h)
+                per_layer.append(results)
             outputs.append(h)
-            figures.append(per_layer)
-        y_raw = np.stack(outputs)
+            figures.extend(list(sample) for sample in zip(*per_layer))
+        y_raw = np.concatenate(outputs)
         return Prediction(self._to_float(y_raw), y_raw, figures)
 
     def _to_float(self, y_raw: np.ndarray) -> np.ndarray:

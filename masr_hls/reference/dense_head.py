@@ -23,7 +23,7 @@ from masr_hls.numerics import activations as act_lib
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, sum_bits
 from masr_hls.numerics.lane_balance import STRATEGIES, assign_rows, row_work
-from masr_hls.reference.mxv import MODES, MxvConfig, mxv, mxv_stats, positive_int
+from masr_hls.reference.mxv import MODES, MxvConfig, mxv, mxv_stats_per_call, positive_int
 
 ACTIVATIONS = {
     "linear": "HEAD_LINEAR",
@@ -188,8 +188,7 @@ def _frames(cfg: DenseHeadConfig, x_raw) -> np.ndarray:
 def dense_head_steps(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> dict[str, np.ndarray]:
     """acc, z (accum_t raw) and y (out_t raw) for every frame (frames x n_out)."""
     x = _frames(cfg, x_raw)
-    m = cfg.mxv
-    acc = np.stack([mxv(m, weights.w_raw, frame) for frame in x]) if len(x) else np.zeros((0, cfg.n_out), np.int64)
+    acc = mxv(cfg.mxv, weights.w_raw, x)
     z = cfg.accum_t.quantize_raw(*exact_add(acc, cfg.accum_t.frac, weights.b_raw[None, :], cfg.bias_t.frac, cfg.bias_sum_bits))
     a = cfg.activation_function()
     if cfg.uses_table:
@@ -212,13 +211,9 @@ def post_cycles(cfg: DenseHeadConfig) -> int:
 def dense_head_stats(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> list[HeadStats]:
     """Cycle model per frame: encode + engine + post (see dense_head.h)."""
     x = _frames(cfg, x_raw)
-    m, w_nz = cfg.mxv, weights.w_raw != 0
-    out = []
-    for frame in x:
-        s = mxv_stats(m, w_nz, frame != 0, weights.lane_of_row)
-        enc, post = n_words(cfg.n_in), post_cycles(cfg)
-        out.append(HeadStats(s.pairs, s.issued, enc + s.cycles + post, enc, s.cycles, post))
-    return out
+    s = mxv_stats_per_call(cfg.mxv, weights.w_raw != 0, x != 0, weights.lane_of_row)
+    enc, post = n_words(cfg.n_in), post_cycles(cfg)
+    return [HeadStats(int(p), int(i), enc + int(c) + post, enc, int(c), post) for p, i, c in zip(s.pairs, s.issued, s.cycles)]
 
 
 # ----------------------------------------------------------------- float

@@ -6,12 +6,13 @@ not from the C++: integer arithmetic on raw fixed-point values.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from masr_hls.numerics.bitmask import MASK_BITS, n_words
-from masr_hls.numerics.fixed_point import FixedType, PrecisionError, widen_if
+from masr_hls.numerics.fixed_point import FixedType, PrecisionError, as_raw, widen_if
 
 MODES = {"dense": "MODE_DENSE", "weight_sparse": "MODE_WEIGHT_SPARSE", "masr": "MODE_MASR"}
 MAC_DEPTH = 2  # stages after a back-end issue cycle: read + multiply, quantise + accumulate
@@ -69,6 +70,8 @@ class MxvConfig:
 
 @dataclass
 class MxvStats:
+    """Figures of one engine call or a sum of calls; each figure may also be an array over a batch of them."""
+
     pairs: int = 0
     issued: int = 0
     cycles: int = 0
@@ -83,13 +86,140 @@ class MxvStats:
         """Totals over several engine calls (lane figures add up call by call)."""
         return MxvStats(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple())))
 
+    def summed(self, axis=None) -> "MxvStats":
+        """Array figures summed over ``axis`` (every axis: plain ints)."""
+        if axis is None:
+            return MxvStats(*(int(np.sum(a)) for a in self.as_tuple()))
+        return MxvStats(*(np.sum(a, axis=axis) for a in self.as_tuple()))
+
+    def sample(self, index: int) -> "MxvStats":
+        """The plain-int figures at ``index`` of array figures."""
+        return MxvStats(*(int(a[index]) for a in self.as_tuple()))
+
+
+MXV_CHUNK = 1 << 22  # products held at once: bounds the memory of many calls
+CALL_CHUNK = 256  # calls the cycle model schedules at once
+
+
+class Engine:
+    """One engine loaded with one weight matrix, for any number of calls.
+
+    What depends on the weights alone (the non-zero weights for the products; the windowed
+    pattern and each lane's rows for the cycle model) is found on first use and kept, so a
+    sweep finds it once rather than at every step.  ``lane_of_row`` is needed by the cycle model only.
+    """
+
+    def __init__(self, cfg: MxvConfig, w_raw: np.ndarray, lane_of_row: np.ndarray | None = None):
+        self.cfg = cfg
+        self.w_raw = as_raw(w_raw)
+        self.lane_of_row = None if lane_of_row is None else np.asarray(lane_of_row, dtype=np.int64)
+
+    @functools.cached_property
+    def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Row, column and raw value of every non-zero weight, row by row; where each row's run starts."""
+        rows, cols = np.nonzero(self.w_raw)
+        (values,) = widen_if(self.cfg.product_bits, self.w_raw[rows, cols])
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
+        return rows, cols, values, starts
+
+    @functools.cached_property
+    def window_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The non-zero weights (:attr:`terms`) of each row's window are one run: its start, row and window."""
+        rows, cols, _, _ = self.terms
+        window = cols // (windows(self.cfg)[0] * MASK_BITS)
+        key = rows * windows(self.cfg)[1] + window
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+        return starts, rows[starts], window[starts]
+
+    def window_pairs(self, v_nonzero: np.ndarray) -> np.ndarray:
+        """(calls, rows, windows) non-zero (weight, activation) pairs of calls v_nonzero (calls, n_in)."""
+        _, cols, _, _ = self.terms
+        starts, rows, window = self.window_runs
+        pairs = np.zeros((len(v_nonzero), self.w_raw.shape[0], windows(self.cfg)[1]), np.int64)
+        if len(starts):
+            pairs[:, rows, window] = np.add.reduceat(v_nonzero[:, cols].astype(np.int64), starts, axis=1)
+        return pairs
+
+    @functools.cached_property
+    def lane_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lanes, slots) row of every lane's slot, its rows in order, padded with -1; rows per lane."""
+        rows_of = [np.flatnonzero(self.lane_of_row == lane) for lane in range(self.cfg.lanes)]
+        n_rows = np.array([len(r) for r in rows_of], np.int64)
+        row_at = np.full((self.cfg.lanes, int(n_rows.max())), -1, np.int64)
+        for lane, rows in enumerate(rows_of):
+            row_at[lane, : len(rows)] = rows
+        return row_at, n_rows
+
+    def mxv(self, v_raw: np.ndarray) -> np.ndarray:
+        """y = W v on accum_t for v of shape (..., n_in): each product quantised to accum_t, summed with wrap-around.
+
+        Only the non-zero weights are multiplied: a zero weight's product is zero.
+        """
+        cfg, n_rows = self.cfg, self.w_raw.shape[0]
+        rows, cols, values, starts = self.terms
+        (v_raw,) = widen_if(cfg.product_bits, v_raw)
+        calls = v_raw.reshape(-1, v_raw.shape[-1])
+        per_chunk = max(1, MXV_CHUNK // max(1, len(cols)))
+        y = [_accumulate(cfg, values * calls[start : start + per_chunk, cols], rows, starts, n_rows)
+             for start in range(0, len(calls), per_chunk)]
+        y = np.concatenate(y) if y else np.zeros((0, n_rows), np.int64 if cfg.accum_t.fits_int64 else object)
+        return y.reshape(v_raw.shape[:-1] + (n_rows,))
+
+    def window_costs(self, v_nonzero: np.ndarray):
+        """Per call, row and window: the pairs and the back-end cycles ceil(issued / K) (0: the window is dropped)."""
+        cfg = self.cfg
+        pairs = self.window_pairs(v_nonzero)
+        if cfg.mode == "masr":
+            issued = pairs
+        elif cfg.mode == "weight_sparse":
+            issued = np.broadcast_to(self.window_pairs(np.ones((1, cfg.n_in), bool))[0], pairs.shape)
+        else:
+            bits = windows(cfg)[0] * MASK_BITS
+            valid = np.clip(cfg.n_in - np.arange(pairs.shape[2]) * bits, 0, bits)
+            issued = np.broadcast_to(valid, pairs.shape)
+        return pairs, issued, -(-issued // cfg.macs_per_lane)
+
+    def work(self, v_nonzero: np.ndarray, chunk: int = CALL_CHUNK):
+        """Per call (a row of v_nonzero): pairs and issued MACs (summed over rows) and cycles per lane."""
+        v = np.atleast_2d(np.asarray(v_nonzero, dtype=bool))
+        pairs, issued, lanes = [], [], []
+        for start in range(0, v.shape[0], chunk):
+            p, i, cost = self.window_costs(v[start : start + chunk])
+            pairs.append(p.sum(axis=(1, 2)))
+            issued.append(i.sum(axis=(1, 2)))
+            lanes.append(_lane_cycles(self.cfg, cost, *self.lane_slots))
+        if not lanes:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.cfg.lanes), np.int64)
+        return np.concatenate(pairs), np.concatenate(issued), np.concatenate(lanes)
+
+    def stats_per_call(self, v_nonzero: np.ndarray) -> MxvStats:
+        """:func:`mxv_stats` of one call per vector of ``v_nonzero`` (..., n_in), each figure an array of shape (...)."""
+        v = np.asarray(v_nonzero, dtype=bool)
+        pairs, issued, lanes = self.work(v.reshape(-1, v.shape[-1]))
+        shape = v.shape[:-1]
+        busiest, idlest = lanes.max(axis=1).reshape(shape), lanes.min(axis=1).reshape(shape)
+        return MxvStats(pairs.reshape(shape), issued.reshape(shape), busiest + DONE_DEPTH, busiest, idlest)
+
 
 def mxv(cfg: MxvConfig, w_raw: np.ndarray, v_raw: np.ndarray) -> np.ndarray:
-    """y = W v on accum_t: each product quantised to accum_t, summed with wrap-around."""
-    w_raw, v_raw = widen_if(cfg.product_bits, w_raw, v_raw)
-    products = w_raw * v_raw[None, :]
-    (quantised,) = widen_if(cfg.sum_bits, cfg.accum_t.quantize_raw(products, cfg.weight_t.frac + cfg.act_t.frac))
-    return cfg.accum_t.quantize_raw(quantised.sum(axis=1), cfg.accum_t.frac)  # exact sum, then wrap
+    """y = W v on accum_t for v of shape (..., n_in) (:meth:`Engine.mxv`)."""
+    return Engine(cfg, w_raw).mxv(v_raw)
+
+
+def _accumulate(cfg: MxvConfig, products: np.ndarray, rows: np.ndarray, starts: np.ndarray, n_rows: int) -> np.ndarray:
+    """Products (calls, non-zero weights row by row) -> accum_t (calls, n_rows): quantise each, exact row sums, wrap."""
+    frac = cfg.weight_t.frac + cfg.act_t.frac
+    if cfg.accum_t.frac >= frac:
+        # Every product lands on accum_t's grid exactly and wrap-around is modular:
+        # wrapping the exact sum once gives what wrapping each product first gives.
+        (terms,) = widen_if(cfg.product_bits + int(cfg.n_in).bit_length(), products)
+    else:
+        (terms,) = widen_if(cfg.sum_bits, cfg.accum_t.quantize_raw(products, frac))
+        frac = cfg.accum_t.frac
+    sums = np.zeros((len(terms), n_rows), terms.dtype)
+    if len(rows):
+        sums[:, rows[starts]] = np.add.reduceat(terms, starts, axis=1)
+    return cfg.accum_t.quantize_raw(sums, frac)
 
 
 def windows(cfg: MxvConfig) -> tuple[int, int]:
@@ -99,29 +229,7 @@ def windows(cfg: MxvConfig) -> tuple[int, int]:
     return per_window, -(-words // per_window)
 
 
-def _window_costs(cfg: MxvConfig, w: np.ndarray, v: np.ndarray):
-    """Per call, row and window: the pairs and the back-end cycles ceil(issued / K) (0: the window is dropped)."""
-    per_window, n_win = windows(cfg)
-    bits = per_window * MASK_BITS
-    width = n_win * bits
-    wp = np.zeros((w.shape[0], width), np.float64)
-    wp[:, : cfg.n_in] = w
-    vp = np.zeros((v.shape[0], width), np.float64)
-    vp[:, : cfg.n_in] = v
-    # Counts as float matrix products: exact (far below 2**53) and fast.
-    pairs = np.stack([np.rint(vp[:, k * bits : (k + 1) * bits] @ wp[:, k * bits : (k + 1) * bits].T) for k in range(n_win)],
-                     axis=-1).astype(np.int64)  # (calls, rows, windows)
-    if cfg.mode == "masr":
-        issued = pairs
-    elif cfg.mode == "weight_sparse":
-        issued = np.broadcast_to(wp.reshape(w.shape[0], n_win, bits).sum(axis=2).astype(np.int64), pairs.shape)
-    else:
-        valid = np.clip(cfg.n_in - np.arange(n_win) * bits, 0, bits)
-        issued = np.broadcast_to(valid, pairs.shape)
-    return pairs, issued, -(-issued // cfg.macs_per_lane)
-
-
-def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, lane_of_row: np.ndarray) -> np.ndarray:
+def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: np.ndarray) -> np.ndarray:
     """Cycles of every lane in every call (calls, lanes): the schedule of docs/arithmetic.md.
 
     Window s of a lane (its rows in order, each row's windows in order) is examined by the
@@ -129,53 +237,31 @@ def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, lane_of_row: np.ndarray) -> n
     (the FIFO of D windows is full until window i-D leaves it), else f_{s-1} + 1.  Window i
     leaves the FIFO in cycle q_i = max(f_s, b_{i-1} + c_{i-1} - 1) and the back end issues it
     in cycles b_i = q_i + 1 .. b_i + c_i - 1.  A lane takes max(f_last + 1, b_last + c_last + MAC_DEPTH).
+    ``row_at`` and ``n_rows`` are :attr:`Engine.lane_slots`.
     """
     calls, _, n_win = cost.shape
-    lanes, depth = cfg.lanes, cfg.fifo_depth
-    rows_of = [np.flatnonzero(lane_of_row == lane) for lane in range(lanes)]
-    n_rows = np.array([len(r) for r in rows_of], np.int64)
-    max_rows = int(n_rows.max()) if lanes else 0
-    row_at = np.zeros((lanes, max(max_rows, 1)), np.int64)
-    for lane, rows in enumerate(rows_of):
-        row_at[lane, : len(rows)] = rows
+    lanes = cfg.lanes
+    # (windows s, calls, lanes): the cost of every lane's window s; a lane's slots past its last row have no work
+    work = np.where(row_at[None, :, :, None] >= 0, cost[:, row_at, :], 0).reshape(calls, lanes, -1)
+    work = np.ascontiguousarray(work.transpose(2, 0, 1))
     offset = np.zeros((calls, lanes), np.int64)  # front-end stall cycles so far
-    issue_end = np.zeros((calls, lanes), np.int64)  # b_i + c_i of the last window with work
-    seen = np.zeros((calls, lanes), np.int64)  # windows with work so far
-    leave = np.zeros((calls, lanes, depth), np.int64)  # q of the last D windows, by i mod D
-    ci, li = np.indices((calls, lanes))
-    for slot in range(max_rows):
-        active = slot < n_rows
-        for k in range(n_win):
-            s = slot * n_win + k
-            c = np.where(active[None, :], cost[:, row_at[:, slot], k], 0)
-            has = c > 0
-            f = s + offset
-            ring = seen % depth
-            f = np.where(has & (seen >= depth), np.maximum(f, leave[ci, li, ring]), f)
-            offset = np.where(has, f - s, offset)
-            q = np.where(seen == 0, f, np.maximum(f, issue_end - 1))
-            leave[ci, li, ring] = np.where(has, q, leave[ci, li, ring])
-            issue_end = np.where(has, q + 1 + c, issue_end)
-            seen = seen + has
+    issue_end = np.zeros((calls, lanes), np.int64)  # b_i + c_i of the last window with work; 0: none yet
+    leave = np.full((cfg.fifo_depth, calls, lanes), -1, np.int64)  # q of the last D windows with work, oldest first
+    for s, c in enumerate(work):
+        has = c > 0
+        f = np.maximum(s + offset, leave[0])  # the oldest q is -1 (no wait) until D windows have work
+        offset = np.where(has, f - s, offset)
+        q = np.maximum(f, issue_end - 1)
+        leave = np.where(has, np.concatenate((leave[1:], q[None])), leave)
+        issue_end = np.where(has, q + 1 + c, issue_end)
     front = n_rows[None, :] * n_win + offset
-    back = np.where(seen > 0, issue_end + MAC_DEPTH, 0)
+    back = np.where(issue_end > 0, issue_end + MAC_DEPTH, 0)
     return np.maximum(front, back)
 
 
-def _engine_work(cfg: MxvConfig, w_nonzero, v_nonzero, lane_of_row, chunk: int = 256):
-    """Per call: pairs and issued MACs (summed over rows) and cycles per lane, ``chunk`` calls at a time."""
-    w = np.asarray(w_nonzero, dtype=bool)
-    v = np.atleast_2d(np.asarray(v_nonzero, dtype=bool))
-    lane_of_row = np.asarray(lane_of_row, dtype=np.int64)
-    pairs, issued, lanes = [], [], []
-    for start in range(0, v.shape[0], chunk):
-        p, i, cost = _window_costs(cfg, w, v[start : start + chunk])
-        pairs.append(p.sum(axis=(1, 2)))
-        issued.append(i.sum(axis=(1, 2)))
-        lanes.append(_lane_cycles(cfg, cost, lane_of_row))
-    if not lanes:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, cfg.lanes), np.int64)
-    return np.concatenate(pairs), np.concatenate(issued), np.concatenate(lanes)
+def _engine_work(cfg: MxvConfig, w_nonzero, v_nonzero, lane_of_row, chunk: int = CALL_CHUNK):
+    """:meth:`Engine.work` of a matrix given by its non-zero pattern."""
+    return Engine(cfg, np.asarray(w_nonzero, dtype=bool), lane_of_row).work(v_nonzero, chunk)
 
 
 def mxv_stats(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane_of_row: np.ndarray) -> MxvStats:
@@ -192,12 +278,14 @@ def mxv_stats(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane
     )
 
 
+def mxv_stats_per_call(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane_of_row: np.ndarray) -> MxvStats:
+    """:meth:`Engine.stats_per_call` of a matrix given by its non-zero pattern."""
+    return Engine(cfg, np.asarray(w_nonzero, dtype=bool), lane_of_row).stats_per_call(v_nonzero)
+
+
 def mxv_stats_over_calls(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane_of_row: np.ndarray) -> MxvStats:
     """The sum of :func:`mxv_stats` over one call per row of ``v_nonzero`` (calls, n_in), computed at once."""
-    pairs, issued, lanes = _engine_work(cfg, w_nonzero, v_nonzero, lane_of_row)
-    busiest, idlest = lanes.max(axis=1), lanes.min(axis=1)
-    return MxvStats(pairs=int(pairs.sum()), issued=int(issued.sum()), cycles=int((busiest + DONE_DEPTH).sum()),
-                    busiest_lane=int(busiest.sum()), idlest_lane=int(idlest.sum()))
+    return mxv_stats_per_call(cfg, w_nonzero, v_nonzero, lane_of_row).summed()
 
 
 def ideal_cycles(pairs: int, macs: int) -> int:

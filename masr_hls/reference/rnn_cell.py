@@ -13,7 +13,7 @@ from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul, sum_bits
 from masr_hls.numerics.lane_balance import assign_rows, row_work
-from masr_hls.reference.mxv import MxvConfig, MxvStats, mxv, mxv_stats
+from masr_hls.reference.mxv import Engine, MxvConfig, MxvStats
 
 KINDS = {"gru": ("CELL_GRU", 3), "lstm": ("CELL_LSTM", 4), "simple_rnn": ("CELL_SIMPLE_RNN", 1)}
 ACTIVATIONS = {"tanh": "ACT_TANH", "relu": "ACT_RELU"}
@@ -135,6 +135,7 @@ class CellWeights:
     recurrent_bias: np.ndarray  # (G*u,); GRU reset_after only, zeros otherwise
     lanes: dict = field(default_factory=dict)  # matrix name -> lane of each row
     matrices: dict = field(default_factory=dict)  # matrix name -> SparseMatrix
+    _engines: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # CellConfig -> engines()
 
     @classmethod
     def from_keras(cls, cfg: CellConfig, kernel, recurrent_kernel, bias=None, strategy: str = "balanced") -> "CellWeights":
@@ -172,6 +173,14 @@ class CellWeights:
         for name, m in self.engine_matrices(cfg).items():
             self.lanes[name] = assign_rows(row_work(m, cfg.mode), cfg.lanes, strategy)
             self.matrices[name] = SparseMatrix.encode(m, self.lanes[name], cfg.lanes)
+        self._engines.clear()
+
+    def engines(self, cfg: CellConfig) -> dict[str, Engine]:
+        """The cell's three engines loaded with these weights, kept per configuration (a sweep loads them once)."""
+        if cfg not in self._engines:
+            configs = {"kernel": cfg.kernel_config(), "recurrent": cfg.recurrent_config(), "recurrent_h": cfg.recurrent_h_config()}
+            self._engines[cfg] = {name: Engine(configs[name], m, self.lanes[name]) for name, m in self.engine_matrices(cfg).items()}
+        return self._engines[cfg]
 
 
 def _expect_shape(cfg: CellConfig, name: str, array: np.ndarray, shape: tuple) -> None:
@@ -200,20 +209,27 @@ class StepStats:
         return cls(MxvStats(), MxvStats(), 0, 0)
 
 
-def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
-    """One step on raw values: returns (h', c', StepStats).  c is the LSTM cell state (ignored otherwise)."""
+def kernel_chain(cfg: CellConfig, w: CellWeights, x):
+    """The kernel chains of frames x (..., n_in): xw = accum_t(W x + b), the engine's figures and KX, per frame."""
+    a, engine = cfg.accum_t, w.engines(cfg)["kernel"]
+    x = as_raw(x)
+    xw = a.quantize_raw(*exact_add(engine.mxv(x), a.frac, w.bias, cfg.bias_t.frac, cfg.elementwise_bits()))
+    stats = engine.stats_per_call(x != 0)
+    return xw, stats, n_words(cfg.n_in) + ENGINE_START_DEPTH + stats.cycles
+
+
+def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
+    """One step's recurrent chain for states (..., units): (h', c', the engines' figures, RH cycles), all per state.
+
+    c is the LSTM cell state (ignored otherwise).
+    """
     u, a = cfg.n_units, cfg.accum_t
-    x, h = as_raw(x), as_raw(h)
-    c = np.zeros(u, np.int64) if c is None else as_raw(c)
-    mats = w.engine_matrices(cfg)
-    kcfg, rcfg = cfg.kernel_config(), cfg.recurrent_config()
+    h, c = as_raw(h), as_raw(c)
+    engines = w.engines(cfg)
 
     n = cfg.elementwise_bits()
-    xw = a.quantize_raw(*exact_add(mxv(kcfg, mats["kernel"], x), a.frac, w.bias, cfg.bias_t.frac, n))
-    hu = mxv(rcfg, mats["recurrent"], h)
-    k_stats = mxv_stats(kcfg, mats["kernel"] != 0, x != 0, w.lanes["kernel"])
-    r_stats = mxv_stats(rcfg, mats["recurrent"] != 0, h != 0, w.lanes["recurrent"])
-    kernel_chain = n_words(cfg.n_in) + ENGINE_START_DEPTH + k_stats.cycles
+    hu = engines["recurrent"].mxv(h)
+    r_stats = engines["recurrent"].stats_per_call(h != 0)
     cycles = n_words(u) + ENGINE_START_DEPTH + r_stats.cycles + cfg.elementwise_cycles()
 
     act, rec = cfg.act(), cfg.rec_act()
@@ -226,27 +242,34 @@ def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
     if cfg.kind == "gru":
         if cfg.reset_after:
             hu = a.quantize_raw(*exact_add(hu, a.frac, w.recurrent_bias, cfg.bias_t.frac, n))
-        z = rec.apply(*exact_add(xw[:u], a.frac, hu[:u], a.frac, n))
-        r = rec.apply(*exact_add(xw[u : 2 * u], a.frac, hu[u : 2 * u], a.frac, n))
+        z = rec.apply(*exact_add(xw[..., :u], a.frac, hu[..., :u], a.frac, n))
+        r = rec.apply(*exact_add(xw[..., u : 2 * u], a.frac, hu[..., u : 2 * u], a.frac, n))
         if cfg.reset_after:
-            hh = act.apply(*exact_add(xw[2 * u :], a.frac, *exact_mul(r, gt.frac, hu[2 * u :], a.frac, n), n))
+            hh = act.apply(*exact_add(xw[..., 2 * u :], a.frac, *exact_mul(r, gt.frac, hu[..., 2 * u :], a.frac, n), n))
         else:
             rh = st.quantize_raw(*exact_mul(r, gt.frac, h, st.frac, n))
-            hcfg = cfg.recurrent_h_config()
-            hh_in = mxv(hcfg, mats["recurrent_h"], rh)
-            h_stats = mxv_stats(hcfg, mats["recurrent_h"] != 0, rh != 0, w.lanes["recurrent_h"])
+            hh_in = engines["recurrent_h"].mxv(rh)
+            h_stats = engines["recurrent_h"].stats_per_call(rh != 0)
             r_stats = r_stats + h_stats
-            cycles += cfg.elementwise_cycles() + n_words(u) + ENGINE_START_DEPTH + h_stats.cycles
-            hh = act.apply(*exact_add(xw[2 * u :], a.frac, hh_in, a.frac, n))
+            cycles = cycles + cfg.elementwise_cycles() + n_words(u) + ENGINE_START_DEPTH + h_stats.cycles
+            hh = act.apply(*exact_add(xw[..., 2 * u :], a.frac, hh_in, a.frac, n))
         h_new = blend(z, hh)
     elif cfg.kind == "lstm":
         pre = a.quantize_raw(*exact_add(xw, a.frac, hu, a.frac, n))  # exact sum; storing it wraps
-        i, f, o = (rec.apply(pre[k * u : (k + 1) * u], a.frac) for k in (0, 1, 3))
-        g = act.apply(pre[2 * u : 3 * u], a.frac)
+        i, f, o = (rec.apply(pre[..., k * u : (k + 1) * u], a.frac) for k in (0, 1, 3))
+        g = act.apply(pre[..., 2 * u : 3 * u], a.frac)
         fc, ig = exact_mul(f, gt.frac, c, cfg.cell_t.frac, n), exact_mul(i, gt.frac, g, ct.frac, n)
         c = cfg.cell_t.quantize_raw(*exact_add(*fc, *ig, n))
         h_new = st.quantize_raw(*exact_mul(o, gt.frac, act.apply(c, cfg.cell_t.frac), ct.frac, n))
     else:
         pre = a.quantize_raw(*exact_add(xw, a.frac, hu, a.frac, n))
         h_new = st.quantize_raw(act.apply(pre, a.frac), ct.frac)
-    return h_new, c, StepStats(k_stats, r_stats, cycles, 1, kernel_chain)
+    return h_new, c, r_stats, cycles
+
+
+def step(cfg: CellConfig, w: CellWeights, x, h, c=None):
+    """One step on raw values: returns (h', c', StepStats).  c is the LSTM cell state (ignored otherwise)."""
+    c = np.zeros(cfg.n_units, np.int64) if c is None else c
+    xw, k_stats, kernel_chain_cycles = kernel_chain(cfg, w, as_raw(x)[None])
+    h, c, r_stats, cycles = recurrent_chain(cfg, w, xw, as_raw(h)[None], as_raw(c)[None])
+    return h[0], c[0], StepStats(k_stats.sample(0), r_stats.sample(0), int(cycles[0]), 1, int(kernel_chain_cycles[0]))

@@ -11,7 +11,8 @@ import numpy as np
 
 from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul
-from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, step
+from masr_hls.reference.mxv import MxvStats
+from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, kernel_chain, recurrent_chain
 
 MERGE_MODES = {"concat": "MERGE_CONCAT", "sum": "MERGE_SUM", "mul": "MERGE_MUL", "ave": "MERGE_AVE"}
 
@@ -21,12 +22,42 @@ LAYER_DONE_DEPTH = 1  # the cycle the layer signals done
 MERGE_PIPELINE_DEPTH = 2  # Bidirectional merge: state read, merge unit
 
 
+def schedule_cycles(rh: np.ndarray, kx: np.ndarray) -> np.ndarray:
+    """The schedule of rnn_sweep for (sweeps, steps) arrays of RH_t and KX_t in visiting order: per sweep,
+    the kernel chain of frame 0, then per step max(RH_t, KX_{t+1})."""
+    if rh.shape[1] == 0:
+        return np.zeros(len(rh), np.int64)
+    kx_next = np.concatenate([kx[:, 1:], np.zeros((len(kx), 1), np.int64)], axis=1)
+    return SWEEP_START_DEPTH + kx[:, 0] + np.maximum(rh, kx_next).sum(axis=1)
+
+
 def sweep_cycles(steps: list[StepStats]) -> int:
-    """The schedule of rnn_sweep: the kernel chain of frame 0, then per step max(RH_t, KX_{t+1})."""
-    if not steps:
-        return 0
-    kx = [s.kernel_chain for s in steps] + [0]
-    return SWEEP_START_DEPTH + kx[0] + sum(max(s.cycles, kx[i + 1]) for i, s in enumerate(steps))
+    """:func:`schedule_cycles` of one sweep's steps."""
+    rh, kx = np.array([[s.cycles for s in steps]], np.int64), np.array([[s.kernel_chain for s in steps]], np.int64)
+    return int(schedule_cycles(rh, kx)[0])
+
+
+def sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool = False, realign: bool = False):
+    """:func:`sweep` of every sample of x (samples, frames, n_in) at once: the samples step together.
+
+    Returns the states (samples, frames, units) and one StepStats per sample.
+    """
+    x = as_raw(x)
+    n, n_frames = x.shape[:2]
+    order = np.arange(n_frames)[::-1] if backward else np.arange(n_frames)
+    xw, kernel, kx = kernel_chain(cfg, w, x[:, order])  # every frame's kernel chain, in visiting order
+    h = np.zeros((n, cfg.n_units), np.int64)
+    c = np.zeros((n, cfg.n_units), np.int64)
+    out = np.zeros((n, n_frames, cfg.n_units), np.int64 if cfg.state_t.fits_int64 else object)
+    recurrent, rh = MxvStats(*np.zeros((5, n), np.int64)), np.zeros((n, n_frames), np.int64)
+    for i, t in enumerate(order):
+        h, c, r, rh[:, i] = recurrent_chain(cfg, w, xw[:, i], h, c)
+        recurrent = recurrent + r
+        out[:, t if realign else i] = h
+    cycles = schedule_cycles(rh, kx)
+    kernel = kernel.summed(axis=1)
+    stats = [StepStats(kernel.sample(j), recurrent.sample(j), int(cycles[j]), n_frames) for j in range(n)]
+    return out, stats
 
 
 def sweep(cfg: CellConfig, w: CellWeights, x_seq, backward: bool = False, realign: bool = False):
@@ -34,20 +65,8 @@ def sweep(cfg: CellConfig, w: CellWeights, x_seq, backward: bool = False, realig
 
     The returned figures sum the steps' engine figures; their cycles are the sweep's (``sweep_cycles``).
     """
-    x_seq = as_raw(x_seq)
-    n_frames = x_seq.shape[0]
-    h, c = np.zeros(cfg.n_units, np.int64), np.zeros(cfg.n_units, np.int64)
-    out = np.zeros((n_frames, cfg.n_units), np.int64 if cfg.state_t.fits_int64 else object)
-    total, steps = StepStats.zero(), []
-    for i in range(n_frames):
-        t = n_frames - 1 - i if backward else i
-        h, c, s = step(cfg, w, x_seq[t], h, c)
-        total = total + s
-        steps.append(s)
-        out[t if realign else i] = h
-    total.cycles = sweep_cycles(steps)
-    total.kernel_chain = 0
-    return out, total
+    out, stats = sweep_batch(cfg, w, as_raw(x_seq)[None], backward, realign)
+    return out[0], stats[0]
 
 
 def encode_cycles(n_frames: int, n_in: int) -> int:
@@ -55,11 +74,18 @@ def encode_cycles(n_frames: int, n_in: int) -> int:
     return n_frames * n_words(n_in)
 
 
+def rnn_layer_batch(cfg: CellConfig, w: CellWeights, x, go_backwards: bool = False):
+    """:func:`rnn_layer` of every sample of x (samples, frames, n_in): states (samples, frames, units), StepStats per sample."""
+    out, stats = sweep_batch(cfg, w, x, backward=go_backwards)
+    for s in stats:
+        s.cycles += LAYER_DONE_DEPTH
+    return out, stats
+
+
 def rnn_layer(cfg: CellConfig, w: CellWeights, x_seq, go_backwards: bool = False):
     """A unidirectional layer: one sweep (Keras go_backwards order), then done."""
-    out, stats = sweep(cfg, w, x_seq, backward=go_backwards)
-    stats.cycles += LAYER_DONE_DEPTH
-    return out, stats
+    out, stats = rnn_layer_batch(cfg, w, as_raw(x_seq)[None], go_backwards)
+    return out[0], stats[0]
 
 
 @dataclass(frozen=True)
@@ -103,21 +129,30 @@ def merge(m: MergeConfig, a, fa: int, b, fb: int) -> np.ndarray:
     return m.out_t.quantize_raw(total, f + 1)  # ave: halving is exact, one more fractional bit
 
 
-def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x_seq, return_sequences=True):
-    """Keras Bidirectional: backward outputs re-aligned with input time, then merged frame by frame."""
+def bidirectional_batch(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x,
+                        return_sequences=True):
+    """:func:`bidirectional` of every sample of x (samples, frames, n_in): outputs (samples, frames out, n_out) and,
+    per sample, the forward and backward StepStats and the layer's cycles."""
     if fwd.n_in != bwd.n_in:
         raise ValueError(f"Bidirectional: forward reads {fwd.n_in} inputs but backward reads {bwd.n_in}")
     if m.mode != "concat" and fwd.n_units != bwd.n_units:
         raise ValueError(f"Bidirectional merge_mode={m.mode!r} needs equal units, got {fwd.n_units} and {bwd.n_units}")
-    x_seq = as_raw(x_seq)
-    hf, sf = sweep(fwd, wf, x_seq)
-    hb, sb = sweep(bwd, wb, x_seq, backward=True, realign=True)
+    x = as_raw(x)
+    hf, sf = sweep_batch(fwd, wf, x)
+    hb, sb = sweep_batch(bwd, wb, x, backward=True, realign=True)
     if not return_sequences:
-        hf, hb = hf[-1:], hb[:1]
+        hf, hb = hf[:, -1:], hb[:, :1]
     y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
     groups = -(-max(fwd.n_units, bwd.n_units) // m.lanes)  # both halves of a group of units per cycle
-    cycles = max(sf.cycles, sb.cycles) + len(y) * groups + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
+    merge_cycles = y.shape[1] * groups + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
+    cycles = [max(f.cycles, b.cycles) + merge_cycles for f, b in zip(sf, sb)]
     return y, sf, sb, cycles
+
+
+def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x_seq, return_sequences=True):
+    """Keras Bidirectional: backward outputs re-aligned with input time, then merged frame by frame."""
+    y, sf, sb, cycles = bidirectional_batch(fwd, wf, bwd, wb, m, as_raw(x_seq)[None], return_sequences)
+    return y[0], sf[0], sb[0], cycles[0]
 
 
 def sequence_storage_bits(x_seq, value_bits: int) -> dict[str, int]:
