@@ -138,8 +138,10 @@ def default_arithmetic() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def popcount_flags() -> tuple[str, ...]:
-    """``-mpopcnt`` where this x86 CPU has the instruction (else __builtin_popcount stays a portable call)."""
+def cpu_flags() -> tuple[str, ...]:
+    """``-mpopcnt`` and ``-mavx2`` where this x86 CPU has them: popcounts as one instruction (else a portable
+    call) and the fast C simulation's dense dot products on 256-bit vectors (else 128-bit SSE2).  The flags
+    are part of a build's cache key, so a library is never reused on a CPU it was not built for."""
     import platform
 
     if platform.machine().lower() not in ("x86_64", "amd64", "i686", "i386"):
@@ -149,7 +151,7 @@ def popcount_flags() -> tuple[str, ...]:
     except OSError:
         return ()
     flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
-    return ("-mpopcnt",) if "popcnt" in flags else ()
+    return (("-mpopcnt",) if "popcnt" in flags else ()) + (("-mavx2",) if "avx2" in flags else ())
 
 
 def csim_flags(arithmetic: str | None = None, opt: str = "-O2") -> tuple[str, ...]:
@@ -160,7 +162,7 @@ def csim_flags(arithmetic: str | None = None, opt: str = "-O2") -> tuple[str, ..
         raise ValueError(f"arithmetic must be one of {ARITHMETICS}, got {arithmetic!r}")
     if opt not in OPTIMISATIONS:
         raise ValueError(f"opt must be one of {OPTIMISATIONS}, got {opt!r}")
-    flags = tuple(opt if f == "-O2" else f for f in DEFAULT_FLAGS) + popcount_flags()
+    flags = tuple(opt if f == "-O2" else f for f in DEFAULT_FLAGS) + cpu_flags()
     return flags + (("-DMASR_FAST_CSIM",) if arithmetic == "fast" else ())
 
 

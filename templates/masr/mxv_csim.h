@@ -2,34 +2,103 @@
 // synthesis and the ap_fixed C simulation run the dataflow engine of
 // sparse_mxv.h).
 //
-// It computes the same results and the same figures as the dataflow engine,
-// without simulating its processes: per lane it walks the rows in slot order
-// and their windows in order, as the front end does, takes each window's
-// pair and issue counts with popcounts and feeds them to the same lane_clock,
-// and does the MACs straight over the set bits of (weight mask AND
-// activation mask).  A pair the dataflow engine issues with a zero factor
-// adds nothing there, so skipping it here changes no result; with accum_t
-// wrapping, the order of the additions cannot change the sum either.
-// tests/test_fast_csim.py compares the two builds bit for bit, figures
-// included, over the whole conversion matrix.
+// It computes the same results and the same figures as the dataflow engine
+// without simulating its processes, in two independent parts:
+//   figures   per lane, the rows in slot order and their windows in order, as
+//             the front end examines them: each window's pair and issue
+//             counts by popcounts, fed to the same lane_clock;
+//   products  y = W v, computed the fastest exact way: dense SIMD dot products
+//             on 16-bit raw values where the types allow, else MACs over the
+//             set bits of (weight mask AND activation mask).
+// A pair with a zero factor adds nothing, and with accum_t wrapping the order
+// of the additions cannot change the sum, so any exact summation gives the
+// dataflow engine's results.  tests/test_fast_csim.py compares the two builds
+// bit for bit, figures included, over the whole conversion matrix.
 #ifndef MASR_MXV_CSIM_H
 #define MASR_MXV_CSIM_H
+
+#ifndef __SYNTHESIS__
+namespace masr {
+// Testbenches that load weights at run time call this, so that decodings
+// cached from the old weights are made again.
+inline long long &csim_weights_epoch() {
+    static long long epoch = 0;
+    return epoch;
+}
+inline void csim_weights_loaded() { csim_weights_epoch()++; }
+}  // namespace masr
+#endif
 
 #if defined(MASR_FAST_CSIM) && !defined(__SYNTHESIS__)
 #define MASR_MXV_CSIM_ENABLED 1
 
+#include <stdint.h>
+#include <string.h>
+
 namespace masr {
 
-// Products on raw integers: exact in int64 when the operands' widths sum to
-// at most 62 bits, moved onto accum_t's grid (a shift, or accum_t's rounding
-// when the product grid is finer) and summed modulo 2^64, then wrapped into
-// accum_t once: wrapping is a reduction modulo 2^W, which divides 2^64.
-// Other types take the fixed-point operators.
-template <class CONFIG_T, bool RAW = is_fast_fixed<typename CONFIG_T::weight_t>::value &&
-                                     is_fast_fixed<typename CONFIG_T::act_t>::value &&
-                                     is_fast_fixed<typename CONFIG_T::accum_t>::value &&
-                                     CONFIG_T::weight_t::width + CONFIG_T::act_t::width <= 62 &&
-                                     CONFIG_T::accum_t::width <= 64>
+// ---------------------------------------------------------------- figures
+
+template <class CONFIG_T>
+void mxv_csim_figures(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
+                      const sparse_weights<CONFIG_T> &w, mxv_stats &stats) {
+    typedef mxv_shape<CONFIG_T> S;
+    static const int K = CONFIG_T::macs_per_lane;
+    clear_mxv_stats(stats);
+    stats.idlest_lane = -1;
+    for (int l = 0; l < CONFIG_T::lanes; l++) {
+        const int n_rows = w.lane_n_rows[l];
+        lane_clock clock;
+        clock.start(CONFIG_T::fifo_depth);
+        int scan = 0;
+        for (int slot = 0; slot < n_rows; slot++) {
+            const mask_word_t *row = w.mask[l][slot];
+            for (int window = 0; window < S::WINDOWS; window++, scan++) {
+                int issued = 0, pairs = 0;
+                for (int k = 0; k < S::WIN_WORDS; k++) {
+                    const int word = window * S::WIN_WORDS + k;
+                    if (word >= S::N_WORDS) break;
+                    const mask_word_t wm = row[word];
+                    pairs += popcount(wm & v.mask[word]);
+                    issued += CONFIG_T::mode == MODE_MASR             ? popcount(wm & v.mask[word])
+                              : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? popcount(wm)
+                                                                     : popcount(valid_bits(word, CONFIG_T::n_in));
+                }
+                if (issued != 0) clock.window(scan, (issued + K - 1) / K);
+                stats.pairs += pairs;
+                stats.issued += issued;
+            }
+        }
+        const long long lane = clock.lane_cycles((long long)n_rows * S::WINDOWS, MXV_MAC_DEPTH);
+        if (lane > stats.busiest_lane) stats.busiest_lane = lane;
+        if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
+    }
+    stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;
+}
+
+// ---------------------------------------------------------------- products
+
+// Raw-integer arithmetic applies when every type is integer-backed; SHIFT
+// moves a product from its grid onto accum_t's.
+template <class CONFIG_T>
+struct csim_types {
+    typedef typename CONFIG_T::weight_t weight_t;
+    typedef typename CONFIG_T::act_t act_t;
+    typedef typename CONFIG_T::accum_t accum_t;
+    static const bool RAW = is_fast_fixed<weight_t>::value && is_fast_fixed<act_t>::value &&
+                            is_fast_fixed<accum_t>::value && weight_t::width + act_t::width <= 62 &&
+                            accum_t::width <= 64;
+    static const int SHIFT = (accum_t::width - accum_t::iwidth) - (weight_t::width - weight_t::iwidth) -
+                             (act_t::width - act_t::iwidth);
+    // Dense 16-bit dot products: both factors fit int16, and the sum modulo
+    // 2^32 decides accum_t (at most 32 bits, products on a coarser grid).
+    static const bool DENSE16 = RAW && weight_t::width <= 16 && act_t::width <= 16 && accum_t::width <= 32 && SHIFT >= 0;
+};
+
+// Sparse products, one accumulator per row: the fixed-point operators, or raw
+// integers summed modulo 2^64 (then wrapped into accum_t once: a wrap is a
+// reduction modulo 2^W, and 2^W divides 2^64).
+template <class CONFIG_T, bool RAW = csim_types<CONFIG_T>::RAW>
 struct csim_accumulator {
     typedef typename CONFIG_T::accum_t accum_t;
     accum_t sum;
@@ -44,7 +113,7 @@ struct csim_accumulator {
 template <class CONFIG_T>
 struct csim_accumulator<CONFIG_T, true> {
     typedef typename CONFIG_T::accum_t accum_t;
-    static const int SHIFT = accum_t::F - CONFIG_T::weight_t::F - CONFIG_T::act_t::F;  // product grid -> accum grid
+    static const int SHIFT = csim_types<CONFIG_T>::SHIFT;
     uint64_t sum;
     csim_accumulator() : sum(0) {}
     void mac(const rom_word<typename CONFIG_T::weight_t> &w, const typename CONFIG_T::act_t &a) {
@@ -60,55 +129,102 @@ struct csim_accumulator<CONFIG_T, true> {
     }
 };
 
-template <class CONFIG_T>
-void sparse_mxv_csim(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
-                     const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out], mxv_stats &stats) {
-    typedef mxv_shape<CONFIG_T> S;
-    typedef typename CONFIG_T::accum_t accum_t;
-    static const int K = CONFIG_T::macs_per_lane;
-
-    accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
-    clear_mxv_stats(stats);
-    stats.idlest_lane = -1;
-    for (int l = 0; l < CONFIG_T::lanes; l++) {
-        const rom_word<typename CONFIG_T::weight_t> *values = w.values[l];
-        const int n_rows = w.lane_n_rows[l];
-        lane_clock clock;
-        clock.start(CONFIG_T::fifo_depth);
-        int weight_base = 0, scan = 0;
-        for (int slot = 0; slot < n_rows; slot++) {
-            const mask_word_t *row = w.mask[l][slot];
-            csim_accumulator<CONFIG_T> acc;
-            for (int window = 0; window < S::WINDOWS; window++, scan++) {
-                int issued = 0;
-                for (int k = 0; k < S::WIN_WORDS; k++) {
-                    const int word = window * S::WIN_WORDS + k;
-                    if (word >= S::N_WORDS) break;
+template <class CONFIG_T, bool DENSE16 = csim_types<CONFIG_T>::DENSE16>
+struct mxv_csim_products {
+    static void run(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
+                    const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out]) {
+        typedef mxv_shape<CONFIG_T> S;
+        for (int l = 0; l < CONFIG_T::lanes; l++) {
+            const rom_word<typename CONFIG_T::weight_t> *values = w.values[l];
+            int weight_base = 0;
+            for (int slot = 0; slot < w.lane_n_rows[l]; slot++) {
+                const mask_word_t *row = w.mask[l][slot];
+                csim_accumulator<CONFIG_T> acc;
+                for (int word = 0; word < S::N_WORDS; word++) {
                     const mask_word_t wm = row[word], am = v.mask[word];
-                    mask_word_t pairs = wm & am;
-                    issued += CONFIG_T::mode == MODE_MASR             ? popcount(pairs)
-                              : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? popcount(wm)
-                                                                     : popcount(valid_bits(word, CONFIG_T::n_in));
-                    stats.pairs += popcount(pairs);
                     const int a_base = v.base[word];
-                    while (pairs != 0) {
+                    for (mask_word_t pairs = wm & am; pairs != 0; pairs &= pairs - 1) {
                         const mask_word_t below = bits_below(lowest_bit(pairs));
                         acc.mac(values[weight_base + popcount(wm & below)], v.values[a_base + popcount(am & below)]);
-                        pairs &= pairs - 1;
                     }
                     weight_base += popcount(wm);
                 }
-                if (issued != 0) clock.window(scan, (issued + K - 1) / K);
-                stats.issued += issued;
+                y[csim_row_of(w, l, slot)] = acc.value();
             }
-            bank[l][slot] = acc.value();
         }
-        const long long lane = clock.lane_cycles((long long)n_rows * S::WINDOWS, MXV_MAC_DEPTH);
-        if (lane > stats.busiest_lane) stats.busiest_lane = lane;
-        if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
     }
-    for (int r = 0; r < CONFIG_T::n_out; r++) y[r] = bank[w.row_lane[r]][w.row_slot[r]];
-    stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;
+    // The result row held in slot `slot` of lane `l` (the inverse of row_lane/row_slot).
+    static int csim_row_of(const sparse_weights<CONFIG_T> &w, int l, int slot) {
+        static int row_at[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
+        static const void *source = 0;
+        static long long epoch = 0;
+        if (source != &w || epoch != csim_weights_epoch()) {
+            for (int r = 0; r < CONFIG_T::n_out; r++) row_at[w.row_lane[r]][w.row_slot[r]] = r;
+            source = &w;
+            epoch = csim_weights_epoch();
+        }
+        return row_at[l][slot];
+    }
+};
+
+// Dense products: W decoded once (per weights and epoch) into int16 rows
+// padded to whole mask words; v expanded into int16 per call.  g++ vectorises
+// the dot product (pmaddwd and its AVX forms).
+template <class CONFIG_T>
+struct mxv_csim_products<CONFIG_T, true> {
+    static const int N = mxv_shape<CONFIG_T>::N_WORDS * MASK_BITS;
+    struct decoded {
+        int16_t w[CONFIG_T::n_out][N];
+        const void *source;  // the weights decoded (0: none yet)
+        long long epoch;
+    };
+
+    static const decoded &weights(const sparse_weights<CONFIG_T> &w) {
+        static decoded d;  // zero-initialised: no space in the library file
+        if (d.source == &w && d.epoch == csim_weights_epoch()) return d;
+        memset(d.w, 0, sizeof(d.w));
+        for (int r = 0; r < CONFIG_T::n_out; r++) {
+            const int l = w.row_lane[r], slot = w.row_slot[r];
+            int next = 0;  // packed address of the row's first weight: the popcount of the lane's earlier rows
+            for (int s = 0; s < slot; s++)
+                for (int k = 0; k < mxv_shape<CONFIG_T>::N_WORDS; k++) next += popcount(w.mask[l][s][k]);
+            for (int j = 0; j < N; j++)
+                if ((w.mask[l][slot][j / MASK_BITS] >> (j % MASK_BITS)) & 1) d.w[r][j] = (int16_t)w.values[l][next++].bits;
+        }
+        d.source = &w;
+        d.epoch = csim_weights_epoch();
+        return d;
+    }
+
+    static int32_t dot(const int16_t *__restrict a, const int16_t *__restrict b) {
+        uint32_t s = 0;  // modulo 2^32: overflow is the wrap accum_t applies anyway
+        for (int j = 0; j < N; j++) s += (uint32_t)((int32_t)a[j] * (int32_t)b[j]);
+        return (int32_t)s;
+    }
+
+    static void run(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
+                    const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out]) {
+        typedef typename CONFIG_T::accum_t accum_t;
+        static const int SHIFT = csim_types<CONFIG_T>::SHIFT;
+        const decoded &d = weights(w);
+        int16_t x[N];
+        memset(x, 0, sizeof(x));
+        for (int k = 0; k < mxv_shape<CONFIG_T>::N_WORDS; k++) {
+            int next = v.base[k];
+            for (mask_word_t m = v.mask[k]; m != 0; m &= m - 1) x[k * MASK_BITS + lowest_bit(m)] = (int16_t)v.values[next++].v;
+        }
+        for (int r = 0; r < CONFIG_T::n_out; r++) {
+            const uint32_t s = SHIFT >= 32 ? 0u : (uint32_t)dot(d.w[r], x) << (SHIFT < 32 ? SHIFT : 0);
+            y[r].v = accum_t::wrap((fast_wide_t)s);
+        }
+    }
+};
+
+template <class CONFIG_T>
+void sparse_mxv_csim(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
+                     const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out], mxv_stats &stats) {
+    mxv_csim_figures<CONFIG_T>(v, w, stats);
+    mxv_csim_products<CONFIG_T>::run(v, w, y);
 }
 
 }  // namespace masr

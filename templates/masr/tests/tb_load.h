@@ -26,6 +26,7 @@ void load_sparse_weights(masr::sparse_weights<CFG> &w, const int64_t *mask, cons
         }
         masr::array_from_raw(lane_values + l * CFG::max_lane_nnz, w.values[l], CFG::max_lane_nnz);
     }
+    masr::csim_weights_loaded();
 }
 
 inline void stats_to_raw(const masr::mxv_stats &s, int64_t *o) {
