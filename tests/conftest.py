@@ -18,6 +18,9 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Slow tests first: with pytest-xdist's worksteal (pyproject addopts) the run then ends on short tests
+    # instead of one worker finishing a long one alone.
+    items.sort(key=lambda item: "slow" not in item.keywords)
     if shutil.which(os.environ.get("CXX", "g++")) is None:
         skip = pytest.mark.skip(reason="g++ not found: C simulation tests need a C++ compiler (apt-get install g++)")
         for item in items:

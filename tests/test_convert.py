@@ -99,6 +99,7 @@ def test_conversion_matrix(case, precision, tmp_path):
     assert check.semantics_ok, check.summary()
 
 
+@pytest.mark.slow
 def test_density_lowers_cycles_and_modes_agree(tmp_path):
     x = np.random.default_rng(0).normal(0, 1, (3, 20, 8))
     cycles = {}

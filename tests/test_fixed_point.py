@@ -169,6 +169,7 @@ def multi_type_sim(src: FixedType, types: list[FixedType]):
 
 
 @pytest.mark.csim
+@pytest.mark.slow
 def test_one_and_two_bit_types_match_ap_fixed():
     """Every 1- and 2-bit type (signed, unsigned, every overflow mode): around the codes, and far out."""
     run = multi_type_sim(SOURCE, TINY_TYPES)

@@ -228,6 +228,7 @@ def test_rtl_lint_clean():
 
 
 @pytest.mark.verilator
+@pytest.mark.slow
 @needs_yosys
 def test_yosys_resources():
     cfg = MxvConfig(40, 16, F("ap_fixed<8,2>"), F("ap_fixed<8,3>"), F("ap_fixed<20,8>"), lanes=2)

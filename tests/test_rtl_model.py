@@ -224,6 +224,7 @@ def test_new_top_modules_lint_clean(tmp_path):
 
 
 @pytest.mark.verilator
+@pytest.mark.slow
 @needs_yosys
 def test_yosys_resources_of_a_small_gru(tmp_path):
     rng = np.random.default_rng(5)

@@ -7,6 +7,10 @@ parallel test workers never see a half-written library.  A build works in a
 temporary folder (``.tmp-*``) that it renames into place or removes, whatever
 happens; temporary folders left by a killed process are removed by a later
 build once they are older than :data:`STALE_SECONDS`.
+
+Sources that read ap_types or the MASR headers are compiled with a precompiled
+header of both (built once per set of flags and headers, cached beside the
+libraries): parsing them is much of a small library's compile time.
 """
 
 from __future__ import annotations
@@ -166,6 +170,52 @@ def csim_flags(arithmetic: str | None = None, opt: str = "-O2") -> tuple[str, ..
     return flags + (("-DMASR_FAST_CSIM",) if arithmetic == "fast" else ())
 
 
+PCH_NAME = "masr_pch.h"
+PCH_MARKERS = ('"ap_fixed.h"', '"masr/')  # sources that include either parse ap_types
+
+
+def _pch_text() -> str:
+    """ap_types and every MASR header: what a C simulation or module testbench parses before its own code."""
+    headers = sorted(p.name for p in (templates_dir() / "masr").glob("*.h"))
+    lines = ['#include "ap_fixed.h"', '#include "hls_stream.h"'] + [f'#include "masr/{h}"' for h in headers]
+    return "// ap_types and the MASR headers, precompiled once for every build with the same flags.\n" + "\n".join(lines) + "\n"
+
+
+def precompiled_header(flags: tuple[str, ...]) -> Path | None:
+    """``masr_pch.h`` beside its ``.gch`` for ``flags`` (cached by the headers' content); None if g++ refuses.
+
+    A build includes it first (``-include``); g++ reads the ``.gch`` when it was made with matching
+    flags and the header text otherwise, so it can only save time, never change a result.
+    """
+    templates = templates_dir() / "masr"
+    h = hashlib.sha256(_pch_text().encode() + " ".join(flags).encode() + _compiler_version().encode())
+    h.update(str(ap_types_dir()).encode())
+    for p in sorted(templates.glob("*.h")):  # read now: the templates may change while a process runs
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    out_dir = cache_dir() / f"pch-{h.hexdigest()[:20]}"
+    if (out_dir / f"{PCH_NAME}.gch").is_file():
+        return out_dir / PCH_NAME
+    if (cache_dir() / "failed" / out_dir.name).is_dir():
+        return None  # refused before; the builds parse the headers themselves
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}pch-", dir=cache_dir()))
+    try:
+        (tmp / PCH_NAME).write_text(_pch_text())
+        cmd = [compiler(), *(f for f in flags if f != "-shared"), "-x", "c++-header", "-I", str(templates_dir()),
+               "-isystem", str(ap_types_dir()), str(tmp / PCH_NAME), "-o", str(tmp / f"{PCH_NAME}.gch")]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
+            _keep_failed(tmp, "pch", out_dir.name.removeprefix("pch-"))
+            return None
+        try:
+            tmp.rename(out_dir)
+        except OSError:
+            pass  # a parallel build made the same header first
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir / PCH_NAME
+
+
 def build_library(
     sources: dict[str, str],
     main: str,
@@ -204,6 +254,9 @@ def build_library(
         cmd = [compiler(), *flags, "-I", str(tmp), "-I", str(templates_dir())]
         for d in extra_include_dirs:
             cmd += ["-I", str(d)]
+        pch = precompiled_header(flags) if any(m in text for text in sources.values() for m in PCH_MARKERS) else None
+        if pch is not None:
+            cmd += ["-include", str(pch)]
         cmd += ["-isystem", str(ap_types_dir()), str(tmp / main), "-o", str(tmp / f"{name}.so")]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
