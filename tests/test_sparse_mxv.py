@@ -36,12 +36,12 @@ def bucket(n: int) -> int:
     return 1 << max(0, int(n - 1).bit_length())
 
 
-def sim_for(cfg: MxvConfig, matrix: SparseMatrix) -> MxvSim:
-    """One compiled testbench per config and bank size bucket, re-loaded with new weights."""
+def sim_for(cfg: MxvConfig, matrix: SparseMatrix, arithmetic: str | None = None) -> MxvSim:
+    """One compiled testbench per config, bank size bucket and arithmetic, re-loaded with new weights."""
     rows, nnz = bucket(matrix.lane_rows.shape[1]), bucket(matrix.lane_values.shape[1])
-    key = (cfg, rows, nnz)
+    key = (cfg, rows, nnz, arithmetic)
     if key not in _sims:
-        _sims[key] = MxvSim(cfg, matrix, rows, nnz)
+        _sims[key] = MxvSim(cfg, matrix, rows, nnz, arithmetic)
     sim = _sims[key]
     sim.load(matrix)
     return sim
@@ -57,10 +57,10 @@ def random_case(rng, n_out, n_in, w_type, a_type, w_density, a_density, t):
     return w, x
 
 
-def check_engine(cfg, w, x, strategy="balanced"):
+def check_engine(cfg, w, x, strategy="balanced", arithmetic=None):
     lane_of_row = assign_rows(np.count_nonzero(w, axis=1), cfg.lanes, strategy)
     matrix = SparseMatrix.encode(w, lane_of_row, cfg.lanes)
-    y, stats = sim_for(cfg, matrix).run(x)
+    y, stats = sim_for(cfg, matrix, arithmetic).run(x)
     for t in range(x.shape[0]):
         expected = mxv(cfg, w, x[t])
         bad = np.flatnonzero(expected != y[t])
@@ -174,8 +174,11 @@ def test_stats_over_calls_sum_the_calls():
             assert mxv_stats_over_calls(cfg, w_raw != 0, v_nz, lor).as_tuple() == total.as_tuple()
 
 
+# "fast" runs the engine's C-simulation twin (mxv_csim.h), "ap_fixed" the dataflow engine itself: both must
+# count every stall of the schedule.
+@pytest.mark.parametrize("arithmetic", ["fast", "ap_fixed"])
 @pytest.mark.parametrize("fifo_depth, scan_words", [(1, 1), (2, 4), (8, 2)])
-def test_fifo_depth_and_window_width(fifo_depth, scan_words):
+def test_fifo_depth_and_window_width(fifo_depth, scan_words, arithmetic):
     """Multi-window rows and a shallow FIFO (front-end stalls): the C++ count equals the reference's."""
     w_t, a_t, acc_t = PRECISIONS[0]
     rng = np.random.default_rng(fifo_depth * 10 + scan_words)
@@ -183,10 +186,10 @@ def test_fifo_depth_and_window_width(fifo_depth, scan_words):
         cfg = MxvConfig(300, 40, w_t, a_t, acc_t, lanes=3, macs_per_lane=2, scan_words=scan_words, mode=mode,
                         fifo_depth=fifo_depth)
         for wd, ad in ((0.05, 0.3), (0.5, 0.5), (0.02, 1.0)):
-            check_engine(cfg, *random_case(rng, 40, 300, w_t, a_t, wd, ad, 2))
+            check_engine(cfg, *random_case(rng, 40, 300, w_t, a_t, wd, ad, 2), arithmetic=arithmetic)
 
 
-def _by_hand(pairs_per_row, fifo_depth):
+def _by_hand(pairs_per_row, fifo_depth, arithmetic):
     """One lane, one MAC, one window per row; row r has pairs_per_row[r] pairs (all activations set)."""
     w_t, a_t, acc_t = PRECISIONS[1]
     n = len(pairs_per_row)
@@ -195,10 +198,11 @@ def _by_hand(pairs_per_row, fifo_depth):
         w[r, :p] = 1 << w_t.frac
     x = np.full((1, 32), 1 << a_t.frac, np.int64)
     cfg = MxvConfig(32, n, w_t, a_t, acc_t, lanes=1, macs_per_lane=1, fifo_depth=fifo_depth)
-    return check_engine(cfg, w, x)[1][0].cycles
+    return check_engine(cfg, w, x, arithmetic=arithmetic)[1][0].cycles
 
 
-def test_schedule_by_hand():
+@pytest.mark.parametrize("arithmetic", ["fast", "ap_fixed"])
+def test_schedule_by_hand(arithmetic):
     """The schedule of docs/arithmetic.md worked out by hand for three small cases.
 
     [3, 0, 1, 2], FIFO 1: window 0 issues in cycles 1-3, window 2 leaves the FIFO in
@@ -207,9 +211,9 @@ def test_schedule_by_hand():
     cycle 5 (3 stall cycles), so the front end ends at 10 + 3 = 13 and the engine at 14;
     with FIFO 4 there is no stall: max(10, 8 + 2) + 1 = 11.
     """
-    assert _by_hand([3, 0, 1, 2], 1) == 10
-    assert _by_hand([5, 1, 1] + [0] * 7, 1) == 14
-    assert _by_hand([5, 1, 1] + [0] * 7, 4) == 11
+    assert _by_hand([3, 0, 1, 2], 1, arithmetic) == 10
+    assert _by_hand([5, 1, 1] + [0] * 7, 1, arithmetic) == 14
+    assert _by_hand([5, 1, 1] + [0] * 7, 4, arithmetic) == 11
 
 
 @pytest.mark.parametrize("accum_t", ["ap_fixed<48,20,AP_RND,AP_WRAP>", "ap_fixed<64,28,AP_RND_CONV,AP_WRAP>", "ap_fixed<40,8,AP_TRN,AP_WRAP>"])

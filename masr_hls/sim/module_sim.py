@@ -36,7 +36,10 @@ def _i64(a) -> np.ndarray:
 class MxvSim:
     """The compiled encoder + engine for one configuration and weight matrix."""
 
-    def __init__(self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None):
+    def __init__(self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None,
+                 arithmetic: str | None = None):
+        """``arithmetic``: the C simulation's ("fast": the engine's C-simulation twin; "ap_fixed": the dataflow
+        engine as synthesis sees it), default compiler.default_arithmetic()."""
         self.cfg = cfg
         self.matrix = _pad(matrix, max_lane_rows, max_lane_nnz)
         header = "#pragma once\n#include \"masr/sparse_mxv.h\"\n" + cpp_render.mxv_config("mxv_config", cfg, self.matrix)
@@ -44,6 +47,7 @@ class MxvSim:
             {"tb_config.h": header, "tb_sparse_mxv.cpp": testbench_source("tb_sparse_mxv.cpp")},
             main="tb_sparse_mxv.cpp",
             name="tb_sparse_mxv",
+            arithmetic=arithmetic,
         )
         self.lib = compiler.load(lib)
         self._bank_rows, self._bank_nnz = self.matrix.lane_rows.shape[1], self.matrix.lane_values.shape[1]
