@@ -505,7 +505,10 @@ def format_summary(report: dict) -> str:
     for w in report["workloads"].values():
         for lanes in report["lanes"]:
             by = {r["mode"]: r for r in w["configs"] if r["lanes"] == lanes}
-            ratio = lambda mode: f"{by[mode]['masr_speedup_engine']:.2f}x / {by[mode]['masr_speedup']:.2f}x"  # noqa: E731
+
+            def ratio(mode, by=by):
+                return f"{by[mode]['masr_speedup_engine']:.2f}x / {by[mode]['masr_speedup']:.2f}x"
+
             b = w["storage_bits"][lanes]
             lines.append(f"{w['name']:<8} {lanes:>5} {w['activation_density']:>8.1%} {w['weight_density']:>6.1%} "
                          f"{by['masr']['utilisation']:>9.1%} {by['masr']['cycles_per_frame']:>14.0f} {ratio('weight_sparse'):>18} "

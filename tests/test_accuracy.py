@@ -59,7 +59,8 @@ def twins(real):
     keras.utils.set_random_seed(99)
     return {
         "sigmoid-for-hard_sigmoid": ("uni", with_weights(sequential(gru(8, recurrent_activation="sigmoid"), L.Dense(4, activation="softmax")), uni)),
-        "keras2-hard_sigmoid": ("uni", with_weights(sequential(gru(8, recurrent_activation=keras2_hard_sigmoid), L.Dense(4, activation="softmax")), uni)),
+        "keras2-hard_sigmoid": ("uni", with_weights(sequential(gru(8, recurrent_activation=keras2_hard_sigmoid),
+                                                               L.Dense(4, activation="softmax")), uni)),
         "recurrent-bias-dropped": ("uni", no_recurrent_bias),
         "merge-ave-for-sum": ("bi", with_weights(sequential(L.Bidirectional(gru(6), merge_mode="ave"), L.Dense(3)), bi)),
         "sequence-reversed": ("last", with_weights(sequential(L.GRU(6, activation="relu", go_backwards=True), L.Dense(3)), last)),

@@ -99,7 +99,8 @@ def check_csim(wl, report: dict, tmp_path: Path, lanes: int, mode: str) -> None:
 
     w = wl.QUICK["kws"]
     model = wl.build_model(w, report["seed"], int(np.lcm.reduce(report["lanes"])))
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=wl.hls_config(w, lanes, mode), output_dir=tmp_path / f"kws{lanes}{mode}"))
+    hm = masr_hls.convert_from_keras_model(model, hls_config=wl.hls_config(w, lanes, mode), output_dir=tmp_path / f"kws{lanes}{mode}")
+    hw = masr_hls.hardware(hm)
     counted = {r.name: r for r in hw.csim(wl.make_input(w, report["seed"])).layers[0]}
     config = next(r for r in report["workloads"]["kws"]["configs"] if r["lanes"] == lanes and r["mode"] == mode)
     for layer in config["layers"]:

@@ -1,7 +1,8 @@
 """Keras 3 models converted end to end: C simulation equals the numpy reference bit for bit and Keras within tolerance.
 
-Every model goes through hls4ml's own API (``convert_from_keras_model(..., backend="MASR")``).  The matrix covers every case hls4ml 1.3 gets wrong (GRU reset_after=False,
-SimpleRNN, Bidirectional merges other than concat, Keras-3 Bidirectional(GRU))
+Every model goes through hls4ml's own API (``convert_from_keras_model(..., backend="MASR")``).  The matrix covers
+every case hls4ml 1.3 gets wrong (GRU reset_after=False, SimpleRNN, Bidirectional merges other than concat,
+Keras-3 Bidirectional(GRU))
 and spans cell type, direction, merge mode, return_sequences, reset_after,
 activation, stacking depth, weight density and sequence length.
 """

@@ -11,12 +11,11 @@ import itertools
 
 import numpy as np
 import pytest
+from test_convert import CASES, _randomise_batchnorm, build
 
 import masr_hls
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
 from masr_hls.sim import compiler
-
-from test_convert import CASES, _randomise_batchnorm, build
 
 pytestmark = pytest.mark.csim
 

@@ -55,9 +55,9 @@ def test_activation_density_over_a_data_set(hw):
     ref = hw.reference(x).layers
     assert figures["samples"] == 12
     layer = hw.layers[0]
-    for row, cell, w, pick in (
-        (figures["layers"][0], layer.fwd, layer.wf, lambda r: r[0].forward),
-        (figures["layers"][1], layer.bwd, layer.wb, lambda r: r[0].backward),
+    for row, w, pick in (
+        (figures["layers"][0], layer.wf, lambda r: r[0].forward),
+        (figures["layers"][1], layer.wb, lambda r: r[0].backward),
     ):
         stats = [pick(r) for r in ref]
         nnz_x = np.count_nonzero(w.kernel)

@@ -148,7 +148,7 @@ def check_cycles(layer, run: rtl_model.LayerRun, inputs: np.ndarray) -> int:
                 k_next = steps[i + 1][2].kernel.cycles if i + 1 < len(steps) else 0
                 assert run.kernel_cycles[s, k, i] == k_next + (st.kernel.cycles if i == 0 else 0), where
                 assert run.recurrent_cycles[s, k, i] == st.recurrent.cycles, where
-                for name, v, figures in (("kernel", x_t, st.kernel), ("recurrent", h, None)):
+                for name, v in (("kernel", x_t), ("recurrent", h)):
                     mc = cfg.kernel_config() if name == "kernel" else cfg.recurrent_config()
                     m = mats[name]
                     pairs = int(((m != 0) & (v != 0)[None, :]).sum())

@@ -146,9 +146,11 @@ class RecurrentLayer(HardwareLayer):
     }
 """
         ).substitute(c=c, x=x, out=out, back="true" if self.spec.go_backwards else "false",
-                     decl="" if self.return_sequences else f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n"
+                     decl="" if self.return_sequences else
+                     f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n"
                      f"#pragma HLS ARRAY_PARTITION variable = {out} type = complete dim = 2\n        ",
-                     after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;")
+                     after="" if self.return_sequences else
+                     f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;")
 
     def out_frames(self, frames: int) -> int:
         return frames if self.return_sequences else 1

@@ -486,7 +486,8 @@ def _recursion(toks: list[_Tok]) -> list[Violation]:
                 end = _matching(toks, j, "{", "}")
                 body = toks[j + 1 : end]
                 for k in range(len(body) - 1):
-                    if defined.get(name, 0) == 1 and body[k].text == name and body[k + 1].text in ("(", "<") and (k == 0 or body[k - 1].text not in (".", "->", "::")):
+                    called = body[k + 1].text in ("(", "<") and (k == 0 or body[k - 1].text not in (".", "->", "::"))
+                    if defined.get(name, 0) == 1 and body[k].text == name and called:
                         out.append(Violation("recursion", body[k].where, f"{name} calls itself"))
                         break
                 i = j  # continue inside the body (nested definitions are rare; loops are scanned by lint_lines)

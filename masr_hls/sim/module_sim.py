@@ -92,7 +92,8 @@ def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
 def _build(testbench: str, config_header: str):
     return compiler.load(
         compiler.build_library(
-            {"tb_config.h": "#pragma once\n#include \"ap_fixed.h\"\n#include \"masr/fast_fixed.h\"\n" + config_header, testbench: testbench_source(testbench)},
+            {"tb_config.h": "#pragma once\n#include \"ap_fixed.h\"\n#include \"masr/fast_fixed.h\"\n" + config_header,
+             testbench: testbench_source(testbench)},
             main=testbench,
             name=testbench.removesuffix(".cpp"),
         )
@@ -260,7 +261,8 @@ class SoftmaxSim:
 
     def __init__(self, cfg: SoftmaxConfig):
         self.cfg = cfg
-        self.lib = _build("tb_dense_head.cpp", "#define TB_HAS_SOFTMAX\n#include \"masr/softmax.h\"\n" + cpp_render.softmax_config("softmax_config", cfg))
+        config = cpp_render.softmax_config("softmax_config", cfg)
+        self.lib = _build("tb_dense_head.cpp", "#define TB_HAS_SOFTMAX\n#include \"masr/softmax.h\"\n" + config)
         self.load(exp_table(cfg), inv_table(cfg))
 
     def load(self, exp_tab, inv_tab) -> None:

@@ -287,7 +287,7 @@ def _mean(values) -> float:
 def _direction_rows(layer, run: LayerRun | None, csim_results: list) -> list[dict]:
     """Per direction: RTL cycles beside the C simulation's counted cycles and the ideal (means over samples)."""
     rows = []
-    for k, (dirname, cfg, _) in enumerate(directions(layer)):
+    for k, (_, cfg, _) in enumerate(directions(layer)):
         stats = [r.forward if k == 0 else r.backward for r in csim_results]
         done = [LAYER_DONE_DEPTH if layer.kind == "recurrent" else 0 for s in stats]  # a bare layer's figures end at done
         macs = cfg.lanes * cfg.macs_per_lane
