@@ -311,10 +311,13 @@ def instances(lib: ctypes.CDLL, count: int) -> list[ctypes.CDLL]:
     loaded[0] = lib
     while len(loaded) < count:
         copy = path.with_name(f"{path.stem}.{len(loaded)}{path.suffix}")
-        if not copy.is_file():
-            tmp = copy.with_name(f"{TMP_PREFIX}{copy.name}.{os.getpid()}")
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, copy)  # atomic: a parallel process may write the same bytes
+        try:
+            if not copy.is_file():
+                tmp = copy.with_name(f"{TMP_PREFIX}{copy.name}.{os.getpid()}")
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, copy)  # atomic: a parallel process may write the same bytes
+        except OSError:
+            break  # no room or no write access beside the library: fewer threads, same results
         loaded.append(load(copy))
     return loaded[:count]
 
