@@ -179,20 +179,23 @@ def _constant_bound(expr: list[str]) -> bool:
     return True
 
 
-def _loop_bound(header: list[str]) -> tuple[list[str], str | None]:
-    """The bound expression of ``for (init; index < bound [&& ...]; step)`` and the index name."""
+def _for_parts(header: list[str]) -> list[list[str]]:
+    """The tokens of ``for (init; cond; step)``'s header split at its top-level semicolons."""
     parts, depth, current = [], 0, []
     for t in header:
-        if t == "(":
-            depth += 1
-        elif t == ")":
-            depth -= 1
+        depth += (t == "(") - (t == ")")
         if t == ";" and depth == 0:
             parts.append(current)
             current = []
         else:
             current.append(t)
     parts.append(current)
+    return parts
+
+
+def _loop_bound(header: list[str]) -> tuple[list[str], str | None]:
+    """The bound expression of ``for (init; index < bound [&& ...]; step)`` and the index name."""
+    parts = _for_parts(header)
     if len(parts) != 3 or not parts[1]:
         return [], None
     cond = parts[1]
@@ -327,15 +330,7 @@ def lint_lines(lines) -> list[Violation]:
 
 def _joined_condition(header: list[str]) -> bool:
     """Does the condition of ``for (init; cond; step)`` join tests with && or || at its top level?"""
-    parts, depth, current = [], 0, []
-    for t in header:
-        depth += (t == "(") - (t == ")")
-        if t == ";" and depth == 0:
-            parts.append(current)
-            current = []
-        else:
-            current.append(t)
-    parts.append(current)
+    parts = _for_parts(header)
     if len(parts) != 3:
         return False
     depth = 0
