@@ -226,3 +226,20 @@ def test_engine_at_wide_precisions(accum_t):
     w, x = random_case(rng, 45, 70, w32, w32, 0.6, 0.6, 5)
     y, _ = check_engine(cfg, w, x)
     assert len(np.unique(y)) > 40
+
+
+# The fast build's products: dense 16-bit dot products where both factors fit int16 (a 16-bit unsigned
+# type does not: its upper half would wrap), raw MACs otherwise; both against the reference.
+@pytest.mark.parametrize("w_t, a_t, acc_t", [
+    ("ap_fixed<16,6>", "ap_ufixed<16,8>", "ap_fixed<32,10>"),
+    ("ap_ufixed<16,4>", "ap_fixed<16,6>", "ap_fixed<32,8>"),
+    ("ap_ufixed<15,4>", "ap_ufixed<15,7>", "ap_fixed<32,9>"),
+    ("ap_fixed<8,3>", "ap_fixed<8,3>", "ap_fixed<20,6,AP_RND,AP_WRAP>"),
+])
+def test_engine_products_at_16_bit_limits(w_t, a_t, acc_t):
+    cfg = MxvConfig(90, 33, F(w_t), F(a_t), F(acc_t), lanes=3, macs_per_lane=2)
+    rng = np.random.default_rng(16)
+    w, x = random_case(rng, 33, 90, cfg.weight_t, cfg.act_t, 0.5, 0.7, 4)
+    w[0, :2] = cfg.weight_t.max_raw
+    x[:, :2] = cfg.act_t.max_raw  # the largest factors: the upper half of an unsigned 16-bit value is set
+    check_engine(cfg, w, x)

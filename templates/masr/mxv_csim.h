@@ -90,9 +90,11 @@ struct csim_types {
                             accum_t::width <= 64;
     static const int SHIFT = (accum_t::width - accum_t::iwidth) - (weight_t::width - weight_t::iwidth) -
                              (act_t::width - act_t::iwidth);
-    // Dense 16-bit dot products: both factors fit int16, and the sum modulo
-    // 2^32 decides accum_t (at most 32 bits, products on a coarser grid).
-    static const bool DENSE16 = RAW && weight_t::width <= 16 && act_t::width <= 16 && accum_t::width <= 32 && SHIFT >= 0;
+    // Dense 16-bit dot products: both factors fit int16 (an unsigned type of
+    // 16 bits does not), and the sum modulo 2^32 decides accum_t (at most 32
+    // bits, products on a grid no finer than its own).
+    static const bool DENSE16 = RAW && weight_t::width + !weight_t::sign_flag <= 16 &&
+                                act_t::width + !act_t::sign_flag <= 16 && accum_t::width <= 32 && SHIFT >= 0;
 };
 
 // Sparse products, one accumulator per row: the fixed-point operators, or raw
