@@ -194,7 +194,7 @@ class MasrModel:
         chunk = chunk or -(-n // threads)
         spans = [(start, min(n, start + chunk)) for start in range(0, n, chunk)]
         natives = compiler.instances(native, min(threads, len(spans)))
-        done = threading.Lock()
+        progress_lock = threading.Lock()
 
         def run(lib, my_spans):
             lib.masr_predict.restype = ctypes.c_int
@@ -206,7 +206,7 @@ class MasrModel:
                 if rc != 0:
                     raise RuntimeError(f"the C simulation refused {frames} frames (MAX_T={self.max_frames})")
                 if progress is not None:
-                    with done:
+                    with progress_lock:
                         progress(stop - start)
 
         if len(natives) == 1:
