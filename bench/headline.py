@@ -62,6 +62,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from workloads import parse_lanes  # noqa: E402 - the bench folder is on the path only now
 
 ENGINES = ("dense", "weight_sparse", "masr", "eie")
 PAPER = {"performance": 1.6, "energy": 3.0, "area": 2.0}  # MASR over EIE, Gupta et al., PACT 2019
@@ -378,13 +381,6 @@ def run(workloads: list, lanes_list: list, log=print) -> dict:
         results[w.name] = [evaluate(w, lanes, table) for lanes in tqdm(lanes_list, desc=f"{w.name}: engines", leave=False)]
         log(format_workload(w, results[w.name]) + f"\n    ({time.perf_counter() - t0:.1f} s)\n")
     return results
-
-
-def parse_lanes(text: str) -> list:
-    lanes = [int(v) for v in text.split(",") if v.strip()]
-    if not lanes or min(lanes) < 1:
-        raise argparse.ArgumentTypeError(f"lanes must be positive integers, got {text!r}")
-    return lanes
 
 
 def main(argv=None) -> int:
