@@ -136,6 +136,7 @@ struct mxv_csim_products {
     static void run(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
                     const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out]) {
         typedef mxv_shape<CONFIG_T> S;
+        typename CONFIG_T::accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
         for (int l = 0; l < CONFIG_T::lanes; l++) {
             const rom_word<typename CONFIG_T::weight_t> *values = w.values[l];
             int weight_base = 0;
@@ -151,21 +152,10 @@ struct mxv_csim_products {
                     }
                     weight_base += popcount(wm);
                 }
-                y[csim_row_of(w, l, slot)] = acc.value();
+                bank[l][slot] = acc.value();
             }
         }
-    }
-    // The result row held in slot `slot` of lane `l` (the inverse of row_lane/row_slot).
-    static int csim_row_of(const sparse_weights<CONFIG_T> &w, int l, int slot) {
-        static int row_at[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
-        static const void *source = 0;
-        static long long epoch = 0;
-        if (source != &w || epoch != csim_weights_epoch()) {
-            for (int r = 0; r < CONFIG_T::n_out; r++) row_at[w.row_lane[r]][w.row_slot[r]] = r;
-            source = &w;
-            epoch = csim_weights_epoch();
-        }
-        return row_at[l][slot];
+        for (int r = 0; r < CONFIG_T::n_out; r++) y[r] = bank[w.row_lane[r]][w.row_slot[r]];
     }
 };
 
@@ -185,13 +175,14 @@ struct mxv_csim_products<CONFIG_T, true> {
         static decoded d;  // zero-initialised: no space in the library file
         if (d.source == &w && d.epoch == csim_weights_epoch()) return d;
         memset(d.w, 0, sizeof(d.w));
-        for (int r = 0; r < CONFIG_T::n_out; r++) {
-            const int l = w.row_lane[r], slot = w.row_slot[r];
-            int next = 0;  // packed address of the row's first weight: the popcount of the lane's earlier rows
-            for (int s = 0; s < slot; s++)
-                for (int k = 0; k < mxv_shape<CONFIG_T>::N_WORDS; k++) next += popcount(w.mask[l][s][k]);
-            for (int j = 0; j < N; j++)
-                if ((w.mask[l][slot][j / MASK_BITS] >> (j % MASK_BITS)) & 1) d.w[r][j] = (int16_t)w.values[l][next++].bits;
+        static int row_at[CONFIG_T::lanes][CONFIG_T::max_lane_rows];  // the inverse of row_lane/row_slot
+        for (int r = 0; r < CONFIG_T::n_out; r++) row_at[w.row_lane[r]][w.row_slot[r]] = r;
+        for (int l = 0; l < CONFIG_T::lanes; l++) {
+            int next = 0;  // the lane's packed weights, its rows in slot order
+            for (int slot = 0; slot < w.lane_n_rows[l]; slot++)
+                for (int j = 0; j < N; j++)
+                    if ((w.mask[l][slot][j / MASK_BITS] >> (j % MASK_BITS)) & 1)
+                        d.w[row_at[l][slot]][j] = (int16_t)w.values[l][next++].bits;
         }
         d.source = &w;
         d.epoch = csim_weights_epoch();
