@@ -382,6 +382,17 @@ inline int fast_compare(const MASR_FAST_T(1) & a, const MASR_FAST_T(2) & b) {
     }
 }
 
+// Mixed with an ap_fixed operand: computed in ap_fixed.
+#define MASR_FAST_WITH_AP(op)                                                                 \
+    template <MASR_FAST_ARGS(1), int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2> \
+    inline auto operator op(const MASR_FAST_T(1) & a, const ap_fixed_base<W2, I2, S2, Q2, O2, N2> &b) { \
+        return a.to_ap() op b;                                                                \
+    }                                                                                         \
+    template <MASR_FAST_ARGS(1), int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2> \
+    inline auto operator op(const ap_fixed_base<W2, I2, S2, Q2, O2, N2> &b, const MASR_FAST_T(1) & a) { \
+        return b op a.to_ap();                                                                \
+    }
+
 #define MASR_FAST_CMP(op)                                                                     \
     template <MASR_FAST_ARGS(1), MASR_FAST_ARGS(2)>                                           \
     inline bool operator op(const MASR_FAST_T(1) & a, const MASR_FAST_T(2) & b) {             \
@@ -395,14 +406,7 @@ inline int fast_compare(const MASR_FAST_T(1) & a, const MASR_FAST_T(2) & b) {
     inline bool operator op(T i, const MASR_FAST_T(1) & a) {                                  \
         return fast_compare(fast_fixed<65, 65, AP_TRN, AP_WRAP, true>(i), a) op 0;           \
     }                                                                                         \
-    template <MASR_FAST_ARGS(1), int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2> \
-    inline bool operator op(const MASR_FAST_T(1) & a, const ap_fixed_base<W2, I2, S2, Q2, O2, N2> &b) { \
-        return a.to_ap() op b;                                                                \
-    }                                                                                         \
-    template <MASR_FAST_ARGS(1), int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2> \
-    inline bool operator op(const ap_fixed_base<W2, I2, S2, Q2, O2, N2> &b, const MASR_FAST_T(1) & a) { \
-        return b op a.to_ap();                                                                \
-    }
+    MASR_FAST_WITH_AP(op)
 MASR_FAST_CMP(==)
 MASR_FAST_CMP(!=)
 MASR_FAST_CMP(<)
@@ -411,16 +415,8 @@ MASR_FAST_CMP(>)
 MASR_FAST_CMP(>=)
 #undef MASR_FAST_CMP
 
-// Mixed with an ap_fixed operand: computed in ap_fixed.
 #define MASR_FAST_MIXED(op)                                                                   \
-    template <MASR_FAST_ARGS(1), int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2> \
-    inline auto operator op(const MASR_FAST_T(1) & a, const ap_fixed_base<W2, I2, S2, Q2, O2, N2> &b) { \
-        return a.to_ap() op b;                                                                \
-    }                                                                                         \
-    template <MASR_FAST_ARGS(1), int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2> \
-    inline auto operator op(const ap_fixed_base<W2, I2, S2, Q2, O2, N2> &b, const MASR_FAST_T(1) & a) { \
-        return b op a.to_ap();                                                                \
-    }                                                                                         \
+    MASR_FAST_WITH_AP(op)                                                                     \
     template <MASR_FAST_ARGS(1), int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, int N2> \
     inline ap_fixed_base<W2, I2, S2, Q2, O2, N2> &operator op##=(ap_fixed_base<W2, I2, S2, Q2, O2, N2> &b, const MASR_FAST_T(1) & a) { \
         return b op## = a.to_ap();                                                            \
@@ -429,6 +425,7 @@ MASR_FAST_MIXED(+)
 MASR_FAST_MIXED(-)
 MASR_FAST_MIXED(*)
 #undef MASR_FAST_MIXED
+#undef MASR_FAST_WITH_AP
 
 #undef MASR_FAST_ARGS
 #undef MASR_FAST_T
