@@ -46,7 +46,7 @@ def test_an_interrupted_build_leaves_no_temp_folder(cache, monkeypatch):
         seen.append(cmd)
         raise KeyboardInterrupt
 
-    compiler._compiler_version()  # cached: the compile below is the first command run
+    compiler.compiler_version()  # cached: the compile below is the first command run
     monkeypatch.setattr(subprocess, "run", interrupted)
     with pytest.raises(KeyboardInterrupt):
         compiler.build_library(GOOD, main="lib.cpp", name="interrupted")

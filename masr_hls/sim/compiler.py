@@ -64,7 +64,7 @@ def compiler() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _compiler_version() -> str:
+def compiler_version() -> str:
     return subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout
 
 
@@ -108,7 +108,7 @@ def remove_stale_builds(root: Path, older_than: float = STALE_SECONDS) -> list[P
     return removed
 
 
-def _keep_failed(tmp: Path, name: str, digest: str) -> Path:
+def keep_failed(tmp: Path, name: str, digest: str) -> Path:
     """Move a failed build to ``failed/<name>-<digest>`` (replacing an older failure) for inspection."""
     failed = cache_dir() / "failed" / f"{name}-{digest}"
     failed.parent.mkdir(exist_ok=True)
@@ -188,7 +188,7 @@ def precompiled_header(flags: tuple[str, ...]) -> Path | None:
     flags and the header text otherwise, so it can only save time, never change a result.
     """
     templates = templates_dir() / "masr"
-    h = hashlib.sha256(_pch_text().encode() + " ".join(flags).encode() + _compiler_version().encode())
+    h = hashlib.sha256(_pch_text().encode() + " ".join(flags).encode() + compiler_version().encode())
     h.update(str(ap_types_dir()).encode())
     for p in sorted(templates.glob("*.h")):  # read now: the templates may change while a process runs
         h.update(p.name.encode() + b"\0" + p.read_bytes())
@@ -205,7 +205,7 @@ def precompiled_header(flags: tuple[str, ...]) -> Path | None:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
-            _keep_failed(tmp, "pch", out_dir.name.removeprefix("pch-"))
+            keep_failed(tmp, "pch", out_dir.name.removeprefix("pch-"))
             return None
         try:
             tmp.rename(out_dir)
@@ -238,7 +238,7 @@ def build_library(
         h.update(key.encode() + b"\0" + sources[key].encode() + b"\0")
     for d in extra_include_dirs:
         h.update(str(d).encode())
-    h.update(" ".join(flags).encode() + _compiler_version().encode() + _templates_digest().encode())
+    h.update(" ".join(flags).encode() + compiler_version().encode() + _templates_digest().encode())
     digest = h.hexdigest()[:20]
     out_dir = cache_dir() / f"{name}-{digest}"
     lib = out_dir / f"{name}.so"
@@ -261,7 +261,7 @@ def build_library(
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
-            kept = _keep_failed(tmp, name, digest)
+            kept = keep_failed(tmp, name, digest)
             raise CompileError(
                 f"g++ failed to compile {main} (sources and compile.log in {kept}):\n" + _first_errors(proc.stderr)
             )

@@ -218,15 +218,19 @@ def build_simulation(
     params: dict[str, int], optimize: bool = False, jobs: int | None = None, testbench: str = TESTBENCH_TOP,
     design_sources: tuple[str, ...] = DESIGN_SOURCES,
 ) -> Path:
-    """Compile a testbench (``templates/rtl/<testbench>.sv``) with ``verilator --binary``.
+    """Compile a testbench (``templates/rtl/<testbench>.sv``) with Verilator into a simulation binary.
 
     ``design_sources`` are the files (in ``templates/rtl``) the testbench
     instantiates.  Builds are cached by sources, parameters and Verilator's
     version.  Without ``optimize`` the C++ is compiled at -O0: a test's few
     vectors simulate in milliseconds either way, while the build is about a
-    third faster.
+    third faster.  The model's C++ is compiled as one file (our designs are
+    small, so that costs less than a file at a time), and Verilator's run-time
+    library is compiled once and reused by every later build (see
+    :func:`_runtime_library`).
     """
     exe = _require_verilator5()
+    make = require_tool("make")
     sources = _sources(tuple(design_sources) + (f"{testbench}.sv",))
     h = hashlib.sha256()
     for path in sources:
@@ -237,20 +241,67 @@ def build_simulation(
     if binary.is_file():
         return binary
     tmp = Path(tempfile.mkdtemp(prefix=f"rtl-{testbench}-", dir=compiler.cache_dir()))
-    jobs = jobs or min(4, os.cpu_count() or 1)
-    cmd = [exe, "--binary", "-j", str(jobs), "--top-module", testbench, "-Mdir", str(tmp / "obj_dir"), "-o", "simulate"]
-    if not optimize:
-        cmd += ["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"]
-    cmd += _param_flags(params) + [str(p) for p in sources]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 or not (tmp / "obj_dir" / "simulate").is_file():
-        (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-        raise RtlError(f"verilator failed to build the simulation (log in {tmp / 'build.log'}):\n{tail(proc.stderr)}")
+    obj_dir = tmp / "obj_dir"
     try:
-        tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+        # --binary without --build: Verilator writes the C++ and its makefiles, and the make below compiles them.
+        cmd = [exe, "--main", "--exe", "--timing", "--top-module", testbench, "-Mdir", str(obj_dir), "-o", "simulate"]
+        cmd += _param_flags(params) + [str(p) for p in sources]
+        _run_build_step(cmd, tmp, "verilator failed to translate the design")
+        runtime = _runtime_library(obj_dir, testbench, optimize)
+        for obj in runtime.glob("*.o"):
+            shutil.copyfile(obj, obj_dir / obj.name)  # newer than the makefiles, so make keeps them
+        cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(jobs or min(4, os.cpu_count() or 1)),
+               "VM_PARALLEL_BUILDS=0", "simulate"]
+        if not optimize:
+            cmd += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
+        _run_build_step(cmd, tmp, "the C++ of the Verilator simulation did not compile")
+        if not (obj_dir / "simulate").is_file():
+            raise RtlError(f"Verilator's build made no simulation binary (in {obj_dir})")
+        try:
+            tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
+        except OSError:
+            pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     return binary
+
+
+def _run_build_step(cmd: list[str], tmp: Path, failure: str) -> None:
+    """Run one step of a build in ``tmp``; on failure keep ``tmp`` (with build.log) under the cache's failed/."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+        kept = compiler.keep_failed(tmp, tmp.name, "build")
+        raise RtlError(f"{failure} (log in {kept / 'build.log'}):\n{tail(proc.stderr or proc.stdout)}")
+
+
+def _runtime_library(obj_dir: Path, testbench: str, optimize: bool) -> Path:
+    """Verilator's run-time library (``verilated*.o``) compiled for the settings of ``obj_dir``'s makefiles.
+
+    Every simulation links the same few run-time files, which take longer to
+    compile than our designs; they are built once per Verilator version,
+    compiler, optimisation and model settings (``VM_TIMING``, ``VM_TRACE``, ...)
+    and cached beside the simulations.
+    """
+    settings = (obj_dir / f"V{testbench}_classes.mk").read_text()
+    h = hashlib.sha256("\n".join(re.findall(r"^VM_\w+ = .*$", settings, re.M)).encode())
+    h.update(_tool_version("verilator").encode() + compiler.compiler_version().encode() + bytes([optimize]))
+    runtime = compiler.cache_dir() / f"rtl-runtime-{h.hexdigest()[:20]}"
+    if any(runtime.glob("*.o")):
+        return runtime
+    globals_ = re.findall(r"^\s+(verilated\w*) \\$", settings, re.M)
+    cmd = [require_tool("make"), "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(min(4, os.cpu_count() or 1))]
+    cmd += [f"{name}.o" for name in globals_] + ([] if optimize else ["OPT_GLOBAL=-O0"])
+    _run_build_step(cmd, obj_dir.parent, "Verilator's run-time library did not compile")
+    tmp = Path(tempfile.mkdtemp(prefix=f"{compiler.TMP_PREFIX}rtl-runtime-", dir=compiler.cache_dir()))
+    for name in globals_:
+        shutil.copyfile(obj_dir / f"{name}.o", tmp / f"{name}.o")
+    try:
+        tmp.rename(runtime)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # a parallel build stored it first
+    return runtime
 
 
 def tail(text: str, lines: int = 30) -> str:
