@@ -40,17 +40,48 @@ def assert_bit_exact(actual, expected, inputs, what):
     assert bad.size == 0, f"{what}: input {inputs[bad[0]]!r} -> C++ raw {actual[bad[0]]}, reference raw {expected[bad[0]]}"
 
 
+def multi_type_sim(src: FixedType, types: list[FixedType]):
+    """One library converting ``src`` raw values and doubles to each of ``types``: one compile for all.
+
+    Built at -O0 (as Vitis' csim builds by default): it holds numpy to ap_fixed itself, whose results do not
+    depend on the optimisation, and the many types make g++'s optimiser the larger part of the compile.
+    """
+    body = ['#include "ap_fixed.h"\n#include "masr/raw_bits.h"\nextern "C" {']
+    for k, t in enumerate(types):
+        body.append(
+            f"void from_raw_{k}(const int64_t *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
+            f"out[i] = masr::to_raw({t.cpp()}(masr::from_raw<{src.cpp()}>(x[i]))); }}\n"
+            f"void from_double_{k}(const double *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
+            f"out[i] = masr::to_raw({t.cpp()}(x[i])); }}"
+        )
+    lib = compiler.load(compiler.build_library({"tiny.cpp": "\n".join(body) + "\n}\n"}, main="tiny.cpp", name="tb_many_types",
+                                                 opt="-O0"))
+
+    def run(kind, k, values, ctype):
+        values = np.ascontiguousarray(values)
+        out = np.zeros(values.size, np.int64)
+        getattr(lib, f"{kind}_{k}")(compiler.ptr(values, ctype), ctypes.c_int(values.size), compiler.ptr(out))
+        return out
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def types_sim():
+    return multi_type_sim(SOURCE, TYPES)
+
+
 @pytest.mark.csim
-@pytest.mark.parametrize("t", TYPES, ids=str)
-def test_quantize_matches_ap_fixed(t):
-    sim = FixedPointSim(SOURCE, t)
+@pytest.mark.parametrize("k", range(len(TYPES)), ids=[str(t) for t in TYPES])
+def test_quantize_matches_ap_fixed(k, types_sim):
+    t = TYPES[k]
     rng = np.random.default_rng(t.width * 1000 + t.integer)
     span = 2.0 ** (t.integer + 1)
     x = np.concatenate([edge_values(t), rng.uniform(-span, span, 4000), rng.normal(0, 2.0 ** t.integer, 2000)])
     x = x[np.abs(x) < 2.0**29]  # inside SOURCE, so the raw path sees the same values
-    assert_bit_exact(sim.from_double(x), t.quantize_float(x), x, f"double -> {t}")
+    assert_bit_exact(types_sim("from_double", k, x, ctypes.c_double), t.quantize_float(x), x, f"double -> {t}")
     raw = SOURCE.quantize_float(x)
-    assert_bit_exact(sim.from_raw(raw), t.quantize_raw(raw, SOURCE.frac), raw, f"{SOURCE} -> {t}")
+    assert_bit_exact(types_sim("from_raw", k, raw, ctypes.c_int64), t.quantize_raw(raw, SOURCE.frac), raw, f"{SOURCE} -> {t}")
 
 
 @pytest.mark.csim
@@ -145,27 +176,6 @@ TINY_TYPES = [
     for o in OVERFLOW_MODES
     if i <= w
 ]
-
-
-def multi_type_sim(src: FixedType, types: list[FixedType]):
-    """One library converting ``src`` raw values and doubles to each of ``types``: one compile for all."""
-    body = ['#include "ap_fixed.h"\n#include "masr/raw_bits.h"\nextern "C" {']
-    for k, t in enumerate(types):
-        body.append(
-            f"void from_raw_{k}(const int64_t *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
-            f"out[i] = masr::to_raw({t.cpp()}(masr::from_raw<{src.cpp()}>(x[i]))); }}\n"
-            f"void from_double_{k}(const double *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
-            f"out[i] = masr::to_raw({t.cpp()}(x[i])); }}"
-        )
-    lib = compiler.load(compiler.build_library({"tiny.cpp": "\n".join(body) + "\n}\n"}, main="tiny.cpp", name="tb_tiny_types"))
-
-    def run(kind, k, values, ctype):
-        values = np.ascontiguousarray(values)
-        out = np.zeros(values.size, np.int64)
-        getattr(lib, f"{kind}_{k}")(compiler.ptr(values, ctype), ctypes.c_int(values.size), compiler.ptr(out))
-        return out
-
-    return run
 
 
 @pytest.mark.csim

@@ -130,7 +130,7 @@ DEFAULT_FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-fno-gnu-unique", "-W
 # masr::fixed_t types that fit a native integer are integer-backed and bit-exact with ap_fixed;
 # "ap_fixed" keeps Xilinx's ap_fixed everywhere (what synthesis and the exported testbench see).
 ARITHMETICS = ("fast", "ap_fixed")
-OPTIMISATIONS = ("-O1", "-O2", "-O3")
+OPTIMISATIONS = ("-O0", "-O1", "-O2", "-O3")
 ARITHMETIC_ENV = "MASR_HLS_ARITHMETIC"  # the default arithmetic, "fast" unless set
 
 
