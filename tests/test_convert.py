@@ -95,9 +95,22 @@ def test_conversion_matrix(case, precision, tmp_path):
     hm = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="MASR", output_dir=str(tmp_path / "prj"))
     hm.compile()
     assert hm.predict(x).shape == model.predict(x, verbose=0).shape
-    check = masr_hls.hardware(hm).cross_check(x)
+    hw = masr_hls.hardware(hm)
+    check = hw.cross_check(x)
     assert check.csim_mismatches == 0 and check.figure_mismatches == 0, check.summary()
     assert check.semantics_ok, check.summary()
+    if precision == "default":
+        assert_fast_equals_ap_fixed(hw, x)
+
+
+def assert_fast_equals_ap_fixed(hw, x):
+    """The fast C simulation (templates/masr/fast_fixed.h), one thread and two, against the ap_fixed build."""
+    fast, slow = hw.csim(x, arithmetic="fast", threads=1), hw.csim(x, arithmetic="ap_fixed")
+    np.testing.assert_array_equal(fast.y_raw, slow.y_raw)
+    assert fast.layers == slow.layers  # pairs, cycles and every other figure
+    threaded = hw.csim(x, arithmetic="fast", threads=2, chunk=1)  # two library instances, samples interleaved
+    np.testing.assert_array_equal(threaded.y_raw, fast.y_raw)
+    assert threaded.layers == fast.layers
 
 
 @pytest.mark.slow

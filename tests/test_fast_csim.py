@@ -2,8 +2,8 @@
 
 Two levels: the type itself (every conversion, quantisation and overflow mode, the
 exact operators and comparisons, on random raw values, in one C++ program that holds
-both types), and whole models (the conversion matrix of test_convert.py built twice,
-fast and ap_fixed, with identical outputs and figures).
+both types), and whole models (test_convert.py's conversion matrix builds every model
+fast and ap_fixed too, and asserts identical outputs and figures).
 """
 
 import ctypes
@@ -11,9 +11,7 @@ import itertools
 
 import numpy as np
 import pytest
-from test_convert import CASES, _randomise_batchnorm, build
 
-import masr_hls
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
 from masr_hls.sim import compiler
 
@@ -111,24 +109,6 @@ def test_arithmetic_is_selected_by_a_flag():
     slow = compiler.load(compiler.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="ap_fixed"))
     assert fast.fast() == 1 and slow.fast() == 0
     assert fast.wide_is_ap() == 1 and slow.wide_is_ap() == 1  # too wide for the fast path: ap_fixed in both
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_fast_and_ap_fixed_builds_agree_on_the_conversion_matrix(case, tmp_path):
-    name, frames, features, layers, density = case
-    model = build(3, frames, features, layers(), density)
-    _randomise_batchnorm(model, np.random.default_rng(3))
-    hm = masr_hls.convert_from_keras_model(model, output_dir=str(tmp_path / "prj"))
-    hw = masr_hls.hardware(hm)
-    x = hw.example_input(3, seed=4)
-    fast, slow = hw.csim(x, arithmetic="fast", threads=1), hw.csim(x, arithmetic="ap_fixed")
-    np.testing.assert_array_equal(fast.y_raw, slow.y_raw)
-    assert fast.layers == slow.layers  # pairs, cycles and every other figure
-    threaded = hw.csim(x, arithmetic="fast", threads=2, chunk=1)  # two library instances, samples interleaved
-    np.testing.assert_array_equal(threaded.y_raw, fast.y_raw)
-    assert threaded.layers == fast.layers
-    np.testing.assert_array_equal(fast.y_raw, hw.reference(x).y_raw)
 
 
 def test_threads_setting_is_checked(monkeypatch):
