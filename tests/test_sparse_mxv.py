@@ -32,16 +32,12 @@ DENSITIES = [0.0, 0.1, 0.5, 1.0]
 _sims = {}
 
 
-def bucket(n: int) -> int:
-    return 1 << max(0, int(n - 1).bit_length())
-
-
 def sim_for(cfg: MxvConfig, matrix: SparseMatrix, arithmetic: str | None = None) -> MxvSim:
-    """One compiled testbench per config, bank size bucket and arithmetic, re-loaded with new weights."""
-    rows, nnz = bucket(matrix.lane_rows.shape[1]), bucket(matrix.lane_values.shape[1])
-    key = (cfg, rows, nnz, arithmetic)
+    """One compiled testbench per config and arithmetic, its banks large enough for any matrix of the shape
+    (a lane may take every row and every weight), re-loaded with new weights."""
+    key = (cfg, arithmetic)
     if key not in _sims:
-        _sims[key] = MxvSim(cfg, matrix, rows, nnz, arithmetic)
+        _sims[key] = MxvSim(cfg, matrix, cfg.n_out, cfg.n_out * cfg.n_in, arithmetic)
     sim = _sims[key]
     sim.load(matrix)
     return sim
