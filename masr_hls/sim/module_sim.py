@@ -120,26 +120,35 @@ class FixedPointSim:
 
 
 class ActivationSim:
-    """activation.h for one input type and one activation (its table loaded once)."""
+    """activation.h for one input type and one activation (its table loaded once).
+
+    ``ActivationSim.many`` compiles many such pairs into one library: the same code, one g++ run.
+    """
 
     KINDS = {"sigmoid": 0, "tanh": 0, "hard_sigmoid": 1, "relu": 2, "linear": 3}
 
-    def __init__(self, in_t: FixedType, act: Activation):
+    def __init__(self, in_t: FixedType, act: Activation, _lib=None, _k: int = 0):
         self.act = act
-        header = (
-            f"typedef {cpp_render.hls_type(in_t)} in_t;\ntypedef {cpp_render.hls_type(act.out_t)} out_t;\n"
-            f"static const int N_LOG2 = {act.n_log2 if act.uses_table else 1};\n"
-            f"static const int R_LOG2 = {act.r_log2};\n"
-        )
-        self.lib = _build("tb_activation.cpp", header)
+        lib = _lib or _build("tb_activation.cpp", self._config(0, in_t, act))
+        self._load, self._run = getattr(lib, f"tb_load_table_{_k}"), getattr(lib, f"tb_activation_{_k}")
         if act.uses_table:
-            table = _i64(act.table())
-            self.lib.tb_load_table(compiler.ptr(table))
+            self._load(compiler.ptr(_i64(act.table())))
+
+    @classmethod
+    def many(cls, pairs: list[tuple[FixedType, Activation]]) -> list[ActivationSim]:
+        """One simulation per ``(in_t, act)`` pair, all from one compiled library."""
+        lib = _build("tb_activation.cpp", "".join(cls._config(k, in_t, act) for k, (in_t, act) in enumerate(pairs)))
+        return [cls(in_t, act, lib, k) for k, (in_t, act) in enumerate(pairs)]
+
+    @staticmethod
+    def _config(k: int, in_t: FixedType, act: Activation) -> str:
+        return (f"typedef {cpp_render.hls_type(in_t)} in_{k}_t;\ntypedef {cpp_render.hls_type(act.out_t)} out_{k}_t;\n"
+                f"TB_ACTIVATION({k}, in_{k}_t, out_{k}_t, {act.n_log2 if act.uses_table else 1}, {act.r_log2})\n")
 
     def __call__(self, x_raw) -> np.ndarray:
         x = _i64(x_raw)
         out = np.zeros(x.size, np.int64)
-        self.lib.tb_activation(ctypes.c_int(self.KINDS[self.act.kind]), compiler.ptr(x), ctypes.c_int(x.size), compiler.ptr(out))
+        self._run(ctypes.c_int(self.KINDS[self.act.kind]), compiler.ptr(x), ctypes.c_int(x.size), compiler.ptr(out))
         return out
 
 
@@ -165,11 +174,16 @@ class RnnSim:
             backward: {m: (w.matrices[m].n_rows, _bucket(w.matrices[m].lane_values.shape[1])) for m in w.matrices}
             for backward, w in ((False, wf), (True, wb))
         }
+        # One cell type for both directions when their configurations are equal: g++ then compiles it once.
+        same_cell = self.bwd == self.fwd
+        if same_cell:
+            both = {m: tuple(map(max, self._banks[False][m], self._banks[True][m])) for m in self._banks[False]}
+            self._banks = {False: both, True: both}
         self.max_frames = _bucket(max_frames)
         header = (
             "#include \"masr/rnn_layer.h\"\n"
             + cpp_render.cell_config("fwd_cell", self.fwd, wf, self._banks[False])
-            + cpp_render.cell_config("bwd_cell", self.bwd, wb, self._banks[True])
+            + ("typedef fwd_cell bwd_cell;\n" if same_cell else cpp_render.cell_config("bwd_cell", self.bwd, wb, self._banks[True]))
             + cpp_render.merge_config("merge_cfg", self.merge, self.fwd, self.bwd)
             + f"static const int MAX_T = {self.max_frames};\n"
         )
