@@ -58,10 +58,10 @@ def rtl_dir() -> Path:
     return compiler.templates_dir() / "rtl"
 
 
-def require_tool(name: str) -> str:
+def require_tool(name: str, hint: str = INSTALL_HINT) -> str:
     path = shutil.which(name)
     if path is None:
-        raise ToolNotFound(f"{name} not found on PATH; {INSTALL_HINT}")
+        raise ToolNotFound(f"{name} not found on PATH; {hint}")
     return path
 
 
@@ -230,7 +230,7 @@ def build_simulation(
     :func:`_runtime_library`).
     """
     exe = _require_verilator5()
-    make = require_tool("make")
+    make = require_tool("make", "Verilator's simulations are built with it: apt-get install make")
     sources = _sources(tuple(design_sources) + (f"{testbench}.sv",))
     h = hashlib.sha256()
     for path in sources:
@@ -247,7 +247,7 @@ def build_simulation(
         cmd = [exe, "--main", "--exe", "--timing", "--top-module", testbench, "-Mdir", str(obj_dir), "-o", "simulate"]
         cmd += _param_flags(params) + [str(p) for p in sources]
         _run_build_step(cmd, tmp, "verilator failed to translate the design")
-        runtime = _runtime_library(obj_dir, testbench, optimize)
+        runtime = _runtime_library(make, obj_dir, testbench, optimize)
         for obj in runtime.glob("*.o"):
             shutil.copyfile(obj, obj_dir / obj.name)  # newer than the makefiles, so make keeps them
         cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(jobs or min(4, os.cpu_count() or 1)),
@@ -276,7 +276,7 @@ def _run_build_step(cmd: list[str], tmp: Path, failure: str) -> None:
         raise RtlError(f"{failure} (log in {kept / 'build.log'}):\n{tail(proc.stderr or proc.stdout)}")
 
 
-def _runtime_library(obj_dir: Path, testbench: str, optimize: bool) -> Path:
+def _runtime_library(make: str, obj_dir: Path, testbench: str, optimize: bool) -> Path:
     """Verilator's run-time library (``verilated*.o``) compiled for the settings of ``obj_dir``'s makefiles.
 
     Every simulation links the same few run-time files, which take longer to
@@ -291,7 +291,7 @@ def _runtime_library(obj_dir: Path, testbench: str, optimize: bool) -> Path:
     if any(runtime.glob("*.o")):
         return runtime
     globals_ = re.findall(r"^\s+(verilated\w*) \\$", settings, re.M)
-    cmd = [require_tool("make"), "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(min(4, os.cpu_count() or 1))]
+    cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(min(4, os.cpu_count() or 1))]
     cmd += [f"{name}.o" for name in globals_] + ([] if optimize else ["OPT_GLOBAL=-O0"])
     _run_build_step(cmd, obj_dir.parent, "Verilator's run-time library did not compile")
     tmp = Path(tempfile.mkdtemp(prefix=f"{compiler.TMP_PREFIX}rtl-runtime-", dir=compiler.cache_dir()))
