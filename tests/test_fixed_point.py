@@ -54,8 +54,8 @@ def multi_type_sim(src: FixedType, types: list[FixedType]):
             f"void from_double_{k}(const double *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
             f"out[i] = masr::to_raw({t.cpp()}(x[i])); }}"
         )
-    lib = compiler.load(compiler.build_library({"tiny.cpp": "\n".join(body) + "\n}\n"}, main="tiny.cpp", name="tb_many_types",
-                                                 opt="-O0"))
+    lib = compiler.load(compiler.build_library({"many_types.cpp": "\n".join(body) + "\n}\n"}, main="many_types.cpp",
+                                                 name="tb_many_types", opt="-O0"))
 
     def run(kind, k, values, ctype):
         values = np.ascontiguousarray(values)
