@@ -156,27 +156,47 @@ def wide_cell(kind, reset_after, recurrent_activation, accum_t):
     return CellConfig(kind, 9, 6, "tanh", recurrent_activation, reset_after, accum_t=accum_t, lanes=2, **types)
 
 
-@pytest.mark.parametrize("accum_t", WIDE_ACCUMULATORS)
-@pytest.mark.parametrize("kind,reset_after,recurrent_activation",
-                         [("gru", True, "sigmoid"), ("gru", False, "hard_sigmoid"), ("lstm", True, "sigmoid"), ("simple_rnn", True, "sigmoid")])
-def test_wide_precisions_match_reference(kind, reset_after, recurrent_activation, accum_t):
-    rng = np.random.default_rng(zlib.crc32(repr((kind, reset_after, accum_t)).encode()))
-    cfg = wide_cell(kind, reset_after, recurrent_activation, accum_t)
+WIDE_CASES = [(kind, reset_after, recurrent_activation, accum_t) for accum_t in WIDE_ACCUMULATORS
+              for kind, reset_after, recurrent_activation in
+              [("gru", True, "sigmoid"), ("gru", False, "hard_sigmoid"), ("lstm", True, "sigmoid"), ("simple_rnn", True, "sigmoid")]]
+WIDE_MERGES = ["mul", "ave"]
+
+
+@pytest.fixture(scope="module")
+def wide_layers():
+    """Every wide case's config, weights, random stream and simulation: the simulations from one library, since
+    their ap_fixed arithmetic (past 64 bits) is most of what g++ compiles, and it is shared."""
+    cases, setups = {}, []
+    for case in WIDE_CASES:
+        kind, reset_after, recurrent_activation, accum_t = case
+        rng = np.random.default_rng(zlib.crc32(repr((kind, reset_after, accum_t)).encode()))
+        cfg = wide_cell(kind, reset_after, recurrent_activation, accum_t)
+        w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.7, scale=1.5))
+        cases[case] = cfg, w, rng
+        setups.append((cfg, w, None, None, None, 8))
+    for merge_mode in WIDE_MERGES:
+        rng = np.random.default_rng(len(merge_mode))
+        cfg = wide_cell("gru", True, "sigmoid", WIDE_ACCUMULATORS[2])
+        m = MergeConfig(merge_mode, F("ap_fixed<64,28,AP_RND,AP_SAT>"))  # a 32 x 32-bit product kept whole
+        wf, wb = (CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.8, scale=1.5)) for _ in range(2))
+        cases[merge_mode] = cfg, (wf, wb, m), rng
+        setups.append((cfg, wf, cfg, wb, m, 6))
+    return {case: (*cases[case], sim) for case, sim in zip(cases, RnnSim.many(setups))}
+
+
+@pytest.mark.parametrize("kind,reset_after,recurrent_activation,accum_t", WIDE_CASES)
+def test_wide_precisions_match_reference(kind, reset_after, recurrent_activation, accum_t, wide_layers):
+    cfg, w, rng, sim = wide_layers[kind, reset_after, recurrent_activation, accum_t]
     assert cfg.elementwise_bits() > 62  # the reference's Python-integer path is the one under test
-    w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.7, scale=1.5))
-    sim = RnnSim(cfg, w, max_frames=8)
     stats = assert_layer_matches(sim, cfg, w, frames(rng, cfg, 8, density=0.8))
     assert stats.kernel.pairs > 0
 
 
-@pytest.mark.parametrize("merge_mode", ["mul", "ave"])
-def test_wide_bidirectional_merge(merge_mode):
-    rng = np.random.default_rng(len(merge_mode))
-    cfg = wide_cell("gru", True, "sigmoid", WIDE_ACCUMULATORS[2])
-    m = MergeConfig(merge_mode, F("ap_fixed<64,28,AP_RND,AP_SAT>"))  # a 32 x 32-bit product kept whole
-    wf, wb = (CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.8, scale=1.5)) for _ in range(2))
+@pytest.mark.parametrize("merge_mode", WIDE_MERGES)
+def test_wide_bidirectional_merge(merge_mode, wide_layers):
+    cfg, (wf, wb, m), rng, sim = wide_layers[merge_mode]
     x = frames(rng, cfg, 6, density=0.9)
-    y, *_ = RnnSim(cfg, wf, cfg, wb, m, max_frames=6).bidirectional(x)
+    y, *_ = sim.bidirectional(x)
     ry, *_ = bidirectional(cfg, wf, cfg, wb, m, x)
     np.testing.assert_array_equal(y, ry)
     assert np.count_nonzero(ry) > ry.size // 2

@@ -119,31 +119,53 @@ class FixedPointSim:
         return out
 
 
-class ActivationSim:
-    """activation.h for one input type and one activation (its table loaded once).
+class _Batched:
+    """A module simulation whose testbench lists its configurations in tb_config.h, so one library can hold many.
 
-    ``ActivationSim.many`` compiles many such pairs into one library: the same code, one g++ run.
+    A subclass sets ``TESTBENCH`` and defines ``_setup(*args)`` (its own state from its constructor's arguments),
+    ``_config(k)`` (configuration k's lines of tb_config.h) and ``_bind(lib, k)`` (configuration k's C functions).
     """
 
-    KINDS = {"sigmoid": 0, "tanh": 0, "hard_sigmoid": 1, "relu": 2, "linear": 3}
+    TESTBENCH = ""
 
-    def __init__(self, in_t: FixedType, act: Activation, _lib=None, _k: int = 0):
-        self.act = act
-        lib = _lib or _build("tb_activation.cpp", self._config(0, in_t, act))
-        self._load, self._run = getattr(lib, f"tb_load_table_{_k}"), getattr(lib, f"tb_activation_{_k}")
-        if act.uses_table:
-            self._load(compiler.ptr(_i64(act.table())))
+    def __init__(self, *args):
+        self._setup(*args)
+        self._bind(_build(self.TESTBENCH, self._config(0)), 0)
 
     @classmethod
-    def many(cls, pairs: list[tuple[FixedType, Activation]]) -> list[ActivationSim]:
-        """One simulation per ``(in_t, act)`` pair, all from one compiled library."""
-        lib = _build("tb_activation.cpp", "".join(cls._config(k, in_t, act) for k, (in_t, act) in enumerate(pairs)))
-        return [cls(in_t, act, lib, k) for k, (in_t, act) in enumerate(pairs)]
+    def many(cls, setups: list[tuple]) -> list:
+        """One simulation per tuple of the constructor's arguments, all from one compiled library (one g++ run)."""
+        sims = []
+        for args in setups:
+            sim = cls.__new__(cls)
+            sim._setup(*args)
+            sims.append(sim)
+        lib = _build(cls.TESTBENCH, "".join(sim._config(k) for k, sim in enumerate(sims)))
+        for k, sim in enumerate(sims):
+            sim._bind(lib, k)
+        return sims
 
-    @staticmethod
-    def _config(k: int, in_t: FixedType, act: Activation) -> str:
-        return (f"typedef {cpp_render.hls_type(in_t)} in_{k}_t;\ntypedef {cpp_render.hls_type(act.out_t)} out_{k}_t;\n"
-                f"TB_ACTIVATION({k}, in_{k}_t, out_{k}_t, {act.n_log2 if act.uses_table else 1}, {act.r_log2})\n")
+
+class ActivationSim(_Batched):
+    """activation.h for one input type and one activation (its table loaded once)."""
+
+    TESTBENCH = "tb_activation.cpp"
+    KINDS = {"sigmoid": 0, "tanh": 0, "hard_sigmoid": 1, "relu": 2, "linear": 3}
+
+    def __init__(self, in_t: FixedType, act: Activation):
+        super().__init__(in_t, act)
+
+    def _setup(self, in_t: FixedType, act: Activation) -> None:
+        self.in_t, self.act = in_t, act
+
+    def _config(self, k: int) -> str:
+        return (f"typedef {cpp_render.hls_type(self.in_t)} in_{k}_t;\ntypedef {cpp_render.hls_type(self.act.out_t)} out_{k}_t;\n"
+                f"TB_ACTIVATION({k}, in_{k}_t, out_{k}_t, {self.act.n_log2 if self.act.uses_table else 1}, {self.act.r_log2})\n")
+
+    def _bind(self, lib, k: int) -> None:
+        self._run = getattr(lib, f"tb_activation_{k}")
+        if self.act.uses_table:
+            getattr(lib, f"tb_load_table_{k}")(compiler.ptr(_i64(self.act.table())))
 
     def __call__(self, x_raw) -> np.ndarray:
         x = _i64(x_raw)
@@ -157,37 +179,47 @@ def _bucket(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 
 
-class RnnSim:
+class RnnSim(_Batched):
     """rnn_cell.h + rnn_layer.h: a unidirectional layer on ``fwd``, or a bidirectional layer with ``bwd`` and ``merge``.
 
     Value banks and the frame capacity are rounded up to powers of two, so
     other weights of the same shape, no denser, reuse one compiled testbench.
     """
 
+    TESTBENCH = "tb_rnn.cpp"
+
     def __init__(self, fwd: CellConfig, wf: CellWeights, bwd: CellConfig | None = None, wb: CellWeights | None = None,
                  merge: MergeConfig | None = None, max_frames: int = 64):
+        super().__init__(fwd, wf, bwd, wb, merge, max_frames)
+
+    def _setup(self, fwd, wf, bwd=None, wb=None, merge=None, max_frames=64) -> None:
         self.fwd, self.bwd = fwd, bwd or fwd
         self.merge = merge or MergeConfig("concat", self.fwd.state_t)
-        wb = wb or wf
+        self._weights = wf, wb or wf
         # Row banks hold every row (a lane may take them all); value banks a power of two.
         self._banks = {
             backward: {m: (w.matrices[m].n_rows, _bucket(w.matrices[m].lane_values.shape[1])) for m in w.matrices}
-            for backward, w in ((False, wf), (True, wb))
+            for backward, w in zip((False, True), self._weights)
         }
         # One cell type for both directions when their configurations are equal: g++ then compiles it once.
-        same_cell = self.bwd == self.fwd
-        if same_cell:
+        if self.bwd == self.fwd:
             both = {m: tuple(map(max, self._banks[False][m], self._banks[True][m])) for m in self._banks[False]}
             self._banks = {False: both, True: both}
         self.max_frames = _bucket(max_frames)
-        header = (
-            "#include \"masr/rnn_layer.h\"\n"
-            + cpp_render.cell_config("fwd_cell", self.fwd, wf, self._banks[False])
-            + ("typedef fwd_cell bwd_cell;\n" if same_cell else cpp_render.cell_config("bwd_cell", self.bwd, wb, self._banks[True]))
-            + cpp_render.merge_config("merge_cfg", self.merge, self.fwd, self.bwd)
-            + f"static const int MAX_T = {self.max_frames};\n"
+
+    def _config(self, k: int) -> str:
+        wf, wb = self._weights
+        fwd, bwd, merge = f"fwd_cell_{k}", f"bwd_cell_{k}", f"merge_cfg_{k}"
+        return (
+            cpp_render.cell_config(fwd, self.fwd, wf, self._banks[False])
+            + (f"typedef {fwd} {bwd};\n" if self.bwd == self.fwd else cpp_render.cell_config(bwd, self.bwd, wb, self._banks[True]))
+            + cpp_render.merge_config(merge, self.merge, self.fwd, self.bwd)
+            + f"TB_RNN({k}, {fwd}, {bwd}, {merge}, {self.max_frames})\n"
         )
-        self.lib = _build("tb_rnn.cpp", header)
+
+    def _bind(self, lib, k: int) -> None:
+        self._load, self._layer, self._bidirectional = (getattr(lib, f"{f}_{k}") for f in ("tb_load", "tb_layer", "tb_bidirectional"))
+        wf, wb = self._weights
         self.load(wf)
         self.load(wb, backward=True)
 
@@ -205,7 +237,7 @@ class RnnSim:
         arrays += [w.bias, w.recurrent_bias, act, rec]
         self._keep = [_i64(a) for a in arrays]  # the C side copies, but keep them alive across the call
         table = (ctypes.POINTER(ctypes.c_int64) * len(self._keep))(*(compiler.ptr(a) for a in self._keep))
-        self.lib.tb_load(ctypes.c_int(int(backward)), table)
+        self._load(ctypes.c_int(int(backward)), table)
 
     def _frames(self, x_raw) -> np.ndarray:
         x = _i64(x_raw)
@@ -216,14 +248,14 @@ class RnnSim:
     def layer(self, x_raw, go_backwards: bool = False) -> tuple[np.ndarray, StepStats]:
         x = self._frames(x_raw)
         out, stats = np.zeros((len(x), self.fwd.n_units), np.int64), np.zeros(12, np.int64)
-        self.lib.tb_layer(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(go_backwards)), compiler.ptr(out), compiler.ptr(stats))
+        self._layer(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(go_backwards)), compiler.ptr(out), compiler.ptr(stats))
         return out, _step_stats(stats)
 
     def bidirectional(self, x_raw, return_sequences: bool = True):
         x = self._frames(x_raw)
         n_out = self.merge.n_out(self.fwd, self.bwd)
         y, stats = np.zeros((len(x) if return_sequences else 1, n_out), np.int64), np.zeros(25, np.int64)
-        self.lib.tb_bidirectional(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(return_sequences)), compiler.ptr(y), compiler.ptr(stats))
+        self._bidirectional(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(return_sequences)), compiler.ptr(y), compiler.ptr(stats))
         return y, _step_stats(stats[:12]), _step_stats(stats[12:24]), int(stats[24])
 
 

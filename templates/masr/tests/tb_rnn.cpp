@@ -1,13 +1,13 @@
 // Testbench for the recurrent cells, direction sweeps and the bidirectional layer.
-// tb_config.h (written by Python) defines the cell configs `fwd_cell` and
-// `bwd_cell`, the merge config `merge_cfg` and MAX_T.
-#include "tb_config.h"
+// tb_config.h lists the configurations, each as
+//   TB_RNN(k, fwd_cell, bwd_cell, merge_cfg, MAX_T)
+// (config struct names), so that one library can hold many: the C functions of
+// configuration k are tb_load_k, tb_layer_k and tb_bidirectional_k.
+#include <stdint.h>
 
+#include "masr/raw_bits.h"
 #include "masr/rnn_layer.h"
 #include "masr/tests/tb_load.h"
-
-static masr::rnn_weights<fwd_cell> fwd_weights;  // static: too large for the stack
-static masr::rnn_weights<bwd_cell> bwd_weights;
 
 // kernel, recurrent, recurrent_h: mask, lane_rows, lane_n_rows, lane_values
 // each; then bias, recurrent_bias, act_table, rec_table.
@@ -30,42 +30,65 @@ static void rnn_stats_to_raw(const masr::rnn_stats &s, int64_t *o) {
 }
 
 template <class T, int N>
-static void frames_from_raw(const int64_t *raw, int n_frames, T out[MAX_T][N]) {
+static void frames_from_raw(const int64_t *raw, int n_frames, T out[][N]) {
     for (int t = 0; t < n_frames; t++) masr::array_from_raw(raw + t * N, out[t], N);
 }
 
-extern "C" {
+template <class fwd_cell, class bwd_cell, class merge_cfg, int MAX_T>
+struct rnn_tb {
+    static masr::rnn_weights<fwd_cell> fwd_weights;  // static: too large for the stack
+    static masr::rnn_weights<bwd_cell> bwd_weights;
 
-void tb_load(int backward, const int64_t *const *arrays) {
-    if (backward)
-        load_cell(bwd_weights, arrays);
-    else
-        load_cell(fwd_weights, arrays);
-}
+    static void load(int backward, const int64_t *const *arrays) {
+        if (backward)
+            load_cell(bwd_weights, arrays);
+        else
+            load_cell(fwd_weights, arrays);
+    }
 
-// A unidirectional layer with the forward cell; out: n_frames x n_units, stats: 12.
-void tb_layer(const int64_t *x_raw, int n_frames, int go_backwards, int64_t *out_raw, int64_t *stats_out) {
-    static fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
-    static fwd_cell::state_t out[MAX_T][fwd_cell::n_units];
-    frames_from_raw<fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
-    masr::rnn_stats s;
-    masr::rnn_layer<fwd_cell, MAX_T>(x, n_frames, go_backwards != 0, out, fwd_weights, s);
-    for (int t = 0; t < n_frames; t++) masr::array_to_raw(out[t], out_raw + t * fwd_cell::n_units, fwd_cell::n_units);
-    rnn_stats_to_raw(s, stats_out);
-}
+    // A unidirectional layer with the forward cell; out: n_frames x n_units, stats: 12.
+    static void layer(const int64_t *x_raw, int n_frames, int go_backwards, int64_t *out_raw, int64_t *stats_out) {
+        static typename fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
+        static typename fwd_cell::state_t out[MAX_T][fwd_cell::n_units];
+        frames_from_raw<typename fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
+        masr::rnn_stats s;
+        masr::rnn_layer<fwd_cell, MAX_T>(x, n_frames, go_backwards != 0, out, fwd_weights, s);
+        for (int t = 0; t < n_frames; t++) masr::array_to_raw(out[t], out_raw + t * fwd_cell::n_units, fwd_cell::n_units);
+        rnn_stats_to_raw(s, stats_out);
+    }
 
-// The bidirectional layer; y: frames x merge_cfg::n_out, stats: 12 forward, 12 backward, 1 total cycles.
-void tb_bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, int64_t *y_raw, int64_t *stats_out) {
-    static fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
-    static merge_cfg::out_t y[MAX_T][merge_cfg::n_out];
-    frames_from_raw<fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
-    masr::layer_stats s;
-    masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, y, fwd_weights,
-                                                                    bwd_weights, s);
-    const int n_out_frames = return_sequences ? n_frames : 1;
-    for (int t = 0; t < n_out_frames; t++) masr::array_to_raw(y[t], y_raw + t * merge_cfg::n_out, merge_cfg::n_out);
-    rnn_stats_to_raw(s.fwd, stats_out);
-    rnn_stats_to_raw(s.bwd, stats_out + 12);
-    stats_out[24] = s.cycles;
-}
-}
+    // The bidirectional layer; y: frames x merge_cfg::n_out, stats: 12 forward, 12 backward, 1 total cycles.
+    static void bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, int64_t *y_raw, int64_t *stats_out) {
+        static typename fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
+        static typename merge_cfg::out_t y[MAX_T][merge_cfg::n_out];
+        frames_from_raw<typename fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
+        masr::layer_stats s;
+        masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, y,
+                                                                        fwd_weights, bwd_weights, s);
+        const int n_out_frames = return_sequences ? n_frames : 1;
+        for (int t = 0; t < n_out_frames; t++) masr::array_to_raw(y[t], y_raw + t * merge_cfg::n_out, merge_cfg::n_out);
+        rnn_stats_to_raw(s.fwd, stats_out);
+        rnn_stats_to_raw(s.bwd, stats_out + 12);
+        stats_out[24] = s.cycles;
+    }
+};
+
+template <class F, class B, class M, int T>
+masr::rnn_weights<F> rnn_tb<F, B, M, T>::fwd_weights;
+template <class F, class B, class M, int T>
+masr::rnn_weights<B> rnn_tb<F, B, M, T>::bwd_weights;
+
+#define TB_RNN(k, FWD, BWD, MERGE, MAX_T)                                                                      \
+    extern "C" void tb_load_##k(int backward, const int64_t *const *arrays) {                                 \
+        rnn_tb<FWD, BWD, MERGE, MAX_T>::load(backward, arrays);                                                \
+    }                                                                                                          \
+    extern "C" void tb_layer_##k(const int64_t *x_raw, int n_frames, int go_backwards, int64_t *out_raw,      \
+                                 int64_t *stats_out) {                                                         \
+        rnn_tb<FWD, BWD, MERGE, MAX_T>::layer(x_raw, n_frames, go_backwards, out_raw, stats_out);              \
+    }                                                                                                          \
+    extern "C" void tb_bidirectional_##k(const int64_t *x_raw, int n_frames, int return_sequences,            \
+                                         int64_t *y_raw, int64_t *stats_out) {                                 \
+        rnn_tb<FWD, BWD, MERGE, MAX_T>::bidirectional(x_raw, n_frames, return_sequences, y_raw, stats_out);    \
+    }
+
+#include "tb_config.h"
