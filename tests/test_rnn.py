@@ -59,12 +59,22 @@ def assert_layer_matches(sim: RnnSim, cfg, w, x, go_backwards=False):
     return ref_stats
 
 
+@pytest.fixture(scope="module")
+def cell_kinds():
+    """Every cell kind's config, weights at each density, random stream and simulation (all from one library)."""
+    cases = {}
+    for cell in CELLS:
+        kind, reset_after, activation, recurrent_activation = cell
+        rng = np.random.default_rng(zlib.crc32(repr(cell).encode()))
+        cfg = CellConfig(kind, 11, 9, activation, recurrent_activation, reset_after, lanes=4, macs_per_lane=2)
+        cases[cell] = cfg, [CellWeights.from_keras(cfg, *keras_weights(rng, cfg, d)) for d in DENSITIES], rng
+    sims = RnnSim.many([(cfg, weights[0], None, None, None, 16) for cfg, weights, _ in cases.values()])
+    return {cell: (*cases[cell], sim) for cell, sim in zip(cases, sims)}
+
+
 @pytest.mark.parametrize("kind,reset_after,activation,recurrent_activation", CELLS)
-def test_cell_kinds_match_reference(kind, reset_after, activation, recurrent_activation):
-    rng = np.random.default_rng(zlib.crc32(repr((kind, reset_after, activation, recurrent_activation)).encode()))
-    cfg = CellConfig(kind, 11, 9, activation, recurrent_activation, reset_after, lanes=4, macs_per_lane=2)
-    weights = [CellWeights.from_keras(cfg, *keras_weights(rng, cfg, d)) for d in DENSITIES]
-    sim = RnnSim(cfg, weights[0], max_frames=16)
+def test_cell_kinds_match_reference(kind, reset_after, activation, recurrent_activation, cell_kinds):
+    cfg, weights, rng, sim = cell_kinds[kind, reset_after, activation, recurrent_activation]
     pairs = []
     for w in weights:
         sim.load(w)
