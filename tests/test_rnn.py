@@ -59,6 +59,13 @@ def assert_layer_matches(sim: RnnSim, cfg, w, x, go_backwards=False):
     return ref_stats
 
 
+def simulate_together(cases: dict) -> dict:
+    """``cases``: key -> (RnnSim's arguments, what the test needs); returns key -> (*what the test needs, sim), the
+    simulations built in one library (one g++ run, the arithmetic they share compiled once)."""
+    sims = RnnSim.many([args for args, _ in cases.values()])
+    return {key: (*extra, sim) for (key, (_, extra)), sim in zip(cases.items(), sims)}
+
+
 @pytest.fixture(scope="module")
 def cell_kinds():
     """Every cell kind's config, weights at each density, random stream and simulation (all from one library)."""
@@ -67,9 +74,9 @@ def cell_kinds():
         kind, reset_after, activation, recurrent_activation = cell
         rng = np.random.default_rng(zlib.crc32(repr(cell).encode()))
         cfg = CellConfig(kind, 11, 9, activation, recurrent_activation, reset_after, lanes=4, macs_per_lane=2)
-        cases[cell] = cfg, [CellWeights.from_keras(cfg, *keras_weights(rng, cfg, d)) for d in DENSITIES], rng
-    sims = RnnSim.many([(cfg, weights[0], None, None, None, 16) for cfg, weights, _ in cases.values()])
-    return {cell: (*cases[cell], sim) for cell, sim in zip(cases, sims)}
+        weights = [CellWeights.from_keras(cfg, *keras_weights(rng, cfg, d)) for d in DENSITIES]
+        cases[cell] = (cfg, weights[0], None, None, None, 16), (cfg, weights, rng)
+    return simulate_together(cases)
 
 
 @pytest.mark.parametrize("kind,reset_after,activation,recurrent_activation", CELLS)
@@ -119,13 +126,25 @@ PRECISIONS = [  # a narrow, truncating cell and a wide, convergent-rounding one 
 ]
 
 
+PRECISION_KINDS = [("gru", True), ("gru", False), ("lstm", True)]
+
+
+@pytest.fixture(scope="module")
+def precision_layers():
+    cases = {}
+    for precision in range(len(PRECISIONS)):
+        for kind, reset_after in PRECISION_KINDS:
+            rng = np.random.default_rng(precision * 10 + len(kind) + reset_after)
+            cfg = CellConfig(kind, 17, 10, reset_after=reset_after, lanes=3, **PRECISIONS[precision])
+            w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.7, scale=1.5))
+            cases[precision, kind, reset_after] = (cfg, w, None, None, None, 20), (cfg, w, rng)
+    return simulate_together(cases)
+
+
 @pytest.mark.parametrize("precision", range(len(PRECISIONS)))
-@pytest.mark.parametrize("kind,reset_after", [("gru", True), ("gru", False), ("lstm", True)])
-def test_precisions_and_rounding_modes(precision, kind, reset_after):
-    rng = np.random.default_rng(precision * 10 + len(kind) + reset_after)
-    cfg = CellConfig(kind, 17, 10, reset_after=reset_after, lanes=3, **PRECISIONS[precision])
-    w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.7, scale=1.5))
-    sim = RnnSim(cfg, w, max_frames=20)
+@pytest.mark.parametrize("kind,reset_after", PRECISION_KINDS)
+def test_precisions_and_rounding_modes(precision, kind, reset_after, precision_layers):
+    cfg, w, rng, sim = precision_layers[precision, kind, reset_after]
     assert_layer_matches(sim, cfg, w, frames(rng, cfg, 20, density=0.8))
 
 
@@ -176,22 +195,20 @@ WIDE_MERGES = ["mul", "ave"]
 def wide_layers():
     """Every wide case's config, weights, random stream and simulation: the simulations from one library, since
     their ap_fixed arithmetic (past 64 bits) is most of what g++ compiles, and it is shared."""
-    cases, setups = {}, []
+    cases = {}
     for case in WIDE_CASES:
         kind, reset_after, recurrent_activation, accum_t = case
         rng = np.random.default_rng(zlib.crc32(repr((kind, reset_after, accum_t)).encode()))
         cfg = wide_cell(kind, reset_after, recurrent_activation, accum_t)
         w = CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.7, scale=1.5))
-        cases[case] = cfg, w, rng
-        setups.append((cfg, w, None, None, None, 8))
+        cases[case] = (cfg, w, None, None, None, 8), (cfg, w, rng)
     for merge_mode in WIDE_MERGES:
         rng = np.random.default_rng(len(merge_mode))
         cfg = wide_cell("gru", True, "sigmoid", WIDE_ACCUMULATORS[2])
         m = MergeConfig(merge_mode, F("ap_fixed<64,28,AP_RND,AP_SAT>"))  # a 32 x 32-bit product kept whole
         wf, wb = (CellWeights.from_keras(cfg, *keras_weights(rng, cfg, 0.8, scale=1.5)) for _ in range(2))
-        cases[merge_mode] = cfg, (wf, wb, m), rng
-        setups.append((cfg, wf, cfg, wb, m, 6))
-    return {case: (*cases[case], sim) for case, sim in zip(cases, RnnSim.many(setups))}
+        cases[merge_mode] = (cfg, wf, cfg, wb, m, 6), (cfg, (wf, wb, m), rng)
+    return simulate_together(cases)
 
 
 @pytest.mark.parametrize("kind,reset_after,recurrent_activation,accum_t", WIDE_CASES)
@@ -212,17 +229,29 @@ def test_wide_bidirectional_merge(merge_mode, wide_layers):
     assert np.count_nonzero(ry) > ry.size // 2
 
 
-@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+MERGE_MODES = ["concat", "sum", "mul", "ave"]
+
+
+@pytest.fixture(scope="module")
+def merge_layers():
+    cases = {}
+    for merge_mode in MERGE_MODES:
+        for return_sequences in (True, False):
+            rng = np.random.default_rng(len(merge_mode) + 10 * return_sequences)
+            units_b = 5 if merge_mode == "concat" else 8  # concat may join different widths
+            fwd = CellConfig("gru", 6, 8, activation="relu", lanes=2)
+            bwd = CellConfig("gru", 6, units_b, activation="tanh", recurrent_activation="hard_sigmoid", reset_after=False, lanes=2)
+            m = MergeConfig(merge_mode, F("ap_fixed<18,8,AP_RND,AP_SAT>"), lanes=2)
+            wf = CellWeights.from_keras(fwd, *keras_weights(rng, fwd, 0.5))
+            wb = CellWeights.from_keras(bwd, *keras_weights(rng, bwd, 0.5))
+            cases[merge_mode, return_sequences] = (fwd, wf, bwd, wb, m, 12), (fwd, wf, bwd, wb, m, rng)
+    return simulate_together(cases)
+
+
+@pytest.mark.parametrize("merge_mode", MERGE_MODES)
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_bidirectional_merges(merge_mode, return_sequences):
-    rng = np.random.default_rng(len(merge_mode) + 10 * return_sequences)
-    units_b = 5 if merge_mode == "concat" else 8  # concat may join different widths
-    fwd = CellConfig("gru", 6, 8, activation="relu", lanes=2)
-    bwd = CellConfig("gru", 6, units_b, activation="tanh", recurrent_activation="hard_sigmoid", reset_after=False, lanes=2)
-    m = MergeConfig(merge_mode, F("ap_fixed<18,8,AP_RND,AP_SAT>"), lanes=2)
-    wf = CellWeights.from_keras(fwd, *keras_weights(rng, fwd, 0.5))
-    wb = CellWeights.from_keras(bwd, *keras_weights(rng, bwd, 0.5))
-    sim = RnnSim(fwd, wf, bwd, wb, m, max_frames=12)
+def test_bidirectional_merges(merge_mode, return_sequences, merge_layers):
+    fwd, wf, bwd, wb, m, rng, sim = merge_layers[merge_mode, return_sequences]
     for t in (1, 12):
         x = frames(rng, fwd, t)
         y, fs, bs, cycles = sim.bidirectional(x, return_sequences)
