@@ -63,6 +63,9 @@ _softmax_sims = {}
 
 
 def softmax_sim(cfg):
+    """One build per config; the first call builds every config of SOFTMAX_CONFIGS together (one g++ run)."""
+    if not _softmax_sims:
+        _softmax_sims.update(zip(SOFTMAX_CONFIGS, SoftmaxSim.many([(c,) for c in SOFTMAX_CONFIGS])))
     if cfg not in _softmax_sims:
         _softmax_sims[cfg] = SoftmaxSim(cfg)
     return _softmax_sims[cfg]
@@ -199,7 +202,14 @@ _head_sims = {}
 
 
 def head_sim(cfg, weights):
-    """One build per config, its lane banks sized for any weights of that shape; re-loaded per case."""
+    """One build per config, its lane banks sized for any weights of that shape; re-loaded per case.
+
+    The first call builds every configuration of HEADS together (one g++ run).
+    """
+    if not _head_sims:
+        cfgs = [head_config(i) for i in range(len(HEADS))]
+        setups = [(c, random_head(np.random.default_rng(0), c, 0.0), c.n_out, c.n_out * c.n_in) for c in cfgs]
+        _head_sims.update(zip(cfgs, DenseHeadSim.many(setups)))
     if cfg not in _head_sims:
         _head_sims[cfg] = DenseHeadSim(cfg, weights, max_lane_rows=cfg.n_out, max_lane_nnz=cfg.n_out * cfg.n_in)
     sim = _head_sims[cfg]
@@ -373,17 +383,33 @@ def test_bad_head_parameters():
 W32 = "ap_fixed<32,14,AP_RND,AP_SAT>"
 
 
-@pytest.mark.parametrize("accum_t", ["ap_fixed<48,20,AP_RND,AP_WRAP>", "ap_fixed<96,40,AP_TRN,AP_WRAP>"])
-@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "hard_sigmoid"])
-def test_head_at_wide_precisions(activation, accum_t):
+WIDE_ACCUMULATORS = ["ap_fixed<48,20,AP_RND,AP_WRAP>", "ap_fixed<96,40,AP_TRN,AP_WRAP>"]
+WIDE_ACTIVATIONS = ["linear", "relu", "sigmoid", "hard_sigmoid"]
+
+
+@pytest.fixture(scope="module")
+def wide_heads():
+    """Every wide case's config, weights, random stream and simulation: the simulations from one library, which
+    compiles their shared ap_fixed arithmetic past 64 bits once."""
+    cases = {}
+    for activation in WIDE_ACTIVATIONS:
+        for accum_t in WIDE_ACCUMULATORS:
+            rng = np.random.default_rng(len(activation) + len(accum_t))
+            cfg = dh.DenseHeadConfig(20, 7, F(W32), F(W32), F(W32), F(accum_t), F(W32), activation=activation,
+                                     table_t=F(W32), lanes=3, max_frames=6)
+            cases[activation, accum_t] = cfg, random_head(rng, cfg, 0.8), rng
+    sims = DenseHeadSim.many([(cfg, weights) for cfg, weights, _ in cases.values()])
+    return {case: (*cases[case], sim) for case, sim in zip(cases, sims)}
+
+
+@pytest.mark.parametrize("accum_t", WIDE_ACCUMULATORS)
+@pytest.mark.parametrize("activation", WIDE_ACTIVATIONS)
+def test_head_at_wide_precisions(activation, accum_t, wide_heads):
     """in, weight, bias, output and table at ap_fixed<32,14>: 64-bit products, accumulators past int64."""
-    rng = np.random.default_rng(len(activation) + len(accum_t))
-    cfg = dh.DenseHeadConfig(20, 7, F(W32), F(W32), F(W32), F(accum_t), F(W32), activation=activation, table_t=F(W32),
-                             lanes=3, max_frames=6)
+    cfg, weights, rng, sim = wide_heads[activation, accum_t]
     assert cfg.mxv.product_bits > 62
-    weights = random_head(rng, cfg, 0.8)
     x = cfg.in_t.quantize_float(rng.normal(0, 3, (6, cfg.n_in)))
-    y, _ = DenseHeadSim(cfg, weights).run(x)
+    y, _ = sim.run(x)
     np.testing.assert_array_equal(y, dh.dense_head(cfg, weights, x))
     assert len(np.unique(y)) > 5
 

@@ -264,24 +264,35 @@ def _step_stats(raw) -> StepStats:
     return StepStats(MxvStats(*raw[0:5]), MxvStats(*raw[5:10]), raw[10], raw[11])
 
 
-class DenseHeadSim:
+class DenseHeadSim(_Batched):
     """dense_head.h over up to ``cfg.max_frames`` frames; weights loaded at run time, or compiled in as constants."""
+
+    TESTBENCH = "tb_dense_head.cpp"
 
     def __init__(self, cfg: DenseHeadConfig, weights: DenseHeadWeights, max_lane_rows: int | None = None,
                  max_lane_nnz: int | None = None, const_weights: bool = False):
-        self.cfg = cfg
-        matrix = _pad(weights.matrix, max_lane_rows, max_lane_nnz)
-        self._banks = matrix.lane_rows.shape[1], matrix.lane_values.shape[1]
-        header = "#define TB_HAS_HEAD\n#include \"masr/dense_head.h\"\n" + cpp_render.head_config("head_config", cfg, matrix)
-        if const_weights:
-            padded = dataclasses.replace(weights, matrix=matrix)
-            header += "#define TB_HEAD_CONST_WEIGHTS\n" + cpp_render.head_weights("head_config", cfg, padded)
-        self.lib = _build("tb_dense_head.cpp", header)
-        self.lib.tb_head_run.restype = ctypes.c_int
-        if const_weights:
-            self.lib.tb_head_load_const()
+        super().__init__(cfg, weights, max_lane_rows, max_lane_nnz, const_weights)
+
+    def _setup(self, cfg, weights, max_lane_rows=None, max_lane_nnz=None, const_weights=False) -> None:
+        self.cfg, self._weights, self._const = cfg, weights, const_weights
+        self._matrix = _pad(weights.matrix, max_lane_rows, max_lane_nnz)
+        self._banks = self._matrix.lane_rows.shape[1], self._matrix.lane_values.shape[1]
+
+    def _config(self, k: int) -> str:
+        name = f"head_config_{k}"
+        config = cpp_render.head_config(name, self.cfg, self._matrix) + f"TB_HEAD({k}, {name})\n"
+        if self._const:
+            padded = dataclasses.replace(self._weights, matrix=self._matrix)
+            config += cpp_render.head_weights(name, self.cfg, padded) + f"TB_HEAD_CONST_WEIGHTS({k}, {name}, {name})\n"
+        return config
+
+    def _bind(self, lib, k: int) -> None:
+        self._load, self._run = getattr(lib, f"tb_head_load_{k}"), getattr(lib, f"tb_head_run_{k}")
+        self._run.restype = ctypes.c_int
+        if self._const:
+            getattr(lib, f"tb_head_load_const_{k}")()
         else:
-            self.load(weights)
+            self.load(self._weights)
 
     def load(self, weights: DenseHeadWeights) -> None:
         m = weights.matrix
@@ -289,36 +300,45 @@ class DenseHeadSim:
             raise ValueError("head weights do not fit the compiled lane banks")
         m = _pad(m, *self._banks)
         arrays = [_i64(a) for a in (m.mask, m.lane_rows, m.lane_n_rows, m.lane_values, weights.b_raw, weights.table_raw)]
-        self.lib.tb_head_load(*(compiler.ptr(a) for a in arrays))
+        self._load(*(compiler.ptr(a) for a in arrays))
 
     def run(self, x_raw) -> tuple[np.ndarray, list[HeadStats]]:
         x = _i64(np.atleast_2d(x_raw))
         if x.ndim != 2 or x.shape[1] != self.cfg.n_in or len(x) > self.cfg.max_frames:
             raise ValueError(f"expected at most {self.cfg.max_frames} frames of {self.cfg.n_in} values, got shape {x.shape}")
         y, stats = np.zeros((len(x), self.cfg.n_out), np.int64), np.zeros((len(x), 6), np.int64)
-        rc = self.lib.tb_head_run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(stats))
+        rc = self._run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(stats))
         if rc != 0:
             raise RuntimeError(f"tb_head_run refused {len(x)} frames")
         return y, [HeadStats(*map(int, row)) for row in stats]
 
 
-class SoftmaxSim:
+class SoftmaxSim(_Batched):
     """softmax.h for one configuration, its exp and reciprocal tables loaded at run time."""
 
+    TESTBENCH = "tb_dense_head.cpp"
+
     def __init__(self, cfg: SoftmaxConfig):
+        super().__init__(cfg)
+
+    def _setup(self, cfg: SoftmaxConfig) -> None:
         self.cfg = cfg
-        config = cpp_render.softmax_config("softmax_config", cfg)
-        self.lib = _build("tb_dense_head.cpp", "#define TB_HAS_SOFTMAX\n#include \"masr/softmax.h\"\n" + config)
-        self.load(exp_table(cfg), inv_table(cfg))
+
+    def _config(self, k: int) -> str:
+        return cpp_render.softmax_config(f"softmax_config_{k}", self.cfg) + f"TB_SOFTMAX({k}, softmax_config_{k})\n"
+
+    def _bind(self, lib, k: int) -> None:
+        self._load, self._run = getattr(lib, f"tb_softmax_load_{k}"), getattr(lib, f"tb_softmax_run_{k}")
+        self.load(exp_table(self.cfg), inv_table(self.cfg))
 
     def load(self, exp_tab, inv_tab) -> None:
         self._tables = _i64(exp_tab), _i64(inv_tab)
-        self.lib.tb_softmax_load(*(compiler.ptr(a) for a in self._tables))
+        self._load(*(compiler.ptr(a) for a in self._tables))
 
     def run(self, x_raw) -> tuple[np.ndarray, np.ndarray]:
         x = _i64(np.atleast_2d(x_raw))
         if x.shape[1] != self.cfg.n:
             raise ValueError(f"expected rows of {self.cfg.n} values, got shape {x.shape}")
         y, cycles = np.zeros_like(x), np.zeros(len(x), np.int64)
-        self.lib.tb_softmax_run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(cycles))
+        self._run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(cycles))
         return y, cycles
