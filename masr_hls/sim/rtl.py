@@ -227,10 +227,9 @@ def build_simulation(
     third faster.  The model's C++ is compiled as one file (our designs are
     small, so that costs less than a file at a time), and Verilator's run-time
     library is compiled once and reused by every later build (see
-    :func:`_runtime_library`).
+    :func:`_place_runtime_library`).
     """
     exe = _require_verilator5()
-    make = require_tool("make", "Verilator's simulations are built with it: apt-get install make")
     sources = _sources(tuple(design_sources) + (f"{testbench}.sv",))
     h = hashlib.sha256()
     for path in sources:
@@ -240,6 +239,7 @@ def build_simulation(
     binary = out_dir / "obj_dir" / "simulate"
     if binary.is_file():
         return binary
+    make = require_tool("make", "Verilator's simulations are built with it: apt-get install make")
     tmp = Path(tempfile.mkdtemp(prefix=f"rtl-{testbench}-", dir=compiler.cache_dir()))
     obj_dir = tmp / "obj_dir"
     try:
@@ -247,9 +247,7 @@ def build_simulation(
         cmd = [exe, "--main", "--exe", "--timing", "--top-module", testbench, "-Mdir", str(obj_dir), "-o", "simulate"]
         cmd += _param_flags(params) + [str(p) for p in sources]
         _run_build_step(cmd, tmp, "verilator failed to translate the design")
-        runtime = _runtime_library(make, obj_dir, testbench, optimize)
-        for obj in runtime.glob("*.o"):
-            shutil.copyfile(obj, obj_dir / obj.name)  # newer than the makefiles, so make keeps them
+        _place_runtime_library(make, obj_dir, testbench, optimize)
         cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(jobs or min(4, os.cpu_count() or 1)),
                "VM_PARALLEL_BUILDS=0", "simulate"]
         if not optimize:
@@ -276,20 +274,23 @@ def _run_build_step(cmd: list[str], tmp: Path, failure: str) -> None:
         raise RtlError(f"{failure} (log in {kept / 'build.log'}):\n{tail(proc.stderr or proc.stdout)}")
 
 
-def _runtime_library(make: str, obj_dir: Path, testbench: str, optimize: bool) -> Path:
-    """Verilator's run-time library (``verilated*.o``) compiled for the settings of ``obj_dir``'s makefiles.
+def _place_runtime_library(make: str, obj_dir: Path, testbench: str, optimize: bool) -> None:
+    """Put Verilator's run-time library (``verilated*.o``), compiled for ``obj_dir``'s settings, into ``obj_dir``.
 
     Every simulation links the same few run-time files, which take longer to
     compile than our designs; they are built once per Verilator version,
-    compiler, optimisation and model settings (``VM_TIMING``, ``VM_TRACE``, ...)
-    and cached beside the simulations.
+    compiler, optimisation and model settings (``VM_TIMING``, ``VM_TRACE``, ...),
+    cached beside the simulations, and copied in by later builds.
     """
     settings = (obj_dir / f"V{testbench}_classes.mk").read_text()
     h = hashlib.sha256("\n".join(re.findall(r"^VM_\w+ = .*$", settings, re.M)).encode())
     h.update(_tool_version("verilator").encode() + compiler.compiler_version().encode() + bytes([optimize]))
     runtime = compiler.cache_dir() / f"rtl-runtime-{h.hexdigest()[:20]}"
-    if any(runtime.glob("*.o")):
-        return runtime
+    cached = list(runtime.glob("*.o"))
+    if cached:
+        for obj in cached:
+            shutil.copyfile(obj, obj_dir / obj.name)  # newer than the makefiles, so make keeps them
+        return
     globals_ = re.findall(r"^\s+(verilated\w*) \\$", settings, re.M)
     cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(min(4, os.cpu_count() or 1))]
     cmd += [f"{name}.o" for name in globals_] + ([] if optimize else ["OPT_GLOBAL=-O0"])
@@ -301,7 +302,6 @@ def _runtime_library(make: str, obj_dir: Path, testbench: str, optimize: bool) -
         tmp.rename(runtime)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # a parallel build stored it first
-    return runtime
 
 
 def tail(text: str, lines: int = 30) -> str:
