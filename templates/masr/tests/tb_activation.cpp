@@ -9,7 +9,7 @@
 
 template <class in_t, class out_t, int N_LOG2, int R_LOG2>
 struct activation_tb {
-    static out_t table[1 << N_LOG2];
+    inline static out_t table[1 << N_LOG2];
 
     static void load_table(const int64_t *raw) { masr::array_from_raw(raw, table, 1 << N_LOG2); }
 
@@ -26,9 +26,6 @@ struct activation_tb {
         }
     }
 };
-
-template <class in_t, class out_t, int N_LOG2, int R_LOG2>
-out_t activation_tb<in_t, out_t, N_LOG2, R_LOG2>::table[1 << N_LOG2];
 
 #define TB_ACTIVATION(k, in_t, out_t, N_LOG2, R_LOG2)                                                 \
     extern "C" void tb_load_table_##k(const int64_t *raw) {                                           \

@@ -16,12 +16,12 @@ template <class HEAD>
 struct head_tb {
     typedef typename HEAD::mxv_config MXV;
     // static: too large for the stack
-    static masr::sparse_weights<MXV> weights;
-    static masr::rom_word<typename HEAD::bias_t> bias[HEAD::n_out];
-    static masr::rom_word<typename HEAD::table_t> table[HEAD::table_size];
-    static typename HEAD::in_t x[HEAD::max_frames][HEAD::n_in];
-    static typename HEAD::out_t y[HEAD::max_frames][HEAD::n_out];
-    static masr::head_stats frame_stats[HEAD::max_frames];
+    inline static masr::sparse_weights<MXV> weights;
+    inline static masr::rom_word<typename HEAD::bias_t> bias[HEAD::n_out];
+    inline static masr::rom_word<typename HEAD::table_t> table[HEAD::table_size];
+    inline static typename HEAD::in_t x[HEAD::max_frames][HEAD::n_in];
+    inline static typename HEAD::out_t y[HEAD::max_frames][HEAD::n_out];
+    inline static masr::head_stats frame_stats[HEAD::max_frames];
 
     static void load(const int64_t *mask, const int64_t *lane_rows, const int64_t *lane_n_rows,
                      const int64_t *lane_values, const int64_t *bias_raw, const int64_t *table_raw) {
@@ -54,23 +54,10 @@ struct head_tb {
     }
 };
 
-template <class H>
-masr::sparse_weights<typename H::mxv_config> head_tb<H>::weights;
-template <class H>
-masr::rom_word<typename H::bias_t> head_tb<H>::bias[H::n_out];
-template <class H>
-masr::rom_word<typename H::table_t> head_tb<H>::table[H::table_size];
-template <class H>
-typename H::in_t head_tb<H>::x[H::max_frames][H::n_in];
-template <class H>
-typename H::out_t head_tb<H>::y[H::max_frames][H::n_out];
-template <class H>
-masr::head_stats head_tb<H>::frame_stats[H::max_frames];
-
 template <class SMX>
 struct softmax_tb {
-    static masr::rom_word<typename SMX::exp_t> exp_table[SMX::exp_table_size];
-    static masr::rom_word<typename SMX::inv_t> inv_table[SMX::inv_table_size];
+    inline static masr::rom_word<typename SMX::exp_t> exp_table[SMX::exp_table_size];
+    inline static masr::rom_word<typename SMX::inv_t> inv_table[SMX::inv_table_size];
 
     static void load(const int64_t *exp_raw, const int64_t *inv_raw) {
         masr::array_from_raw(exp_raw, exp_table, SMX::exp_table_size);
@@ -88,11 +75,6 @@ struct softmax_tb {
         }
     }
 };
-
-template <class S>
-masr::rom_word<typename S::exp_t> softmax_tb<S>::exp_table[S::exp_table_size];
-template <class S>
-masr::rom_word<typename S::inv_t> softmax_tb<S>::inv_table[S::inv_table_size];
 
 #define TB_HEAD(k, HEAD)                                                                                    \
     extern "C" void tb_head_load_##k(const int64_t *mask, const int64_t *lane_rows, const int64_t *lane_n_rows, \

@@ -29,15 +29,12 @@ static void rnn_stats_to_raw(const masr::rnn_stats &s, int64_t *o) {
     o[10] = s.cycles, o[11] = s.steps;
 }
 
-template <class T, int N>
-static void frames_from_raw(const int64_t *raw, int n_frames, T out[][N]) {
-    for (int t = 0; t < n_frames; t++) masr::array_from_raw(raw + t * N, out[t], N);
-}
-
 template <class fwd_cell, class bwd_cell, class merge_cfg, int MAX_T>
 struct rnn_tb {
-    static masr::rnn_weights<fwd_cell> fwd_weights;  // static: too large for the stack
-    static masr::rnn_weights<bwd_cell> bwd_weights;
+    // static: too large for the stack
+    inline static masr::rnn_weights<fwd_cell> fwd_weights;
+    inline static masr::rnn_weights<bwd_cell> bwd_weights;
+    inline static typename fwd_cell::in_t x[MAX_T][fwd_cell::n_in];  // the input frames of either layer function
 
     static void load(int backward, const int64_t *const *arrays) {
         if (backward)
@@ -46,11 +43,14 @@ struct rnn_tb {
             load_cell(fwd_weights, arrays);
     }
 
+    static void read_frames(const int64_t *x_raw, int n_frames) {
+        for (int t = 0; t < n_frames; t++) masr::array_from_raw(x_raw + t * fwd_cell::n_in, x[t], fwd_cell::n_in);
+    }
+
     // A unidirectional layer with the forward cell; out: n_frames x n_units, stats: 12.
     static void layer(const int64_t *x_raw, int n_frames, int go_backwards, int64_t *out_raw, int64_t *stats_out) {
-        static typename fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
         static typename fwd_cell::state_t out[MAX_T][fwd_cell::n_units];
-        frames_from_raw<typename fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
+        read_frames(x_raw, n_frames);
         masr::rnn_stats s;
         masr::rnn_layer<fwd_cell, MAX_T>(x, n_frames, go_backwards != 0, out, fwd_weights, s);
         for (int t = 0; t < n_frames; t++) masr::array_to_raw(out[t], out_raw + t * fwd_cell::n_units, fwd_cell::n_units);
@@ -59,9 +59,8 @@ struct rnn_tb {
 
     // The bidirectional layer; y: frames x merge_cfg::n_out, stats: 12 forward, 12 backward, 1 total cycles.
     static void bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, int64_t *y_raw, int64_t *stats_out) {
-        static typename fwd_cell::in_t x[MAX_T][fwd_cell::n_in];
         static typename merge_cfg::out_t y[MAX_T][merge_cfg::n_out];
-        frames_from_raw<typename fwd_cell::in_t, fwd_cell::n_in>(x_raw, n_frames, x);
+        read_frames(x_raw, n_frames);
         masr::layer_stats s;
         masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, y,
                                                                         fwd_weights, bwd_weights, s);
@@ -72,11 +71,6 @@ struct rnn_tb {
         stats_out[24] = s.cycles;
     }
 };
-
-template <class F, class B, class M, int T>
-masr::rnn_weights<F> rnn_tb<F, B, M, T>::fwd_weights;
-template <class F, class B, class M, int T>
-masr::rnn_weights<B> rnn_tb<F, B, M, T>::bwd_weights;
 
 #define TB_RNN(k, FWD, BWD, MERGE, MAX_T)                                                                      \
     extern "C" void tb_load_##k(int backward, const int64_t *const *arrays) {                                 \
