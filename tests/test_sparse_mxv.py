@@ -1,5 +1,7 @@
 """The C++ encoder and sparse engine against the numpy reference, bit for bit."""
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,7 @@ from masr_hls.numerics.bitmask import CompactVector, SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 from masr_hls.numerics.lane_balance import assign_rows
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles, mxv, mxv_stats, mxv_stats_over_calls, utilisation
+from masr_hls.sim import compiler
 from masr_hls.sim.module_sim import MxvSim
 
 pytestmark = pytest.mark.csim
@@ -29,15 +32,87 @@ SHAPES = [  # (n_out, n_in, lanes, macs_per_lane, precision index)
     (257, 33, 3, 1, 1),
 ]
 DENSITIES = [0.0, 0.1, 0.5, 1.0]
+MODES = ["masr", "weight_sparse", "dense"]
+ENCODER_SIZES = [1, 31, 32, 33, 300]
+FIFO_CASES = [(1, 1), (2, 4), (8, 2)]  # (fifo_depth, scan_words)
+BY_HAND_CASES = [(4, 1), (10, 1), (10, 4)]  # (rows, fifo_depth) of test_schedule_by_hand
+WIDE_ACCUMULATORS = ["ap_fixed<48,20,AP_RND,AP_WRAP>", "ap_fixed<64,28,AP_RND_CONV,AP_WRAP>", "ap_fixed<40,8,AP_TRN,AP_WRAP>"]
+# The fast build's products: dense 16-bit dot products where both factors fit int16 (a 16-bit unsigned
+# type does not: its upper half would wrap), raw MACs otherwise; both against the reference.
+PRODUCT_TYPES = [
+    ("ap_fixed<16,6>", "ap_ufixed<16,8>", "ap_fixed<32,10>"),
+    ("ap_ufixed<16,4>", "ap_fixed<16,6>", "ap_fixed<32,8>"),
+    ("ap_ufixed<15,4>", "ap_ufixed<15,7>", "ap_fixed<32,9>"),
+    ("ap_fixed<8,3>", "ap_fixed<8,3>", "ap_fixed<20,6,AP_RND,AP_WRAP>"),
+]
+DENSITY_CONFIG = MxvConfig(256, 256, *PRECISIONS[1], lanes=4, macs_per_lane=1, mode="masr")
+BALANCE_CONFIG = MxvConfig(256, 512, *PRECISIONS[1], lanes=16, macs_per_lane=1, mode="masr")
+
+
+def shape_config(shape, mode) -> MxvConfig:
+    n_out, n_in, lanes, macs, p = shape
+    return MxvConfig(n_in, n_out, *PRECISIONS[p], lanes=lanes, macs_per_lane=macs, mode=mode)
+
+
+def encoder_config(n) -> MxvConfig:
+    return MxvConfig(n, 1, *PRECISIONS[0])
+
+
+def fifo_config(fifo_depth, scan_words, mode) -> MxvConfig:
+    return MxvConfig(300, 40, *PRECISIONS[0], lanes=3, macs_per_lane=2, scan_words=scan_words, mode=mode, fifo_depth=fifo_depth)
+
+
+def by_hand_config(rows, fifo_depth) -> MxvConfig:
+    return MxvConfig(32, rows, *PRECISIONS[1], lanes=1, macs_per_lane=1, fifo_depth=fifo_depth)
+
+
+def wide_config(accum_t) -> MxvConfig:
+    w32 = F("ap_fixed<32,14,AP_RND,AP_SAT>")
+    return MxvConfig(70, 45, w32, w32, F(accum_t), lanes=4, macs_per_lane=2)
+
+
+def product_config(w_t, a_t, acc_t) -> MxvConfig:
+    return MxvConfig(90, 33, F(w_t), F(a_t), F(acc_t), lanes=3, macs_per_lane=2)
+
+
+def sim_key(cfg: MxvConfig, arithmetic: str | None) -> tuple:
+    return cfg, arithmetic or compiler.default_arithmetic()
+
+
+@functools.cache
+def libraries() -> list[list[tuple]]:
+    """The (config, arithmetic) keys of every configuration the tests use, one list per arithmetic (a compile
+    flag): each list is one library."""
+    default = ([shape_config(s, m) for s in SHAPES for m in MODES] + [encoder_config(n) for n in ENCODER_SIZES]
+               + [product_config(*types) for types in PRODUCT_TYPES] + [wide_config(a) for a in WIDE_ACCUMULATORS]
+               + [DENSITY_CONFIG, BALANCE_CONFIG])
+    keys = [sim_key(cfg, None) for cfg in default]
+    for arithmetic in compiler.ARITHMETICS:
+        keys += [(fifo_config(*case, mode), arithmetic) for case in FIFO_CASES for mode in MODES]
+        keys += [(by_hand_config(*case), arithmetic) for case in BY_HAND_CASES]
+    keys = list(dict.fromkeys(keys))  # encoder_config(1) is the first shape's masr config
+    return [[key for key in keys if key[1] == arithmetic] for arithmetic in compiler.ARITHMETICS]
+
+
+def bank_setup(cfg: MxvConfig, arithmetic: str) -> tuple:
+    """MxvSim's arguments for ``cfg`` with banks large enough for any matrix of the shape (a lane may take every
+    row and every weight)."""
+    empty = SparseMatrix.encode(np.zeros((cfg.n_out, cfg.n_in), np.int64), np.zeros(cfg.n_out, np.int64), cfg.lanes)
+    return cfg, empty, cfg.n_out, cfg.n_out * cfg.n_in, arithmetic
+
+
 _sims = {}
 
 
 def sim_for(cfg: MxvConfig, matrix: SparseMatrix, arithmetic: str | None = None) -> MxvSim:
-    """One compiled testbench per config and arithmetic, its banks large enough for any matrix of the shape
-    (a lane may take every row and every weight), re-loaded with new weights."""
-    key = (cfg, arithmetic)
+    """One compiled testbench per config and arithmetic, re-loaded with new weights.
+
+    The first use of a configuration builds every configuration of its library (one g++ run).
+    """
+    key = sim_key(cfg, arithmetic)
     if key not in _sims:
-        _sims[key] = MxvSim(cfg, matrix, cfg.n_out, cfg.n_out * cfg.n_in, arithmetic)
+        library = next((keys for keys in libraries() if key in keys), [key])
+        _sims.update(zip(library, MxvSim.many([bank_setup(*k) for k in library])))
     sim = _sims[key]
     sim.load(matrix)
     return sim
@@ -70,29 +145,28 @@ def check_engine(cfg, w, x, strategy="balanced", arithmetic=None):
 @settings(max_examples=40)
 @given(
     shape=st.sampled_from(SHAPES),
-    mode=st.sampled_from(["masr", "weight_sparse", "dense"]),
+    mode=st.sampled_from(MODES),
     w_density=st.sampled_from(DENSITIES),
     a_density=st.sampled_from(DENSITIES),
     strategy=st.sampled_from(["balanced", "interleaved"]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_engine_equals_reference(shape, mode, w_density, a_density, strategy, seed):
-    n_out, n_in, lanes, macs, p = shape
-    w_t, a_t, acc_t = PRECISIONS[p]
-    cfg = MxvConfig(n_in, n_out, w_t, a_t, acc_t, lanes=lanes, macs_per_lane=macs, mode=mode)
+    n_out, n_in, _, _, p = shape
+    w_t, a_t, _ = PRECISIONS[p]
+    cfg = shape_config(shape, mode)
     w, x = random_case(np.random.default_rng(seed), n_out, n_in, w_t, a_t, w_density, a_density, t=3)
     check_engine(cfg, w, x, strategy)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_modes_compute_the_same_and_masr_issues_least(shape):
-    n_out, n_in, lanes, macs, p = shape
-    w_t, a_t, acc_t = PRECISIONS[p]
+    n_out, n_in, _, _, p = shape
+    w_t, a_t, _ = PRECISIONS[p]
     w, x = random_case(np.random.default_rng(n_out * n_in), n_out, n_in, w_t, a_t, 0.5, 0.5, t=4)
     results = {}
     for mode in ("dense", "weight_sparse", "masr"):
-        cfg = MxvConfig(n_in, n_out, w_t, a_t, acc_t, lanes=lanes, macs_per_lane=macs, mode=mode)
-        results[mode] = check_engine(cfg, w, x)
+        results[mode] = check_engine(shape_config(shape, mode), w, x)
     assert np.array_equal(results["dense"][0], results["masr"][0])
     assert np.array_equal(results["weight_sparse"][0], results["masr"][0])
     for t in range(x.shape[0]):
@@ -102,8 +176,8 @@ def test_modes_compute_the_same_and_masr_issues_least(shape):
 
 
 def test_cycles_fall_as_density_falls():
-    w_t, a_t, acc_t = PRECISIONS[1]
-    cfg = MxvConfig(256, 256, w_t, a_t, acc_t, lanes=4, macs_per_lane=1, mode="masr")
+    w_t, a_t, _ = PRECISIONS[1]
+    cfg = DENSITY_CONFIG
     rng = np.random.default_rng(7)
     by_weight = [check_engine(cfg, *random_case(rng, 256, 256, w_t, a_t, d, 0.5, 1))[1][0].cycles for d in (1.0, 0.5, 0.1)]
     by_act = [check_engine(cfg, *random_case(rng, 256, 256, w_t, a_t, 0.5, d, 1))[1][0].cycles for d in (1.0, 0.5, 0.1)]
@@ -112,17 +186,17 @@ def test_cycles_fall_as_density_falls():
 
 
 def test_balanced_lanes_keep_utilisation_high():
-    w_t, a_t, acc_t = PRECISIONS[1]
-    cfg = MxvConfig(256, 512, w_t, a_t, acc_t, lanes=16, macs_per_lane=1, mode="masr")
+    w_t, a_t, _ = PRECISIONS[1]
+    cfg = BALANCE_CONFIG
     w, x = random_case(np.random.default_rng(3), 512, 256, w_t, a_t, 0.5, 0.5, 1)
     _, stats = check_engine(cfg, w, x)
     assert utilisation(stats[0].pairs, 16, stats[0].cycles) > 0.9
 
 
-@given(n=st.sampled_from([1, 31, 32, 33, 300]), density=st.sampled_from(DENSITIES), seed=st.integers(0, 2**32 - 1))
+@given(n=st.sampled_from(ENCODER_SIZES), density=st.sampled_from(DENSITIES), seed=st.integers(0, 2**32 - 1))
 def test_encoder_equals_reference(n, density, seed):
     a_t = PRECISIONS[0][1]
-    cfg = MxvConfig(n, 1, PRECISIONS[0][0], a_t, PRECISIONS[0][2])
+    cfg = encoder_config(n)
     _, x = random_case(np.random.default_rng(seed), 1, n, a_t, a_t, 1.0, density, t=4)
     sim = sim_for(cfg, SparseMatrix.encode(np.zeros((1, n), np.int64), np.zeros(1), 1))
     masks, values, nnz, cycles = sim.encode(x)
@@ -173,27 +247,26 @@ def test_stats_over_calls_sum_the_calls():
 # "fast" runs the engine's C-simulation twin (mxv_csim.h), "ap_fixed" the dataflow engine itself: both must
 # count every stall of the schedule.
 @pytest.mark.parametrize("arithmetic", ["fast", "ap_fixed"])
-@pytest.mark.parametrize("fifo_depth, scan_words", [(1, 1), (2, 4), (8, 2)])
+@pytest.mark.parametrize("fifo_depth, scan_words", FIFO_CASES)
 def test_fifo_depth_and_window_width(fifo_depth, scan_words, arithmetic):
     """Multi-window rows and a shallow FIFO (front-end stalls): the C++ count equals the reference's."""
-    w_t, a_t, acc_t = PRECISIONS[0]
+    w_t, a_t, _ = PRECISIONS[0]
     rng = np.random.default_rng(fifo_depth * 10 + scan_words)
     for mode in ("masr", "weight_sparse", "dense"):
-        cfg = MxvConfig(300, 40, w_t, a_t, acc_t, lanes=3, macs_per_lane=2, scan_words=scan_words, mode=mode,
-                        fifo_depth=fifo_depth)
+        cfg = fifo_config(fifo_depth, scan_words, mode)
         for wd, ad in ((0.05, 0.3), (0.5, 0.5), (0.02, 1.0)):
             check_engine(cfg, *random_case(rng, 40, 300, w_t, a_t, wd, ad, 2), arithmetic=arithmetic)
 
 
 def _by_hand(pairs_per_row, fifo_depth, arithmetic):
     """One lane, one MAC, one window per row; row r has pairs_per_row[r] pairs (all activations set)."""
-    w_t, a_t, acc_t = PRECISIONS[1]
+    w_t, a_t, _ = PRECISIONS[1]
     n = len(pairs_per_row)
     w = np.zeros((n, 32), np.int64)
     for r, p in enumerate(pairs_per_row):
         w[r, :p] = 1 << w_t.frac
     x = np.full((1, 32), 1 << a_t.frac, np.int64)
-    cfg = MxvConfig(32, n, w_t, a_t, acc_t, lanes=1, macs_per_lane=1, fifo_depth=fifo_depth)
+    cfg = by_hand_config(n, fifo_depth)
     return check_engine(cfg, w, x, arithmetic=arithmetic)[1][0].cycles
 
 
@@ -212,11 +285,11 @@ def test_schedule_by_hand(arithmetic):
     assert _by_hand([5, 1, 1] + [0] * 7, 4, arithmetic) == 11
 
 
-@pytest.mark.parametrize("accum_t", ["ap_fixed<48,20,AP_RND,AP_WRAP>", "ap_fixed<64,28,AP_RND_CONV,AP_WRAP>", "ap_fixed<40,8,AP_TRN,AP_WRAP>"])
+@pytest.mark.parametrize("accum_t", WIDE_ACCUMULATORS)
 def test_engine_at_wide_precisions(accum_t):
     """32 x 32-bit products (past int64) into 48-, 64- and wrapping 40-bit accumulators."""
-    w32 = F("ap_fixed<32,14,AP_RND,AP_SAT>")
-    cfg = MxvConfig(70, 45, w32, w32, F(accum_t), lanes=4, macs_per_lane=2)
+    cfg = wide_config(accum_t)
+    w32 = cfg.weight_t
     assert cfg.product_bits > 62
     rng = np.random.default_rng(cfg.accum_t.width)
     w, x = random_case(rng, 45, 70, w32, w32, 0.6, 0.6, 5)
@@ -224,16 +297,10 @@ def test_engine_at_wide_precisions(accum_t):
     assert len(np.unique(y)) > 40
 
 
-# The fast build's products: dense 16-bit dot products where both factors fit int16 (a 16-bit unsigned
-# type does not: its upper half would wrap), raw MACs otherwise; both against the reference.
-@pytest.mark.parametrize("w_t, a_t, acc_t", [
-    ("ap_fixed<16,6>", "ap_ufixed<16,8>", "ap_fixed<32,10>"),
-    ("ap_ufixed<16,4>", "ap_fixed<16,6>", "ap_fixed<32,8>"),
-    ("ap_ufixed<15,4>", "ap_ufixed<15,7>", "ap_fixed<32,9>"),
-    ("ap_fixed<8,3>", "ap_fixed<8,3>", "ap_fixed<20,6,AP_RND,AP_WRAP>"),
-])
+@pytest.mark.parametrize("w_t, a_t, acc_t", PRODUCT_TYPES)
 def test_engine_products_at_16_bit_limits(w_t, a_t, acc_t):
-    cfg = MxvConfig(90, 33, F(w_t), F(a_t), F(acc_t), lanes=3, macs_per_lane=2)
+    """The fast build's products at the limits of its 16-bit dot products (see PRODUCT_TYPES)."""
+    cfg = product_config(w_t, a_t, acc_t)
     rng = np.random.default_rng(16)
     w, x = random_case(rng, 33, 90, cfg.weight_t, cfg.act_t, 0.5, 0.7, 4)
     w[0, :2] = cfg.weight_t.max_raw

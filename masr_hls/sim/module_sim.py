@@ -33,51 +33,6 @@ def _i64(a) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
-class MxvSim:
-    """The compiled encoder + engine for one configuration and weight matrix."""
-
-    def __init__(self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None,
-                 arithmetic: str | None = None):
-        """``arithmetic``: the C simulation's ("fast": the engine's C-simulation twin; "ap_fixed": the dataflow
-        engine as synthesis sees it), default compiler.default_arithmetic()."""
-        self.cfg = cfg
-        self.matrix = _pad(matrix, max_lane_rows, max_lane_nnz)
-        header = "#pragma once\n#include \"masr/sparse_mxv.h\"\n" + cpp_render.mxv_config("mxv_config", cfg, self.matrix)
-        lib = compiler.build_library(
-            {"tb_config.h": header, "tb_sparse_mxv.cpp": testbench_source("tb_sparse_mxv.cpp")},
-            main="tb_sparse_mxv.cpp",
-            name="tb_sparse_mxv",
-            arithmetic=arithmetic,
-        )
-        self.lib = compiler.load(lib)
-        self._bank_rows, self._bank_nnz = self.matrix.lane_rows.shape[1], self.matrix.lane_values.shape[1]
-        self.load(self.matrix)
-
-    def load(self, matrix: SparseMatrix) -> None:
-        """Put another matrix of the same shape into the compiled engine's banks."""
-        if matrix.lane_rows.shape[1] > self._bank_rows or matrix.lane_values.shape[1] > self._bank_nnz:
-            raise ValueError("matrix does not fit the compiled lane banks")
-        m = _pad(matrix, self._bank_rows, self._bank_nnz)
-        arrays = [_i64(m.mask), _i64(m.lane_rows), _i64(m.lane_n_rows), _i64(m.lane_values)]
-        self.lib.tb_load_weights(*(compiler.ptr(a) for a in arrays))
-
-    def encode(self, x_raw: np.ndarray):
-        x = _i64(np.atleast_2d(x_raw))
-        t, n = x.shape
-        nw = n_words(n)
-        masks, values = np.zeros((t, nw), np.int64), np.zeros((t, n), np.int64)
-        nnz, cycles = np.zeros(t, np.int64), np.zeros(t, np.int64)
-        self.lib.tb_encode(compiler.ptr(x), ctypes.c_int(t), *(compiler.ptr(a) for a in (masks, values, nnz, cycles)))
-        return masks, [values[i, : max(0, nnz[i])] for i in range(t)], nnz, cycles
-
-    def run(self, x_raw: np.ndarray) -> tuple[np.ndarray, list[MxvStats]]:
-        x = _i64(np.atleast_2d(x_raw))
-        t = x.shape[0]
-        y, stats = np.zeros((t, self.cfg.n_out), np.int64), np.zeros((t, 5), np.int64)
-        self.lib.tb_mxv(compiler.ptr(x), ctypes.c_int(t), compiler.ptr(y), compiler.ptr(stats))
-        return y, [MxvStats(*map(int, row)) for row in stats]
-
-
 def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
     """Widen the lane banks so one compiled testbench can hold several matrices."""
     rows = max(max_lane_rows or 0, m.lane_rows.shape[1])
@@ -89,13 +44,14 @@ def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
     return SparseMatrix(m.n_rows, m.n_cols, m.lanes, m.mask, lane_rows, m.lane_n_rows, lane_values, m.lane_nnz)
 
 
-def _build(testbench: str, config_header: str):
+def _build(testbench: str, config_header: str, arithmetic: str | None = None):
     return compiler.load(
         compiler.build_library(
             {"tb_config.h": "#pragma once\n#include \"ap_fixed.h\"\n#include \"masr/fast_fixed.h\"\n" + config_header,
              testbench: testbench_source(testbench)},
             main=testbench,
             name=testbench.removesuffix(".cpp"),
+            arithmetic=arithmetic,
         )
     )
 
@@ -124,13 +80,15 @@ class _Batched:
 
     A subclass sets ``TESTBENCH`` and defines ``_setup(*args)`` (its own state from its constructor's arguments),
     ``_config(k)`` (configuration k's lines of tb_config.h) and ``_bind(lib, k)`` (configuration k's C functions).
+    ``_setup`` may set ``arithmetic`` (compiler.ARITHMETICS); it is a compile flag, so one library has one.
     """
 
     TESTBENCH = ""
+    arithmetic: str | None = None  # None: compiler.default_arithmetic()
 
     def __init__(self, *args):
         self._setup(*args)
-        self._bind(_build(self.TESTBENCH, self._config(0)), 0)
+        self._bind(_build(self.TESTBENCH, self._config(0), self.arithmetic), 0)
 
     @classmethod
     def many(cls, setups: list[tuple]) -> list:
@@ -140,10 +98,61 @@ class _Batched:
             sim = cls.__new__(cls)
             sim._setup(*args)
             sims.append(sim)
-        lib = _build(cls.TESTBENCH, "".join(sim._config(k) for k, sim in enumerate(sims)))
+        arithmetics = {sim.arithmetic for sim in sims}
+        if len(arithmetics) > 1:
+            raise ValueError(f"one library has one arithmetic, got {sorted(arithmetics)}: call many() once per arithmetic")
+        lib = _build(cls.TESTBENCH, "".join(sim._config(k) for k, sim in enumerate(sims)), arithmetics.pop() if sims else None)
         for k, sim in enumerate(sims):
             sim._bind(lib, k)
         return sims
+
+
+class MxvSim(_Batched):
+    """The compiled encoder + engine for one configuration and weight matrix."""
+
+    TESTBENCH = "tb_sparse_mxv.cpp"
+
+    def __init__(self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None,
+                 arithmetic: str | None = None):
+        """``arithmetic``: the C simulation's ("fast": the engine's C-simulation twin; "ap_fixed": the dataflow
+        engine as synthesis sees it), default compiler.default_arithmetic()."""
+        super().__init__(cfg, matrix, max_lane_rows, max_lane_nnz, arithmetic)
+
+    def _setup(self, cfg, matrix, max_lane_rows=None, max_lane_nnz=None, arithmetic=None) -> None:
+        self.cfg, self.arithmetic = cfg, arithmetic or compiler.default_arithmetic()
+        self.matrix = _pad(matrix, max_lane_rows, max_lane_nnz)
+        self._bank_rows, self._bank_nnz = self.matrix.lane_rows.shape[1], self.matrix.lane_values.shape[1]
+
+    def _config(self, k: int) -> str:
+        return cpp_render.mxv_config(f"mxv_config_{k}", self.cfg, self.matrix) + f"TB_MXV({k}, mxv_config_{k})\n"
+
+    def _bind(self, lib, k: int) -> None:
+        self._encode, self._load, self._mxv = (getattr(lib, f"{f}_{k}") for f in ("tb_encode", "tb_load_weights", "tb_mxv"))
+        self.load(self.matrix)
+
+    def load(self, matrix: SparseMatrix) -> None:
+        """Put another matrix of the same shape into the compiled engine's banks."""
+        if matrix.lane_rows.shape[1] > self._bank_rows or matrix.lane_values.shape[1] > self._bank_nnz:
+            raise ValueError("matrix does not fit the compiled lane banks")
+        m = _pad(matrix, self._bank_rows, self._bank_nnz)
+        arrays = [_i64(m.mask), _i64(m.lane_rows), _i64(m.lane_n_rows), _i64(m.lane_values)]
+        self._load(*(compiler.ptr(a) for a in arrays))
+
+    def encode(self, x_raw: np.ndarray):
+        x = _i64(np.atleast_2d(x_raw))
+        t, n = x.shape
+        nw = n_words(n)
+        masks, values = np.zeros((t, nw), np.int64), np.zeros((t, n), np.int64)
+        nnz, cycles = np.zeros(t, np.int64), np.zeros(t, np.int64)
+        self._encode(compiler.ptr(x), ctypes.c_int(t), *(compiler.ptr(a) for a in (masks, values, nnz, cycles)))
+        return masks, [values[i, : max(0, nnz[i])] for i in range(t)], nnz, cycles
+
+    def run(self, x_raw: np.ndarray) -> tuple[np.ndarray, list[MxvStats]]:
+        x = _i64(np.atleast_2d(x_raw))
+        t = x.shape[0]
+        y, stats = np.zeros((t, self.cfg.n_out), np.int64), np.zeros((t, 5), np.int64)
+        self._mxv(compiler.ptr(x), ctypes.c_int(t), compiler.ptr(y), compiler.ptr(stats))
+        return y, [MxvStats(*map(int, row)) for row in stats]
 
 
 class ActivationSim(_Batched):
