@@ -104,13 +104,52 @@ def test_conversion_matrix(case, precision, tmp_path):
 
 
 def assert_fast_equals_ap_fixed(hw, x):
-    """The fast C simulation (templates/masr/fast_fixed.h), one thread and two, against the ap_fixed build."""
-    fast, slow = hw.csim(x, arithmetic="fast", threads=1), hw.csim(x, arithmetic="ap_fixed")
+    """The fast C simulation (templates/masr/fast_fixed.h), one thread and two, against the ap_fixed build.
+
+    The ap_fixed build is unoptimised (-O0, as Vitis HLS compiles a testbench by default): the values it computes are
+    the language's at any optimisation, and it builds in about half the time; the fast build is the product's -O2.
+    """
+    fast, slow = hw.csim(x, arithmetic="fast", threads=1), hw.csim(x, arithmetic="ap_fixed", opt="-O0")
     np.testing.assert_array_equal(fast.y_raw, slow.y_raw)
     assert fast.layers == slow.layers  # pairs, cycles and every other figure
     threaded = hw.csim(x, arithmetic="fast", threads=2, chunk=1)  # two library instances, samples interleaved
     np.testing.assert_array_equal(threaded.y_raw, fast.y_raw)
     assert threaded.layers == fast.layers
+
+
+def test_models_of_one_shape_share_a_library_and_keep_their_weights(tmp_path):
+    """The C simulation loads its weights at run time: two prunings of one shape build one library, and two live
+    models of it each keep their own weights (each holds its own instance), through masr_hls' csim and through the
+    library hls4ml loaded (its trace runs the top function directly)."""
+    x = np.random.default_rng(4).normal(0, 1, (4, 9, 4)).astype(np.float32)
+    layers = lambda: [rnn("gru", 6, activation="relu", return_sequences=True), L.Dense(3)]  # noqa: E731
+    hms = []
+    for i, density in enumerate((1.0, 0.3)):
+        model = build(5 + i, 9, 4, layers(), density)
+        hms.append(hls4ml.converters.convert_from_keras_model(model, hls_config=masr_hls.config_from_keras_model(model),
+                                                              backend="MASR", output_dir=str(tmp_path / f"prj{i}")))
+        hms[-1].compile()
+    hws = [masr_hls.hardware(hm) for hm in hms]
+    assert hws[0].build_library() == hws[1].build_library()
+    assert hws[0].weight_words().size > hws[1].weight_words().size  # the sparser model loads fewer words
+    expected = [hw.reference(x) for hw in hws]
+    assert not np.array_equal(expected[0].y_raw, expected[1].y_raw)
+    for i in (0, 1, 1, 0):  # interleaved: a model's run never sees the other's weights
+        np.testing.assert_array_equal(hws[i].csim(x, threads=2, chunk=1).y_raw, expected[i].y_raw)
+        y, _ = hms[i].trace(x)
+        np.testing.assert_allclose(np.reshape(y, expected[i].y.shape), expected[i].y, rtol=0, atol=1e-6)
+    written = (tmp_path / "prj1" / "firmware" / "weights.h").read_text()
+    assert "static const masr::rnn_weights<layer0_cell> layer0_w = {" in written  # the project keeps its ROMs
+
+
+def test_weights_that_do_not_fit_the_library_are_refused(tmp_path, monkeypatch):
+    model = build(6, 5, 3, [rnn("gru", 4, return_sequences=True)], 1.0)
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "prj"))
+    words = hw.weight_words()
+    for wrong in (words[:-1], np.append(words, 0), np.where(np.arange(words.size) == 0, 10**6, words)):
+        monkeypatch.setattr(hw, "_weight_words", wrong)
+        with pytest.raises(RuntimeError, match="does not hold this model's weights"):
+            hw.csim(np.zeros((1, 5, 3)))
 
 
 @pytest.mark.slow

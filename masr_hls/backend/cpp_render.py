@@ -1,12 +1,16 @@
-"""The C++ a generated project is made of: CONFIG_T structs of every module and ROM initialisers.
+"""The C++ a generated project is made of: CONFIG_T structs of every module and its constants.
 
 A generated project holds its weights, biases and tables as constant arrays of
 ``masr::rom_word`` (raw_bits.h): the raw bits of each fixed-point value as a
 plain integer, which compiles fast and synthesises to a ROM of the same width.
+Its C simulation declares the same constants without initialisers, with lane
+banks sized for any weights of the layer's shape, and loads them at run time
+(templates/masr/csim_weights.h), so models of one shape share one library.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from string import Template
 
 import numpy as np
@@ -33,6 +37,12 @@ def hls_type(t: FixedType) -> str:
     return f"{kind}<{t.width},{t.integer},{t.rounding},{t.overflow}>"
 
 
+def cpp_comment(text: str) -> str:
+    """``text`` safe inside a // comment: no line breaks, control characters or a trailing backslash (which would
+    continue the comment onto the next line)."""
+    return "".join(c if c.isprintable() and c != "\\" else "?" for c in str(text))
+
+
 def braces(items) -> str:
     return "{" + ", ".join(items) + "}"
 
@@ -47,7 +57,7 @@ def ints(values) -> str:
 
 def rom(raw, t: FixedType, what: str) -> str:
     """ROM words of raw values of ``t`` (checked to be on the type's range)."""
-    return ints(t.check_raw(np.asarray(raw, dtype=np.int64), what))
+    return ints(checked_raw(raw, t, what))
 
 
 def lane_masks(m: SparseMatrix) -> np.ndarray:
@@ -69,6 +79,30 @@ def row_places(m: SparseMatrix) -> tuple[np.ndarray, np.ndarray]:
     return lane_of, slot_of
 
 
+@dataclass(frozen=True)
+class Rom:
+    """One constant of a generated project (weights, biases or a table; a struct or an array of ROM words).
+
+    The written project defines it with its initialiser; the C simulation declares it and fills it at run time
+    from ``words``, which templates/masr/csim_weights.h reads in the same order.
+    """
+
+    ctype: str
+    name: str
+    length: int | None  # elements of an array; None for a struct
+    initialiser: str
+    words: np.ndarray
+
+    def _declarator(self) -> str:
+        return self.name if self.length is None else f"{self.name}[{self.length}]"
+
+    def definition(self) -> str:
+        return f"static const {self.ctype} {self._declarator()} = {self.initialiser};\n"
+
+    def declaration(self) -> str:
+        return f"static {self.ctype} {self._declarator()};\n"
+
+
 def sparse_weights(m: SparseMatrix, weight_t: FixedType, what: str) -> str:
     """The initialiser of a ``masr::sparse_weights`` struct: lane masks, rows per lane, packed values, row places."""
     mask = braces(braces(braces(f"0x{int(w):08x}u" for w in row) for row in lane) for lane in lane_masks(m))
@@ -76,10 +110,35 @@ def sparse_weights(m: SparseMatrix, weight_t: FixedType, what: str) -> str:
     return braces([mask, ints(m.lane_n_rows), rom(m.lane_values, weight_t, what), ints(lane_of), ints(slot_of)])
 
 
-def rom_array(name: str, element_t: str, raw, t: FixedType, what: str) -> str:
+def sparse_words(m: SparseMatrix, weight_t: FixedType, what: str) -> np.ndarray:
+    """A ``masr::sparse_weights`` as C simulation loads it: per lane its rows, their masks, its weights and the
+    packed weights; then the row places (no padding, so the words grow with the weights, not the banks)."""
+    masks, values = lane_masks(m), checked_raw(m.lane_values, weight_t, what)
+    parts = []
+    for lane in range(m.lanes):
+        rows, nnz = int(m.lane_n_rows[lane]), int(m.lane_nnz[lane])
+        parts += [[rows], masks[lane, :rows].ravel(), [nnz], values[lane, :nnz]]
+    return np.concatenate([np.asarray(p, np.int64) for p in parts] + list(row_places(m)))
+
+
+def checked_raw(raw, t: FixedType, what: str) -> np.ndarray:
+    return t.check_raw(np.asarray(raw, dtype=np.int64), what)
+
+
+def rom_array(name: str, element_t: str, raw, t: FixedType, what: str) -> Rom:
     """``static const masr::rom_word<element_t> name[n] = {...};``"""
-    raw = np.asarray(raw, dtype=np.int64).ravel()
-    return f"static const masr::rom_word<{element_t}> {name}[{raw.size}] = {rom(raw, t, what)};\n"
+    raw = checked_raw(np.asarray(raw, dtype=np.int64).ravel(), t, what)
+    return Rom(f"masr::rom_word<{element_t}>", name, raw.size, ints(raw), raw)
+
+
+def any_weights_banks(cfg: MxvConfig) -> tuple[int, int]:
+    """Lane banks (rows, weights) that hold any weights of the engine's shape under either lane assignment.
+
+    A lane holds at most every row.  Interleaved, it holds ceil(n_out / lanes) rows of at most n_in weights; balanced
+    (greedy, heaviest row first onto the lightest lane), at most the average load plus one row.  The C simulation's
+    banks are this large, so its library does not depend on the weights.
+    """
+    return cfg.n_out, (-(-cfg.n_out // cfg.lanes) + 1) * cfg.n_in
 
 
 _MXV = Template(
@@ -156,11 +215,12 @@ def table_sizes(cfg: CellConfig) -> tuple[int, int]:
     return (cfg.act_n_log2 if cfg.act().uses_table else 0, cfg.rec_n_log2 if uses_rec_table else 0)
 
 
-def cell_config(name: str, cfg: CellConfig, w: CellWeights, banks: dict | None = None) -> str:
-    """C++ CONFIG_T structs for a cell and its three engines; ``banks`` may widen lane banks (name -> (rows, nnz))."""
+def cell_config(name: str, cfg: CellConfig, w: CellWeights, banks: dict | None = None, any_weights: bool = False) -> str:
+    """C++ CONFIG_T structs for a cell and its three engines; ``banks`` may widen lane banks (name -> (rows, nnz)),
+    ``any_weights`` widens them for any weights of the shape (see any_weights_banks)."""
     banks = banks or {}
     engines = "".join(
-        mxv_config(f"{name}_{m}", mc, w.matrices[m], *banks.get(m, (0, 0)))
+        mxv_config(f"{name}_{m}", mc, w.matrices[m], *(any_weights_banks(mc) if any_weights else banks.get(m, (0, 0))))
         for m, mc in (("kernel", cfg.kernel_config()), ("recurrent", cfg.recurrent_config()), ("recurrent_h", cfg.recurrent_h_config()))
     )
     act_n, rec_n = table_sizes(cfg)
@@ -235,11 +295,10 @@ def softmax_config(name: str, cfg: SoftmaxConfig) -> str:
     )
 
 
-def softmax_tables(name: str, cfg: SoftmaxConfig) -> str:
+def softmax_tables(name: str, cfg: SoftmaxConfig) -> list[Rom]:
     """``${name}_exp_table`` and ``${name}_inv_table`` as ROM arrays."""
-    return rom_array(f"{name}_exp_table", f"{name}::exp_t", exp_table(cfg), cfg.exp_t, f"{name} exp table") + (
-        rom_array(f"{name}_inv_table", f"{name}::inv_t", inv_table(cfg), cfg.inv_t, f"{name} inv table")
-    )
+    return [rom_array(f"{name}_exp_table", f"{name}::exp_t", exp_table(cfg), cfg.exp_t, f"{name} exp table"),
+            rom_array(f"{name}_inv_table", f"{name}::inv_t", inv_table(cfg), cfg.inv_t, f"{name} inv table")]
 
 
 _HEAD = Template(
@@ -263,10 +322,12 @@ _HEAD = Template(
 )
 
 
-def head_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix) -> str:
-    """``${name}_mxv`` (the engine's CONFIG_T) and ``${name}`` (the head's CONFIG_T)."""
+def head_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix, any_weights: bool = False) -> str:
+    """``${name}_mxv`` (the engine's CONFIG_T) and ``${name}`` (the head's CONFIG_T); ``any_weights``: lane banks
+    for any weights of the shape (see any_weights_banks)."""
     mxv_name = f"{name}_mxv"
-    return mxv_config(mxv_name, cfg.mxv, matrix) + _HEAD.substitute(
+    banks = any_weights_banks(cfg.mxv) if any_weights else (0, 0)
+    return mxv_config(mxv_name, cfg.mxv, matrix, *banks) + _HEAD.substitute(
         name=name,
         n_in=cfg.n_in,
         n_out=cfg.n_out,
@@ -285,11 +346,12 @@ def head_config(name: str, cfg: DenseHeadConfig, matrix: SparseMatrix) -> str:
     )
 
 
-def head_weights(name: str, cfg: DenseHeadConfig, weights: DenseHeadWeights) -> str:
-    """ROM arrays ``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
-    return (
-        f"static const masr::sparse_weights<{name}_mxv> {name}_weights = "
-        + sparse_weights(weights.matrix, cfg.weight_t, f"{name} weights") + ";\n"
-        + rom_array(f"{name}_bias", f"{name}::bias_t", weights.b_raw, cfg.bias_t, f"{name} bias")
-        + rom_array(f"{name}_table", f"{name}::table_t", weights.table_raw, cfg.table_t, f"{name} table")
-    )
+def head_weights(name: str, cfg: DenseHeadConfig, weights: DenseHeadWeights) -> list[Rom]:
+    """``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
+    what = f"{name} weights"
+    return [
+        Rom(f"masr::sparse_weights<{name}_mxv>", f"{name}_weights", None, sparse_weights(weights.matrix, cfg.weight_t, what),
+            sparse_words(weights.matrix, cfg.weight_t, what)),
+        rom_array(f"{name}_bias", f"{name}::bias_t", weights.b_raw, cfg.bias_t, f"{name} bias"),
+        rom_array(f"{name}_table", f"{name}::table_t", weights.table_raw, cfg.table_t, f"{name} table"),
+    ]

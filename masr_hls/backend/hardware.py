@@ -91,20 +91,19 @@ class HardwareLayer:
         return y[0], results[0]
 
 
-def _weights_decl(name: str, cfg_name: str, cfg: CellConfig, w: CellWeights) -> str:
-    """``static const masr::rnn_weights<cfg> name = {...};`` in member order."""
+def _cell_weights(name: str, cfg_name: str, cfg: CellConfig, w: CellWeights) -> cpp_render.Rom:
+    """A ``masr::rnn_weights<cfg>``: its members in order (templates/masr/rnn_cell.h)."""
     act = cfg.act().table() if cfg.act().uses_table else np.zeros(1, np.int64)
     rec = cfg.rec_act().table() if cfg.kind != "simple_rnn" and cfg.rec_act().uses_table else np.zeros(1, np.int64)
-    parts = [
-        cpp_render.sparse_weights(w.matrices["kernel"], cfg.weight_t, f"{name} kernel"),
-        cpp_render.sparse_weights(w.matrices["recurrent"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
-        cpp_render.sparse_weights(w.matrices["recurrent_h"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
-        cpp_render.rom(w.bias, cfg.bias_t, f"{name} bias"),
-        cpp_render.rom(w.recurrent_bias, cfg.bias_t, f"{name} bias"),
-        cpp_render.rom(act, cfg.cand_t, f"{name} table"),
-        cpp_render.rom(rec, cfg.gate_t, f"{name} table"),
-    ]
-    return f"static const masr::rnn_weights<{cfg_name}> {name} = {{\n    " + ",\n    ".join(parts) + "};\n"
+    matrices = [(w.matrices["kernel"], cfg.weight_t, f"{name} kernel"),
+                (w.matrices["recurrent"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
+                (w.matrices["recurrent_h"], cfg.recurrent_weight_t, f"{name} recurrent kernel")]
+    arrays = [(w.bias, cfg.bias_t, f"{name} bias"), (w.recurrent_bias, cfg.bias_t, f"{name} bias"),
+              (act, cfg.cand_t, f"{name} table"), (rec, cfg.gate_t, f"{name} table")]
+    parts = [cpp_render.sparse_weights(*m) for m in matrices] + [cpp_render.rom(*a) for a in arrays]
+    words = [cpp_render.sparse_words(*m) for m in matrices] + [cpp_render.checked_raw(*a).ravel() for a in arrays]
+    return cpp_render.Rom(f"masr::rnn_weights<{cfg_name}>", name, None, "{\n    " + ",\n    ".join(parts) + "}",
+                          np.concatenate(words))
 
 
 class RecurrentLayer(HardwareLayer):
@@ -125,11 +124,11 @@ class RecurrentLayer(HardwareLayer):
         y = out if self.return_sequences else out[:, -1:]
         return y, [LayerResult(self.name, s, None, s.cycles) for s in stats]
 
-    def cpp_config(self, c: str) -> str:
-        return cpp_render.cell_config(f"{c}_cell", self.cell, self.weights)
+    def cpp_config(self, c: str, any_weights: bool = False) -> str:
+        return cpp_render.cell_config(f"{c}_cell", self.cell, self.weights, any_weights=any_weights)
 
-    def cpp_weights(self, c: str) -> str:
-        return _weights_decl(f"{c}_w", f"{c}_cell", self.cell, self.weights)
+    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
+        return [_cell_weights(f"{c}_w", f"{c}_cell", self.cell, self.weights)]
 
     def cpp_call(self, c: str, x: str, y: str) -> str:
         # Without return_sequences the layer still produces every frame; only the last one goes on.
@@ -178,12 +177,13 @@ class BidirectionalLayer(HardwareLayer):
         y, sf, sb, cycles = bidirectional_batch(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences)
         return y, [LayerResult(self.name, f, b, c) for f, b, c in zip(sf, sb, cycles)]
 
-    def cpp_config(self, c: str) -> str:
-        return (cpp_render.cell_config(f"{c}_fwd", self.fwd, self.wf) + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb)
+    def cpp_config(self, c: str, any_weights: bool = False) -> str:
+        return (cpp_render.cell_config(f"{c}_fwd", self.fwd, self.wf, any_weights=any_weights)
+                + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb, any_weights=any_weights)
                 + cpp_render.merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd))
 
-    def cpp_weights(self, c: str) -> str:
-        return _weights_decl(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf) + _weights_decl(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)
+    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
+        return [_cell_weights(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf), _cell_weights(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)]
 
     def cpp_call(self, c: str, x: str, y: str) -> str:
         return Template(
@@ -241,17 +241,15 @@ class DenseLayer(HardwareLayer):
             cycles = [c + frames * sm.softmax_cycles(self.softmax) for c in cycles]
         return y, [LayerResult(self.name, None, None, c, head=head) for c, head in zip(cycles, per_sample)]
 
-    def cpp_config(self, c: str) -> str:
-        text = cpp_render.head_config(f"{c}_head", self.head, self.weights.matrix)
+    def cpp_config(self, c: str, any_weights: bool = False) -> str:
+        text = cpp_render.head_config(f"{c}_head", self.head, self.weights.matrix, any_weights)
         if self.softmax is not None:
             text += cpp_render.softmax_config(f"{c}_softmax", self.softmax)
         return text
 
-    def cpp_weights(self, c: str) -> str:
-        text = cpp_render.head_weights(f"{c}_head", self.head, self.weights)
-        if self.softmax is not None:
-            text += cpp_render.softmax_tables(f"{c}_softmax", self.softmax)
-        return text
+    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
+        roms = cpp_render.head_weights(f"{c}_head", self.head, self.weights)
+        return roms + (cpp_render.softmax_tables(f"{c}_softmax", self.softmax) if self.softmax is not None else [])
 
     def cpp_call(self, c: str, x: str, y: str) -> str:
         target = f"{c}_z" if self.softmax is not None else y

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult
+from masr_hls.backend.templates import c_name
 from masr_hls.backend.writer import masr_nodes, model_name, project_files, write_folder
 from masr_hls.frontend.keras_reader import ConversionError
 from masr_hls.sim import compiler
@@ -53,8 +54,8 @@ class MasrModel:
         self.output_t, self.n_out = self.layers[-1].out_t, self.layers[-1].n_out
         self.keras_model = graph.config.config.get("KerasModel")
         self.name = model_name(graph)
-        self._lib = None
-        self._libs = {}  # arithmetic -> library loaded by csim(..., arithmetic=...)
+        self._libs = {}  # (arithmetic, opt) -> the C simulation library built for them
+        self._weight_words = None
 
     @classmethod
     def of(cls, graph) -> "MasrModel":
@@ -134,22 +135,42 @@ class MasrModel:
 
     # ------------------------------------------------------------ C simulation
     def build_library(self, arithmetic: str | None = None, opt: str = "-O2") -> Path:
-        """The C simulation library of the project's sources (g++, cached by content).
+        """The C simulation library of the project (g++, cached by content; shared by every model of this shape).
 
-        ``arithmetic``: "fast" (integer-backed fixed point, bit-exact with ap_fixed; the default unless
-        MASR_HLS_ARITHMETIC says otherwise) or "ap_fixed" (Xilinx's types, as synthesis sees them).
+        It is built from the project's C simulation sources: the written project's, except that the weights are
+        declared without initialisers and loaded at run time.  ``arithmetic``: "fast" (integer-backed fixed point,
+        bit-exact with ap_fixed; the default unless MASR_HLS_ARITHMETIC says otherwise) or "ap_fixed" (Xilinx's
+        types, as synthesis sees them); ``opt``: g++'s optimisation.
         """
-        sources = {rel: text for rel, text in self.project_files().items() if rel.endswith(SOURCE_SUFFIXES)}
-        return compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim",
-                                      arithmetic=arithmetic, opt=opt)
+        key = (arithmetic or compiler.default_arithmetic(), opt)
+        if key not in self._libs:
+            sources = {rel: text for rel, text in project_files(self.graph, csim=True).items() if rel.endswith(SOURCE_SUFFIXES)}
+            self._libs[key] = compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim",
+                                                     arithmetic=key[0], opt=opt)
+        return self._libs[key]
+
+    def instances(self, count: int = 1, arithmetic: str | None = None, opt: str = "-O2") -> list[ctypes.CDLL]:
+        """``count`` loaded instances of the C simulation library that are this model's alone, its weights loaded."""
+        natives = compiler.instances(self.build_library(arithmetic, opt), count, holder=self)
+        words = self.weight_words()
+        for lib in natives:
+            lib.masr_predict.restype = ctypes.c_int
+            if lib.masr_load_weights(compiler.ptr(words), ctypes.c_int64(words.size)) != 0:
+                raise RuntimeError(f"{self.project_name}: the C simulation library does not hold this model's weights "
+                                   f"({words.size} words); rebuild it (remove {compiler.cache_dir()})")
+        return natives
+
+    def weight_words(self) -> np.ndarray:
+        """Every weight, bias and table of the model as the C simulation loads them (templates/masr/csim_weights.h)."""
+        if self._weight_words is None:
+            words = [rom.words for node in masr_nodes(self.graph) for rom in node.hardware.cpp_weights(c_name(node))]
+            self._weight_words = np.ascontiguousarray(np.concatenate(words), dtype=np.int64)
+        return self._weight_words
 
     def compile(self, arithmetic: str | None = None) -> Path:
-        """Write the project and build its C simulation (hls4ml's ``compile``: what is compiled is what is written)."""
+        """Write the project and build its C simulation (hls4ml's ``compile``); the path of this model's instance."""
         self.write()
-        lib = self.build_library(arithmetic)
-        self._lib = compiler.load(lib)
-        self._lib.masr_predict.restype = ctypes.c_int
-        return lib
+        return Path(self.instances(1, arithmetic)[0]._name)
 
     def predict(self, x, level: str = "csim", chunk: int | None = None, progress=None) -> np.ndarray:
         """Keras-shaped outputs: ``level`` 'csim' (C simulation of the project) or 'reference' (numpy)."""
@@ -158,30 +179,15 @@ class MasrModel:
         return self.csim(x, chunk, progress).y if level == "csim" else self.reference(x).y
 
     def csim(self, x, chunk: int | None = None, progress=None, arithmetic: str | None = None,
-             threads: int | None = None) -> Prediction:
+             threads: int | None = None, opt: str = "-O2") -> Prediction:
         """C-simulate a batch: one native call per chunk of samples, chunks shared by ``threads`` threads.
 
         ``threads`` defaults to MASR_HLS_THREADS or the CPUs this process may use; each thread runs its own
         instance of the library, so the samples are independent as in one thread.  ``chunk`` defaults to an
-        equal share of the batch per thread.  ``arithmetic`` picks a library built with that arithmetic
-        (compiled on first use) instead of the compiled one.
+        equal share of the batch per thread.  ``arithmetic`` and ``opt`` (g++'s optimisation) pick the library
+        (built on first use, the project written then); "-O0" builds in about half the time and runs ten to
+        thirty times slower, which suits a check of a few samples.
         """
-        if arithmetic is not None:
-            if arithmetic not in self._libs:
-                self.write()
-                lib = compiler.load(self.build_library(arithmetic))
-                lib.masr_predict.restype = ctypes.c_int
-                self._libs[arithmetic] = lib
-            native = self._libs[arithmetic]
-        else:
-            if self._lib is None:
-                loaded = getattr(self.graph, "_top_function_lib", None)  # hls4ml's compile() loaded it
-                if loaded is not None and hasattr(loaded, "masr_predict"):
-                    self._lib = loaded
-                    self._lib.masr_predict.restype = ctypes.c_int
-                else:
-                    self.compile()
-            native = self._lib
         x_raw = np.ascontiguousarray(self.quantize_input(x), dtype=np.int64)
         n, frames = x_raw.shape[:2]
         out_frames = frames if self.sequence_output else 1
@@ -193,11 +199,12 @@ class MasrModel:
         threads = min(threads or compiler.default_threads(), n)
         chunk = chunk or -(-n // threads)
         spans = [(start, min(n, start + chunk)) for start in range(0, n, chunk)]
-        natives = compiler.instances(native, min(threads, len(spans)))
+        if not self._libs:
+            self.write()  # hls4ml's habit: what is simulated is in the project folder
+        natives = self.instances(min(threads, len(spans)), arithmetic, opt)
         progress_lock = threading.Lock()
 
         def run(lib, my_spans):
-            lib.masr_predict.restype = ctypes.c_int
             for start, stop in my_spans:
                 rc = lib.masr_predict(
                     compiler.ptr(x_raw[start:stop]), ctypes.c_int(stop - start), ctypes.c_int(frames),

@@ -60,10 +60,11 @@ class MASRBackend(VitisBackend):
                                              clock_uncertainty=clock_uncertainty, **kwargs)
 
     def compile(self, model):
-        """Build the C simulation of the written project (cached by content); returns the library's path."""
+        """Build the C simulation of the written project (cached by content); the path of the model's own instance
+        of it, its weights loaded (hls4ml loads that path and so shares the instance)."""
         from masr_hls.backend.model import MasrModel
 
-        return str(MasrModel.of(model).build_library())
+        return str(MasrModel.of(model).instances(1)[0]._name)
 
     def predict(self, model, x, level: str = "csim", **kwargs):
         """Keras-shaped outputs of ``x``: ``level`` 'csim' (the compiled project) or 'reference' (numpy)."""

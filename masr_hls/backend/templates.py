@@ -2,16 +2,18 @@
 
 The kernels live in real headers (``templates/masr``); Python only fills
 parameters.  ``config_cpp`` and ``function_cpp`` are hls4ml's attribute names;
-``weights_cpp`` holds the layer's ROM initialisers.
+``weights_cpp`` holds the layer's ROM initialisers.  The C simulation's variant
+of the project (writer.project_files) renders the same layers through
+``layer_call`` and the hardware layers directly.
 """
 
 from __future__ import annotations
 
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate, Template
 
+from masr_hls.backend.cpp_render import cpp_comment
 from masr_hls.backend.hardware import STATS_PER_LAYER
 from masr_hls.backend.layers import MasrBiRecurrent, MasrDense, MasrLayer, MasrRecurrent
-from masr_hls.backend.writer import cpp_comment
 
 MASR_CLASSES = (MasrRecurrent, MasrBiRecurrent, MasrDense)
 
@@ -44,7 +46,7 @@ class MasrWeightsTemplate(MasrTemplateMixin, Template):
         super().__init__("masr_weights_template", MASR_CLASSES, "weights_cpp")
 
     def format(self, node):
-        return node.hardware.cpp_weights(c_name(node))
+        return "".join(rom.definition() for rom in node.hardware.cpp_weights(c_name(node)))
 
 
 class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
@@ -52,14 +54,21 @@ class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
         super().__init__(MASR_CLASSES, include_header=("masr/rnn_layer.h", "masr/dense_head.h", "masr/softmax.h"))
 
     def format(self, node):
-        position, c = node.get_attr("masr_position"), c_name(node)
-        x = "x" if position == 0 else f"layer{position - 1}_out"
-        y = "y" if node.get_attr("masr_last") else f"{c}_out"
-        trace = (f"#ifndef __SYNTHESIS__\n        MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);\n#endif\n"
-                 if node.get_attr("trace", False) else "")
-        return (f"    // {c}: {cpp_comment(node.name)}\n    {{\n#ifndef __SYNTHESIS__\n"
-                f"        long long *stats = stats_all + {position * STATS_PER_LAYER};  // C simulation's figures\n#endif\n"
-                f"    {node.hardware.cpp_call(c, x, y)}{trace}    }}")
+        return layer_call(node)
+
+
+def layer_call(node, named: bool = True) -> str:
+    """The layer's block in the top function; ``named`` heads it with the layer's name (the C simulation's variant
+    leaves names out, so that models of one shape share its library; a traced layer keeps its name)."""
+    position, c = node.get_attr("masr_position"), c_name(node)
+    x = "x" if position == 0 else f"layer{position - 1}_out"
+    y = "y" if node.get_attr("masr_last") else f"{c}_out"
+    trace = (f"#ifndef __SYNTHESIS__\n        MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);\n#endif\n"
+             if node.get_attr("trace", False) else "")
+    label = f"{c}: {cpp_comment(node.name)}" if named else c
+    return (f"    // {label}\n    {{\n#ifndef __SYNTHESIS__\n"
+            f"        long long *stats = stats_all + {position * STATS_PER_LAYER};  // C simulation's figures\n#endif\n"
+            f"    {node.hardware.cpp_call(c, x, y)}{trace}    }}")
 
 
 TEMPLATES = (MasrConfigTemplate, MasrWeightsTemplate, MasrFunctionTemplate)

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -295,31 +296,49 @@ def default_threads() -> int:
     return int(value)
 
 
-_instances: dict[str, list[ctypes.CDLL]] = {}
+_copies: dict[Path, list[ctypes.CDLL]] = {}  # a library's loaded copies; index 0 is the file itself
+_holders: dict[tuple[Path, int], weakref.ref] = {}  # (library, copy) -> the object that holds it
 
 
-def instances(lib: ctypes.CDLL, count: int) -> list[ctypes.CDLL]:
-    """``count`` independent instances of a loaded library, ``lib`` first.
+def instances(lib: Path, count: int, holder) -> list[ctypes.CDLL]:
+    """``count`` loaded instances of the library file ``lib`` that no other live ``holder`` uses.
 
-    A generated library keeps its layer buffers and figures in static storage, and the
-    dynamic loader maps a file (or a hard link to it) once per process, so every further
-    thread of a C simulation gets a byte copy of its own (``<name>.<i>.so`` beside it).
-    ctypes releases the GIL during a call, so the instances run in parallel.
+    A generated library keeps its layer buffers, figures and run-time weights in static storage, and the dynamic
+    loader maps a file (or a hard link to it) once per process, so each instance is a byte copy of its own
+    (``<name>.<i>.so`` beside it).  A holder (a model) keeps its instances until it is garbage: two models of one
+    shape share the cached library but never an instance, and the threads of a C simulation each run one (ctypes
+    releases the GIL during a call).  Fewer instances come back when no copy can be written beside the library.
     """
-    path = Path(lib._name)
-    loaded = _instances.setdefault(str(path), [lib])
-    loaded[0] = lib
-    while len(loaded) < count:
-        copy = path.with_name(f"{path.stem}.{len(loaded)}{path.suffix}")
-        try:
-            if not copy.is_file():
-                tmp = copy.with_name(f"{TMP_PREFIX}{copy.name}.{os.getpid()}")
-                shutil.copyfile(path, tmp)
-                os.replace(tmp, copy)  # atomic: a parallel process may write the same bytes
-        except OSError:
-            break  # no room or no write access beside the library: fewer threads, same results
-        loaded.append(load(copy))
-    return loaded[:count]
+    lib = Path(lib)
+    copies = _copies.setdefault(lib, [])
+    mine: list[ctypes.CDLL] = []
+    i = 0
+    while len(mine) < count:
+        other = _holders.get((lib, i))
+        if other is None or other() is None or other() is holder:
+            if i == len(copies):
+                try:
+                    copies.append(load(_copy_of(lib, i)))
+                except OSError:
+                    break  # no room or no write access beside the library: fewer threads, same results
+            _holders[lib, i] = weakref.ref(holder)
+            mine.append(copies[i])
+        i += 1
+    if not mine:
+        raise CompileError(f"no instance of {lib} is free: no copy of it can be written beside it")
+    return mine
+
+
+def _copy_of(lib: Path, i: int) -> Path:
+    """Copy i of a library (the library itself for 0), written atomically: a parallel process may write the same."""
+    if i == 0:
+        return lib
+    copy = lib.with_name(f"{lib.stem}.{i}{lib.suffix}")
+    if not copy.is_file():
+        tmp = copy.with_name(f"{TMP_PREFIX}{copy.name}.{os.getpid()}")
+        shutil.copyfile(lib, tmp)
+        os.replace(tmp, copy)
+    return copy
 
 
 def ptr(array: np.ndarray, ctype=ctypes.c_int64):

@@ -292,7 +292,8 @@ class DenseHeadSim(_Batched):
         config = cpp_render.head_config(name, self.cfg, self._matrix) + f"TB_HEAD({k}, {name})\n"
         if self._const:
             padded = dataclasses.replace(self._weights, matrix=self._matrix)
-            config += cpp_render.head_weights(name, self.cfg, padded) + f"TB_HEAD_CONST_WEIGHTS({k}, {name}, {name})\n"
+            roms = cpp_render.head_weights(name, self.cfg, padded)
+            config += "".join(rom.definition() for rom in roms) + f"TB_HEAD_CONST_WEIGHTS({k}, {name}, {name})\n"
         return config
 
     def _bind(self, lib, k: int) -> None:
