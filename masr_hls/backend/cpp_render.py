@@ -55,6 +55,11 @@ def ints(values) -> str:
     return braces(ints(row) for row in values)
 
 
+def checked_raw(raw, t: FixedType, what: str) -> np.ndarray:
+    """Raw values of ``t`` as int64, checked to be on the type's range (``what`` names them in the error)."""
+    return t.check_raw(np.asarray(raw, dtype=np.int64), what)
+
+
 def rom(raw, t: FixedType, what: str) -> str:
     """ROM words of raw values of ``t`` (checked to be on the type's range)."""
     return ints(checked_raw(raw, t, what))
@@ -111,8 +116,8 @@ def sparse_weights(m: SparseMatrix, weight_t: FixedType, what: str) -> str:
 
 
 def sparse_words(m: SparseMatrix, weight_t: FixedType, what: str) -> np.ndarray:
-    """A ``masr::sparse_weights`` as C simulation loads it: per lane its rows, their masks, its weights and the
-    packed weights; then the row places (no padding, so the words grow with the weights, not the banks)."""
+    """A ``masr::sparse_weights`` as the C simulation loads it: per lane its row count, its rows' masks, its weight
+    count and packed weights; then the row places (no padding, so the words grow with the weights, not the banks)."""
     masks, values = lane_masks(m), checked_raw(m.lane_values, weight_t, what)
     parts = []
     for lane in range(m.lanes):
@@ -121,13 +126,9 @@ def sparse_words(m: SparseMatrix, weight_t: FixedType, what: str) -> np.ndarray:
     return np.concatenate([np.asarray(p, np.int64) for p in parts] + list(row_places(m)))
 
 
-def checked_raw(raw, t: FixedType, what: str) -> np.ndarray:
-    return t.check_raw(np.asarray(raw, dtype=np.int64), what)
-
-
 def rom_array(name: str, element_t: str, raw, t: FixedType, what: str) -> Rom:
-    """``static const masr::rom_word<element_t> name[n] = {...};``"""
-    raw = checked_raw(np.asarray(raw, dtype=np.int64).ravel(), t, what)
+    """An array ``name`` of ``masr::rom_word<element_t>`` holding ``raw``."""
+    raw = checked_raw(np.ravel(raw), t, what)
     return Rom(f"masr::rom_word<{element_t}>", name, raw.size, ints(raw), raw)
 
 
