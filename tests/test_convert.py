@@ -142,6 +142,24 @@ def test_models_of_one_shape_share_a_library_and_keep_their_weights(tmp_path):
     assert "static const masr::rnn_weights<layer0_cell> layer0_w = {" in written  # the project keeps its ROMs
 
 
+def test_an_interrupted_threaded_run_stops_every_thread(tmp_path):
+    """Ctrl-C (or any failure) in one thread of a C simulation ends the others at their next chunk, not at the end
+    of their share of the batch."""
+    model = build(7, 4, 3, [rnn("gru", 4, return_sequences=True)], 1.0)
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "prj"))
+    x = np.random.default_rng(0).normal(size=(20000, 4, 3))
+    done = []
+
+    def progress(n):
+        done.append(n)
+        if len(done) == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        hw.csim(x, threads=2, chunk=1, progress=progress)
+    assert len(done) < len(x) // 2  # without the stop, the other thread runs its whole half
+
+
 def test_weights_that_do_not_fit_the_library_are_refused(tmp_path, monkeypatch):
     model = build(6, 5, 3, [rnn("gru", 4, return_sequences=True)], 1.0)
     hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "prj"))

@@ -203,9 +203,12 @@ class MasrModel:
             self.write()  # hls4ml's habit: what is simulated is in the project folder
         natives = self.instances(min(threads, len(spans)), arithmetic, opt)
         progress_lock = threading.Lock()
+        halt = threading.Event()  # the caller was interrupted (Ctrl-C) or a thread failed: the others stop too
 
         def run(lib, my_spans):
             for start, stop in my_spans:
+                if halt.is_set():
+                    return
                 rc = lib.masr_predict(
                     compiler.ptr(x_raw[start:stop]), ctypes.c_int(stop - start), ctypes.c_int(frames),
                     compiler.ptr(y_raw[start:stop]), compiler.ptr(stats[start:stop]),
@@ -220,8 +223,13 @@ class MasrModel:
             run(natives[0], spans)
         else:
             with ThreadPoolExecutor(len(natives)) as pool:
-                for job in [pool.submit(run, lib, spans[i :: len(natives)]) for i, lib in enumerate(natives)]:
-                    job.result()
+                jobs = [pool.submit(run, lib, spans[i :: len(natives)]) for i, lib in enumerate(natives)]
+                try:
+                    for job in jobs:
+                        job.result()
+                except BaseException:
+                    halt.set()  # leaving the pool waits for the threads: each ends after its current chunk
+                    raise
         figures = [
             [LayerResult.from_block(layer.name, row[i * STATS_PER_LAYER : (i + 1) * STATS_PER_LAYER], layer.kind)
              for i, layer in enumerate(self.layers)]
