@@ -83,7 +83,16 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> Ce
 
 
 class HardwareLayer:
-    """What every converted layer shares: its reference on one sample is its reference on a batch of one."""
+    """What every converted layer shares: its reference on one sample is its reference on a batch of one, and its
+    constants are rendered once."""
+
+    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
+        """The layer's constants named after ``c``; rendered once, since the written project, the C simulation's
+        declarations and the words it loads all read them."""
+        roms = self.__dict__.setdefault("_roms", {})
+        if c not in roms:
+            roms[c] = self._render_weights(c)
+        return roms[c]
 
     def reference(self, x: np.ndarray):
         """Output (frames out, n_out) and LayerResult of one sample (frames, n_in)."""
@@ -127,7 +136,7 @@ class RecurrentLayer(HardwareLayer):
     def cpp_config(self, c: str, any_weights: bool = False) -> str:
         return cpp_render.cell_config(f"{c}_cell", self.cell, self.weights, any_weights=any_weights)
 
-    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
+    def _render_weights(self, c: str) -> list[cpp_render.Rom]:
         return [_cell_weights(f"{c}_w", f"{c}_cell", self.cell, self.weights)]
 
     def cpp_call(self, c: str, x: str, y: str) -> str:
@@ -182,7 +191,7 @@ class BidirectionalLayer(HardwareLayer):
                 + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb, any_weights=any_weights)
                 + cpp_render.merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd))
 
-    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
+    def _render_weights(self, c: str) -> list[cpp_render.Rom]:
         return [_cell_weights(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf), _cell_weights(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)]
 
     def cpp_call(self, c: str, x: str, y: str) -> str:
@@ -247,7 +256,7 @@ class DenseLayer(HardwareLayer):
             text += cpp_render.softmax_config(f"{c}_softmax", self.softmax)
         return text
 
-    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
+    def _render_weights(self, c: str) -> list[cpp_render.Rom]:
         roms = cpp_render.head_weights(f"{c}_head", self.head, self.weights)
         return roms + (cpp_render.softmax_tables(f"{c}_softmax", self.softmax) if self.softmax is not None else [])
 
