@@ -63,3 +63,14 @@ def test_stale_temp_folders_go_and_fresh_ones_stay(cache):
     os.utime(stale, (old, old))
     compiler.build_library(GOOD, main="lib.cpp", name="next")
     assert temp_folders(cache) == [fresh.name]
+
+
+@pytest.mark.parametrize("arithmetic, opt", [("fast", "-O2"), ("ap_fixed", "-O0")])
+def test_the_precompiled_header_builds(arithmetic, opt):
+    """g++ refusing it is never an error (a build then parses the headers itself), so a header that does not
+    compile in the order of masr_pch.h would only cost every build seconds: this says so at once.  The pairs are
+    those the suite builds with anyway (the shared cache keeps them)."""
+    flags = compiler.csim_flags(arithmetic, opt)
+    pch = compiler.precompiled_header(flags)
+    assert pch is not None, f"masr_pch.h does not compile with {' '.join(flags)}: see {compiler.cache_dir() / 'failed'}"
+    assert pch.with_suffix(".h.gch").is_file()

@@ -17,6 +17,11 @@
 #ifndef MASR_MXV_CSIM_H
 #define MASR_MXV_CSIM_H
 
+// Included first, sparse_mxv.h defines the engine's types and then includes
+// this file again, which its guard skips: either order gives the definitions
+// this twin is built on.
+#include "masr/sparse_mxv.h"
+
 #ifndef __SYNTHESIS__
 namespace masr {
 // Testbenches that load weights at run time call this, so that decodings
