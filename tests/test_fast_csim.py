@@ -40,7 +40,13 @@ def _pairs(rng):
 def _program(pairs) -> str:
     body = ['#include "masr/raw_bits.h"', "#include <stdio.h>", "#ifndef MASR_FAST_FIXED_ENABLED",
             "#error the fast type must be enabled", "#endif",
-            "template <class AP> long long ap_raw(const AP &x) { return masr::to_raw(x); }",
+            "#include <math.h>",
+            # Doubles ap_fixed reads specially: zeros, subnormals, infinities, NaN (once per pair: ap_fixed warns),
+            # ties, and magnitudes beyond every type.
+            "static const double SPECIAL[] = {NAN, 0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, INFINITY,",
+            "    -INFINITY, 1e300, -1e300, 1e-300, 0.5, -0.5, 1.5, -2.5, 0.375, -0.375, 9.2233720368547758e18,",
+            "    -9.2233720368547758e18, 1.7e38, 3.0000000000000004, -1024.0009765625, 0.1, -0.1};",
+            "static const int N_SPECIAL = sizeof(SPECIAL) / sizeof(SPECIAL[0]);",
             "template <class A, class F> long long same(const A &a, const F &f) {",
             "    return masr::to_raw(a) == masr::to_raw(f) ? 0 : 1; }"]
     # One function per pair: g++ -O2 spends far longer on one function holding every pair.
@@ -67,6 +73,10 @@ def _program(pairs) -> str:
         da_t acc = a; df_t accf = af; acc += b; accf += bff; m += same(acc, accf);
         acc = da_t(raw[i] % 1000); accf = df_t(raw[i] % 1000); m += same(acc, accf);  // from an integer
         const double d = (double)raw[i] / 4096.0; m += same(da_t(d), df_t(d));        // from a double
+        const double s = SPECIAL[i < N_SPECIAL ? i : 1 + i % (N_SPECIAL - 1)]; m += same(da_t(s), df_t(s));
+        const float fl = (float)d; m += same(da_t(fl), df_t(fl));                        // from a float
+        m += a.to_double() != af.to_double(); m += da_t(a).to_double() != df_t(af).to_double();  // to a double
+        m += a.to_float() != af.to_float(); m += da_t(a).to_float() != df_t(af).to_float();
         m += (a > 0) != (af > 0); m += (a != 0) != (af != 0);
 {compare}
         m += same(da_t(da_t(a) >> (int)(i % 5)), df_t(df_t(af) >> (int)(i % 5)));

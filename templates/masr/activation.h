@@ -44,10 +44,11 @@ static const int HARD_SIGMOID_SLOPE_FRAC = 18;
 template <class in_T, class out_T>
 out_T hard_sigmoid(const in_T &x) {
 #pragma HLS INLINE
-    ap_ufixed<HARD_SIGMOID_SLOPE_FRAC, 0> slope;
-    slope.range(HARD_SIGMOID_SLOPE_FRAC - 1, 0) = ((1u << HARD_SIGMOID_SLOPE_FRAC) + 3) / 6;  // round(2^18 / 6)
-    const ap_ufixed<1, 0> half = 0.5;
-    const ap_ufixed<1, 1> one = 1;
+    // round(2^18 / 6) / 2^18, exact as a double.  masr types, so that the fast C simulation stays native.
+    const ufixed_t<HARD_SIGMOID_SLOPE_FRAC, 0> slope = (double)(((1u << HARD_SIGMOID_SLOPE_FRAC) + 3) / 6) /
+                                                       (double)(1u << HARD_SIGMOID_SLOPE_FRAC);
+    const ufixed_t<1, 0> half = 0.5;
+    const ufixed_t<1, 1> one = 1;
     const auto y = x * slope + half;  // exact
     if (y < 0) return out_T(0);
     if (y > one) return out_T(one);

@@ -28,6 +28,7 @@
 #define MASR_FAST_FIXED_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include <type_traits>
 
@@ -141,22 +142,50 @@ class fast_fixed {
                 typedef typename std::conditional<(W2 + L <= 63), int64_t, fast_wide_t>::type calc_t;
                 return (raw_t)((calc_t)r << L);
             }
-            const fast_wide_t w = (fast_wide_t)r;
-            if (O == AP_WRAP) {
-                if (L >= 127) return 0;
-                return wrap((fast_wide_t)((unsigned __int128)w << L));
-            }
-            constexpr int LC = L > 126 ? 126 : L;  // |w| < 2^120: larger shifts bound alike
-            const fast_wide_t hi = fast_bounds<W, S>::max() >> LC;
-            const fast_wide_t lo = -((-fast_bounds<W, S>::min()) >> LC);  // ceil(min / 2^L)
-            if (w > hi) return overflow_high();
-            if (w < lo) return overflow_low();
-            return sat_sym_clip((fast_wide_t)((unsigned __int128)w << L));
+            return fit_shifted_up((fast_wide_t)r, L);
         }
         typedef typename std::conditional<(W2 <= 60), int64_t, fast_wide_t>::type calc_t;
         const calc_t q = D > 0 ? fast_round_shift<Q, calc_t>((calc_t)r, D) : (calc_t)r;
         if (SAFE) return (raw_t)q;
         return fit((fast_wide_t)q);
+    }
+
+    // Overflow handling of the exact raw value w * 2^L (|w| < 2^120, L > 0).
+    static raw_t fit_shifted_up(fast_wide_t w, int L) {
+        if (O == AP_WRAP) {
+            if (L >= 127) return 0;
+            return wrap((fast_wide_t)((unsigned __int128)w << L));
+        }
+        const int LC = L > 126 ? 126 : L;  // larger shifts bound alike
+        const fast_wide_t hi = fast_bounds<W, S>::max() >> LC;
+        const fast_wide_t lo = -((-fast_bounds<W, S>::min()) >> LC);  // ceil(min / 2^L)
+        if (w > hi) return overflow_high();
+        if (w < lo) return overflow_low();
+        return sat_sym_clip((fast_wide_t)((unsigned __int128)w << L));
+    }
+
+    // A double as ap_fixed reads it: the signed 54-bit mantissa m (the
+    // implicit one always set, so subnormals, infinities and NaNs too are
+    // read as 1.f * 2^e) on a grid of 52 - e fractional bits, quantised and
+    // overflowed as from any signed fixed-point value.  Zero of either sign is 0.
+    static raw_t from_double(double d) {
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        if ((bits << 1) == 0) return 0;
+        const int e = (int)((bits >> 52) & 0x7ff) - 1023;
+        const int64_t mag = (int64_t)((bits & ((1ULL << 52) - 1)) | (1ULL << 52));
+        const int64_t m = (bits >> 63) ? -mag : mag;
+        const int D = (52 - e) - F;  // > 0: drop D fraction bits
+        if (D > 0) return fit(fast_round_shift<Q, fast_wide_t>((fast_wide_t)m, D));
+        if (D == 0) return fit((fast_wide_t)m);
+        return fit_shifted_up((fast_wide_t)m, -D);
+    }
+
+    // 2^-F, exactly (a power of two within double's range).
+    static constexpr double lsb() {
+        double x = 1.0;
+        for (int i = 0; i < (F > 0 ? F : -F); i++) x *= 2.0;
+        return F > 0 ? 1.0 / x : x;
     }
 
     // Overflow handling of an exact raw value on this grid.
@@ -203,14 +232,8 @@ class fast_fixed {
     template <class T, typename std::enable_if<std::is_integral<T>::value, int>::type = 0>
     fast_fixed(T i) : v(convert<(std::is_signed<T>::value ? 64 : 65), 0, true>((fast_wide_t)i)) {}
 
-    fast_fixed(double d) {
-        const ap_t t = d;
-        v = from_ap(t);
-    }
-    fast_fixed(float d) {
-        const ap_t t = d;
-        v = from_ap(t);
-    }
+    fast_fixed(double d) : v(from_double(d)) {}
+    fast_fixed(float d) : v(from_double(d)) {}  // as ap_fixed: through the exact double
 
     static raw_t from_ap(const ap_t &t) {
         if constexpr (W <= 64) {
@@ -246,8 +269,11 @@ class fast_fixed {
         return ap_ufixed<W2, I2, Q2, O2, N2>(to_ap());
     }
 
-    double to_double() const { return to_ap().to_double(); }
-    float to_float() const { return to_ap().to_float(); }
+    // Rounded to nearest, ties to even, as ap_fixed's to_double and to_float
+    // round the raw value (the conversion of an integer rounds so; the scaling
+    // by a power of two is exact).
+    double to_double() const { return (double)v * lsb(); }
+    float to_float() const { return (float)((float)v * lsb()); }
 
     // Raw bits hi..lo (at most 64 of them), as ap_fixed's range() reads them.
     unsigned long long range(int hi, int lo) const {

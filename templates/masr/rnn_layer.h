@@ -173,7 +173,7 @@ typename MERGE_T::out_t merge_pair(const a_T &a, const b_T &b) {
     typedef typename MERGE_T::out_t out_t;
     if (MERGE_T::mode == MERGE_SUM) return out_t(a + b);
     if (MERGE_T::mode == MERGE_MUL) return out_t(a * b);
-    const ap_ufixed<1, 0> half = 0.5;
+    const ufixed_t<1, 0> half = 0.5;
     return out_t((a + b) * half);  // MERGE_AVE: exact halving
 }
 

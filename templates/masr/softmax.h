@@ -41,7 +41,7 @@ constexpr int softmax_safe_shift(int s) { return s < 0 ? 0 : (s > 63 ? 63 : s); 
 template <class T>
 unsigned long long softmax_raw_bits(const T &v) {
 #pragma HLS INLINE
-    ap_uint<T::width> bits = v.range(T::width - 1, 0);
+    uint_t<T::width> bits = v.range(T::width - 1, 0);
     return bits.to_uint64();
 }
 
