@@ -14,13 +14,14 @@
 // of the additions cannot change the sum, so any exact summation gives the
 // dataflow engine's results.  tests/test_fast_csim.py compares the two builds
 // bit for bit, figures included, over the whole conversion matrix.
+// Outside the guard: included first, this file lets sparse_mxv.h define the
+// engine's types and include it again from its end, where this twin must be
+// defined before sparse_mxv() chooses it; the outer inclusion then finds the
+// guard set.
+#include "masr/sparse_mxv.h"
+
 #ifndef MASR_MXV_CSIM_H
 #define MASR_MXV_CSIM_H
-
-// Included first, sparse_mxv.h defines the engine's types and then includes
-// this file again, which its guard skips: either order gives the definitions
-// this twin is built on.
-#include "masr/sparse_mxv.h"
 
 #ifndef __SYNTHESIS__
 namespace masr {

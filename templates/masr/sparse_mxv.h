@@ -400,6 +400,9 @@ void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &
 #ifdef MASR_MXV_CSIM_ENABLED
     sparse_mxv_csim<CONFIG_T>(v, w, y, stats);  // the dataflow engine below is not even instantiated
 #else
+#if defined(MASR_FAST_CSIM) && !defined(__SYNTHESIS__)
+#error "a fast C simulation must run the engine's twin (mxv_csim.h): it was not defined before sparse_mxv()"
+#endif
 
     accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
 #pragma HLS ARRAY_PARTITION variable = bank type = complete dim = 0
