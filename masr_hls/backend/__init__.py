@@ -7,7 +7,7 @@ imports hls4ml, so that load finds it even when masr_hls is imported first.
 
 from __future__ import annotations
 
-from masr_hls.backend.config import BACKEND_NAME as NAME
+from masr_hls.frontend.entry_points import BACKEND_NAME as NAME
 
 
 def register(register_backend=None, register_writer=None) -> None:

@@ -9,13 +9,13 @@ Every key is checked: a misspelt key is an error naming it, never ignored.
 from __future__ import annotations
 
 import copy
+from math import ceil
 from pathlib import Path
 
 from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.numerics.lane_balance import STRATEGIES
 from masr_hls.reference.mxv import MODES
 
-BACKEND_NAME = "MASR"  # the name hls4ml knows the backend by
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
 
 # Precision roles: what each named quantity of docs/arithmetic.md is called in a config.
@@ -65,8 +65,13 @@ INTERFACES = {  # the top function's x and y ports (frames and the block protoco
 }
 MODEL_KEYS = dict(LAYER_KEYS, MaxFrames="frames the hardware holds (default: the model's input length)",
                   Interface=f"the top function's input and output ports: one of {tuple(INTERFACES)} (default: array)")
-# hls4ml's own keys, which its config utilities write and its parser reads; MASR's parallelism is Lanes x MacsPerLane.
-HLS4ML_KEYS = {"ReuseFactor", "Strategy", "BramFactor", "TraceOutput", "Trace", "BitExact", "PipelineStyle", "PipelineInterval"}
+# hls4ml's own keys, which its config utilities write and hls4ml users set; docs/config.md says what MASR does with each.
+HLS4ML_KEYS = {"ReuseFactor", "Strategy", "static", "BramFactor", "TraceOutput", "Trace", "BitExact", "PipelineStyle",
+               "PipelineInterval"}
+HLS4ML_STRATEGIES = ("latency", "resource", "resource_unrolled", "distributed_arithmetic")  # hls4ml's spellings vary
+HLS4ML_ROLES = {"result": "the layer's output: state (recurrent), output (Bidirectional, Dense)",
+                "recurrent_bias": "MASR keeps both biases of a layer in the bias type: must equal bias"}
+AUTO = "auto"  # in a LayerName section: the Model's value (or, for Lanes, hls4ml's ReuseFactor rule)
 DATA_ROLES = ("input", "weight", "recurrent_weight", "bias", "state", "cand", "output", "table")  # what 'default' sets
 ENGINE_DEFAULTS = {"Lanes": 4, "MacsPerLane": 1, "ScanWords": 4, "Mode": "masr", "LaneAssignment": "balanced",
                    "TableSizeLog2": 10, "TableRangeLog2": 3}
@@ -78,6 +83,21 @@ class ConfigError(ValueError):
 
 def default_config(lanes: int = 4, macs_per_lane: int = 1, mode: str = "masr") -> dict:
     return dict(ENGINE_DEFAULTS, Precision=dict(DEFAULT_PRECISION), Lanes=lanes, MacsPerLane=macs_per_lane, Mode=mode)
+
+
+def strategy_name(value) -> str | None:
+    """hls4ml's Strategy as hls4ml spells it after normalising ('ResourceUnrolled' -> 'resource_unrolled'), or None."""
+    key = str(value).lower().replace("_", "")
+    return next((name for name in HLS4ML_STRATEGIES if name.replace("_", "") == key), None)
+
+
+def lanes_for_reuse_factor(reuse_factor: int, rows: int) -> int:
+    """hls4ml's ReuseFactor R on MASR: each lane serves R rows of the layer's matrices, so Lanes = ceil(rows / R).
+
+    R = 1 (hls4ml's fully parallel default) gives one lane per row; a larger R shares a lane, and its MACs, between
+    more rows, as hls4ml shares a multiplier between R products.  At most one lane per row, at least one lane.
+    """
+    return max(1, ceil(rows / reuse_factor))
 
 
 def config_from_keras_model(
@@ -166,6 +186,11 @@ def validate(config: dict, masr_layers=None) -> dict:
     model = config.get("Model", {}) or {}
     _check_section("Model", model, MODEL_KEYS)
     full.update({k: v for k, v in model.items() if k in MODEL_KEYS and k != "Precision"})
+    for key, default in ENGINE_DEFAULTS.items():
+        if full[key] == AUTO:
+            full[key] = default
+    if model.get("Lanes", AUTO if "ReuseFactor" in model else None) == AUTO:  # hls4ml's ReuseFactor rule
+        full["Lanes"], full["ReuseFactor"] = AUTO, model.get("ReuseFactor", 1)
     full["Precision"] = _resolve_precision(model.get("Precision"), dict(DEFAULT_PRECISION))
     layers = config.get("LayerName", {}) or {}
     if not isinstance(layers, dict):
@@ -196,13 +221,16 @@ def _resolve_precision(given, base: dict) -> dict:
 def _check_section(where: str, section: dict, keys: dict) -> None:
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: expected a mapping, got {section!r}")
+    in_layer = where.startswith("LayerName.")  # hls4ml's `result` role is a layer's own
     for key, value in section.items():
         if key in HLS4ML_KEYS:
             _check_hls4ml_key(where, key, value)
         elif key not in keys:
             raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(keys)}")
         elif key == "Precision":
-            _check_precision(where, value)
+            _check_precision(where, value, in_layer)
+        elif value == AUTO:
+            continue
         elif key in ("Lanes", "MacsPerLane", "ScanWords", "MaxFrames", "TableSizeLog2", "TableRangeLog2"):
             if not isinstance(value, int) or isinstance(value, bool) or (value < 1 and key != "TableRangeLog2"):
                 raise ConfigError(f"{where}.{key}: expected a positive integer, got {value!r}")
@@ -215,38 +243,63 @@ def _check_section(where: str, section: dict, keys: dict) -> None:
 
 
 def _check_hls4ml_key(where: str, key: str, value) -> None:
-    """hls4ml's keys are accepted where they cannot change what MASR builds, and refused with the MASR key otherwise."""
-    if key == "Strategy" and str(value).lower() in STRATEGIES:
-        raise ConfigError(f"{where}.Strategy: row-to-lane assignment is called LaneAssignment in masr_hls "
-                          "(Strategy is hls4ml's Latency/Resource choice)")
-    if key == "ReuseFactor" and value != 1:
-        raise ConfigError(f"{where}.ReuseFactor={value!r}: the MASR engine's parallelism is set with Lanes and MacsPerLane")
+    """hls4ml's keys, with the meaning docs/config.md gives them under MASR; a value hls4ml would refuse is refused."""
+    if key == "Strategy":
+        if str(value).lower() in STRATEGIES:
+            raise ConfigError(f"{where}.Strategy: row-to-lane assignment is called LaneAssignment in masr_hls "
+                              "(Strategy is hls4ml's Latency/Resource choice)")
+        if strategy_name(value) is None:
+            raise ConfigError(f"{where}.Strategy={value!r}: hls4ml's strategies are {', '.join(HLS4ML_STRATEGIES)}")
+    elif key == "ReuseFactor" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ConfigError(f"{where}.ReuseFactor: expected a positive integer, got {value!r}")
+    elif key == "static" and not isinstance(value, bool):
+        raise ConfigError(f"{where}.static: expected true or false, got {value!r}")
 
 
-def _check_precision(where: str, value) -> None:
+def _check_precision(where: str, value, in_layer: bool = False) -> None:
     if isinstance(value, str):
         value = {"default": value}
     if not isinstance(value, dict):
         raise ConfigError(f"{where}.Precision: expected a mapping of roles to types")
     for role, text in value.items():
-        if role not in PRECISION_ROLES and role not in ("default", "result"):
-            raise ConfigError(f"{where}.Precision: unknown role {role!r}; roles: {', '.join(PRECISION_ROLES)}")
+        if role not in PRECISION_ROLES and role not in HLS4ML_ROLES and role != "default":
+            raise ConfigError(f"{where}.Precision: unknown role {role!r}; roles: {', '.join(PRECISION_ROLES)}, "
+                              f"and hls4ml's {', '.join(HLS4ML_ROLES)}")
         if str(text) == "auto":
             continue
-        if role == "result":
-            raise ConfigError(f"{where}.Precision.result: name the MASR role instead (state, output or softmax)")
+        if role == "result" and not in_layer:
+            raise ConfigError(f"{where}.Precision.result: a layer's own role; in Model name the MASR role (state, output or softmax)")
         try:
             FixedType.parse(text)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{where}.Precision.{role}: {exc}") from None
+    bias, recurrent_bias = (str(value.get(role, "auto")) for role in ("bias", "recurrent_bias"))
+    if "auto" not in (bias, recurrent_bias) and FixedType.parse(bias) != FixedType.parse(recurrent_bias):
+        raise ConfigError(f"{where}.Precision.recurrent_bias: MASR keeps a layer's two biases in one type; "
+                          f"it differs from Precision.bias ({recurrent_bias} != {bias})")
 
 
-def layer_settings(config: dict, name: str) -> dict:
-    """The model defaults overridden by the layer's own section (a Bidirectional's halves share its section)."""
+def layer_settings(config: dict, name: str, rows: int, result_role: str) -> dict:
+    """The model defaults overridden by the layer's own section (a Bidirectional's halves share its section).
+
+    ``rows``: the most rows of the layer's matrices (for hls4ml's ReuseFactor rule); ``result_role``: the MASR role
+    hls4ml's ``result`` names for this layer.
+    """
     model = config["Model"]
     own = config["LayerName"].get(name.split("/")[0], {}) or {}
-    merged = {k: v for k, v in model.items() if k not in ("Precision", "MaxFrames", "Interface")}
-    merged.update({k: v for k, v in own.items() if k in LAYER_KEYS and k != "Precision"})
-    precision = _resolve_precision(own.get("Precision"), dict(model["Precision"]))
+    merged = {k: v for k, v in model.items() if k in ENGINE_DEFAULTS}
+    merged.update({k: v for k, v in own.items() if k in ENGINE_DEFAULTS and v != AUTO})
+    if "Lanes" not in own or own["Lanes"] == AUTO:
+        reuse_factor = own.get("ReuseFactor", model.get("ReuseFactor") if merged["Lanes"] == AUTO else None)
+        if reuse_factor is not None:
+            merged["Lanes"] = lanes_for_reuse_factor(reuse_factor, rows)
+    own_precision = own.get("Precision")
+    if isinstance(own_precision, dict):
+        own_precision = dict(own_precision)
+        for hls4ml_role, role in (("result", result_role), ("recurrent_bias", "bias")):
+            text = own_precision.pop(hls4ml_role, AUTO)
+            if str(text) != AUTO and str(own_precision.get(role, AUTO)) == AUTO:
+                own_precision[role] = text
+    precision = _resolve_precision(own_precision, dict(model["Precision"]))
     merged["Precision"] = {role: FixedType.parse(text) for role, text in precision.items()}
     return merged

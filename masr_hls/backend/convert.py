@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import copy
 
-from masr_hls.backend.config import BACKEND_NAME as BACKEND
 from masr_hls.backend.config import DEFAULT_PART, DEFAULT_PRECISION, config_from_keras_model, load_yaml, validate
+from masr_hls.frontend.entry_points import BACKEND_NAME as BACKEND
 from masr_hls.frontend.keras_reader import ConversionError, check_model, load_model
 
 CPP_RESERVED = frozenset("""alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class

@@ -6,34 +6,34 @@ LSTM, SimpleRNN, Bidirectional and Dense).  Deliberately not subclasses of the
 stock classes (Vivado's passes select layers with ``isinstance``), and no
 class name contains "Bidirectional" (Vitis' validation matches substrings).
 
+To hls4ml's users and tools a node looks like the stock layer it replaces:
+``class_name`` is the Keras class ('GRU', 'LSTM', 'SimpleRNN', 'Bidirectional',
+'Dense'), and ``get_weights()`` gives the stock weight variables in the stock
+order, in the types the hardware holds them in once ``build_hardware`` has run.
+
 The configurable attributes are MASR's keys, so hls4ml's
-``config_from_keras_model(..., backend="MASR")`` lists them per layer; precision
-roles default to ``auto``: the Model section's value.  The ``build_hardware``
-pass attaches the quantised, bitmask-encoded layer (``backend.hardware``) as
-the attribute ``hardware``.
+``config_from_keras_model(..., backend="MASR")`` lists them per layer, as
+``auto`` (the Model section's value); precision roles likewise.  The
+``build_hardware`` pass attaches the quantised, bitmask-encoded layer
+(``backend.hardware``) as the attribute ``hardware``.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from hls4ml.model.attributes import ConfigurableAttribute, TypeAttribute
 from hls4ml.model.layers import Layer, register_layer
 from hls4ml.model.types import FixedPrecisionType, NamedType
+from hls4ml.utils.string_utils import convert_to_snake_case
 
-ENGINE_KEYS = {  # attribute -> default (see backend/config.py for what each means)
-    "lanes": 4,
-    "macs_per_lane": 1,
-    "scan_words": 4,
-    "mode": "masr",
-    "lane_assignment": "balanced",
-    "table_size_log2": 10,
-    "table_range_log2": 3,
-}
+from masr_hls.backend.config import AUTO, ENGINE_DEFAULTS, strategy_name
+
 CELL_ROLES = ("weight", "recurrent_weight", "bias", "accum", "state", "gate", "cand", "cell")
 PLACEHOLDER = FixedPrecisionType(16, 6)  # until build_hardware sets the real output type
 
 
 def _attributes(roles) -> list:
-    return [ConfigurableAttribute(name, value_type=None, default=default) for name, default in ENGINE_KEYS.items()] + [
+    return [ConfigurableAttribute(convert_to_snake_case(key), value_type=None, default=AUTO) for key in ENGINE_DEFAULTS] + [
         TypeAttribute(role) for role in roles
     ]
 
@@ -41,7 +41,15 @@ def _attributes(roles) -> list:
 class MasrLayer(Layer):
     """Common to MASR nodes: the output is (frames, n_out), or (n_out,) for the last frame only."""
 
+    @property
+    def class_name(self, include_wrapped=False):
+        """The Keras class this node computes, as hls4ml's own layer for it reports."""
+        return self.attributes.get("class_name") or type(self).__name__
+
     def _validate_attributes(self):
+        strategy = self.attributes.get("strategy")
+        if strategy is not None:  # as hls4ml spells it in the IR ('ResourceUnrolled' -> 'resource_unrolled')
+            self.set_attr("strategy", strategy_name(strategy) or strategy)
         for attr in self.expected_attributes:  # role types: placeholders until build_hardware resolves them
             if attr.name.endswith("_t") and self.get_attr(attr.name) is None:
                 self.set_attr(attr.name, NamedType(f"{self.name}_{attr.name}", PLACEHOLDER))
@@ -51,6 +59,18 @@ class MasrLayer(Layer):
         frames = self.attributes.get("n_timesteps") or self.get_input_variable().shape[0]
         shape = [frames, n_out] if sequence else [n_out]
         self.add_output_variable(shape, precision=PLACEHOLDER)
+
+    def _add_recurrent_weights(self, prefix: str = "") -> None:
+        """hls4ml's four weight variables of a recurrent layer: kernel, recurrent kernel, bias, recurrent bias."""
+        letter = prefix[:1] + "_" if prefix else ""
+        kernel = self.get_attr(prefix + "weight_data")
+        bias = self.get_attr(prefix + "bias_data")
+        recurrent_bias = self.get_attr(prefix + "recurrent_bias_data")
+        for name, var, data in (("weight", "w", kernel), ("recurrent_weight", "wr", self.get_attr(prefix + "recurrent_weight_data")),
+                                ("bias", "b", bias), ("recurrent_bias", "br", recurrent_bias)):
+            if data is None:  # no bias in Keras (use_bias=False), or LSTM / SimpleRNN's recurrent bias: zeros
+                data = np.zeros(np.shape(kernel)[-1])
+            self.add_weights_variable(name=prefix + name, var_name=f"{var}_{letter}" + "{index}", data=data)
 
     @property
     def hardware(self):
@@ -64,6 +84,7 @@ class MasrRecurrent(MasrLayer):
 
     def initialize(self):
         self._add_output(self.attributes["n_out"], self.attributes.get("return_sequences", False))
+        self._add_recurrent_weights()
 
 
 class MasrBiRecurrent(MasrLayer):
@@ -73,6 +94,9 @@ class MasrBiRecurrent(MasrLayer):
 
     def initialize(self):
         self._add_output(self.attributes.get("n_out", 1), self.attributes.get("return_sequences", False))
+        for direction in ("forward", "backward"):
+            if self.attributes.get(f"{direction}_weight_data") is not None:  # else refused by name in refuse_unsupported
+                self._add_recurrent_weights(direction + "_")
 
 
 class MasrDense(MasrLayer):
@@ -84,6 +108,10 @@ class MasrDense(MasrLayer):
         shape = self.get_input_variable().shape
         self.add_output_variable(list(shape[:-1]) + [self.attributes["n_out"]], precision=PLACEHOLDER)
         self.set_attr("activation", self.attributes.get("activation", "linear"))
+        kernel = self.attributes["weight_data"]
+        self.add_weights_variable(name="weight", var_name="w{index}")
+        bias = self.attributes.get("bias_data")
+        self.add_weights_variable(name="bias", var_name="b{index}", data=np.zeros(np.shape(kernel)[-1]) if bias is None else bias)
 
 
 MASR_LAYERS = {"MasrRecurrent": MasrRecurrent, "MasrBiRecurrent": MasrBiRecurrent, "MasrDense": MasrDense}

@@ -17,7 +17,6 @@ from hls4ml.backends import VitisBackend
 from hls4ml.backends.fpga.fpga_backend import FPGABackend
 from hls4ml.model.flow import register_flow
 
-from masr_hls.backend.config import BACKEND_NAME as NAME
 from masr_hls.backend.config import DEFAULT_PART
 from masr_hls.backend.layers import STOCK_TO_MASR
 from masr_hls.backend.passes.build_hardware import BuildHardware
@@ -25,6 +24,7 @@ from masr_hls.backend.passes.fold_activation import FoldActivation
 from masr_hls.backend.passes.fold_batchnorm import FoldBatchNormalization
 from masr_hls.backend.passes.refuse_unsupported import RefuseUnsupported
 from masr_hls.backend.templates import TEMPLATES
+from masr_hls.frontend.entry_points import BACKEND_NAME as NAME
 
 
 class MASRBackend(VitisBackend):

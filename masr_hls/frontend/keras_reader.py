@@ -107,6 +107,9 @@ def check_model(model) -> None:
         cls = type(layer).__name__
         if cls not in SUPPORTED:
             raise ConversionError(f"layer {layer.name!r}: {cls} is not supported by masr_hls")
+        if cls == "TimeDistributed" and type(layer.layer).__name__ != "Dense":
+            raise ConversionError(f"layer {layer.name!r}: TimeDistributed({type(layer.layer).__name__}) is not supported by masr_hls "
+                                  "(TimeDistributed(Dense) is)")
         for named in (layer, getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)):
             if named is not None:
                 _check_name(named.name)

@@ -4,11 +4,14 @@ hls4ml 1.3's stock handlers lose facts the arithmetic depends on: the GRU bias i
 split wrongly for ``reset_after=False``, ``go_backwards`` and ``reset_after`` are
 dropped, ``Bidirectional(GRU)`` never splits its bias (an ``isinstance`` test
 on the cell), and ``TimeDistributed(Dense)`` crashes.  These handlers replace
-the stock ones in hls4ml's registry (``KerasV3LayerHandler.handles``).  They
-emit the stock attributes unchanged, so every backend sees the IR it saw for
-models it converted correctly before, plus the facts MASR needs; whether an
-option is supported is decided later, by the MASR backend's
-``refuse_unsupported`` pass, which names the layer and the option.
+the stock ones in hls4ml's registry (``KerasV3LayerHandler.handles``), but act
+only while hls4ml converts for the MASR backend (``frontend.entry_points``):
+for any other backend each layer goes to the handler hls4ml had registered
+before masr_hls (or, where it had none, to hls4ml's own fallbacks), so
+installing masr_hls never changes what another backend builds.  Under MASR
+they emit the stock attributes plus the facts MASR needs; whether an option is
+supported is decided later, by the MASR backend's ``refuse_unsupported`` pass,
+which names the layer and the option.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ from __future__ import annotations
 from math import prod
 
 import numpy as np
-from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
+from hls4ml.converters.keras_v3._base import KerasV3LayerHandler, registry
 from hls4ml.converters.keras_v3.recurrent import BidirectionalHandler, RecurentHandler
+
+from masr_hls.frontend.entry_points import conversion
+from masr_hls.frontend.keras_reader import check_model
+
+STOCK_HANDLERS = dict(registry)  # hls4ml's own, before the classes below register themselves
 
 RECURRENT_OPTIONS = ("go_backwards", "stateful", "unroll", "return_state", "use_bias")
 IDENTITY_LAYERS = (
@@ -59,7 +67,25 @@ def _recurrent_facts(layer, prefix: str = "") -> dict:
     return facts
 
 
-class RecurrentHandler(RecurentHandler):
+class MasrOnly:
+    """A handler that acts for the MASR backend (and for configurations made for no backend in particular, where
+    it reads what the stock handler reads or what it cannot), and is invisible to every other backend."""
+
+    def applies(self, layer) -> bool:
+        return True
+
+    def __call__(self, layer, in_tensors, out_tensors):
+        found = conversion()
+        if found is not None and found.for_masr and found.keras_model is not None:
+            check_model(found.keras_model)  # refusals by name come before any hls4ml handler can crash
+        if found is not None and (found.for_masr or found.backend is None) and self.applies(layer):
+            return super().__call__(layer, in_tensors, out_tensors)
+        key = f"{type(layer).__module__}.{type(layer).__name__}"
+        stock = STOCK_HANDLERS.get(key) or STOCK_HANDLERS.get(type(layer).__name__)
+        return None if stock is None else stock(layer, in_tensors, out_tensors)  # None: hls4ml's fallbacks decide
+
+
+class RecurrentHandler(MasrOnly, RecurentHandler):
     """GRU / LSTM / SimpleRNN: the stock attributes, the GRU biases as Keras applies them, and every option."""
 
     handles = RecurentHandler.handles
@@ -70,7 +96,7 @@ class RecurrentHandler(RecurentHandler):
         return (config,)
 
 
-class BidirectionalLayerHandler(BidirectionalHandler):
+class BidirectionalLayerHandler(MasrOnly, BidirectionalHandler):
     """Bidirectional over GRU / LSTM / SimpleRNN, with both halves described as their own layers are."""
 
     handles = BidirectionalHandler.handles
@@ -104,17 +130,17 @@ class BidirectionalLayerHandler(BidirectionalHandler):
         return config
 
 
-class TimeDistributedHandler(KerasV3LayerHandler):
+class TimeDistributedHandler(MasrOnly, KerasV3LayerHandler):
     """TimeDistributed(Dense) is a Dense applied to every frame; its activation follows as its own layer."""
 
     handles = ("keras.src.layers.rnn.time_distributed.TimeDistributed",)
 
+    def applies(self, layer) -> bool:
+        return type(layer.layer).__name__ == "Dense"  # others: hls4ml's own handling (MASR refuses them by name)
+
     def handle(self, layer, in_tensors, out_tensors):
         inner = layer.layer
         config = dict(self.default_config)
-        config["wrapped_class"] = type(inner).__name__
-        if type(inner).__name__ != "Dense":
-            return (config,)  # refused by name in the backend
         kernel = self.load_weight(inner, "kernel")
         config.update(
             class_name="Dense", data_format="channels_last", weight_data=kernel,
@@ -128,7 +154,7 @@ class TimeDistributedHandler(KerasV3LayerHandler):
         return config, act_config
 
 
-class BatchNormalizationHandler(KerasV3LayerHandler):
+class BatchNormalizationHandler(MasrOnly, KerasV3LayerHandler):
     """The attributes hls4ml's Keras-2 fallback gives a BatchNormalization, without the fallback's messages."""
 
     handles = ("keras.src.layers.normalization.batch_normalization.BatchNormalization",)
@@ -151,7 +177,7 @@ class BatchNormalizationHandler(KerasV3LayerHandler):
         }
 
 
-class IdentityHandler(KerasV3LayerHandler):
+class IdentityHandler(MasrOnly, KerasV3LayerHandler):
     """Layers that act only in training, as hls4ml treats Dropout: a linear activation."""
 
     handles = IDENTITY_LAYERS

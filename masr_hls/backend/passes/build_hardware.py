@@ -49,6 +49,20 @@ def layer_spec(node):
     return DenseSpec(node.name, kernel, bias, attrs.get("activation", "linear"), list(attrs.get("folded", [])))
 
 
+def matrix_rows(spec) -> int:
+    """The most rows of the layer's matrices (gates x units for a recurrent cell, n_out for a Dense)."""
+    if isinstance(spec, BidirectionalSpec):
+        return max(matrix_rows(spec.forward), matrix_rows(spec.backward))
+    return int(spec.kernel.shape[1])
+
+
+def result_role(spec) -> str:
+    """The MASR role of what hls4ml calls a layer's ``result``."""
+    if isinstance(spec, RecurrentSpec):
+        return "state"
+    return "softmax" if isinstance(spec, DenseSpec) and spec.activation == "softmax" else "output"
+
+
 ROM_ROLES = ("weight", "recurrent_weight", "bias", "table", "gate", "cand")  # held as 64-bit ROM words (raw_bits.h)
 
 
@@ -65,6 +79,16 @@ def input_precision(config: dict, hls_config: dict, input_name: str) -> FixedTyp
     if isinstance(own, dict) and str(own.get("result", "auto")) != "auto":
         return FixedType.parse(own["result"])
     return FixedType.parse(config["Model"]["Precision"]["input"])
+
+
+def interface(hls_config: dict, io_type: str | None) -> str:
+    """The top function's ports: Model.Interface, or from hls4ml's io_type (io_stream: AXI streams)."""
+    given = (hls_config.get("Model") or {}).get("Interface")
+    if io_type == "io_stream":
+        if given not in (None, "axis"):
+            raise ConversionError(f"io_type='io_stream' streams the ports (Interface 'axis'), but Model.Interface is {given!r}")
+        return "axis"
+    return given or "array"
 
 
 class BuildHardware(ModelOptimizerPass):
@@ -90,6 +114,7 @@ class BuildHardware(ModelOptimizerPass):
         max_frames = config["Model"].get("MaxFrames") or n_frames
         if not max_frames:
             raise ConversionError("the model's input has no fixed number of frames: set Model.MaxFrames in the configuration")
+        config["Model"]["Interface"] = interface(hls_config, model.config.get_config_value("IOType"))
         input_t = input_precision(config, hls_config, source.name)
         n_in, in_t, sequence = n_features, input_t, True
         for position, node in enumerate(layers):
@@ -97,7 +122,7 @@ class BuildHardware(ModelOptimizerPass):
             recurrent = isinstance(node, (MasrRecurrent, MasrBiRecurrent))
             if recurrent and not sequence:
                 raise ConversionError(f"layer {node.name!r}: a recurrent layer needs a sequence (set return_sequences=True before it)")
-            settings = layer_settings(config, node.name)
+            settings = layer_settings(config, node.name, rows=matrix_rows(spec), result_role=result_role(spec))
             try:
                 hardware = build_layer(spec, n_in, in_t, settings, max_frames)
             except ConversionError:
@@ -111,6 +136,9 @@ class BuildHardware(ModelOptimizerPass):
             node.set_attr("masr_position", position)
             node.set_attr("masr_last", position == len(layers) - 1)
             node.get_output_variable().type.precision = model.config.backend.convert_precision_string(hardware.out_t.cpp())
+            for variable_name, variable in node.weights.items():  # hls4ml's view of the weights, in the types held
+                role = variable_name.removeprefix("forward_").removeprefix("backward_").replace("recurrent_bias", "bias")
+                variable.type.precision = model.config.backend.convert_precision_string(settings["Precision"][role].cpp())
             n_in, in_t = hardware.n_out, hardware.out_t
         check_word("Precision.input", input_t, "the model's input values")
         check_word(f"layer {layers[-1].name!r} output", in_t, "the model's output values")

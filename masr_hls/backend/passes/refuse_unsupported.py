@@ -89,6 +89,5 @@ class RefuseUnsupported(OptimizerPass):
         elif isinstance(node, MasrDense):
             check_dense(node.name, attrs)
         elif not isinstance(node, FOLDED):
-            cls = attrs.get("wrapped_class") and f"TimeDistributed({attrs['wrapped_class']})"
-            raise ConversionError(f"layer {node.name!r}: {cls or node.class_name} is not supported by masr_hls")
+            raise ConversionError(f"layer {node.name!r}: {node.class_name} is not supported by masr_hls")
         return False
