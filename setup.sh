@@ -10,6 +10,7 @@ command -v tclsh >/dev/null || need+=(tcl)
 command -v verilator >/dev/null || need+=(verilator)  # RTL twin of the engine
 command -v yosys >/dev/null || need+=(yosys)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)  # speaks the keyword data set (masr_hls.training.speech_data)
+command -v dot >/dev/null || need+=(graphviz)  # hls4ml.utils.plot_model draws with it
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "setup: installing ${need[*]} with apt-get"

@@ -27,7 +27,7 @@ def kws_model():
 @pytest.mark.csim
 def test_the_hls4ml_snippet_builds_masr_hardware(kws_model, tmp_path):
     cfg = hls4ml.utils.config_from_keras_model(kws_model, granularity="name", backend="MASR")
-    assert cfg["LayerName"]["bigru"]["Lanes"] == 4 and "LaneAssignment" in cfg["LayerName"]["bigru"]
+    assert cfg["LayerName"]["bigru"]["Lanes"] == "auto" and "LaneAssignment" in cfg["LayerName"]["bigru"]
     hm = hls4ml.converters.convert_from_keras_model(kws_model, hls_config=cfg, backend="MASR", output_dir=str(tmp_path / "prj"))
     hm.compile()
     x = np.random.default_rng(0).normal(size=(5, 6, 5)).astype(np.float32)
@@ -40,6 +40,7 @@ def test_the_hls4ml_snippet_builds_masr_hardware(kws_model, tmp_path):
     assert (tmp_path / "prj" / "firmware" / "masr" / "sparse_mxv.h").is_file()
     assert not (tmp_path / "prj" / "firmware" / "nnet_utils").exists()
     hw = masr_hls.hardware(hm)
+    assert hw.layers[0].fwd.lanes == 12  # hls4ml's ReuseFactor 1: one lane per row (3 gates x 4 units)
     assert np.array_equal(hw.csim(x).y_raw, hw.reference(x).y_raw)
     assert np.array_equal(hm.predict(x, level="reference"), y)
 
@@ -47,7 +48,8 @@ def test_the_hls4ml_snippet_builds_masr_hardware(kws_model, tmp_path):
 def test_masr_nodes_replace_the_stock_layers(kws_model):
     hm = masr_hls.convert_from_keras_model(kws_model, output_dir="unused")
     kinds = [type(node).__mro__[1].__name__ for node in hm.get_layers()]
-    assert kinds == ["Input", "MasrBiRecurrent", "MasrDense"]  # the softmax is folded into the head
+    assert kinds == ["Input", "MasrBiRecurrent", "MasrDense"]
+    assert [node.class_name for node in hm.get_layers()] == ["Input", "Bidirectional", "Dense"]  # the softmax is folded into the head
     assert hm.graph["out"].get_attr("activation") == "softmax"
     assert hls4ml.backends.get_backend("MASR").get_default_flow() == "masr:ip"
 

@@ -66,8 +66,8 @@ INTERFACES = {  # the top function's x and y ports (frames and the block protoco
 MODEL_KEYS = dict(LAYER_KEYS, MaxFrames="frames the hardware holds (default: the model's input length)",
                   Interface=f"the top function's input and output ports: one of {tuple(INTERFACES)} (default: array)")
 # hls4ml's own keys, which its config utilities write and hls4ml users set; docs/config.md says what MASR does with each.
-HLS4ML_KEYS = {"ReuseFactor", "Strategy", "static", "BramFactor", "TraceOutput", "Trace", "BitExact", "PipelineStyle",
-               "PipelineInterval"}
+HLS4ML_KEYS = {"ReuseFactor", "Strategy", "static", "Direction", "BramFactor", "TraceOutput", "Trace", "BitExact",
+               "PipelineStyle", "PipelineInterval"}
 HLS4ML_STRATEGIES = ("latency", "resource", "resource_unrolled", "distributed_arithmetic")  # hls4ml's spellings vary
 HLS4ML_ROLES = {"result": "the layer's output: state (recurrent), output (Bidirectional, Dense)",
                 "recurrent_bias": "MASR keeps both biases of a layer in the bias type: must equal bias"}
@@ -252,6 +252,8 @@ def _check_hls4ml_key(where: str, key: str, value) -> None:
             raise ConfigError(f"{where}.Strategy={value!r}: hls4ml's strategies are {', '.join(HLS4ML_STRATEGIES)}")
     elif key == "ReuseFactor" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
         raise ConfigError(f"{where}.ReuseFactor: expected a positive integer, got {value!r}")
+    elif key == "Direction" and value not in ("forward", "backward"):
+        raise ConfigError(f"{where}.Direction: expected 'forward' or 'backward', got {value!r}")
     elif key == "static" and not isinstance(value, bool):
         raise ConfigError(f"{where}.static: expected true or false, got {value!r}")
 

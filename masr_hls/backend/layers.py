@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 from hls4ml.model.attributes import ConfigurableAttribute, TypeAttribute
-from hls4ml.model.layers import Layer, register_layer
+from hls4ml.model.layers import GRU, LSTM, Layer, SimpleRNN, register_layer
 from hls4ml.model.types import FixedPrecisionType, NamedType
 from hls4ml.utils.string_utils import convert_to_snake_case
 
-from masr_hls.backend.config import AUTO, ENGINE_DEFAULTS, strategy_name
+from masr_hls.backend.config import AUTO, ENGINE_DEFAULTS, layer_settings, strategy_name, validate
 
 CELL_ROLES = ("weight", "recurrent_weight", "bias", "accum", "state", "gate", "cand", "cell")
 PLACEHOLDER = FixedPrecisionType(16, 6)  # until build_hardware sets the real output type
@@ -70,7 +70,15 @@ class MasrLayer(Layer):
                                 ("bias", "b", bias), ("recurrent_bias", "br", recurrent_bias)):
             if data is None:  # no bias in Keras (use_bias=False), or LSTM / SimpleRNN's recurrent bias: zeros
                 data = np.zeros(np.shape(kernel)[-1])
-            self.add_weights_variable(name=prefix + name, var_name=f"{var}_{letter}" + "{index}", data=data)
+            self._add_weight(prefix + name, f"{var}_{letter}" + "{index}", data)
+
+    def _add_weight(self, name: str, var_name: str, data) -> None:
+        """A weight variable in the type its precision role gives (also for hls4ml's tools that skip MASR's passes)."""
+        role = name.removeprefix("forward_").removeprefix("backward_").replace("recurrent_bias", "bias")
+        precision = layer_settings(validate(self.model.config.config["HLSConfig"]), self.name, rows=1,
+                                   result_role="output")["Precision"][role]
+        self.add_weights_variable(name=name, var_name=var_name, data=data,
+                                  precision=self.model.config.backend.convert_precision_string(precision.cpp()))
 
     @property
     def hardware(self):
@@ -108,15 +116,27 @@ class MasrDense(MasrLayer):
         shape = self.get_input_variable().shape
         self.add_output_variable(list(shape[:-1]) + [self.attributes["n_out"]], precision=PLACEHOLDER)
         self.set_attr("activation", self.attributes.get("activation", "linear"))
-        kernel = self.attributes["weight_data"]
-        self.add_weights_variable(name="weight", var_name="w{index}")
-        bias = self.attributes.get("bias_data")
-        self.add_weights_variable(name="bias", var_name="b{index}", data=np.zeros(np.shape(kernel)[-1]) if bias is None else bias)
+        kernel, bias = self.attributes["weight_data"], self.attributes.get("bias_data")
+        self._add_weight("weight", "w{index}", kernel)
+        self._add_weight("bias", "b{index}", np.zeros(np.shape(kernel)[-1]) if bias is None else bias)
 
 
-MASR_LAYERS = {"MasrRecurrent": MasrRecurrent, "MasrBiRecurrent": MasrBiRecurrent, "MasrDense": MasrDense}
-STOCK_TO_MASR = {"GRU": MasrRecurrent, "LSTM": MasrRecurrent, "SimpleRNN": MasrRecurrent,
-                 "Bidirectional": MasrBiRecurrent, "Dense": MasrDense}
+# A unidirectional node is also an instance of hls4ml's class for its cell, for hls4ml's tools that select layers
+# with isinstance (profiling's weight labels).  The MASR backend runs only its own passes, so no Vivado pass sees them.
+class MasrGRU(MasrRecurrent, GRU):
+    pass
+
+
+class MasrLSTM(MasrRecurrent, LSTM):
+    pass
+
+
+class MasrSimpleRNN(MasrRecurrent, SimpleRNN):
+    pass
+
+
+MASR_LAYERS = {cls.__name__: cls for cls in (MasrRecurrent, MasrGRU, MasrLSTM, MasrSimpleRNN, MasrBiRecurrent, MasrDense)}
+STOCK_TO_MASR = {"GRU": MasrGRU, "LSTM": MasrLSTM, "SimpleRNN": MasrSimpleRNN, "Bidirectional": MasrBiRecurrent, "Dense": MasrDense}
 
 
 def register_layers() -> None:

@@ -47,7 +47,7 @@ def conversion() -> Conversion | None:
                 config = local["config"]
                 return Conversion(str(config.get("Backend") or HLS4ML_DEFAULT_BACKEND), config.get("KerasModel"))
             if code.co_name in _FROM_ARGUMENTS:
-                backend = local.get("backend")
-                return Conversion(None if backend is None else str(backend), local.get("model"))
+                backend = local.get("backend")  # a name, or the backend object it has looked up by then
+                return Conversion(None if backend is None else str(getattr(backend, "name", backend)), local.get("model"))
         frame = frame.f_back
     return None

@@ -116,6 +116,7 @@ class BuildHardware(ModelOptimizerPass):
             raise ConversionError("the model's input has no fixed number of frames: set Model.MaxFrames in the configuration")
         config["Model"]["Interface"] = interface(hls_config, model.config.get_config_value("IOType"))
         input_t = input_precision(config, hls_config, source.name)
+        source.get_output_variable().type.precision = model.config.backend.convert_precision_string(input_t.cpp())
         n_in, in_t, sequence = n_features, input_t, True
         for position, node in enumerate(layers):
             spec = layer_spec(node)
