@@ -252,7 +252,7 @@ def _check_hls4ml_key(where: str, key: str, value) -> None:
             raise ConfigError(f"{where}.Strategy={value!r}: hls4ml's strategies are {', '.join(HLS4ML_STRATEGIES)}")
     elif key == "ReuseFactor" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
         raise ConfigError(f"{where}.ReuseFactor: expected a positive integer, got {value!r}")
-    elif key == "Direction" and value not in ("forward", "backward"):
+    elif key == "Direction" and value not in ("forward", "backward"):  # listed by hls4ml at its default; MASR follows go_backwards
         raise ConfigError(f"{where}.Direction: expected 'forward' or 'backward', got {value!r}")
     elif key == "static" and not isinstance(value, bool):
         raise ConfigError(f"{where}.static: expected true or false, got {value!r}")
@@ -281,11 +281,11 @@ def _check_precision(where: str, value, in_layer: bool = False) -> None:
                           f"it differs from Precision.bias ({recurrent_bias} != {bias})")
 
 
-def layer_settings(config: dict, name: str, rows: int, result_role: str) -> dict:
+def layer_settings(config: dict, name: str, rows: int | None = None, result_role: str = "output") -> dict:
     """The model defaults overridden by the layer's own section (a Bidirectional's halves share its section).
 
-    ``rows``: the most rows of the layer's matrices (for hls4ml's ReuseFactor rule); ``result_role``: the MASR role
-    hls4ml's ``result`` names for this layer.
+    ``rows``: the most rows of the layer's matrices, for hls4ml's ReuseFactor rule (None: ``Lanes`` may stay
+    ``auto``); ``result_role``: the MASR role hls4ml's ``result`` names for this layer.
     """
     model = config["Model"]
     own = config["LayerName"].get(name.split("/")[0], {}) or {}
@@ -293,7 +293,7 @@ def layer_settings(config: dict, name: str, rows: int, result_role: str) -> dict
     merged.update({k: v for k, v in own.items() if k in ENGINE_DEFAULTS and v != AUTO})
     if "Lanes" not in own or own["Lanes"] == AUTO:
         reuse_factor = own.get("ReuseFactor", model.get("ReuseFactor") if merged["Lanes"] == AUTO else None)
-        if reuse_factor is not None:
+        if reuse_factor is not None and rows is not None:
             merged["Lanes"] = lanes_for_reuse_factor(reuse_factor, rows)
     own_precision = own.get("Precision")
     if isinstance(own_precision, dict):

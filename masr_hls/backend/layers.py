@@ -75,8 +75,7 @@ class MasrLayer(Layer):
     def _add_weight(self, name: str, var_name: str, data) -> None:
         """A weight variable in the type its precision role gives (also for hls4ml's tools that skip MASR's passes)."""
         role = name.removeprefix("forward_").removeprefix("backward_").replace("recurrent_bias", "bias")
-        precision = layer_settings(validate(self.model.config.config["HLSConfig"]), self.name, rows=1,
-                                   result_role="output")["Precision"][role]
+        precision = layer_settings(validate(self.model.config.config["HLSConfig"]), self.name)["Precision"][role]
         self.add_weights_variable(name=name, var_name=var_name, data=data,
                                   precision=self.model.config.backend.convert_precision_string(precision.cpp()))
 

@@ -26,10 +26,6 @@ def check_recurrent(name: str, attrs: dict, prefix: str = "") -> None:
     cls = attrs.get(prefix + "keras_class", attrs.get(prefix + "class_name"))
     if cls not in RECURRENT:
         raise ConversionError(f"layer {name!r}: {cls} is not supported inside a recurrent layer")
-    direction = attrs.get(prefix + "direction")
-    if direction is not None and (direction == "backward") != bool(attrs.get(prefix + "go_backwards")):
-        raise ConversionError(f"layer {name!r} ({cls}): Direction {direction!r} contradicts the Keras layer's "
-                              f"go_backwards={bool(attrs.get(prefix + 'go_backwards'))}; MASR follows the model")
     for option in ("return_state", "stateful"):
         if attrs.get(prefix + option):
             raise ConversionError(f"layer {name!r} ({cls}): {option}=True is not supported")
