@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     for name, only in FILES.items():
         (workdir / name).write_text(rename_backends(read(args.hls4ml_git, args.ref, f"test/pytest/{name}"), args.backend))
         selection.append(f"{name}::{only}" if only else name)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "-n", args.n, "-o", "addopts=",
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "--tb=line", "-n", args.n, "-o", "addopts=",
                "--rootdir", str(workdir), *selection]
     if args.k:
         command += ["-k", args.k]
