@@ -87,7 +87,7 @@ def converted(real):
 def test_every_buggy_twin_is_caught(real, converted, inputs, precision):
     caught = {}
     for bug, (base, twin) in twins(real).items():
-        error, bound, _ = accuracy.semantic_error(converted[base, precision], inputs, twin)
+        error, bound, _, _ = accuracy.semantic_error(converted[base, precision], inputs, twin)
         caught[bug] = error > bound
         assert error > bound, f"{bug} at {precision}: widened vs twin {error:.3g} within the bound {bound:.3g}"
     assert len(caught) == 7
@@ -96,7 +96,7 @@ def test_every_buggy_twin_is_caught(real, converted, inputs, precision):
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_correct_models_pass_at_every_precision(real, converted, inputs, precision):
     for name, model in real.items():
-        error, bound, _ = accuracy.semantic_error(converted[name, precision], inputs, model)
+        error, bound, _, _ = accuracy.semantic_error(converted[name, precision], inputs, model)
         assert error <= bound, f"{name} at {precision}: {error:.3g} > {bound:.3g}"
 
 
@@ -108,7 +108,7 @@ def test_relu_integrator_over_60_frames_passes():
     for precision in PRECISIONS:
         config = masr_hls.config_from_keras_model(model, default_precision=precision)
         hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir="unused"))
-        error, bound, _ = accuracy.semantic_error(hw, x, model)
+        error, bound, _, _ = accuracy.semantic_error(hw, x, model)
         assert 5 < bound / accuracy.SEMANTIC_BOUND and error <= bound, (precision, error, bound)
 
 
@@ -122,3 +122,53 @@ def test_cross_check_reports_quantisation_as_figures(real, inputs, tmp_path):
     assert check.quant_vs_keras[0] > check.semantic_bound  # 8-bit types are coarse, and that is reported, not failed
     assert 0 <= check.argmax_agreement <= 1 and "top class agrees" in check.summary()
     assert not hw.cross_check(inputs, keras_model=twins(real)["keras2-hard_sigmoid"][1]).ok
+
+
+@pytest.fixture(scope="module")
+def growing():
+    """Bi(GRU 12, relu) > SimpleRNN(16, relu) over 51 frames, whose outputs grow past the fixed widened types' 2**9.
+
+    (The amplifying layer has no gate tables: the widened run's 2**16-entry tables leave a relative error near
+    1e-4 of the largest value a gate multiplies, which a layer amplifying by 100 would lift above the bound.)
+    """
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([
+        keras.Input((51, 6)),
+        L.Bidirectional(L.GRU(12, activation="relu", return_sequences=True), name="bigru"),
+        L.SimpleRNN(16, activation="relu", return_sequences=True, name="rnn"),
+    ])
+    x = np.abs(np.random.default_rng(3).normal(0, 1.0, (3, 51, 6)))
+    rnn = model.get_layer("rnn")
+    while float(np.max(np.abs(model.predict(x, verbose=0)))) < 600:  # a louder recurrent layer until outputs pass 2**9
+        kernel, recurrent, bias = rnn.get_weights()
+        rnn.set_weights([kernel * 1.5, recurrent, bias])
+    return model, x
+
+
+def test_a_correct_conversion_of_large_values_agrees_and_names_what_saturates(growing):
+    model, x = growing
+    largest = float(np.max(np.abs(model.predict(x, verbose=0))))
+    assert 2 ** 9 < largest < 2 ** 12  # beyond the fixed widened types' +-512
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir="unused"))
+    error, bound, _, wide_overflow = accuracy.semantic_error(hw, x, model)
+    assert not wide_overflow and error <= bound, (error, bound, wide_overflow)
+    integer = accuracy.range_bits(hw, accuracy.keras_ranges(hw, x))
+    assert integer["rnn"] >= accuracy.integer_bits(largest)
+    with accuracy.recording_overflow() as log:
+        hw.reference(x)
+    lines = accuracy.overflows(hw, log)  # the deployed ap_fixed<16,6> state holds +-32
+    assert any(line.startswith("layer 'rnn' state") and "ap_fixed<16,6,AP_RND,AP_SAT> holds -32..32" in line for line in lines), lines
+    kernel = float(np.max(np.abs(model.get_layer("rnn").get_weights()[0])))
+    weights = accuracy.weight_overflows(hw)
+    assert kernel > 32 and any(line.startswith("layer 'rnn' weight:") and f"up to {kernel:.4g}" in line for line in weights), weights
+
+
+def test_a_widened_run_that_still_saturates_is_not_called_a_difference(growing, monkeypatch):
+    model, x = growing
+    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir="unused"))
+    monkeypatch.setattr(accuracy, "WIDENING_ROUNDS", 1)
+    monkeypatch.setattr(accuracy, "keras_ranges", lambda model, x: {"input": 1.0})  # as if the ranges were not read
+    error, bound, _, wide_overflow = accuracy.semantic_error(hw, x, model)
+    assert wide_overflow and error > bound
+    check = accuracy.CrossCheck(len(x), 0, 0, error, bound, wide_overflow, [], (0.0, 0.0), (0.0, 0.0), 1.0, None)
+    assert not check.ok and "NOT JUDGED" in check.summary() and "DIFFERS" not in check.summary()

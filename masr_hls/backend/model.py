@@ -16,6 +16,7 @@ from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult
 from masr_hls.backend.templates import c_name
 from masr_hls.backend.writer import masr_nodes, model_name, project_files, write_folder
 from masr_hls.frontend.keras_reader import ConversionError
+from masr_hls.numerics.fixed_point import overflow_scope
 from masr_hls.sim import compiler
 
 SOURCE_SUFFIXES = (".h", ".cpp")
@@ -107,12 +108,14 @@ class MasrModel:
 
     def reference(self, x) -> Prediction:
         """The numpy fixed-point reference: the samples of a chunk run through every layer together."""
-        x_raw = self.quantize_input(x)
+        with overflow_scope("input"):  # what saturates is logged by layer (fixed_point.recording_overflow)
+            x_raw = self.quantize_input(x)
         outputs, figures = [], []
         for start in range(0, len(x_raw), REFERENCE_CHUNK):
             h, per_layer = x_raw[start : start + REFERENCE_CHUNK], []
             for layer in self.layers:
-                h, results = layer.reference_batch(h)
+                with overflow_scope(layer.name):
+                    h, results = layer.reference_batch(h)
                 per_layer.append(results)
             outputs.append(h)
             figures.extend(list(sample) for sample in zip(*per_layer))

@@ -16,7 +16,9 @@ operation whose exact result, judged from the types' widths, needs more bits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +39,55 @@ _TYPE_RE = re.compile(
 
 class PrecisionError(ValueError):
     """A fixed-point precision that cannot be represented or is not supported."""
+
+
+@dataclass
+class Overflow:
+    """Values that did not fit a saturating type: how many, and the largest magnitude among them."""
+
+    count: int = 0
+    largest: float = 0.0
+
+
+@dataclass
+class OverflowLog:
+    """What overflowed while recording, by (scope, type); the scope names the part being run (a layer)."""
+
+    scope: str = ""
+    found: dict = field(default_factory=dict)  # (scope, FixedType) -> Overflow
+
+    def add(self, t: "FixedType", count: int, largest: float) -> None:
+        entry = self.found.setdefault((self.scope, t), Overflow())
+        entry.count += count
+        entry.largest = max(entry.largest, largest)
+
+
+_overflow_log: ContextVar[OverflowLog | None] = ContextVar("masr_overflow_log", default=None)
+
+
+@contextmanager
+def recording_overflow():
+    """Within the block, every value that a saturating type (not AP_WRAP) cannot hold is logged."""
+    log = OverflowLog()
+    token = _overflow_log.set(log)
+    try:
+        yield log
+    finally:
+        _overflow_log.reset(token)
+
+
+@contextmanager
+def overflow_scope(name: str):
+    """Name the part of a computation whose overflows the enclosing :func:`recording_overflow` logs."""
+    log = _overflow_log.get()
+    previous = log.scope if log is not None else None
+    if log is not None:
+        log.scope = name
+    try:
+        yield
+    finally:
+        if log is not None:
+            log.scope = previous
 
 
 @dataclass(frozen=True)
@@ -176,7 +227,13 @@ class FixedType:
         rem = scaled - q  # exact, in [0, 1)
         qi = self._float_to_int(q)
         up = _round_up(rem, 0.5, x < 0, self.rounding, qi)
-        return self._overflow(qi + up.astype(np.int64))
+        q = qi + up.astype(np.int64)
+        log = _overflow_log.get()
+        if log is not None and self.overflow != "AP_WRAP":  # logged with the value itself: the integer conversion clips
+            outside = (q < self.min_raw) | (q > self.max_raw)
+            if np.any(outside):
+                log.add(self, int(np.count_nonzero(outside)), float(np.max(np.abs(x[outside]))))
+        return self._overflow(q, logged=True)
 
     def _float_to_int(self, q: np.ndarray) -> np.ndarray:
         if self.overflow == "AP_WRAP":
@@ -186,9 +243,15 @@ class FixedType:
             q = np.clip(q, -bound, bound)
         return q.astype(np.int64)
 
-    def _overflow(self, q: np.ndarray) -> np.ndarray:
+    def _overflow(self, q: np.ndarray, logged: bool = False) -> np.ndarray:
         """Overflow handling of exact integers ``q`` on this type's grid; the type's own raw dtype."""
         lo, hi = self.min_raw, self.max_raw
+        log = None if logged else _overflow_log.get()
+        if log is not None and self.overflow != "AP_WRAP":
+            q = np.asarray(q)
+            outside = (q < lo) | (q > hi)
+            if np.any(outside):
+                log.add(self, int(np.count_nonzero(outside)), float(np.max(np.abs(self.to_float(q[outside])))))
         if self.overflow == "AP_WRAP":
             q = q & ((1 << self.width) - 1)
             if self.signed:
