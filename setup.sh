@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Prepare a fresh machine: system tools (as root, via apt-get) and a virtual
-# environment in .venv with masr_hls and its test dependencies installed.
+# Prepare a fresh machine: system tools (as root, via apt-get) and a virtual environment in .venv with
+# masr_hls installed.  `bash setup.sh` installs what the flow needs; `bash setup.sh --test` also what the
+# test suite needs (Verilator, Yosys, Graphviz and the dev extras).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+tests=false
+case "${1:-}" in
+    "") ;;
+    --test) tests=true ;;
+    *) echo "usage: bash setup.sh [--test]" >&2; exit 2 ;;
+esac
 
 need=()
 command -v g++ >/dev/null || need+=(g++)
 command -v tclsh >/dev/null || need+=(tcl)
-command -v verilator >/dev/null || need+=(verilator)  # RTL twin of the engine
-command -v yosys >/dev/null || need+=(yosys)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)  # speaks the keyword data set (masr_hls.training.speech_data)
-command -v dot >/dev/null || need+=(graphviz)  # hls4ml.utils.plot_model draws with it
+if $tests; then
+    command -v verilator >/dev/null || need+=(verilator)  # RTL twin of the engine
+    command -v yosys >/dev/null || need+=(yosys)
+    command -v dot >/dev/null || need+=(graphviz)  # hls4ml.utils.plot_model draws with it
+fi
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "setup: installing ${need[*]} with apt-get"
@@ -25,5 +35,9 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q ".[dev]"
+if $tests; then
+    .venv/bin/python -m pip install -q ".[dev]"
+else
+    .venv/bin/python -m pip install -q .
+fi
 echo "setup: ready (.venv)"

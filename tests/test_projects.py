@@ -19,3 +19,13 @@ def test_example_project_runs_end_to_end(project, tmp_path):
     assert "csim vs numpy reference bit-exact" in out and "agrees" in out
     assert "0 mismatches" in out and "build_prj.tcl dry run ok" in out and "vivado_synth.tcl dry run ok" in out
     assert (tmp_path / "ip" / "build_prj.tcl").is_file()
+
+
+def test_the_bundled_keyword_model_is_the_recipe_s():
+    """README's first command runs on projects/kws_speech/model.keras: it must load and have the recipe's shape."""
+    import keras
+
+    model = keras.saving.load_model(ROOT / "projects" / "kws_speech" / "model.keras", compile=False)
+    assert tuple(model.inputs[0].shape[1:]) == (25, 16) and tuple(model.outputs[0].shape[1:]) == (12,)
+    kernel = model.get_layer("bigru").forward_layer.get_weights()[0]
+    assert 0.05 < float((kernel != 0).mean()) < 0.2  # pruned to about 90%

@@ -100,3 +100,19 @@ def test_resample_keeps_a_tone_and_its_length():
     assert len(y) == 16000
     expected = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)
     assert np.max(np.abs(y[100:-100] - expected[100:-100])) < 0.02
+
+
+@needs_espeak
+def test_the_held_out_split_alone_is_the_same_clips(small, tmp_path, monkeypatch):
+    cache, (_, _, x_test, y_test, _) = small
+    x_train, y_train, alone_x, alone_y, meta = load_kws(cache_dir=tmp_path, test_only=True, **SMALL)
+    assert len(x_train) == len(y_train) == 0 and not meta["cached"] and meta["cache_file"].endswith("-test.npz")
+    assert np.array_equal(alone_x, x_test) and np.array_equal(alone_y, y_test)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("espeak-ng was called although the held-out split is cached")
+
+    monkeypatch.setattr(speech_data, "synthesize", refuse)
+    for folder in (tmp_path, cache):  # its own cache, and the whole set's
+        *_, again_x, again_y, again = load_kws(cache_dir=folder, test_only=True, **SMALL)
+        assert again["cached"] and np.array_equal(again_x, x_test) and np.array_equal(again_y, y_test)

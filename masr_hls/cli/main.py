@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 from masr_hls.backend.config import DEFAULT_PART
+from masr_hls.quiet import load_tensorflow
+
+WITHOUT_KERAS = ("selfcheck", "build", "lint-hls")  # commands that never read a Keras model
 
 DESCRIPTION = """\
 masr-hls turns trained Keras sparse recurrent models into MASR accelerator
@@ -398,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command not in WITHOUT_KERAS:
+            load_tensorflow()  # before Keras loads it, so that its start-up notices stay out of our output
         return args.func(args)
     except KeyboardInterrupt:
         print(f"masr-hls {args.command}: interrupted", file=sys.stderr)

@@ -269,9 +269,13 @@ def plan(params: SpeechParams) -> dict[str, list[dict]]:
     return out
 
 
-def generate(params: SpeechParams, workers: int = 2, progress: bool = True) -> dict:
-    """Synthesise every clip and compute its features (no cache).
+SPLITS = ("train", "test")
 
+
+def generate(params: SpeechParams, workers: int = 2, progress: bool = True, splits=SPLITS) -> dict:
+    """Synthesise the clips of ``splits`` and compute their features (no cache); a split not asked for is empty.
+
+    Every clip is planned whatever the splits, so a clip is the same whether or not the other split is made.
     espeak-ng runs as its own process, so a pool of threads keeps ``workers``
     of them busy without forking a process that has TensorFlow loaded.
     """
@@ -280,14 +284,14 @@ def generate(params: SpeechParams, workers: int = 2, progress: bool = True) -> d
     params.check()
     espeak_path()
     t0 = time.perf_counter()
-    specs = plan(params)
+    specs = {split: clips if split in splits else [] for split, clips in plan(params).items()}
     everything = specs["train"] + specs["test"]
     with ThreadPool(workers) as pool, tqdm(total=len(everything), desc="espeak-ng clips", unit="clip", disable=not progress) as bar:
         waves = []
         for wave in pool.imap(make_clip, everything, chunksize=8):
             waves.append(wave)
             bar.update()
-    x = log_mel(np.stack(waves), params)
+    x = log_mel(np.stack(waves), params) if waves else np.zeros((0, params.frames, params.n_mels), np.float32)
     n_train = len(specs["train"])
     train_variants, test_variants = split_variants(params)
     voices = {split: sorted({s["voice"] for s in specs[split] if s["word"] is not None}) for split in specs}
@@ -306,13 +310,16 @@ def generate(params: SpeechParams, workers: int = 2, progress: bool = True) -> d
     return {"x_train": x[:n_train], "y_train": labels[:n_train], "x_test": x[n_train:], "y_test": labels[n_train:], "meta": meta}
 
 
-def load_kws(cache_dir="build/speech_cache", frames: int = 49, n_mels: int = 20, progress: bool = True, **kwargs):
+def load_kws(cache_dir="build/speech_cache", frames: int = 49, n_mels: int = 20, progress: bool = True,
+             test_only: bool = False, **kwargs):
     """``(x_train, y_train, x_test, y_test, meta)``, from the cache when these parameters were generated before.
 
     ``x``: float32 (clips, frames, n_mels), zero where there is no speech energy;
     ``y``: int32 class indices into ``meta["classes"]``.  ``kwargs`` are any
     other :class:`SpeechParams` fields (seed, train_per_class, variants, ...).
     ``meta`` also says whether the cache was used and how long this call took.
+    ``test_only``: make (or read) only the held-out split, the same clips as in the whole set; the training split
+    is then empty.
     """
     t0 = time.perf_counter()
     try:
@@ -320,17 +327,20 @@ def load_kws(cache_dir="build/speech_cache", frames: int = 49, n_mels: int = 20,
     except TypeError as err:
         raise SpeechDataError(f"unknown data set parameter: {err}; the parameters are {[f.name for f in dataclasses.fields(SpeechParams)]}") from None
     params.check()
-    path = Path(cache_dir) / f"kws-{params.key()}.npz"
+    whole = Path(cache_dir) / f"kws-{params.key()}.npz"
+    path = whole if not test_only or whole.is_file() else whole.with_name(f"kws-{params.key()}-test.npz")
     cached = path.is_file()
     if cached:
         with np.load(path) as f:
             data = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
             data["meta"] = json.loads(str(f["meta"]))
     else:
-        data = generate(params, progress=progress)
+        data = generate(params, progress=progress, splits=("test",) if test_only else SPLITS)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, **{k: v for k, v in data.items() if k != "meta"}, meta=json.dumps(data["meta"]))
         os.replace(tmp, path)
     meta = dict(data["meta"], cached=cached, cache_file=str(path), load_seconds=time.perf_counter() - t0)
+    if test_only:
+        data["x_train"], data["y_train"] = data["x_train"][:0], data["y_train"][:0]
     return data["x_train"], data["y_train"], data["x_test"], data["y_test"], meta

@@ -54,6 +54,9 @@ def main() -> int:
     parser.add_argument("--cache", default="build/speech_cache", help="where the generated data set is cached")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of training, and again of pruning")
     args = parser.parse_args()
+    from masr_hls.quiet import load_tensorflow
+
+    load_tensorflow()  # without its start-up notices
 
     import keras
     import numpy as np

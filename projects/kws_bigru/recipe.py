@@ -21,6 +21,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="build/kws_bigru", help="where the HLS project and the IP go")
     args = parser.parse_args()
+    from masr_hls.quiet import load_tensorflow
+
+    load_tensorflow()  # without its start-up notices
 
     import keras
     import numpy as np
