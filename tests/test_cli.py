@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 import masr_hls
+from masr_hls import files
 from masr_hls.cli.main import main
-from masr_hls.export import files, tcl_check
 from masr_hls.export import project as project_module
+from masr_hls.export import tcl_check
 
 pytestmark = pytest.mark.csim
 L = keras.layers

@@ -145,7 +145,7 @@ def to_json(report: dict) -> str:
 
 def write_json(report: dict, path) -> Path:
     """The figures as JSON in ``path``, written whole or not at all."""
-    from masr_hls.export.files import write_file
+    from masr_hls.files import write_file
 
     return write_file(path, to_json(report))
 
@@ -160,7 +160,7 @@ def write_plots(report: dict, folder) -> list[Path]:
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
-    from masr_hls.export.files import check_output, write_folder
+    from masr_hls.files import check_output, write_folder
 
     folder = check_output(folder, folder=True)
     charts: dict[str, bytes] = {}

@@ -14,7 +14,8 @@ import numpy as np
 
 from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult
 from masr_hls.backend.templates import c_name
-from masr_hls.backend.writer import masr_nodes, model_name, project_files, write_folder
+from masr_hls.backend.writer import masr_nodes, model_name, project_files
+from masr_hls.files import write_folder
 from masr_hls.frontend.keras_reader import ConversionError
 from masr_hls.numerics.fixed_point import overflow_scope
 from masr_hls.sim import compiler

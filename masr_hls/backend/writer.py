@@ -9,7 +9,6 @@ time (``project_files(graph, csim=True)``).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from string import Template
 
@@ -20,58 +19,7 @@ from masr_hls.backend.cpp_render import cpp_comment, hls_type
 from masr_hls.backend.hardware import STATS_PER_LAYER
 from masr_hls.backend.layers import MasrLayer
 from masr_hls.backend.templates import c_name, layer_call
-from masr_hls.sim import compiler
-
-
-def write_folder(out: Path, files: dict[str, str | bytes], overwrite: bool = False, keep_others: bool = False) -> Path:
-    """Write ``files`` (relative path -> text or bytes) into the folder ``out``; each top-level entry appears whole or not at all.
-
-    A non-empty ``out`` is refused unless ``overwrite``.  The files go to a hidden sibling first and are renamed into
-    place: the whole folder, or with ``keep_others`` only the top-level entries written (so a project folder keeps
-    what else it holds, such as its model and metadata).  Parent folders it had to create are removed again when
-    the write fails or is interrupted.
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"folder {out} is not empty; choose another or allow overwriting (--force)")
-    created = missing_parents(out)
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        for rel, text in files.items():
-            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / rel).write_bytes(text) if isinstance(text, bytes) else (tmp / rel).write_text(text)
-        if not keep_others or not out.exists():
-            shutil.rmtree(out, ignore_errors=True)
-            tmp.rename(out)
-            return out
-        for entry in sorted(tmp.iterdir()):
-            target = out / entry.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
-            entry.rename(target)
-    except BaseException:
-        if created:
-            shutil.rmtree(created[-1], ignore_errors=True)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
-
-
-def missing_parents(path: Path) -> list[Path]:
-    """The parents of ``path`` that do not exist yet, innermost first."""
-    missing = []
-    for parent in Path(path).parents:
-        if parent.exists():
-            break
-        missing.append(parent)
-    return missing
+from masr_hls.files import templates_dir, write_folder
 
 
 def masr_nodes(graph) -> list:
@@ -87,7 +35,7 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
     """
     info = graph.config.config["MasrModel"]
     project = graph.config.get_project_name()
-    templates = compiler.templates_dir()
+    templates = templates_dir()
     fill = lambda name, **kw: Template((templates / "project" / name).read_text()).substitute(project=project, **kw)  # noqa: E731
     nodes = masr_nodes(graph)
     last = nodes[-1].hardware

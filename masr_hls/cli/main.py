@@ -220,8 +220,9 @@ def _build(args) -> int:
 def _report(args) -> int:
     from tqdm import tqdm
 
+    from masr_hls import files
     from masr_hls.analysis import report
-    from masr_hls.export import files, project
+    from masr_hls.export import project
 
     for path, folder in ((args.json, False), (args.plots, True)):  # before any work: nothing printed, then a failure
         if path:
@@ -240,7 +241,8 @@ def _report(args) -> int:
 
 
 def _rtl(args) -> int:
-    from masr_hls.export import files, project
+    from masr_hls import files
+    from masr_hls.export import project
     from masr_hls.sim import rtl, rtl_model
 
     if args.json:
@@ -285,7 +287,8 @@ def _csim(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from masr_hls.export import files, project
+    from masr_hls import files
+    from masr_hls.export import project
 
     output = files.check_output(files.npy_path(args.output)) if args.output else None
     hw = project.load(args.project)
@@ -315,7 +318,7 @@ def _samples(n: int) -> str:
 
 def _check_folder(path, force: bool) -> None:
     """An output folder that can be written: not a file, not under a file, empty unless ``force``."""
-    from masr_hls.export import files
+    from masr_hls import files
 
     path = files.check_output(path, folder=True)
     if path.is_dir() and any(path.iterdir()) and not force:

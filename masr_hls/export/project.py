@@ -15,8 +15,8 @@ from pathlib import Path
 from masr_hls import convert_from_keras_model, hardware
 from masr_hls.backend.config import DEFAULT_PART, load_yaml, validate
 from masr_hls.backend.model import MasrModel
-from masr_hls.export.files import check_output, write_folder
 from masr_hls.export.vitis_project import check_part
+from masr_hls.files import check_output, write_folder
 
 METADATA = "masr_project.json"
 MODEL_FILE = "model.keras"

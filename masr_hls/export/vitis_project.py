@@ -14,7 +14,7 @@ from string import Template
 
 import numpy as np
 
-from masr_hls.export.files import check_output, write_folder, write_with
+from masr_hls.files import check_output, templates_dir, write_folder, write_with
 from masr_hls.sim import compiler
 
 TB_INPUT = "tb_data/tb_input_features.dat"
@@ -41,7 +41,7 @@ def export_files(hw, x) -> dict[str, str]:
     ref = hw.reference(x)
     x_raw = hw.quantize_input(x)
     files = {rel: text for rel, text in hw.project_files().items() if rel != "masr_bridge.cpp"}
-    templates = compiler.templates_dir() / "project"
+    templates = templates_dir() / "project"
     values = dict(project=hw.project_name, model=tcl_text(hw.name), part=check_part(hw.part), clock_period=hw.clock_period,
                   n_layers=len(hw.layers), max_t=hw.max_frames, n_in=hw.n_features, samples=len(x_raw))
     fill = lambda name: Template((templates / name).read_text()).substitute(values)  # noqa: E731
@@ -93,7 +93,7 @@ def run_testbench(project_dir) -> tuple[bool, str]:
 def absolute_paths(project_dir) -> list[str]:
     """Files that mention an absolute path of this machine (the export must be relocatable)."""
     project_dir = Path(project_dir).resolve()
-    needles = {str(project_dir), str(Path.home()), str(compiler.templates_dir()), str(compiler.ap_types_dir())}
+    needles = {str(project_dir), str(Path.home()), str(templates_dir()), str(compiler.ap_types_dir())}
     found = []
     for path in project_dir.rglob("*"):
         if path.is_file() and path.suffix in (".h", ".cpp", ".tcl", ".md", ".json", ".dat"):

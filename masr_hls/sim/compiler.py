@@ -28,18 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.files import templates_dir
+
 
 class CompileError(RuntimeError):
     """g++ rejected the generated or template C++."""
-
-
-def templates_dir() -> Path:
-    """The HLS C++ templates: packaged next to the code, or the checkout's ``templates/``."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package / "templates", package.parent / "templates"):
-        if (candidate / "masr").is_dir():
-            return candidate
-    raise FileNotFoundError("masr_hls templates not found; reinstall masr_hls")
 
 
 @functools.lru_cache(maxsize=None)

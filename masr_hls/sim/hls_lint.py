@@ -46,6 +46,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from masr_hls.files import templates_dir
 from masr_hls.sim import compiler
 
 PRELUDE = '#include "ap_fixed.h"\n#include "ap_int.h"\n#include "hls_stream.h"\n#define __SYNTHESIS__\n'
@@ -492,7 +493,7 @@ def _recursion(toks: list[_Tok]) -> list[Violation]:
 
 
 def _includes(extra: list[Path]) -> list[Path]:
-    return [*extra, compiler.templates_dir(), compiler.ap_types_dir()]
+    return [*extra, templates_dir(), compiler.ap_types_dir()]
 
 
 def lint_source(source: str, includes: list[Path], cwd: Path, ours, label: str) -> list[Violation]:
@@ -505,7 +506,7 @@ def lint_source(source: str, includes: list[Path], cwd: Path, ours, label: str) 
 
 
 def header_paths(root: Path | None = None) -> list[Path]:
-    root = root or compiler.templates_dir() / "masr"
+    root = root or templates_dir() / "masr"
     return sorted(root.glob("*.h"))
 
 

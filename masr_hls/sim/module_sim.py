@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from masr_hls.backend import cpp_render
+from masr_hls.files import templates_dir
 from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType
@@ -26,7 +27,7 @@ from masr_hls.sim import compiler
 
 
 def testbench_source(name: str) -> str:
-    return (compiler.templates_dir() / "masr" / "tests" / name).read_text()
+    return (templates_dir() / "masr" / "tests" / name).read_text()
 
 
 def _i64(a) -> np.ndarray:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.files import templates_dir
 from masr_hls.numerics.bitmask import MASK_BITS, SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import ROUNDING_MODES, FixedType
 from masr_hls.reference.mxv import MxvConfig
@@ -55,7 +56,7 @@ class RtlError(RuntimeError):
 
 
 def rtl_dir() -> Path:
-    return compiler.templates_dir() / "rtl"
+    return templates_dir() / "rtl"
 
 
 def require_tool(name: str, hint: str = INSTALL_HINT) -> str:
