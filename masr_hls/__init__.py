@@ -18,12 +18,11 @@ __version__ = "0.1.0"
 from masr_hls.backend.config import ConfigError, config_from_keras_model
 from masr_hls.backend.convert import convert_from_keras_model
 from masr_hls.frontend.keras_reader import ConversionError
+from masr_hls.model import MasrModel
 
 
 def hardware(hm):
-    """MASR's view of a converted ModelGraph (:class:`masr_hls.backend.model.MasrModel`), one per graph."""
-    from masr_hls.backend.model import MasrModel
-
+    """MASR's view of a converted ModelGraph (:class:`masr_hls.model.MasrModel`), one per graph."""
     return MasrModel.of(hm)
 
 

@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles (counting imports inside functions), and importing hls4ml stays quiet."""
+"""The package's shape: its layers import only the layers below them (counting imports inside functions), no
+module imports itself back, and importing hls4ml stays quiet."""
 
 import ast
 import subprocess
@@ -6,6 +7,10 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "masr_hls"
+# The layers, bottom first: a subpackage or top-level module imports only those before it (README's layout table).
+# "root" is the package's own __init__ (its public API).
+LAYERS = ("files", "quiet", "numerics", "reference", "training", "frontend", "backend", "sim", "export", "analysis",
+          "model", "root", "flow", "cli")
 
 
 def module_name(path: Path) -> str:
@@ -51,6 +56,29 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         if node not in state and (cycle := visit(node)):
             return cycle
     return None
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "root"
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a module from a layer that is not below its own."""
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    return sorted(f"{m} -> {e}" for m, edges in graph.items() for e in edges
+                  if layer_of(m) != layer_of(e) and rank[layer_of(e)] > rank[layer_of(m)])
+
+
+def test_every_layer_imports_only_the_layers_below_it():
+    graph = import_graph()
+    assert {layer_of(m) for m in graph} == set(LAYERS), "a new subpackage or top-level module needs its place in LAYERS"
+    assert layer_violations(graph) == []
+
+
+def test_the_layer_check_finds_an_upward_import():
+    assert layer_violations({"masr_hls.backend.writer": {"masr_hls.sim.compiler"}, "masr_hls.sim.compiler": set()}) == [
+        "masr_hls.backend.writer -> masr_hls.sim.compiler"]
 
 
 def test_no_import_cycles():

@@ -22,8 +22,8 @@ import pytest
 
 import masr_hls
 from masr_hls import files
+from masr_hls.cli import project as project_module
 from masr_hls.cli.main import main
-from masr_hls.export import project as project_module
 from masr_hls.export import tcl_check
 
 pytestmark = pytest.mark.csim
@@ -221,7 +221,7 @@ def test_report_json_onto_a_folder_fails_before_the_report(data, tmp_path, capsy
 
 
 def test_tool_errors_are_one_line_and_programming_errors_keep_their_traceback(data, capsys, monkeypatch):
-    from masr_hls.backend.model import MasrModel
+    from masr_hls.model import MasrModel
     from masr_hls.sim.compiler import CompileError
 
     def compile_fails(self):

@@ -10,8 +10,8 @@ __SYNTHESIS__, compiling, naming the header) catches each of them.
 import keras
 import pytest
 
+from masr_hls.cli import project as project_module
 from masr_hls.cli.main import main
-from masr_hls.export import project as project_module
 from masr_hls.sim import hls_lint
 
 pytestmark = pytest.mark.csim

@@ -8,7 +8,7 @@ import pytest
 
 from masr_hls.analysis import report
 from masr_hls.cli import main as cli
-from masr_hls.export import project
+from masr_hls.cli import project
 from masr_hls.training.pruning import prune_to_sparsity
 
 pytestmark = pytest.mark.csim

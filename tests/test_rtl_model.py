@@ -13,9 +13,9 @@ import shutil
 import numpy as np
 import pytest
 
-from masr_hls.backend.model import MasrModel
 from masr_hls.cli import main as cli
 from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, RecurrentSpec
+from masr_hls.model import MasrModel
 from masr_hls.reference.mxv import ideal_cycles, mxv_stats
 from masr_hls.reference.rnn_cell import step as rnn_step
 from masr_hls.reference.rnn_layer import SWEEP_START_DEPTH, sweep_cycles
@@ -244,7 +244,7 @@ def test_yosys_resources_of_a_small_gru(tmp_path):
 def test_cli_round_trip(tmp_path, capsys):
     import keras
 
-    from masr_hls.export import project
+    from masr_hls.cli import project
 
     keras.utils.set_random_seed(3)
     L = keras.layers
@@ -276,7 +276,7 @@ def test_cli_reports_missing_verilator(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_fails_when_not_bit_exact(tmp_path, monkeypatch, capsys):
-    from masr_hls.export import project
+    from masr_hls.cli import project
 
     rng = np.random.default_rng(0)
     hw = convert_specs("m", 4, 3, [gru(rng, "g", 3, 2, 1.0, "relu", "sigmoid")], {}, tmp_path / "p")

@@ -59,21 +59,19 @@ class MASRBackend(VitisBackend):
         return super().create_initial_config(part=part or DEFAULT_PART, clock_period=clock_period,
                                              clock_uncertainty=clock_uncertainty, **kwargs)
 
+    # MASR's view of a converted graph (masr_hls.model.MasrModel.of), which compiles, simulates and builds it.  It
+    # lives in the layer above the backend, which sets it here when it loads (masr_hls imports it).
+    view = None
+
     def compile(self, model):
         """Build the C simulation of the written project (cached by content); the path of the model's own instance
         of it, its weights loaded (hls4ml loads that path and so shares the instance)."""
-        from masr_hls.backend.model import MasrModel
-
-        return str(MasrModel.of(model).instances(1)[0]._name)
+        return str(type(self).view(model).instances(1)[0]._name)
 
     def predict(self, model, x, level: str = "csim", **kwargs):
         """Keras-shaped outputs of ``x``: ``level`` 'csim' (the compiled project) or 'reference' (numpy)."""
-        from masr_hls.backend.model import MasrModel
-
-        return MasrModel.of(model).predict(x, level=level, **kwargs)
+        return type(self).view(model).predict(x, level=level, **kwargs)
 
     def build(self, model, **kwargs):
         """hls4ml's ``build``: export to ``<output_dir>/vitis`` and run Vitis HLS there (it must be on PATH)."""
-        from masr_hls.backend.model import MasrModel
-
-        return MasrModel.of(model).build(**kwargs)
+        return type(self).view(model).build(**kwargs)

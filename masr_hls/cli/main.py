@@ -189,7 +189,7 @@ def _lint_hls(args) -> int:
 
 
 def _export(args) -> int:
-    from masr_hls.export import project
+    from masr_hls.cli import project
     from masr_hls.export import vitis_project as export
 
     _check_folder(args.output_dir, args.force)
@@ -222,7 +222,7 @@ def _report(args) -> int:
 
     from masr_hls import files
     from masr_hls.analysis import report
-    from masr_hls.export import project
+    from masr_hls.cli import project
 
     for path, folder in ((args.json, False), (args.plots, True)):  # before any work: nothing printed, then a failure
         if path:
@@ -242,7 +242,7 @@ def _report(args) -> int:
 
 def _rtl(args) -> int:
     from masr_hls import files
-    from masr_hls.export import project
+    from masr_hls.cli import project
     from masr_hls.sim import rtl, rtl_model
 
     if args.json:
@@ -271,7 +271,7 @@ def _rtl(args) -> int:
 
 
 def _convert(args) -> int:
-    from masr_hls.export import project
+    from masr_hls.cli import project
 
     updates = {k: v for k, v in (("Lanes", args.lanes), ("Mode", args.mode), ("MaxFrames", args.max_frames)) if v is not None}
     hw = project.convert(args.model, args.output_dir, config_path=args.config, config_updates=updates,
@@ -288,7 +288,7 @@ def _csim(args) -> int:
     from tqdm import tqdm
 
     from masr_hls import files
-    from masr_hls.export import project
+    from masr_hls.cli import project
 
     output = files.check_output(files.npy_path(args.output)) if args.output else None
     hw = project.load(args.project)

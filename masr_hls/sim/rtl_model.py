@@ -311,16 +311,13 @@ def _direction_rows(layer, run: LayerRun | None, csim_results: list) -> list[dic
     return rows
 
 
-def run(model_or_dir, x, synth: bool = False, samples: int | None = None, progress=None) -> dict:
-    """Simulate every covered layer in RTL on ``x`` and compare it with the numpy reference and the C simulation.
+def run(hw, x, synth: bool = False, samples: int | None = None, progress=None) -> dict:
+    """Simulate every covered layer of the converted model ``hw`` (a ``MasrModel``) in RTL on ``x`` and compare it
+    with the numpy reference and the C simulation.
 
     Returns a dict (see :func:`format_text`, :func:`to_json`): per layer whether it is in the RTL (and
     why not), bit-exactness, RTL cycles against counted and ideal cycles, and resources with ``synth``.
     """
-    from masr_hls.backend.model import MasrModel
-    from masr_hls.export import project
-
-    hw = model_or_dir if isinstance(model_or_dir, MasrModel) else project.load(model_or_dir)
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 2:
         x = x[None]

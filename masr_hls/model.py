@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult
+from masr_hls.backend.plugin import MASRBackend
 from masr_hls.backend.templates import c_name
 from masr_hls.backend.writer import masr_nodes, model_name, project_files
 from masr_hls.files import write_folder
@@ -267,3 +268,6 @@ class MasrModel:
         from masr_hls.analysis.accuracy import layer_summary
 
         return layer_summary(self)
+
+
+MASRBackend.view = MasrModel.of  # hls4ml's compile, predict and build of a MASR graph go through this view

@@ -1,4 +1,4 @@
-"""A converted project on disk: the HLS sources plus what is needed to rebuild the model from them.
+"""A converted project on disk, as the command line keeps it: the HLS sources plus what is needed to rebuild the model from them.
 
 ``masr_project.json`` names the Keras model (copied into the folder) and the
 configuration, so a project can be C-simulated or exported later without the
@@ -12,11 +12,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from masr_hls import convert_from_keras_model, hardware
 from masr_hls.backend.config import DEFAULT_PART, load_yaml, validate
-from masr_hls.backend.model import MasrModel
+from masr_hls.backend.convert import convert_from_keras_model
 from masr_hls.export.vitis_project import check_part
 from masr_hls.files import check_output, write_folder
+from masr_hls.model import MasrModel
 
 METADATA = "masr_project.json"
 MODEL_FILE = "model.keras"
@@ -33,7 +33,7 @@ def convert(model_path, output_dir, config_path=None, config_updates=None, proje
     config.setdefault("Model", {})
     config["Model"].update(config_updates or {})
     config = validate(config)
-    hw = hardware(convert_from_keras_model(model_path, hls_config=config, output_dir=output_dir, project_name=project_name,
+    hw = MasrModel.of(convert_from_keras_model(model_path, hls_config=config, output_dir=output_dir, project_name=project_name,
                                            part=part, clock_period=clock_period))
     metadata = dict(model=MODEL_FILE, config=config, project_name=project_name, part=part, clock_period=clock_period)
     files = dict(hw.project_files(), **{MODEL_FILE: Path(model_path).read_bytes(), METADATA: json.dumps(metadata, indent=2)})
@@ -57,7 +57,7 @@ def load(project_dir) -> MasrModel:
                          "convert the model again with 'masr-hls convert --force'") from None
     if not isinstance(model, str) or not (project_dir / model).is_file():
         raise FileNotFoundError(f"{meta_path}: the model file {model!r} it names is missing; convert the model again")
-    return hardware(convert_from_keras_model(project_dir / model, hls_config=config, output_dir=project_dir,
+    return MasrModel.of(convert_from_keras_model(project_dir / model, hls_config=config, output_dir=project_dir,
                                              project_name=name, part=part, clock_period=clock))
 
 
@@ -65,7 +65,7 @@ def convert_in_memory(model_path) -> MasrModel:
     """A .keras file with the default configuration, not written anywhere (its output_dir is a fresh temporary name
     that exists only once something calls ``compile()`` or ``write()``)."""
     output_dir = Path(tempfile.gettempdir()) / f"masr-{uuid.uuid4().hex[:12]}" / "prj"
-    return hardware(convert_from_keras_model(model_path, output_dir=output_dir))
+    return MasrModel.of(convert_from_keras_model(model_path, output_dir=output_dir))
 
 
 __all__ = ["convert", "load", "load_yaml", "convert_in_memory"]
