@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "masr_hls"
 # The layers, bottom first: a subpackage or top-level module imports only those before it (README's layout table).
 # "root" is the package's own __init__ (its public API).
-LAYERS = ("files", "quiet", "numerics", "reference", "training", "frontend", "backend", "sim", "export", "analysis",
+LAYERS = ("errors", "files", "quiet", "numerics", "reference", "training", "frontend", "backend", "sim", "export", "analysis",
           "model", "root", "flow", "cli")
 
 

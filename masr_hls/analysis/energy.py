@@ -48,6 +48,7 @@ import numpy as np
 import yaml
 
 from masr_hls.analysis.eie import EieConfig, EieMatrix, EieStats
+from masr_hls.errors import EnergyTableError
 from masr_hls.numerics.bitmask import MASK_BITS, n_words
 from masr_hls.reference.mxv import MxvConfig, MxvStats
 
@@ -55,9 +56,6 @@ DEFAULT_TABLE = Path(__file__).with_name("energy_45nm.yaml")
 REQUIRED = ("integer_add_pj", "integer_mult_pj", "sram_read_64bit_pj")
 CATEGORIES = ("mac", "weight", "index", "pointer", "activation", "accumulator")
 
-
-class EnergyTableError(ValueError):
-    """A parameter file that cannot be used; the message names the file and the key."""
 
 
 @dataclass(frozen=True)

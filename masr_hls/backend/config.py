@@ -12,6 +12,7 @@ import copy
 from math import ceil
 from pathlib import Path
 
+from masr_hls.errors import ConfigError
 from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.numerics.lane_balance import STRATEGIES
 from masr_hls.reference.mxv import MODES
@@ -76,9 +77,6 @@ DATA_ROLES = ("input", "weight", "recurrent_weight", "bias", "state", "cand", "o
 ENGINE_DEFAULTS = {"Lanes": 4, "MacsPerLane": 1, "ScanWords": 4, "Mode": "masr", "LaneAssignment": "balanced",
                    "TableSizeLog2": 10, "TableRangeLog2": 3}
 
-
-class ConfigError(ValueError):
-    """A configuration key or value that does not exist or cannot be used."""
 
 
 def default_config(lanes: int = 4, macs_per_lane: int = 1, mode: str = "masr") -> dict:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from masr_hls.backend.config import DEFAULT_PART
+from masr_hls.errors import MasrError
 from masr_hls.quiet import load_tensorflow
 
 WITHOUT_KERAS = ("selfcheck", "build", "lint-hls")  # commands that never read a Keras model
@@ -374,25 +375,17 @@ def _one_line(exc: BaseException) -> str:
     return text
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    """The errors a user can cause (see ``main``); each module is imported only if the command already loaded it."""
-    errors: list[type[BaseException]] = [OSError, ValueError]  # ConversionError, ConfigError, PrecisionError are ValueErrors
-    for module, names in (("masr_hls.sim.compiler", ("CompileError",)), ("masr_hls.sim.rtl", ("ToolNotFound", "RtlError")),
-                          ("masr_hls.export.vitis", ("ToolNotFound", "VitisError"))):
-        loaded = sys.modules.get(module)
-        errors += [getattr(loaded, name) for name in names if loaded is not None and hasattr(loaded, name)]
-    return tuple(errors)
+EXPECTED_ERRORS = (MasrError, OSError, ValueError)  # what a user can cause (see ``main``)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code: 0 success, 1 an error or a failed check, 2 a usage error, 130 interrupted.
 
     What the user can cause is reported as one line on stderr, ``masr-hls COMMAND: error: ...``, without a
-    traceback: usage errors (argparse), ``OSError`` (missing, unreadable or unwritable files and folders:
-    FileNotFoundError, FileExistsError, PermissionError, NotADirectoryError, IsADirectoryError, ...),
-    ``ValueError`` (a refused value, input or model: masr_hls' ConversionError, ConfigError and PrecisionError
-    derive from it) and the tool errors ``masr_hls.sim.compiler.CompileError``, ``masr_hls.sim.rtl.RtlError``,
-    and ``ToolNotFound`` / ``VitisError`` (Verilator, Yosys, Vitis).  Ctrl-C (KeyboardInterrupt) prints
+    traceback: usage errors (argparse), every ``masr_hls.errors.MasrError`` (a refused model, configuration or
+    precision; a missing or failing tool: g++, Verilator, Yosys, Vitis HLS, espeak-ng), ``OSError`` (missing,
+    unreadable or unwritable files and folders: FileNotFoundError, FileExistsError, PermissionError, ...) and
+    ``ValueError`` (a refused value or input).  Ctrl-C (KeyboardInterrupt) prints
     ``masr-hls COMMAND: interrupted`` and exits 130; every write is atomic, so it leaves no partial output.
 
     Anything else (TypeError, KeyError, IndexError, AttributeError, AssertionError, a bare RuntimeError, ...)
@@ -411,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"masr-hls {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if not isinstance(exc, _expected_errors()):
+        if not isinstance(exc, EXPECTED_ERRORS):
             raise
         print(f"masr-hls {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1

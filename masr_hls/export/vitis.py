@@ -7,13 +7,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-
-class ToolNotFound(RuntimeError):
-    """No Vitis HLS on PATH."""
-
-
-class VitisError(RuntimeError):
-    """Vitis HLS ran and failed."""
+from masr_hls.errors import ToolNotFound, VitisError
 
 
 def find_tool() -> list[str]:

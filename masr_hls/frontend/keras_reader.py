@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.errors import ConversionError
+
 RECURRENT = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}  # Keras class -> cell kind
 IDENTITY = ("Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise", "AlphaDropout", "ActivityRegularization")
 SUPPORTED = (*RECURRENT, *IDENTITY, "Bidirectional", "Dense", "TimeDistributed", "BatchNormalization", "Activation",
                                     "ReLU", "Softmax")
 
-
-class ConversionError(ValueError):
-    """The model uses a layer or an option masr_hls cannot convert faithfully."""
 
 
 @dataclass

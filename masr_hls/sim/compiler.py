@@ -28,11 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.errors import CompileError
 from masr_hls.files import templates_dir
-
-
-class CompileError(RuntimeError):
-    """g++ rejected the generated or template C++."""
 
 
 @functools.lru_cache(maxsize=None)

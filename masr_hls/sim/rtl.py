@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.errors import RtlError, ToolNotFound
 from masr_hls.files import templates_dir
 from masr_hls.numerics.bitmask import MASK_BITS, SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import ROUNDING_MODES, FixedType
@@ -47,12 +48,6 @@ DEFAULT_FIFO_DEPTH = 4  # MxvConfig.fifo_depth's default
 MAX_LANES = 1000  # bank file names carry a three-digit lane number
 
 
-class ToolNotFound(RuntimeError):
-    """Verilator or Yosys is not installed."""
-
-
-class RtlError(RuntimeError):
-    """Verilator or Yosys rejected the RTL, or the simulation failed."""
 
 
 def rtl_dir() -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.errors import NotInRtl
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles
 from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH
@@ -47,9 +48,6 @@ MERGES = {"concat": 0, "sum": 1, "mul": 2, "ave": 3}
 # their weights, rounded up to a power of two.
 SHAPE_BANK_LIMIT = 1 << 20
 
-
-class NotInRtl(ValueError):
-    """A layer or option the RTL does not implement."""
 
 
 # ------------------------------------------------------------------ coverage

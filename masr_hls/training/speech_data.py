@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.errors import SpeechDataError
+
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 UNKNOWN = "unknown"
 SILENCE = "silence"
@@ -79,9 +81,6 @@ FORMAT = 1  # bump when the generation changes, so stale caches are not reused
 
 INSTALL_HINT = "install it with `apt-get install espeak-ng` (Debian/Ubuntu; setup.sh does this when run as root) or `brew install espeak-ng`"
 
-
-class SpeechDataError(RuntimeError):
-    """The data set cannot be made (espeak-ng missing or failing, bad parameters)."""
 
 
 @dataclass(frozen=True)
