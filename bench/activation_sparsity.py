@@ -39,12 +39,15 @@ def train(penalty: float, merge: str, epochs: int, x, y, seed: int):
     keras.utils.set_random_seed(seed)
     L = keras.layers
     reg = keras.regularizers.L1(penalty) if penalty > 0 else None
-    model = keras.Sequential([
-        keras.Input(x.shape[1:]),
-        L.Bidirectional(L.GRU(32, activation="relu", return_sequences=True, activity_regularizer=reg), merge_mode=merge, name="bigru1"),
-        L.Bidirectional(L.GRU(32, activation="relu", activity_regularizer=reg), merge_mode=merge, name="bigru2"),
-        L.Dense(12, activation="softmax", name="keyword"),
-    ], name=f"kws_l1_{penalty:g}".replace(".", "p").replace("-", "m"))
+    model = keras.Sequential(
+        [
+            keras.Input(x.shape[1:]),
+            L.Bidirectional(L.GRU(32, activation="relu", return_sequences=True, activity_regularizer=reg), merge_mode=merge, name="bigru1"),
+            L.Bidirectional(L.GRU(32, activation="relu", activity_regularizer=reg), merge_mode=merge, name="bigru2"),
+            L.Dense(12, activation="softmax", name="keyword"),
+        ],
+        name=f"kws_l1_{penalty:g}".replace(".", "p").replace("-", "m"),
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[:1000], y[:1000], epochs=epochs, batch_size=64, verbose=0)
     prune_model(model, x[:1000], y[:1000], final_sparsity=SPARSITY, epochs=3, lanes=LANES, batch_size=64, verbose=0)
@@ -93,8 +96,10 @@ def main(argv=None) -> int:
             rows.append((penalty, accuracy, figures))
             print(f"penalty {penalty:g}: trained and measured ({time.perf_counter() - t0:.0f} s)", flush=True)
 
-    print(f"\n2 x Bidirectional(GRU(32, relu), merge {args.merge}) -> Dense(12); {SPARSITY:.0%} pruned, {LANES} lanes; "
-          "densities and cycles over 64 held-out samples (C simulation)")
+    print(
+        f"\n2 x Bidirectional(GRU(32, relu), merge {args.merge}) -> Dense(12); {SPARSITY:.0%} pruned, {LANES} lanes; "
+        "densities and cycles over 64 held-out samples (C simulation)"
+    )
     head = f"{'L1 penalty':>10} {'accuracy':>8}  {'layer':<8} {'dir':<8} {'x dens':>7} {'h dens':>7} {'a dens':>7}"
     print(head + f"  {'masr engine':>11} {'ws engine':>10} {'speed-up':>8}")
     print("-" * (len(head) + 33))
@@ -104,11 +109,15 @@ def main(argv=None) -> int:
             if r["kind"] == "dense":
                 continue
             lead = f"{penalty:>10g} {accuracy:>8.1%}" if i == 0 else " " * 19
-            print(f"{lead}  {r['layer']:<8} {r['direction']:<8} {r['x_density']:>7.1%} {r['h_density']:>7.1%} "
-                  f"{r['activation_density']:>7.1%}  {r['engine_cycles']:>11.0f} {w['engine_cycles']:>10.0f} "
-                  f"{w['engine_cycles'] / r['engine_cycles']:>7.2f}x")
-        print(f"{'':>19}  {'all':<17} {'':>23}  {engine_cycles(masr):>11.0f} {engine_cycles(ws):>10.0f} "
-              f"{engine_cycles(ws) / engine_cycles(masr):>7.2f}x")
+            print(
+                f"{lead}  {r['layer']:<8} {r['direction']:<8} {r['x_density']:>7.1%} {r['h_density']:>7.1%} "
+                f"{r['activation_density']:>7.1%}  {r['engine_cycles']:>11.0f} {w['engine_cycles']:>10.0f} "
+                f"{w['engine_cycles'] / r['engine_cycles']:>7.2f}x"
+            )
+        print(
+            f"{'':>19}  {'all':<17} {'':>23}  {engine_cycles(masr):>11.0f} {engine_cycles(ws):>10.0f} "
+            f"{engine_cycles(ws) / engine_cycles(masr):>7.2f}x"
+        )
     print(f"\ntotal run time {time.perf_counter() - t0:.0f} s")
     return 0
 

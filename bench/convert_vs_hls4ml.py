@@ -76,8 +76,9 @@ def time_hls4ml(model, x, workdir):
 
     t0 = time.perf_counter()
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", default_precision="ap_fixed<16,6>")
-    hm = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="Vitis",
-                                                    output_dir=str(Path(workdir) / "hls4ml"), io_type="io_parallel")
+    hm = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=config, backend="Vitis", output_dir=str(Path(workdir) / "hls4ml"), io_type="io_parallel"
+    )
     hm.compile()
     t1 = time.perf_counter()
     y = hm.predict(np.ascontiguousarray(x, dtype=np.float32))
@@ -96,8 +97,12 @@ def compare(samples: int = 64, units: int = 128, frames: int = 50) -> dict:
             bi = build(units, frames, bidirectional=True)
             c, bi_tput, bi_one, ref_tput, _ = time_masr(bi, x, Path(work) / "bi")
             keras_bi = time_keras(bi, x)
-            rows += [("Keras float", "2x BiGRU-relu", None, keras_bi), ("masr_hls csim", "2x BiGRU-relu", c, bi_tput),
-                     ("  one thread", "2x BiGRU-relu", None, bi_one), ("masr reference", "2x BiGRU-relu", None, ref_tput)]
+            rows += [
+                ("Keras float", "2x BiGRU-relu", None, keras_bi),
+                ("masr_hls csim", "2x BiGRU-relu", c, bi_tput),
+                ("  one thread", "2x BiGRU-relu", None, bi_one),
+                ("masr reference", "2x BiGRU-relu", None, ref_tput),
+            ]
             try:
                 hc_bi, ht_bi, _ = time_hls4ml(bi, x, Path(work) / "bi")
                 rows.append(("hls4ml Vitis", "2x BiGRU-relu", hc_bi, ht_bi))
@@ -107,8 +112,12 @@ def compare(samples: int = 64, units: int = 128, frames: int = 50) -> dict:
             uni = build(units, frames, bidirectional=False)
             mc, mt, m_one, mref, my = time_masr(uni, x, Path(work) / "uni")
             keras_uni = time_keras(uni, x)
-            rows += [("Keras float", "2x GRU-relu", None, keras_uni), ("masr_hls csim", "2x GRU-relu", mc, mt),
-                     ("  one thread", "2x GRU-relu", None, m_one), ("masr reference", "2x GRU-relu", None, mref)]
+            rows += [
+                ("Keras float", "2x GRU-relu", None, keras_uni),
+                ("masr_hls csim", "2x GRU-relu", mc, mt),
+                ("  one thread", "2x GRU-relu", None, m_one),
+                ("masr reference", "2x GRU-relu", None, mref),
+            ]
             hc, ht, hy = time_hls4ml(uni, x, Path(work) / "uni")
             rows.append(("hls4ml Vitis", "2x GRU-relu", hc, ht))
     finally:  # time_masr points the build cache at the temporary folder; give the caller its own back
@@ -117,8 +126,13 @@ def compare(samples: int = 64, units: int = 128, frames: int = 50) -> dict:
         else:
             os.environ["MASR_HLS_CACHE"] = cache
     return {
-        "samples": samples, "units": units, "frames": frames, "rows": rows, "bidirectional_failure": failure,
-        "predict_speedup": mt / ht, "convert_time_ratio": mc / hc,
+        "samples": samples,
+        "units": units,
+        "frames": frames,
+        "rows": rows,
+        "bidirectional_failure": failure,
+        "predict_speedup": mt / ht,
+        "convert_time_ratio": mc / hc,
         "csim_over_keras": {"2x BiGRU-relu": bi_tput / keras_bi, "2x GRU-relu": mt / keras_uni},
         "max_abs_difference": float(np.max(np.abs(my - np.asarray(hy).reshape(my.shape)))),
     }
@@ -128,18 +142,20 @@ def format_comparison(result: dict) -> str:
     lines = []
     if result["bidirectional_failure"]:
         lines.append(f"hls4ml could not convert the bidirectional model: {result['bidirectional_failure']}")
-    lines += [f"\nworkload: {result['samples']} samples, T={result['frames']}, 40 features, GRU({result['units']}) x2, "
-              "90% weights pruned\n",
-              f"{'tool':<15} {'model':<16} {'convert+compile s':>18} {'predict samples/s':>18}"]
+    lines += [
+        f"\nworkload: {result['samples']} samples, T={result['frames']}, 40 features, GRU({result['units']}) x2, 90% weights pruned\n",
+        f"{'tool':<15} {'model':<16} {'convert+compile s':>18} {'predict samples/s':>18}",
+    ]
     for tool, model, c, t in result["rows"]:
         cs = f"{c:.1f}" if c is not None else ("failed" if tool.startswith("hls4ml") else "-")
         ts = f"{t:.1f}" if t is not None else "-"
         lines.append(f"{tool:<15} {model:<16} {cs:>18} {ts:>18}")
-    lines += [f"\non the common model: masr_hls predicts {result['predict_speedup']:.1f}x faster than hls4ml's C simulation "
-              f"and converts+compiles in {result['convert_time_ratio']:.2f}x hls4ml's time",
-              f"max |masr - hls4ml| on the common model: {result['max_abs_difference']:.4f}"]
-    lines += [f"masr_hls csim runs at {ratio:.2f}x Keras float's samples/s on {model}"
-              for model, ratio in result["csim_over_keras"].items()]
+    lines += [
+        f"\non the common model: masr_hls predicts {result['predict_speedup']:.1f}x faster than hls4ml's C simulation "
+        f"and converts+compiles in {result['convert_time_ratio']:.2f}x hls4ml's time",
+        f"max |masr - hls4ml| on the common model: {result['max_abs_difference']:.4f}",
+    ]
+    lines += [f"masr_hls csim runs at {ratio:.2f}x Keras float's samples/s on {model}" for model, ratio in result["csim_over_keras"].items()]
     return "\n".join(lines)
 
 

@@ -157,9 +157,17 @@ def density_rows(layer: str, x_nz, hf_nz, hb_nz, matrices) -> list:
         mine = [m for m in matrices if m.layer == layer and m.direction == direction]
         pairs = sum(int((m.v_nz.astype(np.float64) @ m.w_nz.T.astype(np.float64)).sum()) for m in mine)
         meetings = sum(len(m.v_nz) * int(m.w_nz.sum()) for m in mine)
-        rows.append({"layer": layer, "direction": direction, "x_density": float(x_nz.mean()),
-                     "h_density": float(h.mean()), "pairs_density": pairs / meetings,
-                     "dead_units": int((h.mean(axis=(0, 1)) == 0).sum()), "units": h.shape[-1]})
+        rows.append(
+            {
+                "layer": layer,
+                "direction": direction,
+                "x_density": float(x_nz.mean()),
+                "h_density": float(h.mean()),
+                "pairs_density": pairs / meetings,
+                "dead_units": int((h.mean(axis=(0, 1)) == 0).sum()),
+                "units": h.shape[-1],
+            }
+        )
     return rows
 
 
@@ -175,8 +183,11 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     else:
         log(f"[{name}] {path.relative_to(ROOT)} is missing: training it with projects/{name}/recipe.py ...")
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "projects" / name / "recipe.py"), "--out", str(path.parent),
-                        "--cache", str(ROOT / "build" / "speech_cache")], check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, str(ROOT / "projects" / name / "recipe.py"), "--out", str(path.parent), "--cache", str(ROOT / "build" / "speech_cache")],
+            check=True,
+            cwd=ROOT,
+        )
         origin = f"trained now by projects/{name}/recipe.py in {time.perf_counter() - t0:.0f} s"
         log(f"[{name}] {origin}")
     model = keras.models.load_model(path)
@@ -184,8 +195,9 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     _, _, x_test, y_test, meta = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels)
     pick = np.sort(np.random.default_rng(seed).permutation(len(x_test))[:samples])
     x = x_test[pick]
-    hm = masr_hls.convert_from_keras_model(model, hls_config=str(ROOT / "projects" / name / "config.yml"),
-                                           output_dir=ROOT / "build" / "headline" / name, project_name=name)
+    hm = masr_hls.convert_from_keras_model(
+        model, hls_config=str(ROOT / "projects" / name / "config.yml"), output_dir=ROOT / "build" / "headline" / name, project_name=name
+    )
     hw = masr_hls.hardware(hm)
     recorded = record(hw, x, jobs, f"{name}: numpy reference")
     matrices, densities, rates = [], [], {"input": (x != 0).mean(axis=(0, 1)), "layers": []}
@@ -200,16 +212,26 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
         densities += density_rows(layer.name, x_nz, hf_nz, hb_nz, mine)
         rates["layers"].append((hf_nz.mean(axis=(0, 1)), hb_nz.mean(axis=(0, 1))))
     title = f"{name}: {model.count_params():,} parameters, {len(bidirectional)} BiGRU layer(s), T={frames} x {mels} bands"
-    origin += (f"; {len(x)} held-out clips of {len(x_test)} (seeded choice; voices never heard in training), "
-               f"input density {float((x != 0).mean()):.1%}")
+    origin += (
+        f"; {len(x)} held-out clips of {len(x_test)} (seeded choice; voices never heard in training), input density {float((x != 0).mean()):.1%}"
+    )
     return Workload(name, title, matrices, len(x), densities, origin), rates
 
 
 # --------------------------------------------------------------------------- the paper-scale model on borrowed statistics
 
 
-def paper_workload(rates: dict, seed: int, prune_lanes: int, layers: int = 5, units: int = 800, frames: int = 50,
-                   features: int = 161, sparsity: float = 0.9, utterances: int = 1) -> Workload:
+def paper_workload(
+    rates: dict,
+    seed: int,
+    prune_lanes: int,
+    layers: int = 5,
+    units: int = 800,
+    frames: int = 50,
+    features: int = 161,
+    sparsity: float = 0.9,
+    utterances: int = 1,
+) -> Workload:
     """5 x BiGRU(800, concat) with random lane-balanced 90%-pruned weights and Bernoulli activation masks (module docstring)."""
     from masr_hls.reference.rnn_cell import CellConfig
     from masr_hls.training.pruning import magnitude_mask
@@ -238,8 +260,10 @@ def paper_workload(rates: dict, seed: int, prune_lanes: int, layers: int = 5, un
         x_nz = np.concatenate(states, axis=-1)
         n_in = 2 * units
     title = f"MASR-paper scale: {layers} x BiGRU({units}, concat), T={frames} x {features} features, {sparsity:.0%} pruned"
-    origin = (f"random weights pruned by magnitude to {sparsity:.0%}, lane-balanced over {prune_lanes} lanes; activation "
-              f"masks Bernoulli with per-unit rates drawn from ds2_speech's measured rates ({utterances} utterance(s), seed {seed})")
+    origin = (
+        f"random weights pruned by magnitude to {sparsity:.0%}, lane-balanced over {prune_lanes} lanes; activation "
+        f"masks Bernoulli with per-unit rates drawn from ds2_speech's measured rates ({utterances} utterance(s), seed {seed})"
+    )
     return Workload("paper", title, matrices, utterances, densities, origin)
 
 
@@ -282,8 +306,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
         es = EieStats()
         for start in range(0, calls, EIE_CHUNK):
             es = es + eie_stats_over_calls(ecfg, m.w_nz, m.v_nz[start : start + EIE_CHUNK], matrix)
-        e = energy(eie_work(ecfg, es, matrix, weight_bits=value_bits, act_bits=m.config.act_t.width,
-                            accum_bits=m.config.accum_t.width), table)
+        e = energy(eie_work(ecfg, es, matrix, weight_bits=value_bits, act_bits=m.config.act_t.width, accum_bits=m.config.accum_t.width), table)
         r = out["eie"]
         r["cycles"] += es.cycles
         r["issued"] += es.issued
@@ -298,17 +321,41 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
     n = w.inferences
     for r in out.values():
         ideal = -(-r["pairs"] // lanes)
-        r.update(cycles=r["cycles"] / n, issued=r["issued"] / n, pairs=r["pairs"] / n, ideal=ideal / n,
-                 utilisation=ideal / r["cycles"] if r["cycles"] else 1.0, energy_nj=r["energy_pj"] / n / 1000,
-                 energy_by={k: v / n / 1000 for k, v in r["energy_by"].items()})
+        r.update(
+            cycles=r["cycles"] / n,
+            issued=r["issued"] / n,
+            pairs=r["pairs"] / n,
+            ideal=ideal / n,
+            utilisation=ideal / r["cycles"] if r["cycles"] else 1.0,
+            energy_nj=r["energy_pj"] / n / 1000,
+            energy_by={k: v / n / 1000 for k, v in r["energy_by"].items()},
+        )
     masr = out["masr"]
-    ratios = {e: {"performance": out[e]["cycles"] / masr["cycles"], "energy": out[e]["energy_nj"] / masr["energy_nj"],
-                  "storage": out[e]["weight_bits"] / masr["weight_bits"]} for e in ENGINES if e != "masr"}
+    ratios = {
+        e: {
+            "performance": out[e]["cycles"] / masr["cycles"],
+            "energy": out[e]["energy_nj"] / masr["energy_nj"],
+            "storage": out[e]["weight_bits"] / masr["weight_bits"],
+        }
+        for e in ENGINES
+        if e != "masr"
+    }
     nnz = sum(int(m.w_nz.sum()) for m in w.matrices)
-    return {"lanes": lanes, "engines": out, "masr_over": ratios, "csc16_bits": csc16,
-            "eie": {"broadcasts": broadcasts / n, "broadcast_stalls": stalls / n, "busiest_pe_entries": busiest / n,
-                    "idlest_pe_entries": idlest / n, "padding_entries": padding, "nnz": nnz,
-                    "pe_imbalance": busiest / max(1, out["eie"]["issued"] * n / lanes)}}
+    return {
+        "lanes": lanes,
+        "engines": out,
+        "masr_over": ratios,
+        "csc16_bits": csc16,
+        "eie": {
+            "broadcasts": broadcasts / n,
+            "broadcast_stalls": stalls / n,
+            "busiest_pe_entries": busiest / n,
+            "idlest_pe_entries": idlest / n,
+            "padding_entries": padding,
+            "nnz": nnz,
+            "pe_imbalance": busiest / max(1, out["eie"]["issued"] * n / lanes),
+        },
+    }
 
 
 # --------------------------------------------------------------------------- printing
@@ -319,29 +366,40 @@ def fmt_bits(bits: float) -> str:
 
 
 def format_workload(w: Workload, results: list) -> str:
-    lines = [f"=== {w.title} ===", f"    {w.origin}",
-             "    activation density on real speech (x: layer input; h: state; pairs: non-zero pairs / non-zero weights met):"]
+    lines = [
+        f"=== {w.title} ===",
+        f"    {w.origin}",
+        "    activation density on real speech (x: layer input; h: state; pairs: non-zero pairs / non-zero weights met):",
+    ]
     for d in w.densities:
-        lines.append(f"      {d['layer']:<8} {d['direction']:<8} x {d['x_density']:6.1%}   h {d['h_density']:6.1%}   "
-                     f"pairs {d['pairs_density']:6.1%}   dead units {d['dead_units']}/{d['units']}")
+        lines.append(
+            f"      {d['layer']:<8} {d['direction']:<8} x {d['x_density']:6.1%}   h {d['h_density']:6.1%}   "
+            f"pairs {d['pairs_density']:6.1%}   dead units {d['dead_units']}/{d['units']}"
+        )
     nnz = sum(int(m.w_nz.sum()) for m in w.matrices)
     size = sum(m.w_nz.size for m in w.matrices)
     lines.append(f"    weights: {nnz:,} non-zero of {size:,} in the recurrent layers ({nnz / size:.1%})")
-    head = (f"    {'lanes':>5} {'engine':<14} {'cycles/inf':>11} {'util':>6} {'weight bits':>11} {'energy nJ':>10}"
-            f"   {'MASR over it: perf':>18} {'energy':>7} {'storage':>7}")
+    head = (
+        f"    {'lanes':>5} {'engine':<14} {'cycles/inf':>11} {'util':>6} {'weight bits':>11} {'energy nJ':>10}"
+        f"   {'MASR over it: perf':>18} {'energy':>7} {'storage':>7}"
+    )
     lines += [head, "    " + "-" * (len(head) - 4)]
     for r in results:
         for e in ENGINES:
             x = r["engines"][e]
             ratio = r["masr_over"].get(e)
             tail = "" if ratio is None else f"   {ratio['performance']:>17.2f}x {ratio['energy']:>6.2f}x {ratio['storage']:>6.2f}x"
-            lines.append(f"    {r['lanes']:>5} {e:<14} {x['cycles']:>11,.0f} {x['utilisation']:>6.1%} "
-                         f"{fmt_bits(x['weight_bits']):>11} {x['energy_nj']:>10.1f}{tail}")
+            lines.append(
+                f"    {r['lanes']:>5} {e:<14} {x['cycles']:>11,.0f} {x['utilisation']:>6.1%} "
+                f"{fmt_bits(x['weight_bits']):>11} {x['energy_nj']:>10.1f}{tail}"
+            )
         q = r["eie"]
-        lines.append(f"    {'':>5} EIE detail: {q['broadcasts']:,.0f} broadcasts/inf, {q['broadcast_stalls']:,.0f} stall cycles, "
-                     f"busiest PE {q['busiest_pe_entries']:,.0f} entries vs mean {r['engines']['eie']['issued'] / r['lanes']:,.0f} "
-                     f"({q['pe_imbalance']:.2f}x); padding entries {q['padding_entries']:,} "
-                     f"({q['padding_entries'] / max(1, q['nnz']):.1%} of nnz); CSC at 16-bit values {fmt_bits(r['csc16_bits'])}")
+        lines.append(
+            f"    {'':>5} EIE detail: {q['broadcasts']:,.0f} broadcasts/inf, {q['broadcast_stalls']:,.0f} stall cycles, "
+            f"busiest PE {q['busiest_pe_entries']:,.0f} entries vs mean {r['engines']['eie']['issued'] / r['lanes']:,.0f} "
+            f"({q['pe_imbalance']:.2f}x); padding entries {q['padding_entries']:,} "
+            f"({q['padding_entries'] / max(1, q['nnz']):.1%} of nnz); CSC at 16-bit values {fmt_bits(r['csc16_bits'])}"
+        )
         for e in ("masr", "eie"):
             by = r["engines"][e]["energy_by"]
             lines.append(f"    {'':>5} {e} energy nJ: " + ", ".join(f"{k} {v:,.1f}" for k, v in by.items() if v))
@@ -350,18 +408,25 @@ def format_workload(w: Workload, results: list) -> str:
 
 def format_summary(all_results: dict) -> str:
     p = PAPER
-    head = (f"{'model':<11} {'lanes':>5}  {'MASR over EIE: perf':>19} {'energy':>7} {'storage':>7}   "
-            f"{'over weight_sparse':>18} {'over dense':>17}   {'MASR util':>9} {'EIE util':>8}")
-    lines = ["headline: MASR's ratio at equal MACs (perf = cycles ratio; energy; storage = weight bits ratio)",
-             f"paper (Gupta et al., PACT 2019), MASR over EIE: {p['performance']}x performance, {p['energy']:.0f}x energy, "
-             f"{p['area']:.0f}x area", head, "-" * len(head)]
+    head = (
+        f"{'model':<11} {'lanes':>5}  {'MASR over EIE: perf':>19} {'energy':>7} {'storage':>7}   "
+        f"{'over weight_sparse':>18} {'over dense':>17}   {'MASR util':>9} {'EIE util':>8}"
+    )
+    lines = [
+        "headline: MASR's ratio at equal MACs (perf = cycles ratio; energy; storage = weight bits ratio)",
+        f"paper (Gupta et al., PACT 2019), MASR over EIE: {p['performance']}x performance, {p['energy']:.0f}x energy, {p['area']:.0f}x area",
+        head,
+        "-" * len(head),
+    ]
     for name, results in all_results.items():
         for r in results:
             o = r["masr_over"]
-            lines.append(f"{name:<11} {r['lanes']:>5}  {o['eie']['performance']:>18.2f}x {o['eie']['energy']:>6.2f}x "
-                         f"{o['eie']['storage']:>6.2f}x   {o['weight_sparse']['performance']:>8.2f}x /{o['weight_sparse']['energy']:>6.2f}x E "
-                         f"{o['dense']['performance']:>7.2f}x /{o['dense']['energy']:>6.2f}x E   "
-                         f"{r['engines']['masr']['utilisation']:>9.1%} {r['engines']['eie']['utilisation']:>8.1%}")
+            lines.append(
+                f"{name:<11} {r['lanes']:>5}  {o['eie']['performance']:>18.2f}x {o['eie']['energy']:>6.2f}x "
+                f"{o['eie']['storage']:>6.2f}x   {o['weight_sparse']['performance']:>8.2f}x /{o['weight_sparse']['energy']:>6.2f}x E "
+                f"{o['dense']['performance']:>7.2f}x /{o['dense']['energy']:>6.2f}x E   "
+                f"{r['engines']['masr']['utilisation']:>9.1%} {r['engines']['eie']['utilisation']:>8.1%}"
+            )
     lines.append(f"{'paper':<11} {'':>5}  {p['performance']:>18.2f}x {p['energy']:>6.2f}x {p['area']:>6.2f}x (area)")
     return "\n".join(lines)
 
@@ -404,9 +469,19 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - t0
     print(f"\ntotal run time {seconds:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"lanes": args.lanes, "paper": PAPER, "results": results, "seconds": seconds,
-                                               "densities": {w.name: w.densities for w in (kws, ds2, paper)}},
-                                              indent=1, default=float))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "lanes": args.lanes,
+                    "paper": PAPER,
+                    "results": results,
+                    "seconds": seconds,
+                    "densities": {w.name: w.densities for w in (kws, ds2, paper)},
+                },
+                indent=1,
+                default=float,
+            )
+        )
     return 0
 
 

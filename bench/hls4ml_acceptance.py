@@ -32,7 +32,7 @@ BACKENDS = ("Vivado", "Vitis", "Quartus", "oneAPI")
 
 # Runs the de-duplicated selection: after renaming, parametrisations differing only by the old
 # backend name are the same test.
-CONFTEST_TAIL = '''
+CONFTEST_TAIL = """
 
 def pytest_collection_modifyitems(config, items):
     seen, keep, dropped = set(), [], []
@@ -43,13 +43,12 @@ def pytest_collection_modifyitems(config, items):
         seen.add(key)
     items[:] = keep
     config.hook.pytest_deselected(items=dropped)
-'''
+"""
 
 
 def read(source: Path, ref: str, path: str) -> str:
     git_dir = source / ".git" if (source / ".git").exists() else source
-    return subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{ref}:{path}"], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{ref}:{path}"], check=True, capture_output=True, text=True).stdout
 
 
 def rename_backends(text: str, backend: str) -> str:
@@ -78,8 +77,23 @@ def main(argv=None) -> int:
     for name, only in FILES.items():
         (workdir / name).write_text(rename_backends(read(args.hls4ml_git, args.ref, f"test/pytest/{name}"), args.backend))
         selection.append(f"{name}::{only}" if only else name)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "--tb=line", "-n", args.n, "-o", "addopts=",
-               "--rootdir", str(workdir), *selection]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfE",
+        "--tb=line",
+        "-n",
+        args.n,
+        "-o",
+        "addopts=",
+        "--rootdir",
+        str(workdir),
+        *selection,
+    ]
     if args.k:
         command += ["-k", args.k]
     print("in", workdir, ":", " ".join(command), flush=True)

@@ -65,8 +65,7 @@ class Workload:
 
 
 # DeepSpeech2-style stacks keep larger states: one more integer bit than the default 16-bit types.
-WIDE_STATE = {"state": "ap_fixed<16,7,AP_RND,AP_SAT>", "cand": "ap_fixed<16,7,AP_RND,AP_SAT>",
-              "output": "ap_fixed<16,7,AP_RND,AP_SAT>"}
+WIDE_STATE = {"state": "ap_fixed<16,7,AP_RND,AP_SAT>", "cand": "ap_fixed<16,7,AP_RND,AP_SAT>", "output": "ap_fixed<16,7,AP_RND,AP_SAT>"}
 
 WORKLOADS = {
     "kws": Workload("kws", "keyword spotting BiGRU", (24,), 25, 20, 0.8, head=12, convert_lanes=4),
@@ -75,10 +74,12 @@ WORKLOADS = {
 }
 QUICK = {
     "kws": WORKLOADS["kws"],
-    "ds2": dataclasses.replace(WORKLOADS["ds2"], title="DeepSpeech2-small (quick: 2 x 48 units, T=20)",
-                               units=(48, 48), frames=20, features=32, csim=False),  # one compile (kws) keeps it quick
-    "paper": dataclasses.replace(WORKLOADS["paper"], title="MASR-paper scale (quick: 2 x 96 units, T=10)",
-                                 units=(96, 96), frames=10, features=40, csim=False),
+    "ds2": dataclasses.replace(
+        WORKLOADS["ds2"], title="DeepSpeech2-small (quick: 2 x 48 units, T=20)", units=(48, 48), frames=20, features=32, csim=False
+    ),  # one compile (kws) keeps it quick
+    "paper": dataclasses.replace(
+        WORKLOADS["paper"], title="MASR-paper scale (quick: 2 x 96 units, T=10)", units=(96, 96), frames=10, features=40, csim=False
+    ),
 }
 
 
@@ -179,12 +180,30 @@ def record(hw, x, progress) -> list[Layer]:
             previous = out[:0:-1] if backward else out[:-1]
             h_in = np.vstack([np.zeros((1, cell.n_units), np.int64), previous])
             x_in = h[::-1] if backward else h
-            directions.append(Direction(layer.name, name, cell, Engine(w.kernel, cell.weight_t.width, x_in != 0),
-                                        Engine(w.recurrent, cell.recurrent_weight_t.width, h_in != 0), len(h), stats))
+            directions.append(
+                Direction(
+                    layer.name,
+                    name,
+                    cell,
+                    Engine(w.kernel, cell.weight_t.width, x_in != 0),
+                    Engine(w.recurrent, cell.recurrent_weight_t.width, h_in != 0),
+                    len(h),
+                    stats,
+                )
+            )
             states.append(out)
             progress(1)
-        layers.append(Layer(layer.name, len(h), layer.fwd.n_in, layer.n_out, layer.out_frames(len(h)),
-                            layer_settings(hw.config, layer.name)["LaneAssignment"], directions))
+        layers.append(
+            Layer(
+                layer.name,
+                len(h),
+                layer.fwd.n_in,
+                layer.n_out,
+                layer.out_frames(len(h)),
+                layer_settings(hw.config, layer.name)["LaneAssignment"],
+                directions,
+            )
+        )
         hf, hb = states
         if not layer.return_sequences:
             hf, hb = hf[-1:], hb[:1]
@@ -238,8 +257,7 @@ def layer_cycles(layer: Layer, per_direction, lanes: int) -> int:
     from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH, MERGE_PIPELINE_DEPTH
 
     units = max(d.cell.n_units for d in layer.directions)
-    return (max(s.cycles for s in per_direction) + layer.out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH
-            + LAYER_DONE_DEPTH)
+    return max(s.cycles for s in per_direction) + layer.out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
 
 
 MXV_FIELDS = ("pairs", "issued", "cycles", "busiest_lane", "idlest_lane")
@@ -247,8 +265,12 @@ MXV_FIELDS = ("pairs", "issued", "cycles", "busiest_lane", "idlest_lane")
 
 def step_dict(s) -> dict:
     """A StepStats as plain numbers (the fields the C simulation reports)."""
-    return {"kernel": dict(zip(MXV_FIELDS, s.kernel.as_tuple())), "recurrent": dict(zip(MXV_FIELDS, s.recurrent.as_tuple())),
-            "cycles": s.cycles, "steps": s.steps}
+    return {
+        "kernel": dict(zip(MXV_FIELDS, s.kernel.as_tuple())),
+        "recurrent": dict(zip(MXV_FIELDS, s.recurrent.as_tuple())),
+        "cycles": s.cycles,
+        "steps": s.steps,
+    }
 
 
 def evaluate(layers: list[Layer], mode: str, lanes: int) -> dict:
@@ -260,15 +282,21 @@ def evaluate(layers: list[Layer], mode: str, lanes: int) -> dict:
     for layer in layers:
         stats = [direction_stats(d, mode, lanes, layer.strategy) for d in layer.directions]
         cycles = layer_cycles(layer, stats, lanes)
-        out["layers"].append({"name": layer.name, "cycles": cycles,
-                              **{d.name: step_dict(s) for d, s in zip(layer.directions, stats)}})
+        out["layers"].append({"name": layer.name, "cycles": cycles, **{d.name: step_dict(s) for d, s in zip(layer.directions, stats)}})
         pairs += sum(s.kernel.pairs + s.recurrent.pairs for s in stats)
         issued += sum(s.kernel.issued + s.recurrent.issued for s in stats)
         engine += sum(s.kernel.cycles + s.recurrent.cycles for s in stats)
         total += cycles
     ideal = ideal_cycles(pairs, macs)
-    out.update(pairs=pairs, issued=issued, ideal_cycles=ideal, engine_cycles=engine, utilisation=ideal / engine,
-               cycles=total, cycles_per_frame=total / layers[0].frames)
+    out.update(
+        pairs=pairs,
+        issued=issued,
+        ideal_cycles=ideal,
+        engine_cycles=engine,
+        utilisation=ideal / engine,
+        cycles=total,
+        cycles_per_frame=total / layers[0].frames,
+    )
     return out
 
 
@@ -321,8 +349,7 @@ def densities(layers: list[Layer]) -> dict:
                 nnz, size = nnz + int(e.w_nz.sum()), size + e.w_nz.size
                 pairs, meetings = pairs + e_pairs, meetings + e_meetings
             per_layer.append(row)
-    return {"weight_density": nnz / size, "activation_density": pairs / meetings, "nnz_weights": nnz,
-            "n_weights": size, "per_direction": per_layer}
+    return {"weight_density": nnz / size, "activation_density": pairs / meetings, "nnz_weights": nnz, "n_weights": size, "per_direction": per_layer}
 
 
 # --------------------------------------------------------------------------- checks against the reference and csim
@@ -359,8 +386,9 @@ def run_workload(w: Workload, lanes_list: list[int], seed: int, workdir: Path) -
     prune_lanes = reduce(math.lcm, lanes_list)
     model = build_model(w, seed, prune_lanes)
     x = make_input(w, seed)
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=hls_config(w, w.convert_lanes),
-                                                             output_dir=workdir / w.name, project_name=w.name))
+    hw = masr_hls.hardware(
+        masr_hls.convert_from_keras_model(model, hls_config=hls_config(w, w.convert_lanes), output_dir=workdir / w.name, project_name=w.name)
+    )
     with tqdm(total=2 * len(w.units), desc=f"{w.name}: numpy reference", unit="sweep", leave=False) as bar:
         layers = record(hw, x, bar.update)
     check_reference(layers, w.convert_lanes)
@@ -378,16 +406,20 @@ def run_workload(w: Workload, lanes_list: list[int], seed: int, workdir: Path) -
         csim_config = {"lanes": w.convert_lanes, "mode": "masr"}
     units = ", ".join(str(u) for u in w.units) if len(set(w.units)) > 1 else f"{len(w.units)} x {w.units[0]}"
     return {
-        "name": w.name, "title": w.title,
+        "name": w.name,
+        "title": w.title,
         "model": f"Bidirectional(GRU(relu), merge sum) units [{units}], T={w.frames} frames x {w.features} features"
-                 + (f", Dense({w.head}) head (not counted)" if w.head else ""),
+        + (f", Dense({w.head}) head (not counted)" if w.head else ""),
         "weights": f"Keras initialisation (untrained), pruned in one shot by magnitude to {w.sparsity:.0%} sparsity, "
-                   f"lane-balanced over {prune_lanes} interleaved lanes (so over every lane count measured; "
-                   "each lane's kept count is rounded down)",
-        "inputs": f"one synthetic utterance (masr_hls.flow.synthetic_sequences, seed {seed}), "
-                  f"{float(np.mean(x == 0)):.1%} of the features zero",
-        "frames": w.frames, "converted_lanes": w.convert_lanes, "csim_checked": csim_config,
-        **densities(layers), "configs": results, "storage_bits": bits,
+        f"lane-balanced over {prune_lanes} interleaved lanes (so over every lane count measured; "
+        "each lane's kept count is rounded down)",
+        "inputs": f"one synthetic utterance (masr_hls.flow.synthetic_sequences, seed {seed}), {float(np.mean(x == 0)):.1%} of the features zero",
+        "frames": w.frames,
+        "converted_lanes": w.convert_lanes,
+        "csim_checked": csim_config,
+        **densities(layers),
+        "configs": results,
+        "storage_bits": bits,
         "seconds": time.perf_counter() - t0,
     }
 
@@ -400,8 +432,12 @@ SHORT = {"forward": "fwd", "backward": "bwd"}
 
 def sparse_engines(w: dict) -> list[tuple[str, str, str, float]]:
     """(layer, direction, matrix, activation density) of the engines that see activation density <= 50%."""
-    return [(d["layer"], d["direction"], m, d[f"{m}_activation_density"]) for d in w["per_direction"]
-            for m in ("kernel", "recurrent") if d[f"{m}_activation_density"] <= 0.5]
+    return [
+        (d["layer"], d["direction"], m, d[f"{m}_activation_density"])
+        for d in w["per_direction"]
+        for m in ("kernel", "recurrent")
+        if d[f"{m}_activation_density"] <= 0.5
+    ]
 
 
 def engine_cycles(config: dict, engines) -> int:
@@ -416,20 +452,34 @@ def speedup_verdict(value: float) -> str:
 def targets(report: dict) -> list[dict]:
     out = []
     for w in report["workloads"].values():
-        pairs = [(r, next(m for m in w["configs"] if m["lanes"] == r["lanes"] and m["mode"] == "masr"))
-                 for r in w["configs"] if r["mode"] == "weight_sparse"]
+        pairs = [
+            (r, next(m for m in w["configs"] if m["lanes"] == r["lanes"] and m["mode"] == "masr"))
+            for r in w["configs"]
+            if r["mode"] == "weight_sparse"
+        ]
         # the whole workload, where its activation density allows
         at = ", ".join(f"{r['lanes']} lanes {r['masr_speedup_engine']:.2f}x / {r['masr_speedup']:.2f}x" for r, _ in pairs)
         if w["activation_density"] > 0.5:
-            out.append({"target": "speedup", "what": f"{w['name']} whole workload: MASR over weight_sparse", "verdict": "n/a",
-                        "detail": f"activation density {w['activation_density']:.1%} > 50%, target does not apply "
-                                  f"(engine / end to end: {at})"})
+            out.append(
+                {
+                    "target": "speedup",
+                    "what": f"{w['name']} whole workload: MASR over weight_sparse",
+                    "verdict": "n/a",
+                    "detail": f"activation density {w['activation_density']:.1%} > 50%, target does not apply (engine / end to end: {at})",
+                }
+            )
         else:
             for r, _ in pairs:
                 for scope, key in (("engine", "masr_speedup_engine"), ("end to end", "masr_speedup")):
-                    out.append({"target": "speedup", "what": f"{w['name']} {r['lanes']:>2} lanes, whole workload ({scope}): "
-                                "MASR over weight_sparse", "value": r[key], "verdict": speedup_verdict(r[key]),
-                                "detail": f"{r[key]:.2f}x at activation density {w['activation_density']:.1%} (target >= 1.6x, aim 2x)"})
+                    out.append(
+                        {
+                            "target": "speedup",
+                            "what": f"{w['name']} {r['lanes']:>2} lanes, whole workload ({scope}): MASR over weight_sparse",
+                            "value": r[key],
+                            "verdict": speedup_verdict(r[key]),
+                            "detail": f"{r[key]:.2f}x at activation density {w['activation_density']:.1%} (target >= 1.6x, aim 2x)",
+                        }
+                    )
         # the engines (one matrix of one direction) that do see <= 50%
         engines = sparse_engines(w)
         if not engines:
@@ -437,26 +487,44 @@ def targets(report: dict) -> list[dict]:
         names = ", ".join(f"{layer} {SHORT[direction]} {m} {density:.1%}" for layer, direction, m, density in engines)
         for ws, masr in pairs:
             value = engine_cycles(ws, engines) / engine_cycles(masr, engines)
-            out.append({"target": "speedup", "what": f"{w['name']} {ws['lanes']:>2} lanes, the {len(engines)} engine(s) at "
-                        "activation density <= 50%: MASR over weight_sparse", "value": value,
-                        "verdict": speedup_verdict(value), "engines": names,
-                        "detail": f"{value:.2f}x (target >= 1.6x, aim 2x)"})
+            out.append(
+                {
+                    "target": "speedup",
+                    "what": f"{w['name']} {ws['lanes']:>2} lanes, the {len(engines)} engine(s) at activation density <= 50%: MASR over weight_sparse",
+                    "value": value,
+                    "verdict": speedup_verdict(value),
+                    "engines": names,
+                    "detail": f"{value:.2f}x (target >= 1.6x, aim 2x)",
+                }
+            )
         out.append({"target": "speedup-note", "what": f"{w['name']} engines at <= 50%", "verdict": "", "detail": names})
     ds2 = report["workloads"].get("ds2")
     at16 = [r for r in ds2["configs"] if r["lanes"] == 16 and r["mode"] == "masr"] if ds2 else []
     if at16:
         u = at16[0]["utilisation"]
-        out.append({"target": "utilisation", "what": "ds2 16 lanes, masr, lane-balanced pruning", "value": u,
-                    "verdict": "PASS" if u >= UTILISATION_TARGET else "MISS",
-                    "detail": f"{u:.1%} (target >= 90%, aim 95%; EIE ~87%)"})
+        out.append(
+            {
+                "target": "utilisation",
+                "what": "ds2 16 lanes, masr, lane-balanced pruning",
+                "value": u,
+                "verdict": "PASS" if u >= UTILISATION_TARGET else "MISS",
+                "detail": f"{u:.1%} (target >= 90%, aim 95%; EIE ~87%)",
+            }
+        )
     else:
         out.append({"target": "utilisation", "what": "ds2 16 lanes", "verdict": "n/a", "detail": "not measured in this run"})
     for w in report["workloads"].values():
         for key, label in (("bitmask", "bitmask (bitmask.storage_bits)"), ("built", "as built (padded words and banks)")):
             worst = max(b[key] / b["nnz_formula"] - 1 for b in w["storage_bits"].values())
-            out.append({"target": "storage", "what": f"{w['name']} {label} vs nnz x value bits + 1 bit/weight", "value": worst,
-                        "verdict": "PASS" if worst <= STORAGE_TARGET else "MISS",
-                        "detail": f"{worst:+.1%} at worst over the lane counts (target within 10%)"})
+            out.append(
+                {
+                    "target": "storage",
+                    "what": f"{w['name']} {label} vs nnz x value bits + 1 bit/weight",
+                    "value": worst,
+                    "verdict": "PASS" if worst <= STORAGE_TARGET else "MISS",
+                    "detail": f"{worst:+.1%} at worst over the lane counts (target within 10%)",
+                }
+            )
     return out
 
 
@@ -465,42 +533,56 @@ def mbits(bits: int) -> str:
 
 
 def format_workload(w: dict) -> str:
-    lines = [f"=== {w['name']}: {w['title']} ===",
-             f"model:    {w['model']}",
-             f"weights:  {w['weights']}; weight density {w['weight_density']:.1%} ({w['nnz_weights']} of {w['n_weights']} "
-             "in the engines' matrices)",
-             f"inputs:   {w['inputs']}",
-             f"activation density the engine sees (pairs / (steps x non-zero weights)): {w['activation_density']:.1%}"]
+    lines = [
+        f"=== {w['name']}: {w['title']} ===",
+        f"model:    {w['model']}",
+        f"weights:  {w['weights']}; weight density {w['weight_density']:.1%} ({w['nnz_weights']} of {w['n_weights']} in the engines' matrices)",
+        f"inputs:   {w['inputs']}",
+        f"activation density the engine sees (pairs / (steps x non-zero weights)): {w['activation_density']:.1%}",
+    ]
     for d in w["per_direction"]:
-        lines.append(f"  {d['layer']:<8} {d['direction']:<8} kernel input {d['kernel_activation_density']:6.1%}   "
-                     f"recurrent state {d['recurrent_activation_density']:6.1%}")
+        lines.append(
+            f"  {d['layer']:<8} {d['direction']:<8} kernel input {d['kernel_activation_density']:6.1%}   "
+            f"recurrent state {d['recurrent_activation_density']:6.1%}"
+        )
     checked = "cycle model == numpy reference: yes" + (
-        f"; cycle model == csim: yes ({w['csim_checked']['lanes']} lanes, masr)" if w["csim_checked"] else "; no C simulation")
+        f"; cycle model == csim: yes ({w['csim_checked']['lanes']} lanes, masr)" if w["csim_checked"] else "; no C simulation"
+    )
     lines += [f"checks:   {checked} (converted at {w['converted_lanes']} lanes, interleaved rows)", ""]
 
-    head = (f"{'lanes':>5} {'weights: dense':>15} {'bitmask':>10} {'CSC (EIE)':>10} {'nnz*vb+1/w':>11} {'bitmask/that':>12} "
-            f"{'as built':>10} {'built/that':>10}")
+    head = (
+        f"{'lanes':>5} {'weights: dense':>15} {'bitmask':>10} {'CSC (EIE)':>10} {'nnz*vb+1/w':>11} {'bitmask/that':>12} "
+        f"{'as built':>10} {'built/that':>10}"
+    )
     lines += [head, "-" * len(head)]
     for lanes, b in w["storage_bits"].items():
-        lines.append(f"{lanes:>5} {mbits(b['dense']):>15} {mbits(b['bitmask']):>10} {mbits(b['csc']):>10} "
-                     f"{mbits(b['nnz_formula']):>11} {b['bitmask'] / b['nnz_formula']:>12.3f} {mbits(b['built']):>10} "
-                     f"{b['built'] / b['nnz_formula']:>10.3f}")
+        lines.append(
+            f"{lanes:>5} {mbits(b['dense']):>15} {mbits(b['bitmask']):>10} {mbits(b['csc']):>10} "
+            f"{mbits(b['nnz_formula']):>11} {b['bitmask'] / b['nnz_formula']:>12.3f} {mbits(b['built']):>10} "
+            f"{b['built'] / b['nnz_formula']:>10.3f}"
+        )
     lines.append("")
-    head = (f"{'lanes':>5} {'mode':<14} {'pairs':>10} {'issued':>10} {'ideal':>9} {'engine':>9} {'util':>6} "
-            f"{'cycles':>9} {'cyc/frame':>9}  {'MASR speed-up: engine / end to end':<30}")
+    head = (
+        f"{'lanes':>5} {'mode':<14} {'pairs':>10} {'issued':>10} {'ideal':>9} {'engine':>9} {'util':>6} "
+        f"{'cycles':>9} {'cyc/frame':>9}  {'MASR speed-up: engine / end to end':<30}"
+    )
     lines += [head, "-" * len(head)]
     for r in w["configs"]:
         speedup = "-" if r["mode"] == "masr" else f"{r['masr_speedup_engine']:.2f}x / {r['masr_speedup']:.2f}x"
-        lines.append(f"{r['lanes']:>5} {r['mode']:<14} {r['pairs']:>10} {r['issued']:>10} {r['ideal_cycles']:>9} "
-                     f"{r['engine_cycles']:>9} {r['utilisation']:>6.1%} {r['cycles']:>9} {r['cycles_per_frame']:>9.0f}  {speedup}")
+        lines.append(
+            f"{r['lanes']:>5} {r['mode']:<14} {r['pairs']:>10} {r['issued']:>10} {r['ideal_cycles']:>9} "
+            f"{r['engine_cycles']:>9} {r['utilisation']:>6.1%} {r['cycles']:>9} {r['cycles_per_frame']:>9.0f}  {speedup}"
+        )
     lines.append(f"({w['seconds']:.1f} s)")
     return "\n".join(lines)
 
 
 def format_summary(report: dict) -> str:
     """The workloads side by side: MASR at each lane count against the other modes at the same MACs."""
-    head = (f"{'workload':<8} {'lanes':>5} {'act dens':>8} {'w dens':>6} {'masr util':>9} {'masr cyc/frame':>14} "
-            f"{'over weight_sparse':>18} {'over dense':>15} {'bitmask bits':>12} {'CSC bits':>10}")
+    head = (
+        f"{'workload':<8} {'lanes':>5} {'act dens':>8} {'w dens':>6} {'masr util':>9} {'masr cyc/frame':>14} "
+        f"{'over weight_sparse':>18} {'over dense':>15} {'bitmask bits':>12} {'CSC bits':>10}"
+    )
     lines = ["summary: MASR at equal MACs (speed-ups: engine / end to end)", head, "-" * len(head)]
     for w in report["workloads"].values():
         for lanes in report["lanes"]:
@@ -510,9 +592,11 @@ def format_summary(report: dict) -> str:
                 return f"{by[mode]['masr_speedup_engine']:.2f}x / {by[mode]['masr_speedup']:.2f}x"
 
             b = w["storage_bits"][lanes]
-            lines.append(f"{w['name']:<8} {lanes:>5} {w['activation_density']:>8.1%} {w['weight_density']:>6.1%} "
-                         f"{by['masr']['utilisation']:>9.1%} {by['masr']['cycles_per_frame']:>14.0f} {ratio('weight_sparse'):>18} "
-                         f"{ratio('dense'):>15} {mbits(b['bitmask']):>12} {mbits(b['csc']):>10}")
+            lines.append(
+                f"{w['name']:<8} {lanes:>5} {w['activation_density']:>8.1%} {w['weight_density']:>6.1%} "
+                f"{by['masr']['utilisation']:>9.1%} {by['masr']['cycles_per_frame']:>14.0f} {ratio('weight_sparse'):>18} "
+                f"{ratio('dense'):>15} {mbits(b['bitmask']):>12} {mbits(b['csc']):>10}"
+            )
     return "\n".join(lines)
 
 

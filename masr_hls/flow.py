@@ -32,9 +32,11 @@ def run(model, x, out_dir, config=None, name: str = "model") -> bool:
     tb_ok, tb_log = export.run_testbench(ip)
     dry = tcl_check.check_export(ip)
     stray = export.absolute_paths(ip)
-    print(f"[export] {ip}: testbench {'passed' if tb_ok else 'FAILED'} ({tb_log.strip().splitlines()[-1]}); "
-          + ", ".join(f"{d.script} dry run {'ok' if d.ok else 'FAILED'}" for d in dry)
-          + ("; relocatable" if not stray else f"; absolute paths: {stray[:3]}"))
+    print(
+        f"[export] {ip}: testbench {'passed' if tb_ok else 'FAILED'} ({tb_log.strip().splitlines()[-1]}); "
+        + ", ".join(f"{d.script} dry run {'ok' if d.ok else 'FAILED'}" for d in dry)
+        + ("; relocatable" if not stray else f"; absolute paths: {stray[:3]}")
+    )
 
     figures = report.build_report(hw, x)
     report.write_json(figures, out_dir / "report" / "report.json")
@@ -55,11 +57,19 @@ def held_out_figures(model, x, y, config, out_dir, name: str, float_accuracy: fl
     t0 = time.perf_counter()
     fixed = float(np.mean(np.argmax(hm.predict(x), -1) == y))
     figures = report.build_report(hardware(hm), x)
-    print(f"[csim] fixed-point accuracy on {len(x)} held-out clips {fixed:.1%} "
-          f"(float {float_accuracy:.1%}, {100 * (fixed - float_accuracy):+.1f} points) in {time.perf_counter() - t0:.1f} s")
-    print("[density] over the held-out clips: " + "; ".join(
-        f"{r['layer']} {r['direction']}: x {r['x_density']:.1%}" + (f", h {r['h_density']:.1%}" if r["h_density"] is not None else "")
-        + f", pairs/meetings {r['activation_density']:.1%}" for r in figures["layers"]))
+    print(
+        f"[csim] fixed-point accuracy on {len(x)} held-out clips {fixed:.1%} "
+        f"(float {float_accuracy:.1%}, {100 * (fixed - float_accuracy):+.1f} points) in {time.perf_counter() - t0:.1f} s"
+    )
+    print(
+        "[density] over the held-out clips: "
+        + "; ".join(
+            f"{r['layer']} {r['direction']}: x {r['x_density']:.1%}"
+            + (f", h {r['h_density']:.1%}" if r["h_density"] is not None else "")
+            + f", pairs/meetings {r['activation_density']:.1%}"
+            for r in figures["layers"]
+        )
+    )
 
 
 def synthetic_sequences(rng, samples, frames, features, classes, sparsity=0.5):

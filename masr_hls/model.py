@@ -150,8 +150,7 @@ class MasrModel:
         key = (arithmetic or compiler.default_arithmetic(), opt)
         if key not in self._libs:
             sources = {rel: text for rel, text in project_files(self.graph, csim=True).items() if rel.endswith(SOURCE_SUFFIXES)}
-            self._libs[key] = compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim",
-                                                     arithmetic=key[0], opt=opt)
+            self._libs[key] = compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim", arithmetic=key[0], opt=opt)
         return self._libs[key]
 
     def instances(self, count: int = 1, arithmetic: str | None = None, opt: str = "-O2") -> list[ctypes.CDLL]:
@@ -161,8 +160,10 @@ class MasrModel:
         for lib in natives:
             lib.masr_predict.restype = ctypes.c_int
             if lib.masr_load_weights(compiler.ptr(words), ctypes.c_int64(words.size)) != 0:
-                raise RuntimeError(f"{self.project_name}: the C simulation library does not hold this model's weights "
-                                   f"({words.size} words); rebuild it (remove {compiler.cache_dir()})")
+                raise RuntimeError(
+                    f"{self.project_name}: the C simulation library does not hold this model's weights "
+                    f"({words.size} words); rebuild it (remove {compiler.cache_dir()})"
+                )
         return natives
 
     def weight_words(self) -> np.ndarray:
@@ -183,8 +184,9 @@ class MasrModel:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         return self.csim(x, chunk, progress).y if level == "csim" else self.reference(x).y
 
-    def csim(self, x, chunk: int | None = None, progress=None, arithmetic: str | None = None,
-             threads: int | None = None, opt: str = "-O2") -> Prediction:
+    def csim(
+        self, x, chunk: int | None = None, progress=None, arithmetic: str | None = None, threads: int | None = None, opt: str = "-O2"
+    ) -> Prediction:
         """C-simulate a batch: one native call per chunk of samples, chunks shared by ``threads`` threads.
 
         ``threads`` defaults to MASR_HLS_THREADS or the CPUs this process may use; each thread runs its own
@@ -215,8 +217,11 @@ class MasrModel:
                 if halt.is_set():
                     return
                 rc = lib.masr_predict(
-                    compiler.ptr(x_raw[start:stop]), ctypes.c_int(stop - start), ctypes.c_int(frames),
-                    compiler.ptr(y_raw[start:stop]), compiler.ptr(stats[start:stop]),
+                    compiler.ptr(x_raw[start:stop]),
+                    ctypes.c_int(stop - start),
+                    ctypes.c_int(frames),
+                    compiler.ptr(y_raw[start:stop]),
+                    compiler.ptr(stats[start:stop]),
                 )
                 if rc != 0:
                     raise RuntimeError(f"the C simulation refused {frames} frames (MAX_T={self.max_frames})")
@@ -236,8 +241,10 @@ class MasrModel:
                     halt.set()  # leaving the pool waits for the threads: each ends after its current chunk
                     raise
         figures = [
-            [LayerResult.from_block(layer.name, row[i * STATS_PER_LAYER : (i + 1) * STATS_PER_LAYER], layer.kind)
-             for i, layer in enumerate(self.layers)]
+            [
+                LayerResult.from_block(layer.name, row[i * STATS_PER_LAYER : (i + 1) * STATS_PER_LAYER], layer.kind)
+                for i, layer in enumerate(self.layers)
+            ]
             for row in stats
         ]
         return Prediction(self._to_float(y_raw), y_raw, figures)

@@ -42,8 +42,7 @@ def real():
     last = sequential(L.GRU(6, activation="relu", name="g"), L.Dense(3, name="out"))
     rng = np.random.default_rng(11)
     for model in (uni, bi, last):  # Keras starts biases at zero; a dropped bias must make a difference
-        model.set_weights([w if "bias" not in v.path else rng.normal(0, 0.3, w.shape)
-                           for w, v in zip(model.get_weights(), model.weights)])
+        model.set_weights([w if "bias" not in v.path else rng.normal(0, 0.3, w.shape) for w, v in zip(model.get_weights(), model.weights)])
     return {"uni": uni, "bi": bi, "last": last}
 
 
@@ -59,8 +58,10 @@ def twins(real):
     keras.utils.set_random_seed(99)
     return {
         "sigmoid-for-hard_sigmoid": ("uni", with_weights(sequential(gru(8, recurrent_activation="sigmoid"), L.Dense(4, activation="softmax")), uni)),
-        "keras2-hard_sigmoid": ("uni", with_weights(sequential(gru(8, recurrent_activation=keras2_hard_sigmoid),
-                                                               L.Dense(4, activation="softmax")), uni)),
+        "keras2-hard_sigmoid": (
+            "uni",
+            with_weights(sequential(gru(8, recurrent_activation=keras2_hard_sigmoid), L.Dense(4, activation="softmax")), uni),
+        ),
         "recurrent-bias-dropped": ("uni", no_recurrent_bias),
         "merge-ave-for-sum": ("bi", with_weights(sequential(L.Bidirectional(gru(6), merge_mode="ave"), L.Dense(3)), bi)),
         "sequence-reversed": ("last", with_weights(sequential(L.GRU(6, activation="relu", go_backwards=True), L.Dense(3)), last)),
@@ -78,9 +79,13 @@ def inputs():
 @pytest.fixture(scope="module")
 def converted(real):
     """Each real model at each deployed precision (reference only: the semantic part needs no C simulation)."""
-    return {(name, p): masr_hls.hardware(masr_hls.convert_from_keras_model(
-        model, hls_config=masr_hls.config_from_keras_model(model, default_precision=p), output_dir="unused"))
-        for name, model in real.items() for p in PRECISIONS}
+    return {
+        (name, p): masr_hls.hardware(
+            masr_hls.convert_from_keras_model(model, hls_config=masr_hls.config_from_keras_model(model, default_precision=p), output_dir="unused")
+        )
+        for name, model in real.items()
+        for p in PRECISIONS
+    }
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
@@ -132,11 +137,13 @@ def growing():
     1e-4 of the largest value a gate multiplies, which a layer amplifying by 100 would lift above the bound.)
     """
     keras.utils.set_random_seed(4)
-    model = keras.Sequential([
-        keras.Input((51, 6)),
-        L.Bidirectional(L.GRU(12, activation="relu", return_sequences=True), name="bigru"),
-        L.SimpleRNN(16, activation="relu", return_sequences=True, name="rnn"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((51, 6)),
+            L.Bidirectional(L.GRU(12, activation="relu", return_sequences=True), name="bigru"),
+            L.SimpleRNN(16, activation="relu", return_sequences=True, name="rnn"),
+        ]
+    )
     x = np.abs(np.random.default_rng(3).normal(0, 1.0, (3, 51, 6)))
     rnn = model.get_layer("rnn")
     while float(np.max(np.abs(model.predict(x, verbose=0)))) < 600:  # a louder recurrent layer until outputs pass 2**9
@@ -148,7 +155,7 @@ def growing():
 def test_a_correct_conversion_of_large_values_agrees_and_names_what_saturates(growing):
     model, x = growing
     largest = float(np.max(np.abs(model.predict(x, verbose=0))))
-    assert 2 ** 9 < largest < 2 ** 12  # beyond the fixed widened types' +-512
+    assert 2**9 < largest < 2**12  # beyond the fixed widened types' +-512
     hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir="unused"))
     error, bound, _, wide_overflow = accuracy.semantic_error(hw, x, model)
     assert not wide_overflow and error <= bound, (error, bound, wide_overflow)

@@ -9,8 +9,23 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "masr_hls"
 # The layers, bottom first: a subpackage or top-level module imports only those before it (README's layout table).
 # "root" is the package's own __init__ (its public API).
-LAYERS = ("errors", "files", "quiet", "numerics", "reference", "training", "frontend", "backend", "sim", "export", "analysis",
-          "model", "root", "flow", "cli")
+LAYERS = (
+    "errors",
+    "files",
+    "quiet",
+    "numerics",
+    "reference",
+    "training",
+    "frontend",
+    "backend",
+    "sim",
+    "export",
+    "analysis",
+    "model",
+    "root",
+    "flow",
+    "cli",
+)
 
 
 def module_name(path: Path) -> str:
@@ -28,8 +43,7 @@ def import_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module
-                           for alias in node.names]
+                targets = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module for alias in node.names]
             else:
                 continue
             edges |= {t for t in targets if t in modules and t != name}
@@ -45,7 +59,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         state[node] = "done"
@@ -66,8 +80,7 @@ def layer_of(module: str) -> str:
 def layer_violations(graph: dict[str, set[str]]) -> list[str]:
     """Every import of a module from a layer that is not below its own."""
     rank = {name: i for i, name in enumerate(LAYERS)}
-    return sorted(f"{m} -> {e}" for m, edges in graph.items() for e in edges
-                  if layer_of(m) != layer_of(e) and rank[layer_of(e)] > rank[layer_of(m)])
+    return sorted(f"{m} -> {e}" for m, edges in graph.items() for e in edges if layer_of(m) != layer_of(e) and rank[layer_of(e)] > rank[layer_of(m)])
 
 
 def test_every_layer_imports_only_the_layers_below_it():
@@ -78,7 +91,8 @@ def test_every_layer_imports_only_the_layers_below_it():
 
 def test_the_layer_check_finds_an_upward_import():
     assert layer_violations({"masr_hls.backend.writer": {"masr_hls.sim.compiler"}, "masr_hls.sim.compiler": set()}) == [
-        "masr_hls.backend.writer -> masr_hls.sim.compiler"]
+        "masr_hls.backend.writer -> masr_hls.sim.compiler"
+    ]
 
 
 def test_no_import_cycles():
@@ -95,7 +109,8 @@ def test_cycle_finder_finds_a_planted_cycle():
 
 def test_importing_hls4ml_or_masr_hls_prints_nothing():
     for code in ("import hls4ml", "import masr_hls", "import masr_hls.backend.plugin", "import masr_hls.cli.main"):
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                             env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
+        )
         assert run.returncode == 0, run.stderr
         assert "WARNING" not in run.stdout + run.stderr and run.stdout == "", (code, run.stdout, run.stderr)

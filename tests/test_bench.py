@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "workloads.py"
 
+
 def load_workloads():
     """bench/workloads.py as a module (bench/ is not a package)."""
     if "bench_workloads" not in sys.modules:
@@ -36,8 +37,15 @@ def printed_rows(stdout: str) -> dict:
             workload = line[4:].split(":")[0]
         elif (m := ROW.match(line)) and workload:
             lanes, mode, pairs, issued, ideal, engine, util, cycles, speedup = m.groups()
-            rows[workload, int(lanes), mode] = dict(pairs=int(pairs), issued=int(issued), ideal=int(ideal), engine=int(engine),
-                                                    util=float(util) / 100, cycles=int(cycles), speedup=speedup.strip())
+            rows[workload, int(lanes), mode] = dict(
+                pairs=int(pairs),
+                issued=int(issued),
+                ideal=int(ideal),
+                engine=int(engine),
+                util=float(util) / 100,
+                cycles=int(cycles),
+                speedup=speedup.strip(),
+            )
     return rows
 
 
@@ -59,11 +67,18 @@ def check_consistent(stdout: str, report: dict) -> None:
                 assert r["masr_speedup"] == pytest.approx(r["cycles"] / masr["cycles"])
                 row = printed[name, lanes, r["mode"]]
                 assert (row["pairs"], row["issued"], row["ideal"], row["engine"], row["cycles"]) == (
-                    r["pairs"], r["issued"], r["ideal_cycles"], r["engine_cycles"], r["cycles"])
+                    r["pairs"],
+                    r["issued"],
+                    r["ideal_cycles"],
+                    r["engine_cycles"],
+                    r["cycles"],
+                )
                 assert row["util"] == pytest.approx(r["utilisation"], abs=0.0006)
                 if r["mode"] != "masr":  # the printed speed-up is the ratio of the printed cycles
-                    assert row["speedup"] == f"{row['engine'] / printed[name, lanes, 'masr']['engine']:.2f}x / " \
-                                             f"{row['cycles'] / printed[name, lanes, 'masr']['cycles']:.2f}x"
+                    assert (
+                        row["speedup"] == f"{row['engine'] / printed[name, lanes, 'masr']['engine']:.2f}x / "
+                        f"{row['cycles'] / printed[name, lanes, 'masr']['cycles']:.2f}x"
+                    )
         assert 0 < w["weight_density"] < 1 and 0 < w["activation_density"] <= 1
     assert "cycle model == csim: yes" in stdout
     assert re.search(r"total run time [\d.]+ s", stdout)
@@ -114,8 +129,9 @@ def check_csim(wl, report: dict, tmp_path: Path, lanes: int, mode: str) -> None:
 @pytest.mark.slow
 def test_quick_run(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", "out.json"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", "out.json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((tmp_path / "out.json").read_text())
     assert set(report["workloads"]) == {"kws", "ds2", "paper"}
@@ -153,8 +169,9 @@ def test_headline_tiny_workload():
     h = keras.layers.Bidirectional(keras.layers.GRU(16, activation="relu"), name="bigru2")(h)
     model = keras.Model(inp, keras.layers.Dense(3, name="keyword")(h))
     prune_to_sparsity(model, 0.8, lanes=4, skip=("keyword",))
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(
-        model, hls_config={"Model": {"Lanes": 4, "LaneAssignment": "interleaved"}}, output_dir="unused"))
+    hw = masr_hls.hardware(
+        masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Lanes": 4, "LaneAssignment": "interleaved"}}, output_dir="unused")
+    )
     x = np.maximum(np.random.default_rng(1).normal(size=(3, 6, 10)), 0)
     recorded = hl.record(hw, x, jobs=1, desc="tiny")
     assert [r[0].shape for r in recorded] == [(3, 6, 10), (3, 6, 32)]
@@ -163,8 +180,7 @@ def test_headline_tiny_workload():
 
     hf, _ = sweep(layer.fwd, layer.wf, hw.quantize_input(x[1:2])[0])
     assert np.array_equal(recorded[0][1][1], hf != 0)  # the reference's own states
-    rates = {"input": (x != 0).mean(axis=(0, 1)),
-             "layers": [(hf.mean(axis=(0, 1)), hb.mean(axis=(0, 1))) for _, hf, hb in recorded]}
+    rates = {"input": (x != 0).mean(axis=(0, 1)), "layers": [(hf.mean(axis=(0, 1)), hb.mean(axis=(0, 1))) for _, hf, hb in recorded]}
     paper = hl.paper_workload(rates, seed=0, prune_lanes=4, layers=2, units=24, frames=5, features=12, sparsity=0.8)
     assert len(paper.matrices) == 8 and paper.matrices[4].w_raw.shape == (72, 48)
     lines = []

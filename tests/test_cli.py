@@ -36,8 +36,7 @@ def data(tmp_path_factory):
     """The model file, a converted project and input files."""
     root = tmp_path_factory.mktemp("cli")
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((FRAMES, FEATURES)), L.GRU(4, return_sequences=True, name="gru"),
-                              L.Dense(2, name="head")], name="small")
+    model = keras.Sequential([keras.Input((FRAMES, FEATURES)), L.GRU(4, return_sequences=True, name="gru"), L.Dense(2, name="head")], name="small")
     model.save(root / "m.keras")
     rng = np.random.default_rng(0)
     np.save(root / "x.npy", rng.normal(size=(10, FRAMES, FEATURES)))
@@ -74,8 +73,15 @@ def leftovers(folder: Path) -> list[str]:
 
 def cli_subprocess(args, cwd, **kw):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.Popen([sys.executable, "-m", "masr_hls.cli.main", *map(str, args)], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "masr_hls.cli.main", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def masr_lines(stderr: str) -> list[str]:
@@ -84,15 +90,29 @@ def masr_lines(stderr: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ item 3: counts must be positive
-@pytest.mark.parametrize("command,option,value", [
-    ("csim", "--chunk", "-1"), ("csim", "--chunk", "0"), ("convert", "--lanes", "0"), ("convert", "--max-frames", "0"),
-    ("export", "--samples", "0"), ("report", "--samples", "0"), ("rtl", "--samples", "0"), ("convert", "--lanes", "two"),
-])
+@pytest.mark.parametrize(
+    "command,option,value",
+    [
+        ("csim", "--chunk", "-1"),
+        ("csim", "--chunk", "0"),
+        ("convert", "--lanes", "0"),
+        ("convert", "--max-frames", "0"),
+        ("export", "--samples", "0"),
+        ("report", "--samples", "0"),
+        ("rtl", "--samples", "0"),
+        ("convert", "--lanes", "two"),
+    ],
+)
 def test_counts_must_be_positive_integers(data, tmp_path, capsys, command, option, value):
     source = data / ("m.keras" if command == "convert" else "prj")
     argv = [command, source, option, value]
-    argv += {"csim": ["--input", data / "x.npy", "--output", tmp_path / "y.npy"], "convert": ["-o", tmp_path / "out"],
-             "export": ["-o", tmp_path / "out"], "report": ["--json", tmp_path / "r.json"], "rtl": []}[command]
+    argv += {
+        "csim": ["--input", data / "x.npy", "--output", tmp_path / "y.npy"],
+        "convert": ["-o", tmp_path / "out"],
+        "export": ["-o", tmp_path / "out"],
+        "report": ["--json", tmp_path / "r.json"],
+        "rtl": [],
+    }[command]
     code, out, err = run(argv, capsys)
     assert_one_line_error(code, err, f"argument {option}: expected a positive whole number, got '{value}'", expected_code=2)
     assert out == "" and list(tmp_path.iterdir()) == []
@@ -102,8 +122,7 @@ def test_negative_chunk_fails_without_traceback_in_a_process(data):
     proc = cli_subprocess(["csim", "prj", "--input", "x.npy", "--chunk", "-1"], cwd=data)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "Traceback" not in err and out == ""
-    assert masr_lines(err) == ["masr-hls csim: error: argument --chunk: expected a positive whole number, got '-1' "
-                               "(see 'masr-hls csim --help')"]
+    assert masr_lines(err) == ["masr-hls csim: error: argument --chunk: expected a positive whole number, got '-1' (see 'masr-hls csim --help')"]
 
 
 # ------------------------------------------------------------------ item 6: one-line errors, atomic writes
@@ -118,10 +137,13 @@ def test_output_onto_an_existing_file(data, capsys):
 def test_output_under_a_file(data, capsys):
     """A parent that is a regular file: where a read-only parent would fail too, for every writing command."""
     under = data / "afile" / "sub"
-    cases = [(["convert", data / "m.keras", "-o", under], "convert"), (["export", data / "prj", "-o", under], "export"),
-             (["report", data / "prj", "--json", under / "r.json"], "report"),
-             (["report", data / "prj", "--plots", under], "report"),
-             (["csim", data / "prj", "--input", data / "x.npy", "--output", under / "y"], "csim")]
+    cases = [
+        (["convert", data / "m.keras", "-o", under], "convert"),
+        (["export", data / "prj", "-o", under], "export"),
+        (["report", data / "prj", "--json", under / "r.json"], "report"),
+        (["report", data / "prj", "--plots", under], "report"),
+        (["csim", data / "prj", "--input", data / "x.npy", "--output", under / "y"], "csim"),
+    ]
     for argv, command in cases:
         code, out, err = run(argv, capsys)
         assert_one_line_error(code, err, f"masr-hls {command}: error: cannot create {under}", "is a file, not a folder")
@@ -133,8 +155,12 @@ def test_output_under_a_folder_nobody_may_write(data, capsys):
     """A read-only parent, even for root: sysfs refuses new entries to every user, so no chmod is needed."""
     assert Path("/sys").is_dir()
     target = Path("/sys/masr-hls-test")
-    cases = [["convert", data / "m.keras", "-o", target / "prj"], ["export", data / "prj", "-o", target / "ip"],
-             ["report", data / "prj", "--plots", target / "plots"], ["report", data / "prj", "--json", target / "r.json"]]
+    cases = [
+        ["convert", data / "m.keras", "-o", target / "prj"],
+        ["export", data / "prj", "-o", target / "ip"],
+        ["report", data / "prj", "--plots", target / "plots"],
+        ["report", data / "prj", "--json", target / "r.json"],
+    ]
     for argv in cases:
         code, out, err = run(argv, capsys)
         assert_one_line_error(code, err, f"cannot write {argv[-1]}:")
@@ -155,13 +181,17 @@ def test_a_write_that_fails_midway_leaves_nothing(data, tmp_path, capsys, monkey
                 if len(calls) == 3:
                     raise failure
             return real(self, *args, **kwargs)
+
         return write
 
     monkeypatch.setattr(Path, "write_bytes", failing(real_write_bytes))
     monkeypatch.setattr(Path, "write_text", failing(real_write_text))
     out_root = tmp_path / "new"  # missing parents are created by the write and removed with it
-    for argv in (["convert", data / "m.keras", "-o", out_root / "prj"], ["export", data / "prj", "-o", out_root / "ip"],
-                 ["report", data / "prj", "--input", data / "x.npy", "--plots", out_root / "plots"]):
+    for argv in (
+        ["convert", data / "m.keras", "-o", out_root / "prj"],
+        ["export", data / "prj", "-o", out_root / "ip"],
+        ["report", data / "prj", "--input", data / "x.npy", "--plots", out_root / "plots"],
+    ):
         calls.clear()
         code, out, err = run(argv, capsys)
         assert len(calls) >= 3, argv
@@ -205,10 +235,12 @@ def test_project_file_missing_a_key(data, tmp_path, capsys):
 
 
 def test_missing_sources_are_named(data, tmp_path, capsys):
-    for argv, fragment in ((["export", tmp_path / "nosuch", "-o", tmp_path / "ip"], "nosuch not found: give a folder"),
-                           (["csim", tmp_path, "--input", data / "x.npy"], "is not a masr-hls project"),
-                           (["csim", data / "prj", "--input", tmp_path], "is a folder, not a .npy file"),
-                           (["convert", tmp_path / "m.keras", "-o", tmp_path / "prj"], "m.keras not found")):
+    for argv, fragment in (
+        (["export", tmp_path / "nosuch", "-o", tmp_path / "ip"], "nosuch not found: give a folder"),
+        (["csim", tmp_path, "--input", data / "x.npy"], "is not a masr-hls project"),
+        (["csim", data / "prj", "--input", tmp_path], "is a folder, not a .npy file"),
+        (["convert", tmp_path / "m.keras", "-o", tmp_path / "prj"], "m.keras not found"),
+    ):
         code, out, err = run(argv, capsys)
         assert_one_line_error(code, err, fragment)
     assert list(tmp_path.iterdir()) == []
@@ -225,14 +257,13 @@ def test_tool_errors_are_one_line_and_programming_errors_keep_their_traceback(da
     from masr_hls.sim.compiler import CompileError
 
     def compile_fails(self):
-        raise CompileError("g++ failed to compile masr_bridge.cpp (sources and compile.log in /x):\n"
-                           "weights.h:3: error: expected ';'\nline 2\nline 3")
+        raise CompileError("g++ failed to compile masr_bridge.cpp (sources and compile.log in /x):\nweights.h:3: error: expected ';'\nline 2\nline 3")
 
     monkeypatch.setattr(MasrModel, "compile", compile_fails)
     code, out, err = run(["csim", data / "prj", "--input", data / "x.npy"], capsys)
     assert_one_line_error(code, err, "g++ failed to compile", "weights.h:3: error: expected ';'", "(and 2 more lines)")
-    for bug in (TypeError("unsupported operand"), KeyError("gru"), IndexError("list index out of range"),
-                RuntimeError("internal")):
+    for bug in (TypeError("unsupported operand"), KeyError("gru"), IndexError("list index out of range"), RuntimeError("internal")):
+
         def raise_bug(self, bug=bug):
             raise bug
 
@@ -358,10 +389,13 @@ def test_softmax_on_the_last_axis_converts_as_axis_2(tmp_path):
         assert np.allclose(outputs[-1].sum(axis=-1), 1.0, atol=0.01)
 
 
-@pytest.mark.parametrize("layers,shape,name,cls", [
-    (lambda: [L.Embedding(10, 4, name="emb"), L.GRU(4)], (5,), "emb", "Embedding"),
-    (lambda: [L.ConvLSTM1D(2, 3, name="clstm")], (5, 6, 2), "clstm", "ConvLSTM1D"),
-])
+@pytest.mark.parametrize(
+    "layers,shape,name,cls",
+    [
+        (lambda: [L.Embedding(10, 4, name="emb"), L.GRU(4)], (5,), "emb", "Embedding"),
+        (lambda: [L.ConvLSTM1D(2, 3, name="clstm")], (5, 6, 2), "clstm", "ConvLSTM1D"),
+    ],
+)
 def test_embedding_and_convlstm_are_refused_by_name(data, tmp_path, capsys, layers, shape, name, cls):
     model = keras.Sequential([keras.Input(shape), *layers()])
     model.save(tmp_path / "m.keras")

@@ -47,25 +47,57 @@ CASES = [
     ("simple_rnn-relu-go_backwards", 7, 4, lambda: [rnn("simple_rnn", 6, activation="relu", go_backwards=True), L.Dense(3)], 0.5),
     ("lstm-tanh-no-bias", 7, 5, lambda: [rnn("lstm", 7, use_bias=False, return_sequences=True)], 1.0),
     ("lstm-relu-go_backwards-seq", 7, 5, lambda: [rnn("lstm", 7, activation="relu", go_backwards=True, return_sequences=True)], 0.1),
-    ("bi-gru-concat-stack2-softmax", 7, 6,
-     lambda: [L.Bidirectional(rnn("gru", 8, return_sequences=True)), L.Bidirectional(rnn("gru", 8, activation="relu")),
-              L.Dense(4, activation="softmax")], 0.5),
+    (
+        "bi-gru-concat-stack2-softmax",
+        7,
+        6,
+        lambda: [
+            L.Bidirectional(rnn("gru", 8, return_sequences=True)),
+            L.Bidirectional(rnn("gru", 8, activation="relu")),
+            L.Dense(4, activation="softmax"),
+        ],
+        0.5,
+    ),
     ("bi-gru-sum-reset_before", 7, 5, lambda: [L.Bidirectional(rnn("gru", 6, reset_after=False, return_sequences=True), merge_mode="sum")], 1.0),
     ("bi-gru-mul-relu-T50", 50, 5, lambda: [L.Bidirectional(rnn("gru", 6, activation="relu", return_sequences=True), merge_mode="mul")], 0.1),
     ("bi-gru-ave-last", 7, 5, lambda: [L.Bidirectional(rnn("gru", 6, recurrent_activation="hard_sigmoid"), merge_mode="ave"), L.Dense(2)], 0.5),
     ("bi-lstm-ave-seq", 7, 5, lambda: [L.Bidirectional(rnn("lstm", 5, return_sequences=True), merge_mode="ave")], 1.0),
     ("bi-simple_rnn-sum-T1", 1, 5, lambda: [L.Bidirectional(rnn("simple_rnn", 5), merge_mode="sum"), L.Dense(3, activation="sigmoid")], 1.0),
-    ("bi-different-fwd-bwd", 7, 5,
-     lambda: [L.Bidirectional(rnn("gru", 6, return_sequences=True),
-                              backward_layer=rnn("lstm", 4, return_sequences=True, go_backwards=True))], 0.5),
-    ("stack3-uni-bi-timedistributed", 7, 6,
-     lambda: [rnn("gru", 8, activation="relu", return_sequences=True), L.Dropout(0.3), L.BatchNormalization(),
-              L.Bidirectional(rnn("lstm", 6, return_sequences=True), merge_mode="concat"),
-              rnn("simple_rnn", 5, return_sequences=True), L.TimeDistributed(L.Dense(3)), L.Activation("softmax")], 0.5),
-    ("deepspeech-like-relu-dense-head", 50, 8,
-     lambda: [L.Bidirectional(rnn("gru", 10, activation="relu", return_sequences=True), merge_mode="sum"),
-              L.Bidirectional(rnn("gru", 10, activation="relu", return_sequences=True), merge_mode="sum"),
-              L.Dense(6), L.ReLU(), L.Dense(4, activation="softmax")], 0.1),
+    (
+        "bi-different-fwd-bwd",
+        7,
+        5,
+        lambda: [L.Bidirectional(rnn("gru", 6, return_sequences=True), backward_layer=rnn("lstm", 4, return_sequences=True, go_backwards=True))],
+        0.5,
+    ),
+    (
+        "stack3-uni-bi-timedistributed",
+        7,
+        6,
+        lambda: [
+            rnn("gru", 8, activation="relu", return_sequences=True),
+            L.Dropout(0.3),
+            L.BatchNormalization(),
+            L.Bidirectional(rnn("lstm", 6, return_sequences=True), merge_mode="concat"),
+            rnn("simple_rnn", 5, return_sequences=True),
+            L.TimeDistributed(L.Dense(3)),
+            L.Activation("softmax"),
+        ],
+        0.5,
+    ),
+    (
+        "deepspeech-like-relu-dense-head",
+        50,
+        8,
+        lambda: [
+            L.Bidirectional(rnn("gru", 10, activation="relu", return_sequences=True), merge_mode="sum"),
+            L.Bidirectional(rnn("gru", 10, activation="relu", return_sequences=True), merge_mode="sum"),
+            L.Dense(6),
+            L.ReLU(),
+            L.Dense(4, activation="softmax"),
+        ],
+        0.1,
+    ),
 ]
 
 
@@ -126,8 +158,11 @@ def test_models_of_one_shape_share_a_library_and_keep_their_weights(tmp_path):
     hms = []
     for i, density in enumerate((1.0, 0.3)):
         model = build(5 + i, 9, 4, layers(), density)
-        hms.append(hls4ml.converters.convert_from_keras_model(model, hls_config=masr_hls.config_from_keras_model(model),
-                                                              backend="MASR", output_dir=str(tmp_path / f"prj{i}")))
+        hms.append(
+            hls4ml.converters.convert_from_keras_model(
+                model, hls_config=masr_hls.config_from_keras_model(model), backend="MASR", output_dir=str(tmp_path / f"prj{i}")
+            )
+        )
         hms[-1].compile()
     hws = [masr_hls.hardware(hm) for hm in hms]
     assert hws[0].build_library() == hws[1].build_library()
@@ -178,8 +213,9 @@ def test_density_lowers_cycles_and_modes_agree(tmp_path):
     for density in (1.0, 0.5, 0.1):
         model = build(3, 20, 8, [L.Bidirectional(rnn("gru", 16, activation="relu", return_sequences=True))], density)
         for mode in ("dense", "weight_sparse", "masr"):
-            hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Mode": mode, "Lanes": 4}},
-                                                                     output_dir=tmp_path / f"{density}-{mode}"))
+            hw = masr_hls.hardware(
+                masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Mode": mode, "Lanes": 4}}, output_dir=tmp_path / f"{density}-{mode}")
+            )
             result = hw.csim(x)
             cycles[density, mode] = sum(layer.cycles for layer in result.layers[0])
             outputs[density, mode] = result.y_raw
@@ -195,8 +231,7 @@ def test_keras_file_yaml_config_and_per_layer_settings(tmp_path):
     path = tmp_path / "m.keras"
     model.save(path)
     (tmp_path / "cfg.yml").write_text(
-        "Model:\n  Lanes: 2\n  Precision:\n    state: ap_fixed<14,5,AP_RND,AP_SAT>\n"
-        "LayerName:\n  enc:\n    Lanes: 4\n    Mode: weight_sparse\n"
+        "Model:\n  Lanes: 2\n  Precision:\n    state: ap_fixed<14,5,AP_RND,AP_SAT>\nLayerName:\n  enc:\n    Lanes: 4\n    Mode: weight_sparse\n"
     )
     hw = masr_hls.hardware(masr_hls.convert_from_keras_model(str(path), hls_config=str(tmp_path / "cfg.yml"), output_dir=tmp_path / "p"))
     enc, head = hw.layers

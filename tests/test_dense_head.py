@@ -170,14 +170,29 @@ def test_softmax_rejects_bad_inputs_and_tables():
 # -------------------------------------------------------------- dense head
 
 HEAD_PRECISIONS = [  # in, weight, bias, accum, out; accumulators coarser than products so rounding is exercised
-    ("ap_fixed<12,4,AP_RND,AP_SAT>", "ap_fixed<8,2,AP_RND,AP_SAT>", "ap_fixed<10,3,AP_RND_CONV,AP_SAT>",
-     "ap_fixed<20,10,AP_RND_CONV,AP_WRAP>", "ap_fixed<10,4,AP_RND,AP_SAT>"),
+    (
+        "ap_fixed<12,4,AP_RND,AP_SAT>",
+        "ap_fixed<8,2,AP_RND,AP_SAT>",
+        "ap_fixed<10,3,AP_RND_CONV,AP_SAT>",
+        "ap_fixed<20,10,AP_RND_CONV,AP_WRAP>",
+        "ap_fixed<10,4,AP_RND,AP_SAT>",
+    ),
     ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<32,12>", "ap_fixed<16,6>"),
     # narrow: the accumulator and the output wrap; the bias is finer than the accumulator
-    ("ap_ufixed<6,3,AP_RND_INF,AP_SAT>", "ap_fixed<4,1,AP_TRN_ZERO,AP_SAT_SYM>", "ap_fixed<12,2,AP_RND_ZERO,AP_WRAP>",
-     "ap_fixed<8,4,AP_RND_ZERO,AP_WRAP>", "ap_fixed<6,2,AP_RND_MIN_INF,AP_WRAP>"),
-    ("ap_fixed<18,8,AP_TRN,AP_SAT_ZERO>", "ap_fixed<18,2,AP_RND_MIN_INF,AP_WRAP>", "ap_fixed<8,8>",
-     "ap_fixed<40,24,AP_TRN_ZERO,AP_WRAP>", "ap_ufixed<16,8,AP_RND_CONV,AP_SAT>"),
+    (
+        "ap_ufixed<6,3,AP_RND_INF,AP_SAT>",
+        "ap_fixed<4,1,AP_TRN_ZERO,AP_SAT_SYM>",
+        "ap_fixed<12,2,AP_RND_ZERO,AP_WRAP>",
+        "ap_fixed<8,4,AP_RND_ZERO,AP_WRAP>",
+        "ap_fixed<6,2,AP_RND_MIN_INF,AP_WRAP>",
+    ),
+    (
+        "ap_fixed<18,8,AP_TRN,AP_SAT_ZERO>",
+        "ap_fixed<18,2,AP_RND_MIN_INF,AP_WRAP>",
+        "ap_fixed<8,8>",
+        "ap_fixed<40,24,AP_TRN_ZERO,AP_WRAP>",
+        "ap_ufixed<16,8,AP_RND_CONV,AP_SAT>",
+    ),
 ]
 HEADS = [  # n_out, n_in, lanes, macs_per_lane, precision, activation, extra
     (1, 1, 1, 1, 0, "linear", {}),
@@ -307,8 +322,7 @@ def test_head_with_compiled_in_weights():
     assert np.array_equal(y, dh.dense_head(cfg, weights, x))
 
 
-ACCURATE = ("ap_fixed<16,4,AP_RND,AP_SAT>", "ap_fixed<12,2,AP_RND,AP_SAT>", "ap_fixed<12,2,AP_RND,AP_SAT>",
-            "ap_fixed<32,12,AP_RND,AP_WRAP>")
+ACCURATE = ("ap_fixed<16,4,AP_RND,AP_SAT>", "ap_fixed<12,2,AP_RND,AP_SAT>", "ap_fixed<12,2,AP_RND,AP_SAT>", "ap_fixed<32,12,AP_RND,AP_WRAP>")
 
 
 @pytest.mark.parametrize("activation", list(dh.ACTIVATIONS))
@@ -321,9 +335,7 @@ def test_head_within_derived_tolerance_of_float(activation):
     weights = dh.quantize_weights(cfg, kernel, rng.normal(0, 0.5, 40))
     x = in_t.quantize_float(rng.uniform(-2, 2, (30, 64)) * (rng.random((30, 64)) < 0.5))
     y = out_t.to_float(dh.dense_head(cfg, weights, x))
-    ideal = dh.dense_head_float(
-        w_t.to_float(weights.w_raw).T, b_t.to_float(weights.b_raw), in_t.to_float(x), activation
-    )
+    ideal = dh.dense_head_float(w_t.to_float(weights.w_raw).T, b_t.to_float(weights.b_raw), in_t.to_float(x), activation)
     tol = dh.tolerance(cfg)
     assert tol < 0.05, tol
     assert np.abs(y - ideal).max() <= tol, (np.abs(y - ideal).max(), tol)
@@ -343,8 +355,15 @@ def test_head_reference_skips_nothing_that_matters():
         assert dh.dense_head_stats(cfg, weights, x[t : t + 1])[0].pairs == int(((weights.w_raw != 0) & nz[t]).sum())
 
 
-BASE = dict(n_in=4, n_out=3, in_t=F("ap_fixed<16,6>"), weight_t=F("ap_fixed<16,6>"), bias_t=F("ap_fixed<16,6>"),
-            accum_t=F("ap_fixed<32,12>"), out_t=F("ap_fixed<16,6>"))
+BASE = dict(
+    n_in=4,
+    n_out=3,
+    in_t=F("ap_fixed<16,6>"),
+    weight_t=F("ap_fixed<16,6>"),
+    bias_t=F("ap_fixed<16,6>"),
+    accum_t=F("ap_fixed<32,12>"),
+    out_t=F("ap_fixed<16,6>"),
+)
 
 
 @pytest.mark.parametrize(
@@ -395,8 +414,7 @@ def wide_heads():
     for activation in WIDE_ACTIVATIONS:
         for accum_t in WIDE_ACCUMULATORS:
             rng = np.random.default_rng(len(activation) + len(accum_t))
-            cfg = dh.DenseHeadConfig(20, 7, F(W32), F(W32), F(W32), F(accum_t), F(W32), activation=activation,
-                                     table_t=F(W32), lanes=3, max_frames=6)
+            cfg = dh.DenseHeadConfig(20, 7, F(W32), F(W32), F(W32), F(accum_t), F(W32), activation=activation, table_t=F(W32), lanes=3, max_frames=6)
             cases[activation, accum_t] = cfg, random_head(rng, cfg, 0.8), rng
     sims = DenseHeadSim.many([(cfg, weights) for cfg, weights, _ in cases.values()])
     return {case: (*cases[case], sim) for case, sim in zip(cases, sims)}

@@ -66,8 +66,7 @@ def test_no_stalls():
 
 
 # Imbalanced in time: PE0 (rows 0, 2, 4) has entries [3, 1, 1, 1] in columns 0..3, PE1 (rows 1, 3, 5) [1, 1, 1, 3].
-SKEWED = matrix(6, 4, [(0, 0), (2, 0), (4, 0), (0, 1), (0, 2), (0, 3),
-                       (1, 0), (1, 1), (1, 2), (1, 3), (3, 3), (5, 3)])
+SKEWED = matrix(6, 4, [(0, 0), (2, 0), (4, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3), (3, 3), (5, 3)])
 
 
 def test_queue_depth_8_absorbs_imbalance():
@@ -93,16 +92,19 @@ def test_empty_column_costs_a_pointer_read():
     assert s.cycles == 7 + PIPELINE_DEPTH and s.issued == 4
 
 
-@pytest.mark.parametrize("pes, rows, entries", [
-    (1, (0, 16), 2),  # 15 zeros between: the 4-bit index holds 15
-    (1, (0, 17), 3),  # 16 zeros: one padding entry
-    (1, (16,), 2),  # 16 zeros above the first non-zero: one padding entry
-    (1, (32,), 3),  # 32 zeros: padding at local rows 15 and 31
-    (1, (0, 33), 4),  # 32 zeros between: padding at rows 16 and 32, each after 15 zeros
-    (2, (0, 32), 2),  # PE0's local rows 0 and 16: 15 zeros between
-    (2, (0, 34), 3),  # local rows 0 and 17: 16 zeros, one padding entry
-    (2, (1, 35), 3),  # the same in PE1
-])
+@pytest.mark.parametrize(
+    "pes, rows, entries",
+    [
+        (1, (0, 16), 2),  # 15 zeros between: the 4-bit index holds 15
+        (1, (0, 17), 3),  # 16 zeros: one padding entry
+        (1, (16,), 2),  # 16 zeros above the first non-zero: one padding entry
+        (1, (32,), 3),  # 32 zeros: padding at local rows 15 and 31
+        (1, (0, 33), 4),  # 32 zeros between: padding at rows 16 and 32, each after 15 zeros
+        (2, (0, 32), 2),  # PE0's local rows 0 and 16: 15 zeros between
+        (2, (0, 34), 3),  # local rows 0 and 17: 16 zeros, one padding entry
+        (2, (1, 35), 3),  # the same in PE1
+    ],
+)
 def test_padding(pes, rows, entries):
     w = matrix(max(rows) + 1, 1, [(r, 0) for r in rows])
     cfg = EieConfig(pes=pes)

@@ -98,14 +98,17 @@ def test_replacement_table_changes_results(simple):
     assert energy(masr("masr")).total == pytest.approx(energy(masr("masr"), load_table()).total)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("integer_add_pj: {32: 1.0}\ninteger_mult_pj: {16: 4.0}\n", ["sram_read_64bit_pj", "missing"]),
-    (SIMPLE.replace("{32: 1.0}", "{32: fast}"), ["integer_add_pj", "fast"]),
-    (SIMPLE.replace("{16: 4.0}", "{16: -4.0}"), ["integer_mult_pj", "-4.0"]),
-    (SIMPLE.replace("{1024: 64}", "64"), ["sram_read_64bit_pj", "mapping"]),
-    ("- just\n- a list\n", ["mapping"]),
-    ("integer_add_pj: {32: [1.0\n", ["cannot read"]),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("integer_add_pj: {32: 1.0}\ninteger_mult_pj: {16: 4.0}\n", ["sram_read_64bit_pj", "missing"]),
+        (SIMPLE.replace("{32: 1.0}", "{32: fast}"), ["integer_add_pj", "fast"]),
+        (SIMPLE.replace("{16: 4.0}", "{16: -4.0}"), ["integer_mult_pj", "-4.0"]),
+        (SIMPLE.replace("{1024: 64}", "64"), ["sram_read_64bit_pj", "mapping"]),
+        ("- just\n- a list\n", ["mapping"]),
+        ("integer_add_pj: {32: [1.0\n", ["cannot read"]),
+    ],
+)
 def test_bad_table_is_named(tmp_path, text, words):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

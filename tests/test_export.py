@@ -21,8 +21,14 @@ needs_tclsh = pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh no
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     keras.utils.set_random_seed(5)
-    model = keras.Sequential([keras.Input((6, 4)), L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), merge_mode="ave"),
-                              L.Dense(3, activation="softmax")], name="tiny")
+    model = keras.Sequential(
+        [
+            keras.Input((6, 4)),
+            L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), merge_mode="ave"),
+            L.Dense(3, activation="softmax"),
+        ],
+        name="tiny",
+    )
     root = tmp_path_factory.mktemp("export")
     hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=root / "hls", project_name="tiny"))
     x = np.random.default_rng(0).normal(size=(5, 6, 4))

@@ -18,8 +18,22 @@ from masr_hls.sim import compiler
 pytestmark = pytest.mark.csim
 
 # (width, integer bits, signed): narrow, wide (int128 storage), coarse and fine grids.
-SHAPES = [(16, 6, True), (8, 2, True), (16, 1, False), (12, 2, True), (20, 18, True), (32, 12, True), (1, 1, True),
-          (7, 7, False), (40, 3, True), (63, 20, True), (64, 30, False), (64, 10, True), (5, 0, False), (24, 10, True)]
+SHAPES = [
+    (16, 6, True),
+    (8, 2, True),
+    (16, 1, False),
+    (12, 2, True),
+    (20, 18, True),
+    (32, 12, True),
+    (1, 1, True),
+    (7, 7, False),
+    (40, 3, True),
+    (63, 20, True),
+    (64, 30, False),
+    (64, 10, True),
+    (5, 0, False),
+    (24, 10, True),
+]
 
 
 def _fixed(w, i, signed, q="AP_TRN", o="AP_WRAP"):
@@ -38,17 +52,22 @@ def _pairs(rng):
 
 
 def _program(pairs) -> str:
-    body = ['#include "masr/raw_bits.h"', "#include <stdio.h>", "#ifndef MASR_FAST_FIXED_ENABLED",
-            "#error the fast type must be enabled", "#endif",
-            "#include <math.h>",
-            # Doubles ap_fixed reads specially: zeros, subnormals, infinities, NaN (once per pair: ap_fixed warns),
-            # ties, and magnitudes beyond every type.
-            "static const double SPECIAL[] = {NAN, 0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, INFINITY,",
-            "    -INFINITY, 1e300, -1e300, 1e-300, 0.5, -0.5, 1.5, -2.5, 0.375, -0.375, 9.2233720368547758e18,",
-            "    -9.2233720368547758e18, 1.7e38, 3.0000000000000004, -1024.0009765625, 0.1, -0.1};",
-            "static const int N_SPECIAL = sizeof(SPECIAL) / sizeof(SPECIAL[0]);",
-            "template <class A, class F> long long same(const A &a, const F &f) {",
-            "    return masr::to_raw(a) == masr::to_raw(f) ? 0 : 1; }"]
+    body = [
+        '#include "masr/raw_bits.h"',
+        "#include <stdio.h>",
+        "#ifndef MASR_FAST_FIXED_ENABLED",
+        "#error the fast type must be enabled",
+        "#endif",
+        "#include <math.h>",
+        # Doubles ap_fixed reads specially: zeros, subnormals, infinities, NaN (once per pair: ap_fixed warns),
+        # ties, and magnitudes beyond every type.
+        "static const double SPECIAL[] = {NAN, 0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, INFINITY,",
+        "    -INFINITY, 1e300, -1e300, 1e-300, 0.5, -0.5, 1.5, -2.5, 0.375, -0.375, 9.2233720368547758e18,",
+        "    -9.2233720368547758e18, 1.7e38, 3.0000000000000004, -1024.0009765625, 0.1, -0.1};",
+        "static const int N_SPECIAL = sizeof(SPECIAL) / sizeof(SPECIAL[0]);",
+        "template <class A, class F> long long same(const A &a, const F &f) {",
+        "    return masr::to_raw(a) == masr::to_raw(f) ? 0 : 1; }",
+    ]
     # One function per pair: g++ -O2 spends far longer on one function holding every pair.
     for k, (src, dst) in enumerate(pairs):
         sa, sf = _fixed(*src)
@@ -57,8 +76,7 @@ def _program(pairs) -> str:
         ba, bf = _fixed(*b_shape)
         # ap_fixed compares an unsigned value with a negative signed one wrongly (5 < -4 is true);
         # the kernels compare values of one signedness only, so that is what is held equal here.
-        compare = ("        m += (a < b) != (af < bff); m += (a == b) != (af == bff); m += (a >= b) != (af >= bff);"
-                   if src[2] == b_shape[2] else "")
+        compare = "        m += (a < b) != (af < bff); m += (a == b) != (af == bff); m += (a >= b) != (af >= bff);" if src[2] == b_shape[2] else ""
         body.append(f"""__attribute__((noinline)) static long long pair_{k}(const int64_t *raw, int n, int64_t *bad, long long mismatches) {{
     for (int i = 0; i < n; i++) {{
         typedef {sa} sa_t; typedef {sf} sf_t; typedef {da} da_t; typedef {df} df_t; typedef {ba} ba_t; typedef {bf} bf_t;
@@ -106,13 +124,19 @@ def test_fast_fixed_equals_ap_fixed_on_every_mode():
     pairs = _pairs(rng)
     # -O0: the values compared are the language's, whatever the optimisation (the conversion matrix of
     # test_convert.py holds the -O2 kernels to the reference), and g++ builds this program in two thirds of the time.
-    lib = compiler.load(compiler.build_library({"fast_vs_ap.cpp": _program(pairs)}, main="fast_vs_ap.cpp",
-                                               name="tb_fast_vs_ap", arithmetic="fast", opt="-O0"))
+    lib = compiler.load(
+        compiler.build_library({"fast_vs_ap.cpp": _program(pairs)}, main="fast_vs_ap.cpp", name="tb_fast_vs_ap", arithmetic="fast", opt="-O0")
+    )
     lib.run.restype = ctypes.c_longlong
     # Raw patterns of every magnitude (from_raw keeps the low W bits): extremes, small and random.
-    raw = np.concatenate([rng.integers(-(2**62), 2**62, 3000), rng.integers(-300, 300, 1000),
-                          np.array([0, 1, -1, 2**63 - 1, -(2**63), 2**15, -(2**15), 2**31 - 1, -(2**31)]),
-                          rng.integers(-(2**20), 2**20, 1000) << rng.integers(0, 40, 1000)]).astype(np.int64)
+    raw = np.concatenate(
+        [
+            rng.integers(-(2**62), 2**62, 3000),
+            rng.integers(-300, 300, 1000),
+            np.array([0, 1, -1, 2**63 - 1, -(2**63), 2**15, -(2**15), 2**31 - 1, -(2**31)]),
+            rng.integers(-(2**20), 2**20, 1000) << rng.integers(0, 40, 1000),
+        ]
+    ).astype(np.int64)
     bad = np.zeros(2, np.int64)
     mismatches = lib.run(compiler.ptr(raw), ctypes.c_int(len(raw)), compiler.ptr(bad))
     cases = pairs + [(shape, "to double and float") for shape in SHAPES]
@@ -125,9 +149,11 @@ def test_arithmetic_is_selected_by_a_flag():
     assert "-O3" in compiler.csim_flags("fast", "-O3")
     with pytest.raises(ValueError, match="arithmetic"):
         compiler.csim_flags("float")
-    probe = {"probe.cpp": '#include "masr/fast_fixed.h"\n#include <type_traits>\nextern "C" int fast() {\n'
-             "    return !std::is_same<masr::fixed_t<16, 6>, ap_fixed<16, 6> >::value; }\n"
-             'extern "C" int wide_is_ap() { return std::is_same<masr::fixed_t<96, 40>, ap_fixed<96, 40> >::value; }\n'}
+    probe = {
+        "probe.cpp": '#include "masr/fast_fixed.h"\n#include <type_traits>\nextern "C" int fast() {\n'
+        "    return !std::is_same<masr::fixed_t<16, 6>, ap_fixed<16, 6> >::value; }\n"
+        'extern "C" int wide_is_ap() { return std::is_same<masr::fixed_t<96, 40>, ap_fixed<96, 40> >::value; }\n'
+    }
     fast = compiler.load(compiler.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="fast"))
     slow = compiler.load(compiler.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="ap_fixed"))
     assert fast.fast() == 1 and slow.fast() == 0

@@ -54,8 +54,7 @@ def multi_type_sim(src: FixedType, types: list[FixedType]):
             f"void from_double_{k}(const double *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
             f"out[i] = masr::to_raw({t.cpp()}(x[i])); }}"
         )
-    lib = compiler.load(compiler.build_library({"many_types.cpp": "\n".join(body) + "\n}\n"}, main="many_types.cpp",
-                                                 name="tb_many_types", opt="-O0"))
+    lib = compiler.load(compiler.build_library({"many_types.cpp": "\n".join(body) + "\n}\n"}, main="many_types.cpp", name="tb_many_types", opt="-O0"))
 
     def run(kind, k, values, ctype):
         values = np.ascontiguousarray(values)
@@ -77,7 +76,7 @@ def test_quantize_matches_ap_fixed(k, types_sim):
     t = TYPES[k]
     rng = np.random.default_rng(t.width * 1000 + t.integer)
     span = 2.0 ** (t.integer + 1)
-    x = np.concatenate([edge_values(t), rng.uniform(-span, span, 4000), rng.normal(0, 2.0 ** t.integer, 2000)])
+    x = np.concatenate([edge_values(t), rng.uniform(-span, span, 4000), rng.normal(0, 2.0**t.integer, 2000)])
     x = x[np.abs(x) < 2.0**29]  # inside SOURCE, so the raw path sees the same values
     assert_bit_exact(types_sim("from_double", k, x, ctypes.c_double), t.quantize_float(x), x, f"double -> {t}")
     raw = SOURCE.quantize_float(x)
@@ -202,8 +201,9 @@ def test_python_integer_path_equals_int64_path(t):
         assert exact.dtype == np.int64 and np.array_equal(exact, expected), (t, frac)
 
 
-WIDE_TYPES = [FixedType(w, i, True, q, o) for (w, i), q, o in zip(
-    [(63, 20), (64, 28), (64, 40), (64, 64), (63, 0)] * 6, ROUNDING_MODES * 4, OVERFLOW_MODES * 7)]
+WIDE_TYPES = [
+    FixedType(w, i, True, q, o) for (w, i), q, o in zip([(63, 20), (64, 28), (64, 40), (64, 64), (63, 0)] * 6, ROUNDING_MODES * 4, OVERFLOW_MODES * 7)
+]
 
 
 @pytest.mark.csim

@@ -17,11 +17,14 @@ L = keras.layers
 @pytest.fixture(scope="module")
 def kws_model():
     keras.utils.set_random_seed(3)
-    return keras.Sequential([
-        keras.Input((6, 5)),
-        L.Bidirectional(L.GRU(4, activation="relu", return_sequences=True), merge_mode="sum", name="bigru"),
-        L.Dense(3, activation="softmax", name="out"),
-    ], name="kws")
+    return keras.Sequential(
+        [
+            keras.Input((6, 5)),
+            L.Bidirectional(L.GRU(4, activation="relu", return_sequences=True), merge_mode="sum", name="bigru"),
+            L.Dense(3, activation="softmax", name="out"),
+        ],
+        name="kws",
+    )
 
 
 @pytest.mark.csim
@@ -74,7 +77,7 @@ def test_write_replaces_a_stale_project(kws_model, tmp_path):
     assert (tmp_path / "prj" / "firmware" / "weights.h").read_text() != before
 
 
-VITIS_SCRIPT = textwrap.dedent('''
+VITIS_SCRIPT = textwrap.dedent("""
     import sys, os, hashlib, pathlib
     if sys.argv[1] == "without":
         sys.modules["masr_hls"] = None  # as if masr_hls were not installed
@@ -90,15 +93,20 @@ VITIS_SCRIPT = textwrap.dedent('''
     for path in sorted(root.rglob("*")):
         if path.is_file() and "nnet_utils" not in path.parts:
             print("FILE", path.relative_to(root), hashlib.sha256(path.read_bytes()).hexdigest())
-''')
+""")
 
 
 @pytest.mark.slow
 def test_vitis_backend_output_is_unchanged_by_masr_hls(tmp_path):
     digests = {}
     for case in ("with", "without"):
-        run = subprocess.run([sys.executable, "-c", VITIS_SCRIPT, case, str(tmp_path / case)], capture_output=True,
-                             text=True, timeout=600, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+        run = subprocess.run(
+            [sys.executable, "-c", VITIS_SCRIPT, case, str(tmp_path / case)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         digests[case] = [line for line in run.stdout.splitlines() if line.startswith("FILE ")]
     assert any("weights.h" in line or "myproject.cpp" in line for line in digests["with"])

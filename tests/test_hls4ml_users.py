@@ -28,8 +28,9 @@ def models():
     return {
         "gru": sequential(L.GRU(8, return_sequences=True, name="gru"), L.Dense(3, name="head")),
         "lstm": sequential(L.LSTM(6, name="lstm")),
-        "bi": sequential(L.Bidirectional(L.LSTM(5, return_sequences=True), backward_layer=L.GRU(4, return_sequences=True,
-                                                                                                  go_backwards=True), name="bi")),
+        "bi": sequential(
+            L.Bidirectional(L.LSTM(5, return_sequences=True), backward_layer=L.GRU(4, return_sequences=True, go_backwards=True), name="bi")
+        ),
         "simple": sequential(L.SimpleRNN(4, name="simple")),
     }
 
@@ -49,6 +50,7 @@ def hls4ml_config(model, **kwargs):
 
 
 # --- hls4ml's keys ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("static", [True, False])
 def test_static_is_accepted_and_kept(models, static):
@@ -139,8 +141,9 @@ def test_io_stream_gives_stream_ports_and_the_same_outputs(models, tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 6, 5)).astype(np.float32)
     outputs = {}
     for io_type in ("io_parallel", "io_stream"):
-        hm = hls4ml.converters.convert_from_keras_model(model, hls_config=hls4ml_config(model), backend="MASR", io_type=io_type,
-                                                        output_dir=str(tmp_path / io_type))
+        hm = hls4ml.converters.convert_from_keras_model(
+            model, hls_config=hls4ml_config(model), backend="MASR", io_type=io_type, output_dir=str(tmp_path / io_type)
+        )
         hm.compile()
         outputs[io_type] = hm.predict(x)
         top = (tmp_path / io_type / "firmware" / "myproject.cpp").read_text()
@@ -153,6 +156,7 @@ def test_io_stream_gives_stream_ports_and_the_same_outputs(models, tmp_path):
 
 
 # --- hls4ml's IR and tools -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["gru", "lstm", "bi", "simple"])
 def test_nodes_look_like_hls4ml_layers(models, name):
@@ -213,6 +217,7 @@ def test_hls4ml_profiling_and_plotting_show_masr_layers(tmp_path, monkeypatch):
 
 # --- refusals by name through hls4ml's API ---------------------------------------------------------------------
 
+
 def time_distributed_conv():
     keras.utils.set_random_seed(0)
     inputs = keras.Input((4, 6, 6, 2))
@@ -248,7 +253,7 @@ def test_conversion_without_a_config_for_masr_refuses_by_name():
 
 # Each model is read by hls4ml's config_from_keras_model (with no backend, then for Vitis) and converted and
 # written by the Vitis backend, in a process with masr_hls installed and in one where it is hidden.
-VITIS_MATRIX = textwrap.dedent('''
+VITIS_MATRIX = textwrap.dedent("""
     import hashlib, json, pathlib, sys
     if sys.argv[1] == "without":
         sys.modules["masr_hls"] = None  # as if masr_hls were not installed
@@ -295,7 +300,7 @@ VITIS_MATRIX = textwrap.dedent('''
             "vitis": outcome(lambda: written(model, f"{sys.argv[2]}/{name}")),
         }
     print("RESULTS", json.dumps(results))
-''')
+""")
 # Reading a model for no backend in particular, masr_hls' handlers read TimeDistributed(Dense) and GaussianNoise,
 # which hls4ml 1.3 cannot (docs/backend.md); everywhere else the result is hls4ml's own.
 DOCUMENTED_FIXES = {"td-dense": "config", "dense-noise": "config"}
@@ -305,8 +310,13 @@ DOCUMENTED_FIXES = {"td-dense": "config", "dense-noise": "config"}
 def test_other_backends_build_what_they_built_without_masr_hls(tmp_path):
     results = {}
     for case in ("with", "without"):
-        run = subprocess.run([sys.executable, "-c", VITIS_MATRIX, case, str(tmp_path / case)], capture_output=True,
-                             text=True, timeout=900, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+        run = subprocess.run(
+            [sys.executable, "-c", VITIS_MATRIX, case, str(tmp_path / case)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         line = next(line for line in run.stdout.splitlines() if line.startswith("RESULTS "))
         results[case] = json.loads(line.removeprefix("RESULTS "))

@@ -32,13 +32,16 @@ def small_project(tmp_path_factory):
     so the U_h engine too) merged by sum, LSTM, ReLU SimpleRNN returning its last state, Dense + softmax."""
     root = tmp_path_factory.mktemp("lint")
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((5, 3)),
-        L.Bidirectional(L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", name="bigru"),
-        L.LSTM(4, return_sequences=True, name="lstm"),
-        L.SimpleRNN(4, activation="relu", name="rnn"),
-        L.Dense(3, activation="softmax", name="head"),
-    ], name="small")
+    model = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            L.Bidirectional(L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", name="bigru"),
+            L.LSTM(4, return_sequences=True, name="lstm"),
+            L.SimpleRNN(4, activation="relu", name="rnn"),
+            L.Dense(3, activation="softmax", name="head"),
+        ],
+        name="small",
+    )
     model.save(root / "m.keras")
     project_module.convert(root / "m.keras", root / "prj", config_updates={"Lanes": 2})
     return root / "prj"
@@ -180,8 +183,6 @@ void lane(const vec &v, int y[8]) {
 }
 """,
 }
-
-
 
 
 def lines_of(text: str, name: str = "snippet.h"):

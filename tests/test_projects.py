@@ -12,8 +12,13 @@ pytestmark = [pytest.mark.csim, pytest.mark.slow]
 
 @pytest.mark.parametrize("project", ["kws_bigru", "deepspeech2_small"])
 def test_example_project_runs_end_to_end(project, tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "projects" / project / "recipe.py"), "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "projects" / project / "recipe.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=tmp_path,
+    )
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
     assert "csim vs numpy reference bit-exact" in out and "agrees" in out

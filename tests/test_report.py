@@ -18,8 +18,9 @@ L = keras.layers
 @pytest.fixture(scope="module")
 def hw(tmp_path_factory):
     keras.utils.set_random_seed(7)
-    model = keras.Sequential([keras.Input((8, 6)), L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), name="bi"),
-                              L.Dense(3, name="head")])
+    model = keras.Sequential(
+        [keras.Input((8, 6)), L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), name="bi"), L.Dense(3, name="head")]
+    )
     prune_to_sparsity(model, 0.5)
     folder = tmp_path_factory.mktemp("report")
     model.save(folder / "model.keras")
@@ -96,8 +97,18 @@ def test_plots_are_written(hw, tmp_path):
 
 def test_report_command(hw, tmp_path, capsys):
     np.save(tmp_path / "x.npy", sparse_input(5))
-    args = ["report", str(hw.output_dir), "--input", str(tmp_path / "x.npy"), "--samples", "4",
-            "--json", str(tmp_path / "r.json"), "--plots", str(tmp_path / "plots")]
+    args = [
+        "report",
+        str(hw.output_dir),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--samples",
+        "4",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--plots",
+        str(tmp_path / "plots"),
+    ]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "4 sample(s) of 8 frames" in out and "x dens" in out

@@ -112,16 +112,32 @@ def test_sizes_and_lanes(kind, n_in, n_units, lanes, macs, t):
 
 PRECISIONS = [  # a narrow, truncating cell and a wide, convergent-rounding one (state wrap-around included)
     dict(
-        in_t="ap_fixed<8,3,AP_TRN,AP_SAT>", state_t="ap_fixed<8,3,AP_TRN,AP_WRAP>", weight_t="ap_fixed<6,2,AP_TRN_ZERO,AP_SAT_SYM>",
-        recurrent_weight_t="ap_fixed<6,2>", bias_t="ap_fixed<8,3>", accum_t="ap_fixed<14,5,AP_TRN,AP_WRAP>",
-        gate_t="ap_ufixed<8,1,AP_RND,AP_SAT>", cand_t="ap_fixed<8,3,AP_RND_ZERO,AP_SAT>", cell_t="ap_fixed<10,4,AP_RND_INF,AP_WRAP>",
-        act_n_log2=6, rec_n_log2=5, act_r_log2=2, rec_r_log2=4,
+        in_t="ap_fixed<8,3,AP_TRN,AP_SAT>",
+        state_t="ap_fixed<8,3,AP_TRN,AP_WRAP>",
+        weight_t="ap_fixed<6,2,AP_TRN_ZERO,AP_SAT_SYM>",
+        recurrent_weight_t="ap_fixed<6,2>",
+        bias_t="ap_fixed<8,3>",
+        accum_t="ap_fixed<14,5,AP_TRN,AP_WRAP>",
+        gate_t="ap_ufixed<8,1,AP_RND,AP_SAT>",
+        cand_t="ap_fixed<8,3,AP_RND_ZERO,AP_SAT>",
+        cell_t="ap_fixed<10,4,AP_RND_INF,AP_WRAP>",
+        act_n_log2=6,
+        rec_n_log2=5,
+        act_r_log2=2,
+        rec_r_log2=4,
     ),
     dict(
-        in_t="ap_fixed<24,8,AP_RND_CONV,AP_SAT>", state_t="ap_fixed<24,8,AP_RND_CONV,AP_SAT>", weight_t="ap_fixed<18,4,AP_RND,AP_SAT>",
-        recurrent_weight_t="ap_fixed<12,3,AP_RND_MIN_INF,AP_SAT>", bias_t="ap_fixed<20,6>", accum_t="ap_fixed<40,14,AP_RND,AP_WRAP>",
-        gate_t="ap_fixed<18,2,AP_RND,AP_SAT>", cand_t="ap_fixed<20,8,AP_RND,AP_SAT>", cell_t="ap_fixed<24,10,AP_RND,AP_SAT>",
-        act_n_log2=12, rec_n_log2=11,
+        in_t="ap_fixed<24,8,AP_RND_CONV,AP_SAT>",
+        state_t="ap_fixed<24,8,AP_RND_CONV,AP_SAT>",
+        weight_t="ap_fixed<18,4,AP_RND,AP_SAT>",
+        recurrent_weight_t="ap_fixed<12,3,AP_RND_MIN_INF,AP_SAT>",
+        bias_t="ap_fixed<20,6>",
+        accum_t="ap_fixed<40,14,AP_RND,AP_WRAP>",
+        gate_t="ap_fixed<18,2,AP_RND,AP_SAT>",
+        cand_t="ap_fixed<20,8,AP_RND,AP_SAT>",
+        cell_t="ap_fixed<24,10,AP_RND,AP_SAT>",
+        act_n_log2=12,
+        rec_n_log2=11,
     ),
 ]
 
@@ -185,9 +201,16 @@ def wide_cell(kind, reset_after, recurrent_activation, accum_t):
     return CellConfig(kind, 9, 6, "tanh", recurrent_activation, reset_after, accum_t=accum_t, lanes=2, **types)
 
 
-WIDE_CASES = [(kind, reset_after, recurrent_activation, accum_t) for accum_t in WIDE_ACCUMULATORS
-              for kind, reset_after, recurrent_activation in
-              [("gru", True, "sigmoid"), ("gru", False, "hard_sigmoid"), ("lstm", True, "sigmoid"), ("simple_rnn", True, "sigmoid")]]
+WIDE_CASES = [
+    (kind, reset_after, recurrent_activation, accum_t)
+    for accum_t in WIDE_ACCUMULATORS
+    for kind, reset_after, recurrent_activation in [
+        ("gru", True, "sigmoid"),
+        ("gru", False, "hard_sigmoid"),
+        ("lstm", True, "sigmoid"),
+        ("simple_rnn", True, "sigmoid"),
+    ]
+]
 WIDE_MERGES = ["mul", "ave"]
 
 
@@ -288,9 +311,16 @@ def test_reference_step_follows_keras_gru_equations():
     """The reference GRU at high precision agrees with the float equations Keras uses."""
     rng = np.random.default_rng(2)
     wide = dict(
-        in_t="ap_fixed<32,8>", state_t="ap_fixed<32,8>", weight_t="ap_fixed<24,4>", recurrent_weight_t="ap_fixed<24,4>",
-        bias_t="ap_fixed<24,4>", accum_t="ap_fixed<40,12,AP_RND,AP_WRAP>", gate_t="ap_fixed<20,2>", cand_t="ap_fixed<20,4>",
-        act_n_log2=16, rec_n_log2=16,
+        in_t="ap_fixed<32,8>",
+        state_t="ap_fixed<32,8>",
+        weight_t="ap_fixed<24,4>",
+        recurrent_weight_t="ap_fixed<24,4>",
+        bias_t="ap_fixed<24,4>",
+        accum_t="ap_fixed<40,12,AP_RND,AP_WRAP>",
+        gate_t="ap_fixed<20,2>",
+        cand_t="ap_fixed<20,4>",
+        act_n_log2=16,
+        rec_n_log2=16,
     )
     for reset_after in (True, False):
         cfg = CellConfig("gru", 5, 4, reset_after=reset_after, **wide)

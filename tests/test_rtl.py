@@ -36,7 +36,14 @@ CONFIGS = {
     "lanes1_k1_trn": (37, 100, 1, 1, 4, "ap_fixed<8,2>", "ap_fixed<10,4>", "ap_fixed<18,8>"),
     # rounding, three windows per row, an accumulator narrow enough to wrap
     "lanes4_k2_rnd_wrap": (
-        64, 96, 4, 2, 1, "ap_fixed<8,2,AP_RND,AP_SAT>", "ap_fixed<12,4,AP_RND,AP_SAT>", "ap_fixed<14,6,AP_RND,AP_WRAP>",
+        64,
+        96,
+        4,
+        2,
+        1,
+        "ap_fixed<8,2,AP_RND,AP_SAT>",
+        "ap_fixed<12,4,AP_RND,AP_SAT>",
+        "ap_fixed<14,6,AP_RND,AP_WRAP>",
     ),
     # convergent rounding, unsigned (ReLU) activations
     "lanes16_k2_conv_relu": (100, 100, 16, 2, 4, "ap_fixed<6,1>", "ap_ufixed<8,3>", "ap_fixed<16,6,AP_RND_CONV>"),
@@ -49,8 +56,7 @@ CONFIGS = {
 
 def make_config(name: str) -> MxvConfig:
     n_out, n_in, lanes, k, scan, w_t, a_t, acc_t, *fifo = CONFIGS[name]
-    return MxvConfig(n_in, n_out, F(w_t), F(a_t), F(acc_t), lanes=lanes, macs_per_lane=k, scan_words=scan,
-                     fifo_depth=fifo[0] if fifo else 4)
+    return MxvConfig(n_in, n_out, F(w_t), F(a_t), F(acc_t), lanes=lanes, macs_per_lane=k, scan_words=scan, fifo_depth=fifo[0] if fifo else 4)
 
 
 def random_weights(rng, cfg: MxvConfig, density: float) -> np.ndarray:
@@ -150,14 +156,15 @@ def run_config(name: str) -> list[Case]:
                 )
             )
     _results[name] = cases
-    print(f"\n{name}: {cfg.n_out}x{cfg.n_in}, {cfg.lanes} lanes x {cfg.macs_per_lane} MACs, "
-          f"{rtl.windows_per_row(cfg)} window(s) per row")
+    print(f"\n{name}: {cfg.n_out}x{cfg.n_in}, {cfg.lanes} lanes x {cfg.macs_per_lane} MACs, {rtl.windows_per_row(cfg)} window(s) per row")
     print("  w_dens a_dens   RTL  model  ideal")
     for wd in DENSITIES:
         for ad in DENSITIES:
             group = [c for c in cases if c.w_density == wd and c.a_density == ad]
-            print(f"  {wd:6.1f} {ad:6.1f} {np.mean([c.cycles for c in group]):5.0f} "
-                  f"{np.mean([c.model for c in group]):6.0f} {np.mean([c.ideal for c in group]):6.0f}")
+            print(
+                f"  {wd:6.1f} {ad:6.1f} {np.mean([c.cycles for c in group]):5.0f} "
+                f"{np.mean([c.model for c in group]):6.0f} {np.mean([c.ideal for c in group]):6.0f}"
+            )
     return cases
 
 

@@ -39,24 +39,34 @@ NARROW = {  # every rounding and overflow mode family on the way through a cell
 # cell (gru: reset_after=True, gru_before: reset_after=False, lstm)
 CASES = {
     "lanes1-bidirectional-concat-relu-T50": ("bi", 1, 1, 8, 50, "relu", "sigmoid", "concat", (1.0, 0.5, 0.1, 0.0), {}, "gru"),
-    "lanes4-unidirectional-tanh-hard_sigmoid": ("uni", 4, 2, 10, 30, "tanh", "hard_sigmoid", None, (0.0, 0.1, 0.5, 1.0),
-                                                NARROW, "gru"),
+    "lanes4-unidirectional-tanh-hard_sigmoid": ("uni", 4, 2, 10, 30, "tanh", "hard_sigmoid", None, (0.0, 0.1, 0.5, 1.0), NARROW, "gru"),
     "lanes2-bidirectional-sum-reset_after-false": ("bi", 2, 1, 6, 10, "relu", "sigmoid", "sum", (0.5, 1.0), {}, "gru_before"),
-    "lanes3-unidirectional-lstm": ("uni", 3, 1, 5, 8, "tanh", "sigmoid", None, (0.5, 1.0),
-                                   {"cell": "ap_fixed<14,4,AP_RND_CONV,AP_SAT>"}, "lstm"),
+    "lanes3-unidirectional-lstm": ("uni", 3, 1, 5, 8, "tanh", "sigmoid", None, (0.5, 1.0), {"cell": "ap_fixed<14,4,AP_RND_CONV,AP_SAT>"}, "lstm"),
 }
 SAMPLES = 2
 
 
 def gru(rng, name, n_in, units, density, activation, recurrent_activation, return_sequences=True, cell="gru"):
     """A random recurrent layer: cell is gru (reset_after=True), gru_before (reset_after=False) or lstm."""
+
     def sparse(shape):
         return rng.normal(0, 0.6, shape) * (rng.random(shape) < density)
 
     gates = 4 if cell == "lstm" else 3
     bias = rng.normal(0, 0.2, (2, 3 * units) if cell == "gru" else (gates * units,))
-    return RecurrentSpec(name, "lstm" if cell == "lstm" else "gru", units, activation, recurrent_activation, cell == "gru",
-                         False, return_sequences, sparse((n_in, gates * units)), sparse((units, gates * units)), bias)
+    return RecurrentSpec(
+        name,
+        "lstm" if cell == "lstm" else "gru",
+        units,
+        activation,
+        recurrent_activation,
+        cell == "gru",
+        False,
+        return_sequences,
+        sparse((n_in, gates * units)),
+        sparse((units, gates * units)),
+        bias,
+    )
 
 
 def keras_layer(spec):
@@ -218,8 +228,9 @@ def test_new_top_modules_lint_clean(tmp_path):
     for merge in ("sum", "mul", "ave"):  # the merge modes the cases above do not build
         rng = np.random.default_rng(0)
         halves = [gru(rng, f"h{d}", 5, 7, 0.5, "relu", "hard_sigmoid") for d in "fb"]
-        hw = convert_specs("m", 9, 5, [BidirectionalSpec("bi", *halves, merge, True)],
-                           {"Model": {"Lanes": 16, "Precision": NARROW}}, tmp_path / merge)
+        hw = convert_specs(
+            "m", 9, 5, [BidirectionalSpec("bi", *halves, merge, True)], {"Model": {"Lanes": 16, "Precision": NARROW}}, tmp_path / merge
+        )
         rtl_model.lint(hw.layers[0], hw.max_frames)
 
 
@@ -228,8 +239,7 @@ def test_new_top_modules_lint_clean(tmp_path):
 @needs_yosys
 def test_yosys_resources_of_a_small_gru(tmp_path):
     rng = np.random.default_rng(5)
-    hw = convert_specs("small", 8, 6, [gru(rng, "g", 6, 4, 0.5, "relu", "sigmoid")],
-                       {"Model": {"Lanes": 2, "TableSizeLog2": 6}}, tmp_path / "p")
+    hw = convert_specs("small", 8, 6, [gru(rng, "g", 6, 4, 0.5, "relu", "sigmoid")], {"Model": {"Lanes": 2, "TableSizeLog2": 6}}, tmp_path / "p")
     resources = rtl_model.synthesize_layer(hw.layers[0], hw.max_frames)
     print("\nyosys synth_xilinx, GRU 6 -> 4 units on 2 lanes:", {k: v for k, v in resources.items() if k != "cells"})
     assert resources["LUT"] > 0 and resources["FF"] > 0
@@ -248,16 +258,18 @@ def test_cli_round_trip(tmp_path, capsys):
 
     keras.utils.set_random_seed(3)
     L = keras.layers
-    model = keras.Sequential([keras.Input((12, 5)),
-                              L.Bidirectional(L.GRU(6, activation="relu", recurrent_activation="hard_sigmoid",
-                                                    return_sequences=True), merge_mode="ave", name="bi")])
+    model = keras.Sequential(
+        [
+            keras.Input((12, 5)),
+            L.Bidirectional(L.GRU(6, activation="relu", recurrent_activation="hard_sigmoid", return_sequences=True), merge_mode="ave", name="bi"),
+        ]
+    )
     path = tmp_path / "m.keras"
     model.save(path)
     project.convert(path, tmp_path / "prj", config_updates={"Lanes": 16})
     x = np.random.default_rng(2).normal(size=(2, 12, 5))
     np.save(tmp_path / "x.npy", x)
-    code = cli.main(["rtl", str(tmp_path / "prj"), "--input", str(tmp_path / "x.npy"), "--samples", "2",
-                     "--json", str(tmp_path / "rtl.json")])
+    code = cli.main(["rtl", str(tmp_path / "prj"), "--input", str(tmp_path / "x.npy"), "--samples", "2", "--json", str(tmp_path / "rtl.json")])
     out = capsys.readouterr().out
     print(out)
     assert code == 0, out
@@ -280,11 +292,32 @@ def test_cli_fails_when_not_bit_exact(tmp_path, monkeypatch, capsys):
 
     rng = np.random.default_rng(0)
     hw = convert_specs("m", 4, 3, [gru(rng, "g", 3, 2, 1.0, "relu", "sigmoid")], {}, tmp_path / "p")
-    row = {"layer": "g", "kind": "recurrent", "in_rtl": True, "reason": None, "csim_layer_cycles": 1.0,
-           "rtl_layer_cycles": 1.0, "rtl_load_cycles": 1.0, "bit_exact": False, "mismatches": 3, "resources": None,
-           "directions": [{"direction": "forward", "steps": 4, "pairs": 8.0, "ideal_cycles": 8.0, "csim_engine_cycles": 30.0,
-                           "csim_sweep_cycles": 60.0, "rtl_engine_cycles": 29.0, "rtl_kernel_cycles": 15.0,
-                           "rtl_recurrent_cycles": 14.0, "rtl_sweep_cycles": 58.0}]}
+    row = {
+        "layer": "g",
+        "kind": "recurrent",
+        "in_rtl": True,
+        "reason": None,
+        "csim_layer_cycles": 1.0,
+        "rtl_layer_cycles": 1.0,
+        "rtl_load_cycles": 1.0,
+        "bit_exact": False,
+        "mismatches": 3,
+        "resources": None,
+        "directions": [
+            {
+                "direction": "forward",
+                "steps": 4,
+                "pairs": 8.0,
+                "ideal_cycles": 8.0,
+                "csim_engine_cycles": 30.0,
+                "csim_sweep_cycles": 60.0,
+                "rtl_engine_cycles": 29.0,
+                "rtl_kernel_cycles": 15.0,
+                "rtl_recurrent_cycles": 14.0,
+                "rtl_sweep_cycles": 58.0,
+            }
+        ],
+    }
     result = {"model": "m", "samples": 1, "frames": 4, "clock_ns": 5.0, "layers": [row], "csim_exact": False, "ok": False}
     monkeypatch.setattr(rtl, "require_tool", lambda name: name)
     monkeypatch.setattr(project, "load", lambda path: hw)
@@ -297,8 +330,9 @@ def test_cli_fails_when_not_bit_exact(tmp_path, monkeypatch, capsys):
 # ---------------------------------------------------- what the RTL refuses
 def test_uncovered_layers_are_named(tmp_path):
     rng = np.random.default_rng(0)
-    simple = RecurrentSpec("enc_simple", "simple_rnn", 4, "relu", "sigmoid", False, False, True,
-                           rng.normal(size=(3, 4)), rng.normal(size=(4, 4)), rng.normal(size=4))
+    simple = RecurrentSpec(
+        "enc_simple", "simple_rnn", 4, "relu", "sigmoid", False, False, True, rng.normal(size=(3, 4)), rng.normal(size=(4, 4)), rng.normal(size=4)
+    )
     lstm = gru(rng, "lstm", 4, 4, 1.0, "tanh", "sigmoid", cell="lstm")
     hw = convert_specs("m", 5, 3, [simple, lstm, DenseSpec("head", rng.normal(size=(4, 2)), np.zeros(2))], {}, tmp_path / "p")
     reasons = [rtl_model.unsupported_reason(layer) for layer in hw.layers]
@@ -307,8 +341,7 @@ def test_uncovered_layers_are_named(tmp_path):
     assert "'head'" in reasons[2] and "not in the RTL" in reasons[2]
     with pytest.raises(rtl_model.NotInRtl, match="enc_simple"):
         rtl_model.LayerRtl(hw.layers[0], 5)
-    dense_mode = convert_specs("d", 5, 4, [gru(rng, "g", 4, 4, 1.0, "relu", "sigmoid")], {"Model": {"Mode": "dense"}},
-                               tmp_path / "d")
+    dense_mode = convert_specs("d", 5, 4, [gru(rng, "g", 4, 4, 1.0, "relu", "sigmoid")], {"Model": {"Mode": "dense"}}, tmp_path / "d")
     assert "mode 'dense'" in rtl_model.unsupported_reason(dense_mode.layers[0])
 
 

@@ -11,9 +11,11 @@ pytestmark = pytest.mark.csim
 
 def test_small_checks_are_bit_exact_and_utilisation_is_at_most_one(monkeypatch, capsys):
     # The command's checks at small sizes (its own defaults build the same libraries with larger matrices).
-    small = [lambda rng: selfcheck.check_engine(rng, n_out=24, n_in=20, lanes=4, frames=3),
-             lambda rng: selfcheck.check_bidirectional_gru(rng, n_in=6, units=5, lanes=2, frames=4),
-             lambda rng: selfcheck.check_head(rng, n_in=12, n_out=5, lanes=2, frames=3)]
+    small = [
+        lambda rng: selfcheck.check_engine(rng, n_out=24, n_in=20, lanes=4, frames=3),
+        lambda rng: selfcheck.check_bidirectional_gru(rng, n_in=6, units=5, lanes=2, frames=4),
+        lambda rng: selfcheck.check_head(rng, n_in=12, n_out=5, lanes=2, frames=3),
+    ]
     monkeypatch.setattr(selfcheck, "CHECKS", small)
     assert main(["selfcheck"]) == 0
     out = capsys.readouterr().out

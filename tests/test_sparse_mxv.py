@@ -83,9 +83,13 @@ def sim_key(cfg: MxvConfig, arithmetic: str | None) -> tuple:
 def libraries() -> list[list[tuple]]:
     """The (config, arithmetic) keys of every configuration the tests use, one list per arithmetic (a compile
     flag): each list is one library."""
-    default = ([shape_config(s, m) for s in SHAPES for m in MODES] + [encoder_config(n) for n in ENCODER_SIZES]
-               + [product_config(*types) for types in PRODUCT_TYPES] + [wide_config(a) for a in WIDE_ACCUMULATORS]
-               + [DENSITY_CONFIG, BALANCE_CONFIG])
+    default = (
+        [shape_config(s, m) for s in SHAPES for m in MODES]
+        + [encoder_config(n) for n in ENCODER_SIZES]
+        + [product_config(*types) for types in PRODUCT_TYPES]
+        + [wide_config(a) for a in WIDE_ACCUMULATORS]
+        + [DENSITY_CONFIG, BALANCE_CONFIG]
+    )
     keys = [sim_key(cfg, None) for cfg in default]
     for arithmetic in compiler.ARITHMETICS:
         keys += [(fifo_config(*case, mode), arithmetic) for case in FIFO_CASES for mode in MODES]

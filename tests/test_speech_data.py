@@ -13,8 +13,16 @@ needs_espeak = pytest.mark.skipif(
 )
 
 SMALL = dict(
-    keywords=("yes", "no"), unknown_words=("cat", "tree"), accents=("en-us",), variants=("m1", "f2"), test_variants=("f2",),
-    train_per_class=3, test_per_class=2, frames=20, n_mels=12, progress=False,
+    keywords=("yes", "no"),
+    unknown_words=("cat", "tree"),
+    accents=("en-us",),
+    variants=("m1", "f2"),
+    test_variants=("f2",),
+    train_per_class=3,
+    test_per_class=2,
+    frames=20,
+    n_mels=12,
+    progress=False,
 )
 
 

@@ -102,6 +102,7 @@ def keras_weights(model) -> dict[tuple[str, str], np.ndarray]:
                 found[layer.name, role] = np.concatenate([found.get((layer.name, role), values[:0]), values])
     return found
 
+
 def keras_ranges(model, x) -> dict[str, float]:
     """The largest |value| each converted layer's Keras counterpart outputs on ``x`` (the key ``input``: of ``x``)."""
     import keras
@@ -138,8 +139,10 @@ def weight_overflows(model) -> list[str]:
         t = getattr(config, f"{role}_t")
         outside = values[values > max(t.max_value, -t.min_value)]
         if outside.size:
-            lines.append(f"layer {name!r} {role}: {outside.size} Keras value{'s' if outside.size != 1 else ''} up to "
-                         f"{outside.max():.4g} ({t.cpp()} holds {t.min_value:.4g}..{t.max_value:.4g})")
+            lines.append(
+                f"layer {name!r} {role}: {outside.size} Keras value{'s' if outside.size != 1 else ''} up to "
+                f"{outside.max():.4g} ({t.cpp()} holds {t.min_value:.4g}..{t.max_value:.4g})"
+            )
     return lines
 
 
@@ -152,8 +155,12 @@ def widened(model, integer: dict[str, int] | None = None):
     twins = _WIDENED.setdefault(model, {})
     key = tuple(sorted((integer or {}).items()))
     if key not in twins:
-        graph = convert_from_keras_model(model.keras_model, hls_config=widened_config(model.max_frames, integer),
-                                         output_dir=str(model.output_dir / "widened"), project_name=f"{model.project_name}_wide")
+        graph = convert_from_keras_model(
+            model.keras_model,
+            hls_config=widened_config(model.max_frames, integer),
+            output_dir=str(model.output_dir / "widened"),
+            project_name=f"{model.project_name}_wide",
+        )
         twins[key] = type(model).of(graph)
     return twins[key]
 
@@ -166,8 +173,7 @@ def role_types(model, layer_name: str) -> dict[str, object]:
     if isinstance(layer, DenseLayer):
         roles = {"output": layer.head.out_t, "table": layer.head.table_t}
         if layer.softmax is not None:
-            roles.update({"softmax": layer.softmax.out_t, "softmax exp": layer.softmax.exp_t,
-                          "softmax 1/sum": layer.softmax.inv_t})
+            roles.update({"softmax": layer.softmax.out_t, "softmax exp": layer.softmax.exp_t, "softmax 1/sum": layer.softmax.inv_t})
         return roles
     cells = [layer.cell] if isinstance(layer, RecurrentLayer) else [layer.fwd, layer.bwd]
     roles = {}
@@ -183,9 +189,11 @@ def overflows(model, log) -> list[str]:
     lines = []
     for (scope, t), found in sorted(log.found.items(), key=lambda item: -item[1].largest):
         roles = [role for role, rt in role_types(model, scope).items() if rt == t] if scope else []
-        lines.append(f"{'layer ' + repr(scope) if scope != 'input' else 'the input'} {'/'.join(roles) or t.cpp()}: "
-                     f"{found.count} value{'s' if found.count != 1 else ''} up to {found.largest:.4g} "
-                     f"({t.cpp()} holds {t.min_value:.4g}..{t.max_value:.4g})")
+        lines.append(
+            f"{'layer ' + repr(scope) if scope != 'input' else 'the input'} {'/'.join(roles) or t.cpp()}: "
+            f"{found.count} value{'s' if found.count != 1 else ''} up to {found.largest:.4g} "
+            f"({t.cpp()} holds {t.min_value:.4g}..{t.max_value:.4g})"
+        )
     return lines
 
 
@@ -226,14 +234,15 @@ class CrossCheck:
         if self.semantic_error is None:
             return text + "; Keras not compared"
         if self.wide_overflow:
-            verdict = ("NOT JUDGED: the Keras model's values exceed even the widened types ("
-                       + "; ".join(self.wide_overflow) + ")")
+            verdict = "NOT JUDGED: the Keras model's values exceed even the widened types (" + "; ".join(self.wide_overflow) + ")"
         else:
             verdict = "agrees" if self.semantics_ok else "DIFFERS: the conversion does not compute the Keras model"
         text += f"; widened reference vs Keras max {self.semantic_error:.3g} (bound {self.semantic_bound:.3g}): {verdict}"
         rel = f" ({self.quant_vs_keras[0] / self.output_range:.2%} of the output range)" if self.output_range else ""
-        text += (f"; quantisation error max {self.quant_vs_keras[0]:.3g} mean {self.quant_vs_keras[1]:.3g} vs Keras{rel}, "
-                 f"max {self.quant_vs_wide[0]:.3g} vs widened")
+        text += (
+            f"; quantisation error max {self.quant_vs_keras[0]:.3g} mean {self.quant_vs_keras[1]:.3g} vs Keras{rel}, "
+            f"max {self.quant_vs_wide[0]:.3g} vs widened"
+        )
         if self.argmax_agreement is not None:
             text += f"; top class agrees with Keras on {self.argmax_agreement:.1%}"
         if self.deployed_overflow:
@@ -274,9 +283,7 @@ def cross_check(model, x, keras_model=None) -> CrossCheck:
     with recording_overflow() as log:
         ref = model.reference(x)
     mismatches = int(np.count_nonzero(sim.y_raw != ref.y_raw))
-    figures = sum(
-        a.block() != b.block() for sample_a, sample_b in zip(sim.layers, ref.layers) for a, b in zip(sample_a, sample_b)
-    )
+    figures = sum(a.block() != b.block() for sample_a, sample_b in zip(sim.layers, ref.layers) for a, b in zip(sample_a, sample_b))
     saturated = overflows(model, log) + (weight_overflows(model) if model.keras_model is not None else [])
     check = CrossCheck(len(sim.y), mismatches, int(figures), None, None, None, saturated, None, None, None, None)
     if keras_model is None:
@@ -295,8 +302,9 @@ def layer_summary(model) -> list[dict]:
     for layer in model.layers:
         if isinstance(layer, DenseLayer):
             w = layer.weights.w_raw
-            rows.append(dict(name=layer.name, kind="dense", shape=f"{layer.head.n_in}->{layer.n_out}",
-                             weight_density=float(np.count_nonzero(w) / w.size)))
+            rows.append(
+                dict(name=layer.name, kind="dense", shape=f"{layer.head.n_in}->{layer.n_out}", weight_density=float(np.count_nonzero(w) / w.size))
+            )
             continue
         cells = [(layer.cell, layer.weights)] if isinstance(layer, RecurrentLayer) else [(layer.fwd, layer.wf), (layer.bwd, layer.wb)]
         nnz = sum(int(np.count_nonzero(w.kernel)) + int(np.count_nonzero(w.recurrent)) for _, w in cells)

@@ -147,8 +147,21 @@ class EieStats:
     accumulator_rmw: int = 0  # read-modify-writes of destination accumulators, one per entry
     pe_entries: list[int] = field(default_factory=list)  # of a single call
 
-    _SUMMED = ("pairs", "issued", "cycles", "broadcasts", "broadcast_stalls", "busiest_pe", "idlest_pe", "weight_reads",
-               "index_reads", "pointer_reads", "activation_reads", "queue_writes", "accumulator_rmw")
+    _SUMMED = (
+        "pairs",
+        "issued",
+        "cycles",
+        "broadcasts",
+        "broadcast_stalls",
+        "busiest_pe",
+        "idlest_pe",
+        "weight_reads",
+        "index_reads",
+        "pointer_reads",
+        "activation_reads",
+        "queue_writes",
+        "accumulator_rmw",
+    )
 
     def __add__(self, other: "EieStats") -> "EieStats":
         return EieStats(**{k: getattr(self, k) + getattr(other, k) for k in self._SUMMED})
@@ -176,8 +189,7 @@ def pe_schedule(work: np.ndarray, valid: np.ndarray, queue_depth: int) -> tuple[
     return b_prev, busy
 
 
-def eie_stats_over_calls(cfg: EieConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray,
-                         matrix: EieMatrix | None = None) -> EieStats:
+def eie_stats_over_calls(cfg: EieConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, matrix: EieMatrix | None = None) -> EieStats:
     """EIE's counts summed over one call per row of ``v_nonzero`` (calls, n_cols)."""
     matrix = matrix if matrix is not None else EieMatrix.encode(w_nonzero, cfg)
     v = np.atleast_2d(np.asarray(v_nonzero) != 0)

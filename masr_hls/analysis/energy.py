@@ -57,7 +57,6 @@ REQUIRED = ("integer_add_pj", "integer_mult_pj", "sram_read_64bit_pj")
 CATEGORIES = ("mac", "weight", "index", "pointer", "activation", "accumulator")
 
 
-
 @dataclass(frozen=True)
 class EnergyTable:
     source: str
@@ -191,8 +190,7 @@ def masr_work(cfg: MxvConfig, stats: MxvStats, w_nonzero: np.ndarray, lane_of_ro
     return EngineWork(cfg.mode, stats.issued, (wb, ab), accb, tuple(accesses))
 
 
-def eie_work(cfg: EieConfig, stats: EieStats, matrix: EieMatrix, weight_bits: int = 16, act_bits: int = 16,
-             accum_bits: int = 32) -> EngineWork:
+def eie_work(cfg: EieConfig, stats: EieStats, matrix: EieMatrix, weight_bits: int = 16, act_bits: int = 16, accum_bits: int = 32) -> EngineWork:
     """Accesses of EIE for the calls counted in ``stats`` (weights decode to ``weight_bits``)."""
     entry_bits = cfg.weight_index_bits + cfg.row_index_bits
     matrix_bytes = max(int(matrix.entries.sum(axis=1).max()), 1) * entry_bits / 8

@@ -30,8 +30,12 @@ def _density(pairs: int, meetings: int) -> float | None:
 
 def _engine_figures(pairs: int, engine: int, macs: int, samples: int) -> dict:
     ideal = ideal_cycles(pairs, macs)
-    return {"pairs": pairs / samples, "ideal_cycles": ideal / samples, "engine_cycles": engine / samples,
-            "utilisation": ideal / engine if engine else 1.0}
+    return {
+        "pairs": pairs / samples,
+        "ideal_cycles": ideal / samples,
+        "engine_cycles": engine / samples,
+        "utilisation": ideal / engine if engine else 1.0,
+    }
 
 
 def _direction_row(layer_name, direction, cell, weights, per_sample) -> dict:
@@ -44,8 +48,11 @@ def _direction_row(layer_name, direction, cell, weights, per_sample) -> dict:
     samples = len(per_sample)
 
     def densities(s):
-        return (_density(s.kernel.pairs + s.recurrent.pairs, s.steps * (nnz["kernel"] + nnz_recurrent)),
-                _density(s.kernel.pairs, s.steps * nnz["kernel"]), _density(s.recurrent.pairs, s.steps * nnz_recurrent))
+        return (
+            _density(s.kernel.pairs + s.recurrent.pairs, s.steps * (nnz["kernel"] + nnz_recurrent)),
+            _density(s.kernel.pairs, s.steps * nnz["kernel"]),
+            _density(s.recurrent.pairs, s.steps * nnz_recurrent),
+        )
 
     per_sample_density = [d for d in (densities(s)[0] for s in per_sample) if d is not None]
     bits = {"dense": 0, "bitmask": 0, "csc": 0}
@@ -59,12 +66,18 @@ def _direction_row(layer_name, direction, cell, weights, per_sample) -> dict:
     idlest = total.kernel.idlest_lane + total.recurrent.idlest_lane
     activation, x_density, h_density = densities(total)
     return {
-        "layer": layer_name, "direction": direction, "kind": cell.kind, "steps": total.steps / samples,
+        "layer": layer_name,
+        "direction": direction,
+        "kind": cell.kind,
+        "steps": total.steps / samples,
         "weight_density": (nnz["kernel"] + nnz_recurrent) / size,
-        "activation_density": activation, "x_density": x_density, "h_density": h_density,
+        "activation_density": activation,
+        "x_density": x_density,
+        "h_density": h_density,
         "activation_density_range": [min(per_sample_density), max(per_sample_density)] if per_sample_density else None,
-        **_engine_figures(total.kernel.pairs + total.recurrent.pairs, total.kernel.cycles + total.recurrent.cycles,
-                          cell.lanes * cell.macs_per_lane, samples),
+        **_engine_figures(
+            total.kernel.pairs + total.recurrent.pairs, total.kernel.cycles + total.recurrent.cycles, cell.lanes * cell.macs_per_lane, samples
+        ),
         "cycles": total.cycles / samples,
         "lane_spread": (busiest - idlest) / busiest if busiest else 0.0,
         "storage_bits": bits,
@@ -79,13 +92,21 @@ def _head_row(layer, per_sample, frames: int) -> dict:
     meetings = frames * int(np.count_nonzero(w))
     per_sample_density = [d for d in (_density(r.head[0].pairs, meetings) for r in per_sample) if d is not None]
     density = _density(pairs, meetings * len(per_sample))
-    return {"layer": layer.name, "direction": "-", "kind": "dense", "steps": frames,
-            "weight_density": float(np.count_nonzero(w) / w.size),
-            "activation_density": density, "x_density": density, "h_density": None,
-            "activation_density_range": [min(per_sample_density), max(per_sample_density)] if per_sample_density else None,
-            **_engine_figures(pairs, engine, layer.head.lanes * layer.head.macs_per_lane, len(per_sample)),
-            "cycles": sum(r.cycles for r in per_sample) / len(per_sample), "lane_spread": None,
-            "storage_bits": storage_bits(w, layer.head.weight_t.width, layer.weights.lane_of_row, layer.head.lanes)}
+    return {
+        "layer": layer.name,
+        "direction": "-",
+        "kind": "dense",
+        "steps": frames,
+        "weight_density": float(np.count_nonzero(w) / w.size),
+        "activation_density": density,
+        "x_density": density,
+        "h_density": None,
+        "activation_density_range": [min(per_sample_density), max(per_sample_density)] if per_sample_density else None,
+        **_engine_figures(pairs, engine, layer.head.lanes * layer.head.macs_per_lane, len(per_sample)),
+        "cycles": sum(r.cycles for r in per_sample) / len(per_sample),
+        "lane_spread": None,
+        "storage_bits": storage_bits(w, layer.head.weight_t.width, layer.weights.lane_of_row, layer.head.lanes),
+    }
 
 
 def build_report(hw, x, samples: int | None = None, progress=None) -> dict:
@@ -112,9 +133,17 @@ def build_report(hw, x, samples: int | None = None, progress=None) -> dict:
         frames = layer.out_frames(frames)
     per_inference = [sum(f.cycles for f in sample) for sample in result.layers]
     total = sum(per_inference) / n
-    return {"model": hw.name, "samples": n, "clock_ns": hw.clock_period, "frames": int(x.shape[1]),
-            "cycles_per_inference": total, "cycles_range": [min(per_inference), max(per_inference)],
-            "us_per_inference": total * hw.clock_period / 1000, "cycles_per_frame": total / x.shape[1], "layers": rows}
+    return {
+        "model": hw.name,
+        "samples": n,
+        "clock_ns": hw.clock_period,
+        "frames": int(x.shape[1]),
+        "cycles_per_inference": total,
+        "cycles_range": [min(per_inference), max(per_inference)],
+        "us_per_inference": total * hw.clock_period / 1000,
+        "cycles_per_frame": total / x.shape[1],
+        "layers": rows,
+    }
 
 
 def _pct(v) -> str:
@@ -122,20 +151,29 @@ def _pct(v) -> str:
 
 
 def format_text(report: dict) -> str:
-    head = (f"{'layer':<22} {'dir':<8} {'w dens':>7} {'a dens':>7} {'x dens':>7} {'h dens':>7} {'pairs':>9} {'ideal':>8} "
-            f"{'engine':>9} {'util':>6} {'spread':>6} {'dense b':>9} {'bitmask b':>9} {'csc b':>9}")
-    lines = [f"{report['model']}: {report['samples']} sample(s) of {report['frames']} frames; "
-             "pairs and cycles are means per inference", head, "-" * len(head)]
+    head = (
+        f"{'layer':<22} {'dir':<8} {'w dens':>7} {'a dens':>7} {'x dens':>7} {'h dens':>7} {'pairs':>9} {'ideal':>8} "
+        f"{'engine':>9} {'util':>6} {'spread':>6} {'dense b':>9} {'bitmask b':>9} {'csc b':>9}"
+    )
+    lines = [
+        f"{report['model']}: {report['samples']} sample(s) of {report['frames']} frames; pairs and cycles are means per inference",
+        head,
+        "-" * len(head),
+    ]
     for r in report["layers"]:
         b = r["storage_bits"]
-        lines.append(f"{r['layer']:<22} {r['direction']:<8} {_pct(r['weight_density']):>7} {_pct(r['activation_density']):>7} "
-                     f"{_pct(r['x_density']):>7} {_pct(r['h_density']):>7} {r['pairs']:>9.0f} {r['ideal_cycles']:>8.0f} "
-                     f"{r['engine_cycles']:>9.0f} {_pct(r['utilisation']):>6} {_pct(r['lane_spread']):>6} "
-                     f"{b['dense']:>9} {b['bitmask']:>9} {b['csc']:>9}")
+        lines.append(
+            f"{r['layer']:<22} {r['direction']:<8} {_pct(r['weight_density']):>7} {_pct(r['activation_density']):>7} "
+            f"{_pct(r['x_density']):>7} {_pct(r['h_density']):>7} {r['pairs']:>9.0f} {r['ideal_cycles']:>8.0f} "
+            f"{r['engine_cycles']:>9.0f} {_pct(r['utilisation']):>6} {_pct(r['lane_spread']):>6} "
+            f"{b['dense']:>9} {b['bitmask']:>9} {b['csc']:>9}"
+        )
     lo, hi = report["cycles_range"]
     spread = f" (range {lo}..{hi})" if report["samples"] > 1 else ""
-    lines.append(f"one inference of {report['frames']} frames: {report['cycles_per_inference']:.0f} cycles{spread}, "
-                 f"{report['cycles_per_frame']:.0f} per frame = {report['us_per_inference']:.1f} us at {report['clock_ns']} ns")
+    lines.append(
+        f"one inference of {report['frames']} frames: {report['cycles_per_inference']:.0f} cycles{spread}, "
+        f"{report['cycles_per_frame']:.0f} per frame = {report['us_per_inference']:.1f} us at {report['clock_ns']} ns"
+    )
     return "\n".join(lines)
 
 
@@ -192,14 +230,31 @@ def write_plots(report: dict, folder) -> list[Path]:
 
     subtitle = f"{report['model']}, {report['samples']} sample(s) of {report['frames']} frames"
     paths = [
-        bars("density.png", f"Densities: {subtitle}", "fraction non-zero",
-             {"weights": value("weight_density"), "activations (all)": value("activation_density"),
-              "x (kernel engine)": value("x_density"), "h (recurrent engine)": value("h_density")}),
-        bars("cycles.png", f"Engine cycles per inference: {subtitle}", "cycles",
-             {"ideal (pairs / MACs)": value("ideal_cycles"), "counted": value("engine_cycles")},
-             annotate=[f"{r['utilisation']:.0%}" for r in rows]),
-        bars("storage.png", f"Weight storage: {subtitle}", "bits",
-             {kind: [r["storage_bits"][kind] for r in rows] for kind in ("dense", "bitmask", "csc")}, log=True),
+        bars(
+            "density.png",
+            f"Densities: {subtitle}",
+            "fraction non-zero",
+            {
+                "weights": value("weight_density"),
+                "activations (all)": value("activation_density"),
+                "x (kernel engine)": value("x_density"),
+                "h (recurrent engine)": value("h_density"),
+            },
+        ),
+        bars(
+            "cycles.png",
+            f"Engine cycles per inference: {subtitle}",
+            "cycles",
+            {"ideal (pairs / MACs)": value("ideal_cycles"), "counted": value("engine_cycles")},
+            annotate=[f"{r['utilisation']:.0%}" for r in rows],
+        ),
+        bars(
+            "storage.png",
+            f"Weight storage: {subtitle}",
+            "bits",
+            {kind: [r["storage_bits"][kind] for r in rows] for kind in ("dense", "bitmask", "csc")},
+            log=True,
+        ),
     ]
     write_folder(folder, charts, overwrite=True, keep_others=True)
     return paths

@@ -61,22 +61,45 @@ LAYER_KEYS = {
 INTERFACES = {  # the top function's x and y ports (frames and the block protocol are always AXI-Lite)
     "array": ("#pragma HLS INTERFACE mode = ap_memory port = x", "#pragma HLS INTERFACE mode = ap_memory port = y"),
     "axis": ("#pragma HLS INTERFACE mode = axis port = x", "#pragma HLS INTERFACE mode = axis port = y"),
-    "m_axi": ("#pragma HLS INTERFACE mode = m_axi port = x offset = slave bundle = gmem_in",
-              "#pragma HLS INTERFACE mode = m_axi port = y offset = slave bundle = gmem_out"),
+    "m_axi": (
+        "#pragma HLS INTERFACE mode = m_axi port = x offset = slave bundle = gmem_in",
+        "#pragma HLS INTERFACE mode = m_axi port = y offset = slave bundle = gmem_out",
+    ),
 }
-MODEL_KEYS = dict(LAYER_KEYS, MaxFrames="frames the hardware holds (default: the model's input length)",
-                  Interface=f"the top function's input and output ports: one of {tuple(INTERFACES)} (default: array)")
+MODEL_KEYS = dict(
+    LAYER_KEYS,
+    MaxFrames="frames the hardware holds (default: the model's input length)",
+    Interface=f"the top function's input and output ports: one of {tuple(INTERFACES)} (default: array)",
+)
 # hls4ml's own keys, which its config utilities write and hls4ml users set; docs/config.md says what MASR does with each.
-HLS4ML_KEYS = {"ReuseFactor", "Strategy", "static", "Direction", "BramFactor", "TraceOutput", "Trace", "BitExact",
-               "PipelineStyle", "PipelineInterval"}
+HLS4ML_KEYS = {
+    "ReuseFactor",
+    "Strategy",
+    "static",
+    "Direction",
+    "BramFactor",
+    "TraceOutput",
+    "Trace",
+    "BitExact",
+    "PipelineStyle",
+    "PipelineInterval",
+}
 HLS4ML_STRATEGIES = ("latency", "resource", "resource_unrolled", "distributed_arithmetic")  # hls4ml's spellings vary
-HLS4ML_ROLES = {"result": "the layer's output: state (recurrent), output (Bidirectional, Dense)",
-                "recurrent_bias": "MASR keeps both biases of a layer in the bias type: must equal bias"}
+HLS4ML_ROLES = {
+    "result": "the layer's output: state (recurrent), output (Bidirectional, Dense)",
+    "recurrent_bias": "MASR keeps both biases of a layer in the bias type: must equal bias",
+}
 AUTO = "auto"  # in a LayerName section: the Model's value (or, for Lanes, hls4ml's ReuseFactor rule)
 DATA_ROLES = ("input", "weight", "recurrent_weight", "bias", "state", "cand", "output", "table")  # what 'default' sets
-ENGINE_DEFAULTS = {"Lanes": 4, "MacsPerLane": 1, "ScanWords": 4, "Mode": "masr", "LaneAssignment": "balanced",
-                   "TableSizeLog2": 10, "TableRangeLog2": 3}
-
+ENGINE_DEFAULTS = {
+    "Lanes": 4,
+    "MacsPerLane": 1,
+    "ScanWords": 4,
+    "Mode": "masr",
+    "LaneAssignment": "balanced",
+    "TableSizeLog2": 10,
+    "TableRangeLog2": 3,
+}
 
 
 def default_config(lanes: int = 4, macs_per_lane: int = 1, mode: str = "masr") -> dict:
@@ -244,8 +267,9 @@ def _check_hls4ml_key(where: str, key: str, value) -> None:
     """hls4ml's keys, with the meaning docs/config.md gives them under MASR; a value hls4ml would refuse is refused."""
     if key == "Strategy":
         if str(value).lower() in STRATEGIES:
-            raise ConfigError(f"{where}.Strategy: row-to-lane assignment is called LaneAssignment in masr_hls "
-                              "(Strategy is hls4ml's Latency/Resource choice)")
+            raise ConfigError(
+                f"{where}.Strategy: row-to-lane assignment is called LaneAssignment in masr_hls (Strategy is hls4ml's Latency/Resource choice)"
+            )
         if strategy_name(value) is None:
             raise ConfigError(f"{where}.Strategy={value!r}: hls4ml's strategies are {', '.join(HLS4ML_STRATEGIES)}")
     elif key == "ReuseFactor" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
@@ -263,8 +287,9 @@ def _check_precision(where: str, value, in_layer: bool = False) -> None:
         raise ConfigError(f"{where}.Precision: expected a mapping of roles to types")
     for role, text in value.items():
         if role not in PRECISION_ROLES and role not in HLS4ML_ROLES and role != "default":
-            raise ConfigError(f"{where}.Precision: unknown role {role!r}; roles: {', '.join(PRECISION_ROLES)}, "
-                              f"and hls4ml's {', '.join(HLS4ML_ROLES)}")
+            raise ConfigError(
+                f"{where}.Precision: unknown role {role!r}; roles: {', '.join(PRECISION_ROLES)}, and hls4ml's {', '.join(HLS4ML_ROLES)}"
+            )
         if str(text) == "auto":
             continue
         if role == "result" and not in_layer:
@@ -275,8 +300,10 @@ def _check_precision(where: str, value, in_layer: bool = False) -> None:
             raise ConfigError(f"{where}.Precision.{role}: {exc}") from None
     bias, recurrent_bias = (str(value.get(role, "auto")) for role in ("bias", "recurrent_bias"))
     if "auto" not in (bias, recurrent_bias) and FixedType.parse(bias) != FixedType.parse(recurrent_bias):
-        raise ConfigError(f"{where}.Precision.recurrent_bias: MASR keeps a layer's two biases in one type; "
-                          f"it differs from Precision.bias ({recurrent_bias} != {bias})")
+        raise ConfigError(
+            f"{where}.Precision.recurrent_bias: MASR keeps a layer's two biases in one type; "
+            f"it differs from Precision.bias ({recurrent_bias} != {bias})"
+        )
 
 
 def layer_settings(config: dict, name: str, rows: int | None = None, result_role: str = "output") -> dict:

@@ -13,16 +13,19 @@ from masr_hls.backend.config import DEFAULT_PART, DEFAULT_PRECISION, config_from
 from masr_hls.frontend.entry_points import BACKEND_NAME as BACKEND
 from masr_hls.frontend.keras_reader import ConversionError, check_model, load_model
 
-CPP_RESERVED = frozenset("""alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
+CPP_RESERVED = frozenset(
+    """alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
 compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype default delete do
 double dynamic_cast else enum explicit export extern false float for friend goto if inline int long mutable namespace new
 noexcept not not_eq nullptr operator or or_eq private protected public register reinterpret_cast requires return short signed
 sizeof static static_assert static_cast struct switch template this thread_local throw true try typedef typeid typename union
-unsigned using virtual void volatile wchar_t while xor xor_eq main masr ap_fixed ap_ufixed ap_int ap_uint""".split())
+unsigned using virtual void volatile wchar_t while xor xor_eq main masr ap_fixed ap_ufixed ap_int ap_uint""".split()
+)
 
 
-def convert_from_keras_model(model, hls_config=None, output_dir="masr_prj", project_name="myproject",
-                             part=DEFAULT_PART, clock_period=5.0, backend=BACKEND, **kwargs):
+def convert_from_keras_model(
+    model, hls_config=None, output_dir="masr_prj", project_name="myproject", part=DEFAULT_PART, clock_period=5.0, backend=BACKEND, **kwargs
+):
     """hls4ml's ``convert_from_keras_model`` with the MASR backend: a Keras 3 model (or ``.keras`` path) to a ModelGraph.
 
     ``hls_config``: a dict from :func:`config_from_keras_model`, a path to a YAML file, or None for defaults.
@@ -44,8 +47,16 @@ def convert_from_keras_model(model, hls_config=None, output_dir="masr_prj", proj
     validate(hls_config, masr_layers=())  # sections and Model keys now; hls4ml drops sections it does not know
     hls_config = with_default_precision(hls_config)
     return hls4ml.converters.convert_from_keras_model(
-        keras_model, hls_config=hls_config, output_dir=str(output_dir), project_name=project_name, backend=BACKEND,
-        part=part, clock_period=clock_period, allow_da_fallback=False, **kwargs)
+        keras_model,
+        hls_config=hls_config,
+        output_dir=str(output_dir),
+        project_name=project_name,
+        backend=BACKEND,
+        part=part,
+        clock_period=clock_period,
+        allow_da_fallback=False,
+        **kwargs,
+    )
 
 
 def with_default_precision(hls_config: dict) -> dict:

@@ -276,7 +276,6 @@ _SOFTMAX = Template(
 )
 
 
-
 def softmax_config(name: str, cfg: SoftmaxConfig) -> str:
     """The C++ CONFIG_T struct for one softmax instance."""
     return _SOFTMAX.substitute(
@@ -298,8 +297,10 @@ def softmax_config(name: str, cfg: SoftmaxConfig) -> str:
 
 def softmax_tables(name: str, cfg: SoftmaxConfig) -> list[Rom]:
     """``${name}_exp_table`` and ``${name}_inv_table`` as ROM arrays."""
-    return [rom_array(f"{name}_exp_table", f"{name}::exp_t", exp_table(cfg), cfg.exp_t, f"{name} exp table"),
-            rom_array(f"{name}_inv_table", f"{name}::inv_t", inv_table(cfg), cfg.inv_t, f"{name} inv table")]
+    return [
+        rom_array(f"{name}_exp_table", f"{name}::exp_t", exp_table(cfg), cfg.exp_t, f"{name} exp table"),
+        rom_array(f"{name}_inv_table", f"{name}::inv_t", inv_table(cfg), cfg.inv_t, f"{name} inv table"),
+    ]
 
 
 _HEAD = Template(
@@ -351,8 +352,13 @@ def head_weights(name: str, cfg: DenseHeadConfig, weights: DenseHeadWeights) -> 
     """``${name}_weights`` (masr::sparse_weights), ``${name}_bias`` and ``${name}_table``."""
     what = f"{name} weights"
     return [
-        Rom(f"masr::sparse_weights<{name}_mxv>", f"{name}_weights", None, sparse_weights(weights.matrix, cfg.weight_t, what),
-            sparse_words(weights.matrix, cfg.weight_t, what)),
+        Rom(
+            f"masr::sparse_weights<{name}_mxv>",
+            f"{name}_weights",
+            None,
+            sparse_weights(weights.matrix, cfg.weight_t, what),
+            sparse_words(weights.matrix, cfg.weight_t, what),
+        ),
         rom_array(f"{name}_bias", f"{name}::bias_t", weights.b_raw, cfg.bias_t, f"{name} bias"),
         rom_array(f"{name}_table", f"{name}::table_t", weights.table_raw, cfg.table_t, f"{name} table"),
     ]

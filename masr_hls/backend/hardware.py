@@ -73,12 +73,29 @@ class LayerResult:
 def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> CellConfig:
     p = s["Precision"]
     return CellConfig(
-        kind=spec.kind, n_in=n_in, n_units=spec.units, activation=spec.activation,
-        recurrent_activation=spec.recurrent_activation, reset_after=spec.reset_after, in_t=in_t,
-        state_t=p["state"], weight_t=p["weight"], recurrent_weight_t=p["recurrent_weight"], bias_t=p["bias"],
-        accum_t=p["accum"], gate_t=p["gate"], cand_t=p["cand"], cell_t=p["cell"], lanes=s["Lanes"],
-        macs_per_lane=s["MacsPerLane"], scan_words=s["ScanWords"], mode=s["Mode"], act_n_log2=s["TableSizeLog2"],
-        act_r_log2=s["TableRangeLog2"], rec_n_log2=s["TableSizeLog2"], rec_r_log2=s["TableRangeLog2"],
+        kind=spec.kind,
+        n_in=n_in,
+        n_units=spec.units,
+        activation=spec.activation,
+        recurrent_activation=spec.recurrent_activation,
+        reset_after=spec.reset_after,
+        in_t=in_t,
+        state_t=p["state"],
+        weight_t=p["weight"],
+        recurrent_weight_t=p["recurrent_weight"],
+        bias_t=p["bias"],
+        accum_t=p["accum"],
+        gate_t=p["gate"],
+        cand_t=p["cand"],
+        cell_t=p["cell"],
+        lanes=s["Lanes"],
+        macs_per_lane=s["MacsPerLane"],
+        scan_words=s["ScanWords"],
+        mode=s["Mode"],
+        act_n_log2=s["TableSizeLog2"],
+        act_r_log2=s["TableRangeLog2"],
+        rec_n_log2=s["TableSizeLog2"],
+        rec_r_log2=s["TableRangeLog2"],
     )
 
 
@@ -104,15 +121,20 @@ def _cell_weights(name: str, cfg_name: str, cfg: CellConfig, w: CellWeights) -> 
     """A ``masr::rnn_weights<cfg>``: its members in order (templates/masr/rnn_cell.h)."""
     act = cfg.act().table() if cfg.act().uses_table else np.zeros(1, np.int64)
     rec = cfg.rec_act().table() if cfg.kind != "simple_rnn" and cfg.rec_act().uses_table else np.zeros(1, np.int64)
-    matrices = [(w.matrices["kernel"], cfg.weight_t, f"{name} kernel"),
-                (w.matrices["recurrent"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
-                (w.matrices["recurrent_h"], cfg.recurrent_weight_t, f"{name} recurrent kernel")]
-    arrays = [(w.bias, cfg.bias_t, f"{name} bias"), (w.recurrent_bias, cfg.bias_t, f"{name} bias"),
-              (act, cfg.cand_t, f"{name} table"), (rec, cfg.gate_t, f"{name} table")]
+    matrices = [
+        (w.matrices["kernel"], cfg.weight_t, f"{name} kernel"),
+        (w.matrices["recurrent"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
+        (w.matrices["recurrent_h"], cfg.recurrent_weight_t, f"{name} recurrent kernel"),
+    ]
+    arrays = [
+        (w.bias, cfg.bias_t, f"{name} bias"),
+        (w.recurrent_bias, cfg.bias_t, f"{name} bias"),
+        (act, cfg.cand_t, f"{name} table"),
+        (rec, cfg.gate_t, f"{name} table"),
+    ]
     parts = [cpp_render.sparse_weights(*m) for m in matrices] + [cpp_render.rom(*a) for a in arrays]
     words = [cpp_render.sparse_words(*m) for m in matrices] + [cpp_render.checked_raw(*a).ravel() for a in arrays]
-    return cpp_render.Rom(f"masr::rnn_weights<{cfg_name}>", name, None, "{\n    " + ",\n    ".join(parts) + "}",
-                          np.concatenate(words))
+    return cpp_render.Rom(f"masr::rnn_weights<{cfg_name}>", name, None, "{\n    " + ",\n    ".join(parts) + "}", np.concatenate(words))
 
 
 class RecurrentLayer(HardwareLayer):
@@ -153,12 +175,17 @@ class RecurrentLayer(HardwareLayer):
         ${after}
     }
 """
-        ).substitute(c=c, x=x, out=out, back="true" if self.spec.go_backwards else "false",
-                     decl="" if self.return_sequences else
-                     f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n"
-                     f"#pragma HLS ARRAY_PARTITION variable = {out} type = complete dim = 2\n        ",
-                     after="" if self.return_sequences else
-                     f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;")
+        ).substitute(
+            c=c,
+            x=x,
+            out=out,
+            back="true" if self.spec.go_backwards else "false",
+            decl=""
+            if self.return_sequences
+            else f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n"
+            f"#pragma HLS ARRAY_PARTITION variable = {out} type = complete dim = 2\n        ",
+            after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;",
+        )
 
     def out_frames(self, frames: int) -> int:
         return frames if self.return_sequences else 1
@@ -187,9 +214,11 @@ class BidirectionalLayer(HardwareLayer):
         return y, [LayerResult(self.name, f, b, c) for f, b, c in zip(sf, sb, cycles)]
 
     def cpp_config(self, c: str, any_weights: bool = False) -> str:
-        return (cpp_render.cell_config(f"{c}_fwd", self.fwd, self.wf, any_weights=any_weights)
-                + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb, any_weights=any_weights)
-                + cpp_render.merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd))
+        return (
+            cpp_render.cell_config(f"{c}_fwd", self.fwd, self.wf, any_weights=any_weights)
+            + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb, any_weights=any_weights)
+            + cpp_render.merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd)
+        )
 
     def _render_weights(self, c: str) -> list[cpp_render.Rom]:
         return [_cell_weights(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf), _cell_weights(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)]
@@ -207,8 +236,7 @@ class BidirectionalLayer(HardwareLayer):
         ${after}
     }
 """
-        ).substitute(c=c, x=x, y=y, rs="true" if self.return_sequences else "false",
-                     after="" if self.return_sequences else "frames = 1;")
+        ).substitute(c=c, x=x, y=y, rs="true" if self.return_sequences else "false", after="" if self.return_sequences else "frames = 1;")
 
     def out_frames(self, frames: int) -> int:
         return frames if self.return_sequences else 1
@@ -224,15 +252,36 @@ class DenseLayer(HardwareLayer):
         p = settings["Precision"]
         softmax = spec.activation == "softmax"
         self.head = dh.DenseHeadConfig(
-            n_in, spec.kernel.shape[1], in_t, p["weight"], p["bias"], p["accum"], p["output"],
-            activation="linear" if softmax else spec.activation, table_t=p["table"],
-            table_n_log2=settings["TableSizeLog2"], table_r_log2=settings["TableRangeLog2"], lanes=settings["Lanes"],
-            macs_per_lane=settings["MacsPerLane"], scan_words=settings["ScanWords"], mode=settings["Mode"], max_frames=max_frames,
+            n_in,
+            spec.kernel.shape[1],
+            in_t,
+            p["weight"],
+            p["bias"],
+            p["accum"],
+            p["output"],
+            activation="linear" if softmax else spec.activation,
+            table_t=p["table"],
+            table_n_log2=settings["TableSizeLog2"],
+            table_r_log2=settings["TableRangeLog2"],
+            lanes=settings["Lanes"],
+            macs_per_lane=settings["MacsPerLane"],
+            scan_words=settings["ScanWords"],
+            mode=settings["Mode"],
+            max_frames=max_frames,
         )
         self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings["LaneAssignment"])
-        self.softmax = sm.SoftmaxConfig(
-            self.head.n_out, p["output"], out_t=p["softmax"], exp_n_log2=settings["TableSizeLog2"],
-            exp_r_log2=settings["TableRangeLog2"], inv_n_log2=settings["TableSizeLog2"]) if softmax else None
+        self.softmax = (
+            sm.SoftmaxConfig(
+                self.head.n_out,
+                p["output"],
+                out_t=p["softmax"],
+                exp_n_log2=settings["TableSizeLog2"],
+                exp_r_log2=settings["TableRangeLog2"],
+                inv_n_log2=settings["TableSizeLog2"],
+            )
+            if softmax
+            else None
+        )
         self.return_sequences = True
         self.n_out = self.head.n_out
         self.out_t = self.softmax.out_t if softmax else self.head.out_t
@@ -276,14 +325,22 @@ class DenseLayer(HardwareLayer):
         }
 #endif
 """
-        ).substitute(c=c, x=x, target=target,
-                     decl=f"static {c}_head::out_t {target}[MAX_T][{self.n_out}];\n"
-                     f"#pragma HLS ARRAY_PARTITION variable = {target} type = complete dim = 2\n        " if self.softmax is not None else "")
+        ).substitute(
+            c=c,
+            x=x,
+            target=target,
+            decl=f"static {c}_head::out_t {target}[MAX_T][{self.n_out}];\n"
+            f"#pragma HLS ARRAY_PARTITION variable = {target} type = complete dim = 2\n        "
+            if self.softmax is not None
+            else "",
+        )
         if self.softmax is not None:
-            text += (f"        for (int t = 0; t < frames; t++) {{\n#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T\n"
-                     f"            masr::softmax<{c}_softmax>({target}[t], {y}[t], {c}_softmax_exp_table, {c}_softmax_inv_table);\n"
-                     f"        }}\n#ifndef __SYNTHESIS__\n"
-                     f"        cycles += (long long)frames * masr::softmax_cycles<{c}_softmax>();\n#endif\n")
+            text += (
+                f"        for (int t = 0; t < frames; t++) {{\n#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T\n"
+                f"            masr::softmax<{c}_softmax>({target}[t], {y}[t], {c}_softmax_exp_table, {c}_softmax_inv_table);\n"
+                f"        }}\n#ifndef __SYNTHESIS__\n"
+                f"        cycles += (long long)frames * masr::softmax_cycles<{c}_softmax>();\n#endif\n"
+            )
         return text + "#ifndef __SYNTHESIS__\n        stats[24] = cycles;\n#endif\n    }\n"
 
     def out_frames(self, frames: int) -> int:

@@ -66,8 +66,12 @@ class MasrLayer(Layer):
         kernel = self.get_attr(prefix + "weight_data")
         bias = self.get_attr(prefix + "bias_data")
         recurrent_bias = self.get_attr(prefix + "recurrent_bias_data")
-        for name, var, data in (("weight", "w", kernel), ("recurrent_weight", "wr", self.get_attr(prefix + "recurrent_weight_data")),
-                                ("bias", "b", bias), ("recurrent_bias", "br", recurrent_bias)):
+        for name, var, data in (
+            ("weight", "w", kernel),
+            ("recurrent_weight", "wr", self.get_attr(prefix + "recurrent_weight_data")),
+            ("bias", "b", bias),
+            ("recurrent_bias", "br", recurrent_bias),
+        ):
             if data is None:  # no bias in Keras (use_bias=False), or LSTM / SimpleRNN's recurrent bias: zeros
                 data = np.zeros(np.shape(kernel)[-1])
             self._add_weight(prefix + name, f"{var}_{letter}" + "{index}", data)
@@ -76,8 +80,9 @@ class MasrLayer(Layer):
         """A weight variable in the type its precision role gives (also for hls4ml's tools that skip MASR's passes)."""
         role = name.removeprefix("forward_").removeprefix("backward_").replace("recurrent_bias", "bias")
         precision = layer_settings(validate(self.model.config.config["HLSConfig"]), self.name)["Precision"][role]
-        self.add_weights_variable(name=name, var_name=var_name, data=data,
-                                  precision=self.model.config.backend.convert_precision_string(precision.cpp()))
+        self.add_weights_variable(
+            name=name, var_name=var_name, data=data, precision=self.model.config.backend.convert_precision_string(precision.cpp())
+        )
 
     @property
     def hardware(self):

@@ -48,16 +48,14 @@ class MASRBackend(VitisBackend):
         build = register_flow("build", ["masr:build_hardware"], requires=[fold], backend=self.name)
         templates = register_flow("apply_templates", self._get_layer_templates, requires=[build], backend=self.name)
         self._default_flow = register_flow("ip", None, requires=[refuse, fold, build, templates], backend=self.name)
-        self._writer_flow = register_flow("write", ["make_stamp", "masr:write_hls"], requires=[self._default_flow],
-                                          backend=self.name)
+        self._writer_flow = register_flow("write", ["make_stamp", "masr:write_hls"], requires=[self._default_flow], backend=self.name)
 
     def create_layer_class(self, layer_class):
         """hls4ml's GRU, LSTM, SimpleRNN, Bidirectional and Dense become MASR nodes; other layers stay hls4ml's."""
         return super().create_layer_class(STOCK_TO_MASR.get(layer_class.__name__, layer_class))
 
     def create_initial_config(self, part=DEFAULT_PART, clock_period=5, clock_uncertainty="27%", **kwargs):
-        return super().create_initial_config(part=part or DEFAULT_PART, clock_period=clock_period,
-                                             clock_uncertainty=clock_uncertainty, **kwargs)
+        return super().create_initial_config(part=part or DEFAULT_PART, clock_period=clock_period, clock_uncertainty=clock_uncertainty, **kwargs)
 
     # MASR's view of a converted graph (masr_hls.model.MasrModel.of), which compiles, simulates and builds it.  It
     # lives in the layer above the backend, which sets it here when it loads (masr_hls imports it).

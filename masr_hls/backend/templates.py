@@ -63,12 +63,17 @@ def layer_call(node, named: bool = True) -> str:
     position, c = node.get_attr("masr_position"), c_name(node)
     x = "x" if position == 0 else f"layer{position - 1}_out"
     y = "y" if node.get_attr("masr_last") else f"{c}_out"
-    trace = (f"#ifndef __SYNTHESIS__\n        MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);\n#endif\n"
-             if node.get_attr("trace", False) else "")
+    trace = (
+        f"#ifndef __SYNTHESIS__\n        MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);\n#endif\n"
+        if node.get_attr("trace", False)
+        else ""
+    )
     label = f"{c}: {cpp_comment(node.name)}" if named else c
-    return (f"    // {label}\n    {{\n#ifndef __SYNTHESIS__\n"
-            f"        long long *stats = stats_all + {position * STATS_PER_LAYER};  // C simulation's figures\n#endif\n"
-            f"    {node.hardware.cpp_call(c, x, y)}{trace}    }}")
+    return (
+        f"    // {label}\n    {{\n#ifndef __SYNTHESIS__\n"
+        f"        long long *stats = stats_all + {position * STATS_PER_LAYER};  // C simulation's figures\n#endif\n"
+        f"    {node.hardware.cpp_call(c, x, y)}{trace}    }}"
+    )
 
 
 TEMPLATES = (MasrConfigTemplate, MasrWeightsTemplate, MasrFunctionTemplate)

@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert', or a .keras model (default configuration)")
     p.add_argument("-o", "--output-dir", required=True, help="the export folder (must be empty or absent)")
-    p.add_argument("--input", help=".npy testbench inputs, (samples, frames, features) or one (frames, features) sample "
-                   "(default: random sparse inputs)")
+    p.add_argument(
+        "--input", help=".npy testbench inputs, (samples, frames, features) or one (frames, features) sample (default: random sparse inputs)"
+    )
     p.add_argument("--samples", type=positive_int, default=8, help="random testbench samples when --input is not given (default: 8)")
     p.add_argument("--archive", action="store_true", help="also write OUTPUT_DIR.tar.gz")
     p.add_argument("--force", action="store_true", help="replace a non-empty export folder")
@@ -128,8 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Pairs and cycles are means per inference.",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
-    p.add_argument("--input", help=".npy inputs, (samples, frames, features) or one (frames, features) sample "
-                   "(default: random sparse inputs)")
+    p.add_argument("--input", help=".npy inputs, (samples, frames, features) or one (frames, features) sample (default: random sparse inputs)")
     p.add_argument("--samples", type=positive_int, help="use the first N samples of --input (default: all; 16 random ones without --input)")
     p.add_argument("--json", help="also write the figures as JSON to this file")
     p.add_argument("--plots", metavar="DIR", help="also write PNG charts (density.png, cycles.png, storage.png) into DIR")
@@ -146,8 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: masr-hls rtl build/kws --input x.npy --samples 4 --synth --json rtl.json",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
-    p.add_argument("--input", help=".npy inputs, (samples, frames, features) or one (frames, features) sample "
-                   "(default: random sparse inputs)")
+    p.add_argument("--input", help=".npy inputs, (samples, frames, features) or one (frames, features) sample (default: random sparse inputs)")
     p.add_argument("--samples", type=positive_int, default=1, help="samples to simulate (default: 1)")
     p.add_argument("--synth", action="store_true", help="also run yosys synth_xilinx on each layer's design")
     p.add_argument("--json", help="also write the figures as JSON to this file")
@@ -161,8 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
         "runs csim and synth.",
     )
     p.add_argument("project", help="a folder written by 'masr-hls export'")
-    for step, text in (("csim", "C simulation"), ("synth", "C synthesis"), ("cosim", "C/RTL co-simulation"),
-                       ("export", "export the IP (ip_catalog)")):
+    for step, text in (
+        ("csim", "C simulation"),
+        ("synth", "C synthesis"),
+        ("cosim", "C/RTL co-simulation"),
+        ("export", "export the IP (ip_catalog)"),
+    ):
         p.add_argument(f"--{step}", action="store_true", help=text)
     p.set_defaults(func=_build)
 
@@ -257,8 +260,7 @@ def _rtl(args) -> int:
         return 3
     hw = project.load(args.project)
     x = _load_input(args.input, hw) if args.input else hw.example_input(args.samples)
-    result = rtl_model.run(hw, x, synth=args.synth, samples=args.samples,
-                           progress=lambda text: print(text, file=sys.stderr))
+    result = rtl_model.run(hw, x, synth=args.synth, samples=args.samples, progress=lambda text: print(text, file=sys.stderr))
     print(rtl_model.format_text(result))
     if args.json:
         print(f"wrote {files.write_file(args.json, rtl_model.to_json(result))}")
@@ -275,10 +277,20 @@ def _convert(args) -> int:
     from masr_hls.cli import project
 
     updates = {k: v for k, v in (("Lanes", args.lanes), ("Mode", args.mode), ("MaxFrames", args.max_frames)) if v is not None}
-    hw = project.convert(args.model, args.output_dir, config_path=args.config, config_updates=updates,
-                         project_name=args.project_name, part=args.part, clock_period=args.clock_period, force=args.force)
-    print(f"wrote {hw.output_dir}: {len(hw.layers)} layers, top function {hw.project_name}, "
-          f"{hw.max_frames} frames x {hw.n_features} features in, {hw.n_out} out")
+    hw = project.convert(
+        args.model,
+        args.output_dir,
+        config_path=args.config,
+        config_updates=updates,
+        project_name=args.project_name,
+        part=args.part,
+        clock_period=args.clock_period,
+        force=args.force,
+    )
+    print(
+        f"wrote {hw.output_dir}: {len(hw.layers)} layers, top function {hw.project_name}, "
+        f"{hw.max_frames} frames x {hw.n_features} features in, {hw.n_out} out"
+    )
     for row in hw.layer_summary():
         print(f"  {row['name']:<24} {row['kind']:<14} {row['shape']:<12} weight density {row['weight_density']:.1%}")
     return 0
@@ -298,14 +310,14 @@ def _csim(args) -> int:
     with tqdm(total=len(x), unit="sample", desc="csim", disable=len(x) < 2 * args.chunk) as bar:
         result = hw.csim(x, chunk=args.chunk, progress=bar.update)
     if output is not None:
+
         def save(tmp):
             with open(tmp, "wb") as f:
                 np.save(f, result.y)
 
         print(f"wrote {files.write_with(output, save)}: shape {result.y.shape}")
     cycles = sum(layer.cycles for layer in result.layers[0])
-    print(f"{_samples(len(x))}; cycles per inference (first sample): {cycles} "
-          f"({cycles * hw.clock_period / 1000:.1f} us at {hw.clock_period} ns)")
+    print(f"{_samples(len(x))}; cycles per inference (first sample): {cycles} ({cycles * hw.clock_period / 1000:.1f} us at {hw.clock_period} ns)")
     if args.no_check:
         return 0
     check = hw.cross_check(x)
@@ -349,8 +361,7 @@ def _load_input(path, hw):
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3:
-        raise ValueError(f"{path}: expected (samples, frames, features) or one (frames, features) sample, "
-                         f"got shape {x.shape}")
+        raise ValueError(f"{path}: expected (samples, frames, features) or one (frames, features) sample, got shape {x.shape}")
     if len(x) == 0:
         raise ValueError(f"{path}: no samples (shape {x.shape})")
     try:

@@ -22,8 +22,9 @@ METADATA = "masr_project.json"
 MODEL_FILE = "model.keras"
 
 
-def convert(model_path, output_dir, config_path=None, config_updates=None, project_name="myproject",
-            part=DEFAULT_PART, clock_period=5.0, force=False) -> MasrModel:
+def convert(
+    model_path, output_dir, config_path=None, config_updates=None, project_name="myproject", part=DEFAULT_PART, clock_period=5.0, force=False
+) -> MasrModel:
     """Convert a .keras file into a project folder, which appears whole (sources, model, metadata) or not at all."""
     output_dir = check_output(output_dir, folder=True)
     if output_dir.exists() and any(output_dir.iterdir()) and not force:
@@ -33,8 +34,11 @@ def convert(model_path, output_dir, config_path=None, config_updates=None, proje
     config.setdefault("Model", {})
     config["Model"].update(config_updates or {})
     config = validate(config)
-    hw = MasrModel.of(convert_from_keras_model(model_path, hls_config=config, output_dir=output_dir, project_name=project_name,
-                                           part=part, clock_period=clock_period))
+    hw = MasrModel.of(
+        convert_from_keras_model(
+            model_path, hls_config=config, output_dir=output_dir, project_name=project_name, part=part, clock_period=clock_period
+        )
+    )
     metadata = dict(model=MODEL_FILE, config=config, project_name=project_name, part=part, clock_period=clock_period)
     files = dict(hw.project_files(), **{MODEL_FILE: Path(model_path).read_bytes(), METADATA: json.dumps(metadata, indent=2)})
     write_folder(output_dir, files, overwrite=True)
@@ -50,15 +54,18 @@ def load(project_dir) -> MasrModel:
         meta = json.loads(meta_path.read_text())
         model, config, name, part, clock = (meta[k] for k in ("model", "config", "project_name", "part", "clock_period"))
     except KeyError as exc:
-        raise ValueError(f"{meta_path}: not a valid masr-hls project file (no key {exc}); "
-                         "convert the model again with 'masr-hls convert --force'") from None
+        raise ValueError(
+            f"{meta_path}: not a valid masr-hls project file (no key {exc}); convert the model again with 'masr-hls convert --force'"
+        ) from None
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{meta_path}: not a valid masr-hls project file ({type(exc).__name__}: {exc}); "
-                         "convert the model again with 'masr-hls convert --force'") from None
+        raise ValueError(
+            f"{meta_path}: not a valid masr-hls project file ({type(exc).__name__}: {exc}); convert the model again with 'masr-hls convert --force'"
+        ) from None
     if not isinstance(model, str) or not (project_dir / model).is_file():
         raise FileNotFoundError(f"{meta_path}: the model file {model!r} it names is missing; convert the model again")
-    return MasrModel.of(convert_from_keras_model(project_dir / model, hls_config=config, output_dir=project_dir,
-                                             project_name=name, part=part, clock_period=clock))
+    return MasrModel.of(
+        convert_from_keras_model(project_dir / model, hls_config=config, output_dir=project_dir, project_name=name, part=part, clock_period=clock)
+    )
 
 
 def convert_in_memory(model_path) -> MasrModel:

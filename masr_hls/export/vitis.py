@@ -60,5 +60,7 @@ def parse_csynth(xml_path) -> dict:
 def summarise(xml_path) -> str:
     r = parse_csynth(xml_path)
     res = ", ".join(f"{k} {v}" for k, v in r["resources"].items())
-    return (f"{r['top']}: estimated clock {r['clock_ns']} ns, latency {r['latency_best']}..{r['latency_worst']} cycles, "
-            f"interval {r['interval_min']}..{r['interval_max']}; {res}")
+    return (
+        f"{r['top']}: estimated clock {r['clock_ns']} ns, latency {r['latency_best']}..{r['latency_worst']} cycles, "
+        f"interval {r['interval_min']}..{r['interval_max']}; {res}"
+    )

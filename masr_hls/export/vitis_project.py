@@ -42,8 +42,16 @@ def export_files(hw, x) -> dict[str, str]:
     x_raw = hw.quantize_input(x)
     files = {rel: text for rel, text in hw.project_files().items() if rel != "masr_bridge.cpp"}
     templates = templates_dir() / "project"
-    values = dict(project=hw.project_name, model=tcl_text(hw.name), part=check_part(hw.part), clock_period=hw.clock_period,
-                  n_layers=len(hw.layers), max_t=hw.max_frames, n_in=hw.n_features, samples=len(x_raw))
+    values = dict(
+        project=hw.project_name,
+        model=tcl_text(hw.name),
+        part=check_part(hw.part),
+        clock_period=hw.clock_period,
+        n_layers=len(hw.layers),
+        max_t=hw.max_frames,
+        n_in=hw.n_features,
+        samples=len(x_raw),
+    )
     fill = lambda name: Template((templates / name).read_text()).substitute(values)  # noqa: E731
     files[f"tb/tb_{hw.project_name}.cpp"] = fill("tb.cpp.in")
     files["build_prj.tcl"] = fill("build_prj.tcl.in")
@@ -64,6 +72,7 @@ def export(hw, out_dir, x, force: bool = False, archive: bool = False) -> Path:
         check_output(out.with_name(out.name + ".tar.gz"))
     out = write_folder(out, export_files(hw, np.asarray(x, dtype=np.float64)), overwrite=force)
     if archive:
+
         def write_archive(tmp):
             with tarfile.open(tmp, "w:gz") as tar:
                 tar.add(out, arcname=out.name)
@@ -77,9 +86,22 @@ def run_testbench(project_dir) -> tuple[bool, str]:
     project_dir = Path(project_dir).resolve()
     top = next(project_dir.glob("tb/tb_*.cpp")).stem.removeprefix("tb_")
     exe = project_dir / "csim_tb"
-    cmd = [compiler.compiler(), "-std=c++14", "-O1", "-fno-gnu-unique", "-I", str(project_dir / "firmware"), "-I", str(project_dir),
-           "-isystem", str(compiler.ap_types_dir()), str(project_dir / "tb" / f"tb_{top}.cpp"),
-           str(project_dir / "firmware" / f"{top}.cpp"), "-o", str(exe)]
+    cmd = [
+        compiler.compiler(),
+        "-std=c++14",
+        "-O1",
+        "-fno-gnu-unique",
+        "-I",
+        str(project_dir / "firmware"),
+        "-I",
+        str(project_dir),
+        "-isystem",
+        str(compiler.ap_types_dir()),
+        str(project_dir / "tb" / f"tb_{top}.cpp"),
+        str(project_dir / "firmware" / f"{top}.cpp"),
+        "-o",
+        str(exe),
+    ]
     build = subprocess.run(cmd, capture_output=True, text=True)
     if build.returncode != 0:
         return False, "testbench did not compile:\n" + build.stderr[-3000:]

@@ -21,9 +21,7 @@ from masr_hls.errors import ConversionError
 
 RECURRENT = {"GRU": "gru", "LSTM": "lstm", "SimpleRNN": "simple_rnn"}  # Keras class -> cell kind
 IDENTITY = ("Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise", "AlphaDropout", "ActivityRegularization")
-SUPPORTED = (*RECURRENT, *IDENTITY, "Bidirectional", "Dense", "TimeDistributed", "BatchNormalization", "Activation",
-                                    "ReLU", "Softmax")
-
+SUPPORTED = (*RECURRENT, *IDENTITY, "Bidirectional", "Dense", "TimeDistributed", "BatchNormalization", "Activation", "ReLU", "Softmax")
 
 
 @dataclass
@@ -107,8 +105,9 @@ def check_model(model) -> None:
         if cls not in SUPPORTED:
             raise ConversionError(f"layer {layer.name!r}: {cls} is not supported by masr_hls")
         if cls == "TimeDistributed" and type(layer.layer).__name__ != "Dense":
-            raise ConversionError(f"layer {layer.name!r}: TimeDistributed({type(layer.layer).__name__}) is not supported by masr_hls "
-                                  "(TimeDistributed(Dense) is)")
+            raise ConversionError(
+                f"layer {layer.name!r}: TimeDistributed({type(layer.layer).__name__}) is not supported by masr_hls (TimeDistributed(Dense) is)"
+            )
         for named in (layer, getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)):
             if named is not None:
                 _check_name(named.name)
@@ -154,5 +153,3 @@ def _check_chain(model, layers) -> None:
         if not expected_input and source is not previous:
             raise ConversionError(f"layer {layer.name!r} does not read the previous layer's output; only layer chains are supported")
         previous = layer
-
-

@@ -120,8 +120,9 @@ class BidirectionalLayerHandler(MasrOnly, BidirectionalHandler):
                 continue  # not a recurrent layer: refused by name in the backend
             config[p + "weight_data"] = self.load_weight(sub.cell, "kernel")
             config[p + "recurrent_weight_data"] = self.load_weight(sub.cell, "recurrent_kernel")
-            config[p + "bias_data"] = (self.load_weight(sub.cell, "bias") if sub.use_bias
-                                       else np.zeros(config[p + "weight_data"].shape[-1], np.float32))
+            config[p + "bias_data"] = (
+                self.load_weight(sub.cell, "bias") if sub.use_bias else np.zeros(config[p + "weight_data"].shape[-1], np.float32)
+            )
             config[p + "n_states"] = sub.units
             config.update(_recurrent_facts(sub, p))
         if "forward_n_states" in config and "backward_n_states" in config:
@@ -143,9 +144,12 @@ class TimeDistributedHandler(MasrOnly, KerasV3LayerHandler):
         config = dict(self.default_config)
         kernel = self.load_weight(inner, "kernel")
         config.update(
-            class_name="Dense", data_format="channels_last", weight_data=kernel,
+            class_name="Dense",
+            data_format="channels_last",
+            weight_data=kernel,
             bias_data=self.load_weight(inner, "bias") if inner.use_bias else None,
-            n_in=kernel.shape[0], n_out=kernel.shape[1],
+            n_in=kernel.shape[0],
+            n_out=kernel.shape[1],
         )
         act_config, intermediate = self.maybe_get_activation_config(inner, out_tensors)
         if act_config is None:

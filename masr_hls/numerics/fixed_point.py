@@ -39,7 +39,6 @@ _TYPE_RE = re.compile(
 )
 
 
-
 @dataclass
 class Overflow:
     """Values that did not fit a saturating type: how many, and the largest magnitude among them."""
@@ -103,9 +102,7 @@ class FixedType:
         if not isinstance(self.width, (int, np.integer)) or not 1 <= self.width <= MAX_WIDTH:
             raise PrecisionError(f"{self.describe()}: width must be an integer in 1..{MAX_WIDTH}, got {self.width!r}")
         if not isinstance(self.integer, (int, np.integer)) or self.integer > self.width:
-            raise PrecisionError(
-                f"{self.describe()}: integer bits must not exceed the width (W={self.width} < I={self.integer})"
-            )
+            raise PrecisionError(f"{self.describe()}: integer bits must not exceed the width (W={self.width} < I={self.integer})")
         if self.integer < -MAX_WIDTH:
             raise PrecisionError(f"{self.describe()}: integer bits {self.integer} are out of range")
         if self.rounding not in ROUNDING_MODES:
@@ -165,7 +162,7 @@ class FixedType:
 
     @property
     def lsb(self) -> float:
-        return 2.0 ** -self.frac
+        return 2.0**-self.frac
 
     @property
     def min_value(self) -> float:

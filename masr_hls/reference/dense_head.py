@@ -150,10 +150,7 @@ def encode_weights(cfg: DenseHeadConfig, w_raw, b_raw, strategy: str = "balanced
     w_raw = cfg.weight_t.check_raw(w_raw, "dense head weights")
     b_raw = cfg.bias_t.check_raw(b_raw, "dense head bias")
     if w_raw.shape != (cfg.n_out, cfg.n_in):
-        raise ValueError(
-            f"dense head weights must be n_out x n_in = {cfg.n_out} x {cfg.n_in} (the Keras kernel transposed), "
-            f"got shape {w_raw.shape}"
-        )
+        raise ValueError(f"dense head weights must be n_out x n_in = {cfg.n_out} x {cfg.n_in} (the Keras kernel transposed), got shape {w_raw.shape}")
     if b_raw.shape != (cfg.n_out,):
         raise ValueError(f"dense head bias must have shape ({cfg.n_out},), got {b_raw.shape}")
     if strategy not in STRATEGIES:
@@ -167,9 +164,7 @@ def quantize_weights(cfg: DenseHeadConfig, kernel, bias=None, strategy: str = "b
     """A Keras Dense kernel (n_in x n_out) and bias (n_out,) in float -> encoded parameters."""
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.shape != (cfg.n_in, cfg.n_out):
-        raise ValueError(
-            f"Keras Dense kernel must be n_in x n_out = {cfg.n_in} x {cfg.n_out}, got shape {kernel.shape}"
-        )
+        raise ValueError(f"Keras Dense kernel must be n_in x n_out = {cfg.n_in} x {cfg.n_out}, got shape {kernel.shape}")
     bias = np.zeros(cfg.n_out) if bias is None else np.asarray(bias, dtype=np.float64)
     if bias.shape != (cfg.n_out,):
         raise ValueError(f"Keras Dense bias must have shape ({cfg.n_out},), got {bias.shape}")

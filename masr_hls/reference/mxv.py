@@ -160,8 +160,7 @@ class Engine:
         (v_raw,) = widen_if(cfg.product_bits, v_raw)
         calls = v_raw.reshape(-1, v_raw.shape[-1])
         per_chunk = max(1, MXV_CHUNK // max(1, len(cols)))
-        y = [_accumulate(cfg, values * calls[start : start + per_chunk, cols], rows, starts, n_rows)
-             for start in range(0, len(calls), per_chunk)]
+        y = [_accumulate(cfg, values * calls[start : start + per_chunk, cols], rows, starts, n_rows) for start in range(0, len(calls), per_chunk)]
         y = np.concatenate(y) if y else np.zeros((0, n_rows), np.int64 if cfg.accum_t.fits_int64 else object)
         return y.reshape(v_raw.shape[:-1] + (n_rows,))
 

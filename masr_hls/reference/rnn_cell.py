@@ -59,8 +59,7 @@ class CellConfig:
             raise ValueError(f"{self.kind}: unsupported activation {self.activation!r}; supported: {tuple(ACTIVATIONS)}")
         if self.kind != "simple_rnn" and self.recurrent_activation not in RECURRENT_ACTIVATIONS:
             raise ValueError(
-                f"{self.kind}: unsupported recurrent_activation {self.recurrent_activation!r}; "
-                f"supported: {tuple(RECURRENT_ACTIVATIONS)}"
+                f"{self.kind}: unsupported recurrent_activation {self.recurrent_activation!r}; supported: {tuple(RECURRENT_ACTIVATIONS)}"
             )
         for name in ("in_t", "state_t", "weight_t", "recurrent_weight_t", "bias_t", "accum_t", "gate_t", "cand_t", "cell_t"):
             value = getattr(self, name)

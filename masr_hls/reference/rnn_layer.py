@@ -129,8 +129,7 @@ def merge(m: MergeConfig, a, fa: int, b, fb: int) -> np.ndarray:
     return m.out_t.quantize_raw(total, f + 1)  # ave: halving is exact, one more fractional bit
 
 
-def bidirectional_batch(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x,
-                        return_sequences=True):
+def bidirectional_batch(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x, return_sequences=True):
     """:func:`bidirectional` of every sample of x (samples, frames, n_in): outputs (samples, frames out, n_out) and,
     per sample, the forward and backward StepStats and the layer's cycles."""
     if fwd.n_in != bwd.n_in:

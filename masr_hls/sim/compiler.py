@@ -114,8 +114,7 @@ def keep_failed(tmp: Path, name: str, digest: str) -> Path:
 # -fno-gnu-unique: every generated library names its configurations alike (layer0_cell, fwd_cell, ...);
 # without it the static locals of identically named template instances would be shared between
 # libraries loaded into one process, and two models would overwrite each other's state.
-DEFAULT_FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-fno-gnu-unique", "-Wall", "-Wno-unused-label",
-                 "-Wno-unknown-pragmas")
+DEFAULT_FLAGS = ("-std=c++17", "-O2", "-fPIC", "-shared", "-fno-gnu-unique", "-Wall", "-Wno-unused-label", "-Wno-unknown-pragmas")
 
 # The arithmetic of a C simulation (templates/masr/fast_fixed.h): "fast" defines MASR_FAST_CSIM, so
 # masr::fixed_t types that fit a native integer are integer-backed and bit-exact with ap_fixed;
@@ -191,8 +190,19 @@ def precompiled_header(flags: tuple[str, ...]) -> Path | None:
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}pch-", dir=cache_dir()))
     try:
         (tmp / PCH_NAME).write_text(_pch_text())
-        cmd = [compiler(), *(f for f in flags if f != "-shared"), "-x", "c++-header", "-I", str(templates_dir()),
-               "-isystem", str(ap_types_dir()), str(tmp / PCH_NAME), "-o", str(tmp / f"{PCH_NAME}.gch")]
+        cmd = [
+            compiler(),
+            *(f for f in flags if f != "-shared"),
+            "-x",
+            "c++-header",
+            "-I",
+            str(templates_dir()),
+            "-isystem",
+            str(ap_types_dir()),
+            str(tmp / PCH_NAME),
+            "-o",
+            str(tmp / f"{PCH_NAME}.gch"),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
@@ -253,9 +263,7 @@ def build_library(
         if proc.returncode != 0:
             (tmp / "compile.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
             kept = keep_failed(tmp, name, digest)
-            raise CompileError(
-                f"g++ failed to compile {main} (sources and compile.log in {kept}):\n" + _first_errors(proc.stderr)
-            )
+            raise CompileError(f"g++ failed to compile {main} (sources and compile.log in {kept}):\n" + _first_errors(proc.stderr))
         try:
             tmp.rename(out_dir)  # atomic: a parallel build of the same content may have won
         except OSError:

@@ -53,8 +53,22 @@ PRELUDE = '#include "ap_fixed.h"\n#include "ap_int.h"\n#include "hls_stream.h"\n
 
 LOOP_PRAGMAS = ("UNROLL", "LOOP_TRIPCOUNT", "LOOP_FLATTEN")
 OPENING_PRAGMAS = ("INLINE", "DATAFLOW", "PIPELINE")
-CONTAINERS = ("vector", "map", "set", "list", "deque", "queue", "stack", "string", "unordered_map", "unordered_set",
-              "array", "function", "shared_ptr", "unique_ptr")
+CONTAINERS = (
+    "vector",
+    "map",
+    "set",
+    "list",
+    "deque",
+    "queue",
+    "stack",
+    "string",
+    "unordered_map",
+    "unordered_set",
+    "array",
+    "function",
+    "shared_ptr",
+    "unique_ptr",
+)
 CONSTEXPR_CALLS = {"mask_words", "encode_cycles", "gate_count", "gate_groups", "softmax_ceil_log2", "elementwise_cycles", "softmax_cycles"}
 KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "else", "do", "case", "catch"}
 
@@ -85,8 +99,7 @@ class LintResult:
 
 
 def _gxx(args: list[str], source: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([compiler.compiler(), "-std=c++14", "-x", "c++", *args, "-"], input=source, text=True,
-                          capture_output=True, cwd=cwd)
+    return subprocess.run([compiler.compiler(), "-std=c++14", "-x", "c++", *args, "-"], input=source, text=True, capture_output=True, cwd=cwd)
 
 
 def _synthesis_view(source: str, includes: list[Path], cwd: Path, ours) -> tuple[str | None, list[tuple[str, int, str]]]:
@@ -173,8 +186,14 @@ def _constant_bound(expr: list[str]) -> bool:
             qualified = i + 1 < len(expr) and expr[i + 1] == "::"
             after_scope = i > 0 and expr[i - 1] == "::"
             call = i + 1 < len(expr) and expr[i + 1] in ("(", "<")
-            if not (qualified or after_scope or t.isupper() or re.match(r"[A-Z][A-Z0-9_]*$", t) or
-                    (call and t in CONSTEXPR_CALLS) or t in ("true", "false", "sizeof")):
+            if not (
+                qualified
+                or after_scope
+                or t.isupper()
+                or re.match(r"[A-Z][A-Z0-9_]*$", t)
+                or (call and t in CONSTEXPR_CALLS)
+                or t in ("true", "false", "sizeof")
+            ):
                 return False
         i += 1
     return True
@@ -253,8 +272,13 @@ def lint_lines(lines) -> list[Violation]:
             header = [x.text for x in toks[i + 2 : end]]
             bound, _ = _loop_bound(header)
             constant = bool(bound) and _constant_bound(bound)
-            info = {"constant": constant, "where": tok.where, "bound": " ".join(bound) or "?", "pipe": in_pipeline(),
-                    "joined": _joined_condition(header)}
+            info = {
+                "constant": constant,
+                "where": tok.where,
+                "bound": " ".join(bound) or "?",
+                "pipe": in_pipeline(),
+                "joined": _joined_condition(header),
+            }
             stack[-1].started = True
             if end + 1 < len(toks) and toks[end + 1].text == "{":
                 pending = ("loop", info)
@@ -309,8 +333,14 @@ def lint_lines(lines) -> list[Violation]:
             if block.kind == "loop" and not any(x.kind == "func" and x.where == "constexpr" for x in stack):
                 info = block.info  # type: ignore[attr-defined]
                 if block.pipelined and info["joined"]:
-                    out.append(Violation("pipeline-exit", info["where"], "pipelined loop whose condition joins a bound and an exit "
-                                         "with && or ||: one test (a bound with LOOP_TRIPCOUNT, or an exit flag)"))
+                    out.append(
+                        Violation(
+                            "pipeline-exit",
+                            info["where"],
+                            "pipelined loop whose condition joins a bound and an exit "
+                            "with && or ||: one test (a bound with LOOP_TRIPCOUNT, or an exit flag)",
+                        )
+                    )
                 if info["pipe"] and not info["constant"]:
                     out.append(Violation("loop-bound", info["where"], f"loop inside a pipelined region without a constant bound ('{info['bound']}')"))
                 elif not info["constant"] and block.where != "tripcount":
@@ -451,8 +481,14 @@ def _dataflow_shared(toks: list[_Tok]) -> list[Violation]:
                 name = ".".join(p if len(p) <= len(q) else q)
                 if overlap and len(calls) > 1 and name not in reported:
                     reported.add(name)
-                    out.append(Violation("dataflow-shared", tok.where, f"'{name}' is read or written by more than one process "
-                                         f"of the DATAFLOW region ({', '.join(c.replace('@', ' at ') for c in sorted(calls))})"))
+                    out.append(
+                        Violation(
+                            "dataflow-shared",
+                            tok.where,
+                            f"'{name}' is read or written by more than one process "
+                            f"of the DATAFLOW region ({', '.join(c.replace('@', ' at ') for c in sorted(calls))})",
+                        )
+                    )
     return out
 
 
@@ -543,8 +579,12 @@ def _lint_header_group(root: Path, group: list[Path]) -> dict[Path, list[Violati
         prelude, synthesis = PRELUDE.split("#define __SYNTHESIS__\n")
         (tmp / "masr_lint_prelude.h").write_text(prelude)
         # the prelude precompiled once; if g++ refuses, the units read the header text instead
-        subprocess.run([compiler.compiler(), "-std=c++14", "-x", "c++-header", *flags, "masr_lint_prelude.h",
-                        "-o", "masr_lint_prelude.h.gch"], capture_output=True, text=True, cwd=tmp)
+        subprocess.run(
+            [compiler.compiler(), "-std=c++14", "-x", "c++-header", *flags, "masr_lint_prelude.h", "-o", "masr_lint_prelude.h.gch"],
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        )
         units = []
         for k, path in enumerate(group):
             unit = tmp / f"unit_{k}.cpp"
@@ -552,8 +592,12 @@ def _lint_header_group(root: Path, group: list[Path]) -> dict[Path, list[Violati
             units.append(unit)
 
         def syntax(files: list[Path]) -> subprocess.CompletedProcess:
-            return subprocess.run([compiler.compiler(), "-std=c++14", "-fsyntax-only", f"-I{tmp}", *flags,
-                                   *[f.name for f in files]], capture_output=True, text=True, cwd=tmp)
+            return subprocess.run(
+                [compiler.compiler(), "-std=c++14", "-fsyntax-only", f"-I{tmp}", *flags, *[f.name for f in files]],
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+            )
 
         if syntax(units).returncode != 0:
             for path, unit in zip(group, units):
@@ -592,7 +636,7 @@ def lint_project(folder: Path) -> LintResult:
         def ours(name: str) -> bool:
             p = Path(name)
             if not p.is_absolute():
-                p = (firmware / p)
+                p = firmware / p
             try:
                 p.resolve().relative_to(firmware)
                 return True

@@ -48,8 +48,10 @@ def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
 def _build(testbench: str, config_header: str, arithmetic: str | None = None):
     return compiler.load(
         compiler.build_library(
-            {"tb_config.h": "#pragma once\n#include \"ap_fixed.h\"\n#include \"masr/fast_fixed.h\"\n" + config_header,
-             testbench: testbench_source(testbench)},
+            {
+                "tb_config.h": '#pragma once\n#include "ap_fixed.h"\n#include "masr/fast_fixed.h"\n' + config_header,
+                testbench: testbench_source(testbench),
+            },
             main=testbench,
             name=testbench.removesuffix(".cpp"),
             arithmetic=arithmetic,
@@ -113,8 +115,9 @@ class MxvSim(_Batched):
 
     TESTBENCH = "tb_sparse_mxv.cpp"
 
-    def __init__(self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None,
-                 arithmetic: str | None = None):
+    def __init__(
+        self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None, arithmetic: str | None = None
+    ):
         """``arithmetic``: the C simulation's ("fast": the engine's C-simulation twin; "ap_fixed": the dataflow
         engine as synthesis sees it), default compiler.default_arithmetic()."""
         super().__init__(cfg, matrix, max_lane_rows, max_lane_nnz, arithmetic)
@@ -169,8 +172,10 @@ class ActivationSim(_Batched):
         self.in_t, self.act = in_t, act
 
     def _config(self, k: int) -> str:
-        return (f"typedef {cpp_render.hls_type(self.in_t)} in_{k}_t;\ntypedef {cpp_render.hls_type(self.act.out_t)} out_{k}_t;\n"
-                f"TB_ACTIVATION({k}, in_{k}_t, out_{k}_t, {self.act.n_log2 if self.act.uses_table else 1}, {self.act.r_log2})\n")
+        return (
+            f"typedef {cpp_render.hls_type(self.in_t)} in_{k}_t;\ntypedef {cpp_render.hls_type(self.act.out_t)} out_{k}_t;\n"
+            f"TB_ACTIVATION({k}, in_{k}_t, out_{k}_t, {self.act.n_log2 if self.act.uses_table else 1}, {self.act.r_log2})\n"
+        )
 
     def _bind(self, lib, k: int) -> None:
         self._run = getattr(lib, f"tb_activation_{k}")
@@ -198,8 +203,15 @@ class RnnSim(_Batched):
 
     TESTBENCH = "tb_rnn.cpp"
 
-    def __init__(self, fwd: CellConfig, wf: CellWeights, bwd: CellConfig | None = None, wb: CellWeights | None = None,
-                 merge: MergeConfig | None = None, max_frames: int = 64):
+    def __init__(
+        self,
+        fwd: CellConfig,
+        wf: CellWeights,
+        bwd: CellConfig | None = None,
+        wb: CellWeights | None = None,
+        merge: MergeConfig | None = None,
+        max_frames: int = 64,
+    ):
         super().__init__(fwd, wf, bwd, wb, merge, max_frames)
 
     def _setup(self, fwd, wf, bwd=None, wb=None, merge=None, max_frames=64) -> None:
@@ -279,8 +291,14 @@ class DenseHeadSim(_Batched):
 
     TESTBENCH = "tb_dense_head.cpp"
 
-    def __init__(self, cfg: DenseHeadConfig, weights: DenseHeadWeights, max_lane_rows: int | None = None,
-                 max_lane_nnz: int | None = None, const_weights: bool = False):
+    def __init__(
+        self,
+        cfg: DenseHeadConfig,
+        weights: DenseHeadWeights,
+        max_lane_rows: int | None = None,
+        max_lane_nnz: int | None = None,
+        const_weights: bool = False,
+    ):
         super().__init__(cfg, weights, max_lane_rows, max_lane_nnz, const_weights)
 
     def _setup(self, cfg, weights, max_lane_rows=None, max_lane_nnz=None, const_weights=False) -> None:

@@ -48,8 +48,6 @@ DEFAULT_FIFO_DEPTH = 4  # MxvConfig.fifo_depth's default
 MAX_LANES = 1000  # bank file names carry a three-digit lane number
 
 
-
-
 def rtl_dir() -> Path:
     return templates_dir() / "rtl"
 
@@ -147,14 +145,11 @@ def write_weight_files(folder: Path, cfg: MxvConfig, matrix: SparseMatrix, bank_
     """Write the ``$readmemh`` files of ``masr_mxv`` for ``matrix`` into ``folder``."""
     if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
         raise ValueError(
-            f"matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match the engine "
-            f"({cfg.n_out}x{cfg.n_in} on {cfg.lanes} lanes)"
+            f"matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match the engine ({cfg.n_out}x{cfg.n_in} on {cfg.lanes} lanes)"
         )
     rows_needed, nnz_needed = bank_sizes(matrix)
     if rows_needed > bank_rows or nnz_needed > bank_nnz:
-        raise ValueError(
-            f"matrix needs lane banks of {rows_needed} rows and {nnz_needed} non-zeros; the engine has {bank_rows} and {bank_nnz}"
-        )
+        raise ValueError(f"matrix needs lane banks of {rows_needed} rows and {nnz_needed} non-zeros; the engine has {bank_rows} and {bank_nnz}")
     cfg.weight_t.check_raw(matrix.lane_values, "weights")
     folder = Path(folder)
     words, per_window = n_words(cfg.n_in), window_words(cfg)
@@ -211,7 +206,10 @@ def lint_design(top: str, params: dict, design_sources: tuple[str, ...], timing:
 
 
 def build_simulation(
-    params: dict[str, int], optimize: bool = False, jobs: int | None = None, testbench: str = TESTBENCH_TOP,
+    params: dict[str, int],
+    optimize: bool = False,
+    jobs: int | None = None,
+    testbench: str = TESTBENCH_TOP,
     design_sources: tuple[str, ...] = DESIGN_SOURCES,
 ) -> Path:
     """Compile a testbench (``templates/rtl/<testbench>.sv``) with Verilator into a simulation binary.
@@ -244,8 +242,7 @@ def build_simulation(
         cmd += _param_flags(params) + [str(p) for p in sources]
         _run_build_step(cmd, tmp, "verilator failed to translate the design")
         _place_runtime_library(make, obj_dir, testbench, optimize)
-        cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(jobs or min(4, os.cpu_count() or 1)),
-               "VM_PARALLEL_BUILDS=0", "simulate"]
+        cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(jobs or min(4, os.cpu_count() or 1)), "VM_PARALLEL_BUILDS=0", "simulate"]
         if not optimize:
             cmd += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
         _run_build_step(cmd, tmp, "the C++ of the Verilator simulation did not compile")
@@ -368,9 +365,7 @@ class MxvRtl:
         (self.workdir / "vectors.hex").write_text(hex_lines(x.ravel(), self.cfg.act_t.width))
         results = self.workdir / "results.txt"
         results.unlink(missing_ok=True)
-        proc = subprocess.run(
-            [str(self.binary), f"+vectors={t}"], cwd=self.workdir, capture_output=True, text=True, timeout=timeout
-        )
+        proc = subprocess.run([str(self.binary), f"+vectors={t}"], cwd=self.workdir, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not results.is_file():
             raise RtlError(f"RTL simulation failed (exit {proc.returncode}):\n{tail(proc.stdout + proc.stderr)}")
         return self._parse(results.read_text().split(), t)

@@ -49,7 +49,6 @@ MERGES = {"concat": 0, "sum": 1, "mul": 2, "ave": 3}
 SHAPE_BANK_LIMIT = 1 << 20
 
 
-
 # ------------------------------------------------------------------ coverage
 def _cell_reason(name: str, cfg) -> str | None:
     if cfg.kind not in ("gru", "lstm"):
@@ -138,13 +137,20 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
     _, cfg, _ = directions(layer)[0]
     bidirectional = layer.kind == "bidirectional"
     p = {
-        "N_IN": cfg.n_in, "UNITS": cfg.n_units, "LANES": cfg.lanes, "MACS": cfg.macs_per_lane,
-        "SCAN_WORDS": cfg.scan_words, "FIFO_DEPTH": cfg.kernel_config().fifo_depth,
-        "K_ROWS": banks["kernel"][0], "K_NNZ": banks["kernel"][1],
-        "R_ROWS": banks["recurrent"][0], "R_NNZ": banks["recurrent"][1],
+        "N_IN": cfg.n_in,
+        "UNITS": cfg.n_units,
+        "LANES": cfg.lanes,
+        "MACS": cfg.macs_per_lane,
+        "SCAN_WORDS": cfg.scan_words,
+        "FIFO_DEPTH": cfg.kernel_config().fifo_depth,
+        "K_ROWS": banks["kernel"][0],
+        "K_NNZ": banks["kernel"][1],
+        "R_ROWS": banks["recurrent"][0],
+        "R_NNZ": banks["recurrent"][1],
         "KIND": 1 if cfg.kind == "lstm" else 0,
         "RESET_AFTER": int(cfg.kind != "gru" or cfg.reset_after),
-        "H_ROWS": banks.get("recurrent_h", (1, 1))[0], "H_NNZ": banks.get("recurrent_h", (1, 1))[1],
+        "H_ROWS": banks.get("recurrent_h", (1, 1))[0],
+        "H_NNZ": banks.get("recurrent_h", (1, 1))[1],
     }
     p.update(_type_params("IN", cfg.in_t, modes=False))
     p.update(_type_params("W", cfg.weight_t, modes=False))
@@ -155,14 +161,20 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
     p.update(_type_params("G", cfg.gate_t))
     p.update(_type_params("C", cfg.cand_t))
     p.update(_type_params("CL", cfg.cell_t))
-    p.update({
-        "ACT": 0 if cfg.activation == "tanh" else 1,
-        "REC": 0 if cfg.recurrent_activation == "sigmoid" else 1,
-        "ACT_N": cfg.act_n_log2, "ACT_R": cfg.act_r_log2, "REC_N": cfg.rec_n_log2, "REC_R": cfg.rec_r_log2,
-        "MAX_T": int(max_frames), "DIRS": 2 if bidirectional else 1,
-        "BACKWARD": int(not bidirectional and layer.spec.go_backwards),
-        "MERGE": MERGES[layer.merge.mode] if bidirectional else 0,
-    })
+    p.update(
+        {
+            "ACT": 0 if cfg.activation == "tanh" else 1,
+            "REC": 0 if cfg.recurrent_activation == "sigmoid" else 1,
+            "ACT_N": cfg.act_n_log2,
+            "ACT_R": cfg.act_r_log2,
+            "REC_N": cfg.rec_n_log2,
+            "REC_R": cfg.rec_r_log2,
+            "MAX_T": int(max_frames),
+            "DIRS": 2 if bidirectional else 1,
+            "BACKWARD": int(not bidirectional and layer.spec.go_backwards),
+            "MERGE": MERGES[layer.merge.mode] if bidirectional else 0,
+        }
+    )
     p.update(_type_params("O", layer.out_t))
     return p
 
@@ -237,8 +249,7 @@ class LayerRtl:
         cmd = [str(self.binary), f"+samples={n}", f"+frames={frames}", f"+last_only={int(last_only)}"]
         proc = subprocess.run(cmd, cwd=self.workdir, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not results.is_file():
-            raise rtl.RtlError(f"RTL simulation of layer {self.layer.name!r} failed (exit {proc.returncode}):\n"
-                               f"{rtl.tail(proc.stdout + proc.stderr)}")
+            raise rtl.RtlError(f"RTL simulation of layer {self.layer.name!r} failed (exit {proc.returncode}):\n{rtl.tail(proc.stdout + proc.stderr)}")
         result = self._parse(results.read_text().splitlines(), n, frames, 1 if last_only else frames)
         if self.n_dirs == 1 and not self.layer.return_sequences:
             result.y = result.y[:, -1:]  # the hardware produces every frame; only the last one goes on
@@ -263,8 +274,15 @@ class LayerRtl:
                 if len(tokens) != self.n_out:
                     raise rtl.RtlError(f"{where}: {len(tokens)} outputs, expected {self.n_out}")
                 y[s, t] = rtl.read_hex(tokens, self.out_t, where)
-        return LayerRun(y=y, layer_cycles=head[:, 0], load_cycles=head[:, 1], sweep_cycles=head[:, 2 : 2 + d],
-                        kernel_cycles=steps[..., 0], recurrent_cycles=steps[..., 1], step_cycles=steps[..., 2])
+        return LayerRun(
+            y=y,
+            layer_cycles=head[:, 0],
+            load_cycles=head[:, 1],
+            sweep_cycles=head[:, 2 : 2 + d],
+            kernel_cycles=steps[..., 0],
+            recurrent_cycles=steps[..., 1],
+            step_cycles=steps[..., 2],
+        )
 
 
 def synthesize_layer(layer, max_frames: int, family: str = "xc7", timeout: float | None = None, keep_log: Path | None = None) -> dict:
@@ -296,7 +314,10 @@ def _direction_rows(layer, run: LayerRun | None, csim_results: list) -> list[dic
             "ideal_cycles": _mean([ideal_cycles(s.kernel.pairs + s.recurrent.pairs, macs) for s in stats]),
             "csim_engine_cycles": _mean([s.kernel.cycles + s.recurrent.cycles for s in stats]),
             "csim_sweep_cycles": _mean([s.cycles - e for s, e in zip(stats, done)]),
-            "rtl_engine_cycles": None, "rtl_kernel_cycles": None, "rtl_recurrent_cycles": None, "rtl_sweep_cycles": None,
+            "rtl_engine_cycles": None,
+            "rtl_kernel_cycles": None,
+            "rtl_recurrent_cycles": None,
+            "rtl_sweep_cycles": None,
         }
         if run is not None:
             row.update(
@@ -330,9 +351,19 @@ def run(hw, x, synth: bool = False, samples: int | None = None, progress=None) -
         ref_out = [layer.reference(h)[0] for h in ref_in]
         reason = unsupported_reason(layer)
         csim_results = [sample[i] for sample in csim.layers]
-        row = {"layer": layer.name, "kind": layer.kind, "in_rtl": reason is None, "reason": reason,
-               "csim_layer_cycles": _mean([r.cycles for r in csim_results]), "rtl_layer_cycles": None,
-               "rtl_load_cycles": None, "bit_exact": None, "mismatches": None, "resources": None, "directions": []}
+        row = {
+            "layer": layer.name,
+            "kind": layer.kind,
+            "in_rtl": reason is None,
+            "reason": reason,
+            "csim_layer_cycles": _mean([r.cycles for r in csim_results]),
+            "rtl_layer_cycles": None,
+            "rtl_load_cycles": None,
+            "bit_exact": None,
+            "mismatches": None,
+            "resources": None,
+            "directions": [],
+        }
         run_i = None
         if reason is None:
             if progress is not None:
@@ -341,8 +372,9 @@ def run(hw, x, synth: bool = False, samples: int | None = None, progress=None) -
             run_i = LayerRtl(layer, hw.max_frames).run(source)
             expected = np.stack(ref_out)
             mismatches = int(np.count_nonzero(run_i.y != expected))
-            row.update(bit_exact=mismatches == 0, mismatches=mismatches, rtl_layer_cycles=_mean(run_i.layer_cycles),
-                       rtl_load_cycles=_mean(run_i.load_cycles))
+            row.update(
+                bit_exact=mismatches == 0, mismatches=mismatches, rtl_layer_cycles=_mean(run_i.layer_cycles), rtl_load_cycles=_mean(run_i.load_cycles)
+            )
             if synth:
                 if progress is not None:
                     progress(f"layer {layer.name}: yosys synth_xilinx")
@@ -361,8 +393,15 @@ def run(hw, x, synth: bool = False, samples: int | None = None, progress=None) -
         csim_exact = bool(np.array_equal(last_run.y, csim.y_raw.reshape(last_run.y.shape)))
     covered = [r for r in layers if r["in_rtl"]]
     ok = bool(covered) and all(r["bit_exact"] for r in covered) and csim_exact is not False
-    return {"model": hw.name, "samples": int(len(x)), "frames": int(x.shape[1]), "clock_ns": hw.clock_period,
-            "layers": layers, "csim_exact": csim_exact, "ok": ok}
+    return {
+        "model": hw.name,
+        "samples": int(len(x)),
+        "frames": int(x.shape[1]),
+        "clock_ns": hw.clock_period,
+        "layers": layers,
+        "csim_exact": csim_exact,
+        "ok": ok,
+    }
 
 
 def _fmt(v) -> str:
@@ -373,28 +412,40 @@ def _fmt(v) -> str:
 
 def format_text(result: dict) -> str:
     """A table per layer and direction: RTL cycles, C simulation's counted cycles, ideal cycles, bit-exactness."""
-    head = (f"{'layer':<18} {'dir':<9} {'steps':>5} {'ideal':>7} {'eng RTL':>8} {'eng csim':>8} "
-            f"{'sweep RTL':>9} {'sweep csim':>10} {'layer RTL':>9} {'layer csim':>10} {'exact':>6}")
-    lines = [f"RTL of {result['model']}: {result['samples']} sample(s) of {result['frames']} frames; cycles are means per sample",
-             head, "-" * len(head)]
+    head = (
+        f"{'layer':<18} {'dir':<9} {'steps':>5} {'ideal':>7} {'eng RTL':>8} {'eng csim':>8} "
+        f"{'sweep RTL':>9} {'sweep csim':>10} {'layer RTL':>9} {'layer csim':>10} {'exact':>6}"
+    )
+    lines = [
+        f"RTL of {result['model']}: {result['samples']} sample(s) of {result['frames']} frames; cycles are means per sample",
+        head,
+        "-" * len(head),
+    ]
     for r in result["layers"]:
         exact = "-" if r["bit_exact"] is None else ("yes" if r["bit_exact"] else f"NO ({r['mismatches']})")
         if not r["in_rtl"]:
-            lines.append(f"{r['layer']:<18} {'-':<9} {'':>5} {'':>7} {'':>8} {'':>8} {'':>9} {'':>10} {'not in RTL':>9} "
-                         f"{_fmt(r['csim_layer_cycles']):>10} {'-':>6}")
+            lines.append(
+                f"{r['layer']:<18} {'-':<9} {'':>5} {'':>7} {'':>8} {'':>8} {'':>9} {'':>10} {'not in RTL':>9} "
+                f"{_fmt(r['csim_layer_cycles']):>10} {'-':>6}"
+            )
             lines.append(f"{'':<18} ({r['reason']})")
             continue
         for k, d in enumerate(r["directions"]):
-            layer_cols = (f"{_fmt(r['rtl_layer_cycles']):>9} {_fmt(r['csim_layer_cycles']):>10} {exact:>6}" if k == 0 else "")
-            lines.append(f"{r['layer'] if k == 0 else '':<18} {d['direction']:<9} {d['steps']:>5} {_fmt(d['ideal_cycles']):>7} "
-                         f"{_fmt(d['rtl_engine_cycles']):>8} {_fmt(d['csim_engine_cycles']):>8} {_fmt(d['rtl_sweep_cycles']):>9} "
-                         f"{_fmt(d['csim_sweep_cycles']):>10} {layer_cols}")
+            layer_cols = f"{_fmt(r['rtl_layer_cycles']):>9} {_fmt(r['csim_layer_cycles']):>10} {exact:>6}" if k == 0 else ""
+            lines.append(
+                f"{r['layer'] if k == 0 else '':<18} {d['direction']:<9} {d['steps']:>5} {_fmt(d['ideal_cycles']):>7} "
+                f"{_fmt(d['rtl_engine_cycles']):>8} {_fmt(d['csim_engine_cycles']):>8} {_fmt(d['rtl_sweep_cycles']):>9} "
+                f"{_fmt(d['csim_sweep_cycles']):>10} {layer_cols}"
+            )
         if r["resources"] is not None:
             res = r["resources"]
-            lines.append(f"{'':<18} yosys synth_xilinx: LUT {res['LUT']}, FF {res['FF']}, DSP {res['DSP']}, "
-                         f"BRAM {res['BRAM']:g}, LUTRAM {res['LUTRAM']}")
-    lines.append("eng = kernel + recurrent engine cycles (the two chains overlap: W x_{t+1} beside U h_t); sweep = a direction's "
-                 "steps; layer = start to done, both directions at once; streaming the input in is not part of it.")
+            lines.append(
+                f"{'':<18} yosys synth_xilinx: LUT {res['LUT']}, FF {res['FF']}, DSP {res['DSP']}, BRAM {res['BRAM']:g}, LUTRAM {res['LUTRAM']}"
+            )
+    lines.append(
+        "eng = kernel + recurrent engine cycles (the two chains overlap: W x_{t+1} beside U h_t); sweep = a direction's "
+        "steps; layer = start to done, both directions at once; streaming the input in is not part of it."
+    )
     if result["csim_exact"] is not None:
         lines.append(f"RTL output equals the C simulation bit for bit: {'yes' if result['csim_exact'] else 'NO'}")
     lines.append("RTL bit-exact with the reference on every covered layer: " + ("yes" if result["ok"] else "NO"))

@@ -83,8 +83,9 @@ def check_bidirectional_gru(rng, n_in=40, units=64, lanes=8, frames=20) -> list[
         for mode in ("dense", "weight_sparse", "masr"):
             cfg = CellConfig("gru", n_in, units, activation="relu", lanes=lanes, mode=mode)
             wf, wb = (CellWeights.from_keras(cfg, *p) for p in params)
-            cases.append((cfg, wf, wb, MergeConfig("concat", cfg.state_t, lanes),
-                          f"BiGRU-relu {n_in}->2x{units} T={frames} w={density:.0%} {lanes}x1 {mode}"))
+            cases.append(
+                (cfg, wf, wb, MergeConfig("concat", cfg.state_t, lanes), f"BiGRU-relu {n_in}->2x{units} T={frames} w={density:.0%} {lanes}x1 {mode}")
+            )
     sims = RnnSim.many([(cfg, wf, cfg, wb, m, frames) for cfg, wf, wb, m, _ in cases])
     results = []
     for sim, (cfg, wf, wb, m, case) in zip(sims, cases):
@@ -101,8 +102,17 @@ def check_bidirectional_gru(rng, n_in=40, units=64, lanes=8, frames=20) -> list[
 def check_head(rng, n_in=128, n_out=29, lanes=4, frames=20) -> list[CheckResult]:
     """A per-frame dense head (DeepSpeech2's character output) on sparse ReLU features."""
     t = FixedType.parse
-    cfg = dh.DenseHeadConfig(n_in, n_out, t("ap_fixed<16,6>"), t("ap_fixed<8,2>"), t("ap_fixed<16,6>"),
-                             t("ap_fixed<32,12,AP_RND,AP_WRAP>"), t("ap_fixed<16,6>"), lanes=lanes, max_frames=frames)
+    cfg = dh.DenseHeadConfig(
+        n_in,
+        n_out,
+        t("ap_fixed<16,6>"),
+        t("ap_fixed<8,2>"),
+        t("ap_fixed<16,6>"),
+        t("ap_fixed<32,12,AP_RND,AP_WRAP>"),
+        t("ap_fixed<16,6>"),
+        lanes=lanes,
+        max_frames=frames,
+    )
     kernel = rng.normal(0, 0.3, (n_in, n_out)) * (rng.random((n_in, n_out)) < 0.2)
     weights = dh.quantize_weights(cfg, kernel, rng.normal(0, 0.3, n_out))
     x = _sparse(rng, (frames, n_in), 0.4, cfg.in_t)
@@ -110,8 +120,9 @@ def check_head(rng, n_in=128, n_out=29, lanes=4, frames=20) -> list[CheckResult]
     ref, ref_stats = dh.dense_head(cfg, weights, x), dh.dense_head_stats(cfg, weights, x)
     mismatches = int(np.count_nonzero(y != ref)) + sum(a.as_tuple() != b.as_tuple() for a, b in zip(stats, ref_stats))
     ideal = sum(ideal_cycles(s.pairs, lanes) for s in stats)
-    return [CheckResult("dense_head", f"{n_in}->{n_out} w=20% a=40% T={frames} {lanes}x1 masr", y.size, mismatches,
-                        sum(s.cycles for s in stats), ideal)]
+    return [
+        CheckResult("dense_head", f"{n_in}->{n_out} w=20% a=40% T={frames} {lanes}x1 masr", y.size, mismatches, sum(s.cycles for s in stats), ideal)
+    ]
 
 
 CHECKS = [check_engine, check_bidirectional_gru, check_head]
@@ -129,9 +140,7 @@ def format_table(results: list[CheckResult]) -> str:
     head = f"{'module':<14} {'case':<50} {'values':>7} {'mismatch':>8} {'cycles':>8} {'ideal':>7} {'util':>6}"
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(
-            f"{r.module:<14} {r.case:<50} {r.values:>7} {r.mismatches:>8} {r.cycles:>8} {r.ideal:>7} {r.utilisation:>6.1%}"
-        )
+        lines.append(f"{r.module:<14} {r.case:<50} {r.values:>7} {r.mismatches:>8} {r.cycles:>8} {r.ideal:>7} {r.utilisation:>6.1%}")
     bad = sum(not r.ok for r in results)
     lines.append(f"{len(results) - bad} passed, {bad} failed" if bad else f"all {len(results)} checks bit-exact")
     return "\n".join(lines)

@@ -103,8 +103,7 @@ def _collect(layer, path: str, found: list, seen: set) -> None:
 def _add(layer, owner, attrs, path, found, seen) -> None:
     if not layer.built or not owner.built:
         raise ValueError(
-            f"layer {path!r} is not built, so it has no weights to prune yet; "
-            "build the model first (e.g. give it an Input or call it on data)"
+            f"layer {path!r} is not built, so it has no weights to prune yet; build the model first (e.g. give it an Input or call it on data)"
         )
     for attr in attrs:
         var = getattr(owner, attr)
@@ -284,9 +283,7 @@ class PolynomialSchedule:
         _check_sparsity(self.final_sparsity, "final_sparsity")
         _check_sparsity(self.initial_sparsity, "initial_sparsity")
         if self.initial_sparsity > self.final_sparsity:
-            raise ValueError(
-                f"initial_sparsity ({self.initial_sparsity}) must not exceed final_sparsity ({self.final_sparsity})"
-            )
+            raise ValueError(f"initial_sparsity ({self.initial_sparsity}) must not exceed final_sparsity ({self.final_sparsity})")
         for name in ("begin_step", "end_step", "frequency", "power"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -396,10 +393,7 @@ class PruningCallback(keras.callbacks.Callback):
 def _n_samples(x) -> int:
     leaves = keras.tree.flatten(x)
     if not leaves or not all(hasattr(leaf, "shape") and len(leaf.shape) > 0 for leaf in leaves):
-        raise TypeError(
-            "prune_model takes in-memory arrays for x; for datasets or generators "
-            "pass a PruningCallback to model.fit yourself"
-        )
+        raise TypeError("prune_model takes in-memory arrays for x; for datasets or generators pass a PruningCallback to model.fit yourself")
     return int(leaves[0].shape[0])
 
 

@@ -45,10 +45,46 @@ UNKNOWN = "unknown"
 SILENCE = "silence"
 # Other words, as in Speech Commands' auxiliary words plus a few near misses of the keywords.
 UNKNOWN_WORDS = (
-    "bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow",
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-    "learn", "follow", "forward", "backward", "visual", "yellow", "note", "cup", "town",
-    "lift", "write", "own", "of", "shop", "goal", "yet", "know", "bright", "light", "dawn",
+    "bed",
+    "bird",
+    "cat",
+    "dog",
+    "happy",
+    "house",
+    "marvin",
+    "sheila",
+    "tree",
+    "wow",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "learn",
+    "follow",
+    "forward",
+    "backward",
+    "visual",
+    "yellow",
+    "note",
+    "cup",
+    "town",
+    "lift",
+    "write",
+    "own",
+    "of",
+    "shop",
+    "goal",
+    "yet",
+    "know",
+    "bright",
+    "light",
+    "dawn",
 )
 # espeak-ng's English accents that need no extra voice data (the mb-* voices need MBROLA).
 ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
@@ -56,14 +92,88 @@ ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-
 # nasal ones included so that held-out voices have relatives in training; robots, long echoes,
 # whisper, croak and the speed-changing "fast" are left out.
 VARIANTS = (
-    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
-    "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6",
-    "Alex", "Alicia", "Andrea", "Andy", "Annie", "AnxiousAndy", "Denis", "Diogo", "Gene", "Gene2", "Henrique",
-    "Hugo", "Jacky", "Lee", "Marco", "Mario", "Michael", "Mike", "Mr serious", "Nguyen", "Storm", "Tweaky",
-    "adam", "anika", "antonio", "aunty", "belinda", "benjamin", "boris", "caleb", "david", "ed", "edward",
-    "edward2", "grandma", "grandpa", "gustave", "iven", "iven2", "iven3", "iven4", "john", "kaukovalta",
-    "linda", "marcelo", "max", "michel", "miguel", "norbert", "pablo", "paul", "pedro", "quincy", "rob",
-    "robert", "sandro", "shelby", "steph", "steph2", "steph3", "travis", "victor", "zac",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "klatt4",
+    "klatt5",
+    "klatt6",
+    "Alex",
+    "Alicia",
+    "Andrea",
+    "Andy",
+    "Annie",
+    "AnxiousAndy",
+    "Denis",
+    "Diogo",
+    "Gene",
+    "Gene2",
+    "Henrique",
+    "Hugo",
+    "Jacky",
+    "Lee",
+    "Marco",
+    "Mario",
+    "Michael",
+    "Mike",
+    "Mr serious",
+    "Nguyen",
+    "Storm",
+    "Tweaky",
+    "adam",
+    "anika",
+    "antonio",
+    "aunty",
+    "belinda",
+    "benjamin",
+    "boris",
+    "caleb",
+    "david",
+    "ed",
+    "edward",
+    "edward2",
+    "grandma",
+    "grandpa",
+    "gustave",
+    "iven",
+    "iven2",
+    "iven3",
+    "iven4",
+    "john",
+    "kaukovalta",
+    "linda",
+    "marcelo",
+    "max",
+    "michel",
+    "miguel",
+    "norbert",
+    "pablo",
+    "paul",
+    "pedro",
+    "quincy",
+    "rob",
+    "robert",
+    "sandro",
+    "shelby",
+    "steph",
+    "steph2",
+    "steph3",
+    "travis",
+    "victor",
+    "zac",
 )
 # Held out: one or two of each family (plain male/female, Klatt, tone-shaped, breathy, named), so the
 # test measures new speakers of kinds seen in training.  A random choice can hold out the only voice of
@@ -80,7 +190,6 @@ REFERENCE_RMS = 0.1  # about the RMS of a word at espeak-ng's default amplitude;
 FORMAT = 1  # bump when the generation changes, so stale caches are not reused
 
 INSTALL_HINT = "install it with `apt-get install espeak-ng` (Debian/Ubuntu; setup.sh does this when run as root) or `brew install espeak-ng`"
-
 
 
 @dataclass(frozen=True)
@@ -122,9 +231,7 @@ class SpeechParams:
             raise SpeechDataError("keywords, unknown_words and accents must each name at least one entry")
         unknown = sorted(set(self.test_variants) - set(self.variants))
         if unknown or not self.test_variants or set(self.variants) <= set(self.test_variants):
-            raise SpeechDataError(
-                f"test_variants must be some but not all of the variants (unknown: {unknown}); got {list(self.test_variants)}"
-            )
+            raise SpeechDataError(f"test_variants must be some but not all of the variants (unknown: {unknown}); got {list(self.test_variants)}")
         if self.train_per_class < 1 or self.test_per_class < 1:
             raise SpeechDataError("train_per_class and test_per_class must be positive")
 
@@ -251,18 +358,20 @@ def plan(params: SpeechParams) -> dict[str, list[dict]]:
                 word = name if name in params.keywords else None
                 if name == UNKNOWN:
                     word = str(rng.choice(params.unknown_words))
-                specs.append({
-                    "label": label,
-                    "word": word,
-                    "voice": f"{rng.choice(params.accents)}+{rng.choice(variants)}",
-                    "speed": int(rng.integers(params.speed[0], params.speed[1] + 1)),
-                    "pitch": int(rng.integers(params.pitch[0], params.pitch[1] + 1)),
-                    "amplitude": int(rng.integers(params.amplitude[0], params.amplitude[1] + 1)),
-                    "snr_db": float(rng.uniform(*params.snr_db)),
-                    "shift": float(rng.uniform()),
-                    "noise_exponent": float(rng.choice([0.0, 1.0, 2.0])),
-                    "seed": int(rng.integers(2**63)),
-                })
+                specs.append(
+                    {
+                        "label": label,
+                        "word": word,
+                        "voice": f"{rng.choice(params.accents)}+{rng.choice(variants)}",
+                        "speed": int(rng.integers(params.speed[0], params.speed[1] + 1)),
+                        "pitch": int(rng.integers(params.pitch[0], params.pitch[1] + 1)),
+                        "amplitude": int(rng.integers(params.amplitude[0], params.amplitude[1] + 1)),
+                        "snr_db": float(rng.uniform(*params.snr_db)),
+                        "shift": float(rng.uniform()),
+                        "noise_exponent": float(rng.choice([0.0, 1.0, 2.0])),
+                        "seed": int(rng.integers(2**63)),
+                    }
+                )
         order = rng.permutation(len(specs))
         out[split] = [specs[i] for i in order]
     return out
@@ -309,8 +418,7 @@ def generate(params: SpeechParams, workers: int = 2, progress: bool = True, spli
     return {"x_train": x[:n_train], "y_train": labels[:n_train], "x_test": x[n_train:], "y_test": labels[n_train:], "meta": meta}
 
 
-def load_kws(cache_dir="build/speech_cache", frames: int = 49, n_mels: int = 20, progress: bool = True,
-             test_only: bool = False, **kwargs):
+def load_kws(cache_dir="build/speech_cache", frames: int = 49, n_mels: int = 20, progress: bool = True, test_only: bool = False, **kwargs):
     """``(x_train, y_train, x_test, y_test, meta)``, from the cache when these parameters were generated before.
 
     ``x``: float32 (clips, frames, n_mels), zero where there is no speech energy;

@@ -42,12 +42,15 @@ def main() -> int:
     keras.utils.set_random_seed(0)
     x, y = make_data(np.random.default_rng(0), 600)
     L = keras.layers
-    model = keras.Sequential([
-        keras.Input((40, 24)),
-        L.Bidirectional(L.GRU(32, activation="relu", return_sequences=True), merge_mode="sum", name="bigru1"),
-        L.Bidirectional(L.GRU(32, activation="relu", return_sequences=True), merge_mode="sum", name="bigru2"),
-        L.TimeDistributed(L.Dense(16, activation="softmax"), name="chars"),
-    ], name="deepspeech2_small")
+    model = keras.Sequential(
+        [
+            keras.Input((40, 24)),
+            L.Bidirectional(L.GRU(32, activation="relu", return_sequences=True), merge_mode="sum", name="bigru1"),
+            L.Bidirectional(L.GRU(32, activation="relu", return_sequences=True), merge_mode="sum", name="bigru2"),
+            L.TimeDistributed(L.Dense(16, activation="softmax"), name="chars"),
+        ],
+        name="deepspeech2_small",
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[:500], y[:500], epochs=3, batch_size=50, verbose=0)
     prune_model(model, x[:500], y[:500], final_sparsity=0.9, epochs=3, lanes=8, batch_size=50, verbose=0)

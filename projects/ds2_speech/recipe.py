@@ -67,10 +67,12 @@ def main() -> int:
 
     x_train, y_train, x_test, y_test, meta = load_kws(cache_dir=args.cache, frames=FRAMES, n_mels=N_MELS)
     classes = meta["classes"]
-    print(f"[data] {len(x_train)} train / {len(x_test)} test clips, {len(classes)} classes; "
-          f"{len(meta['voices']['train'])} train voices, {len(meta['voices']['test'])} held-out voices; "
-          + (f"cached ({meta['load_seconds']:.1f} s)" if meta["cached"] else f"generated in {meta['generation_seconds']:.1f} s")
-          + f"; input density {np.count_nonzero(x_test) / x_test.size:.1%}")
+    print(
+        f"[data] {len(x_train)} train / {len(x_test)} test clips, {len(classes)} classes; "
+        f"{len(meta['voices']['train'])} train voices, {len(meta['voices']['test'])} held-out voices; "
+        + (f"cached ({meta['load_seconds']:.1f} s)" if meta["cached"] else f"generated in {meta['generation_seconds']:.1f} s")
+        + f"; input density {np.count_nonzero(x_test) / x_test.size:.1%}"
+    )
 
     keras.utils.set_random_seed(0)
     t0 = time.perf_counter()
@@ -88,8 +90,10 @@ def main() -> int:
         raise RuntimeError(f"the deployed model differs from its training twin by {gap:.2g}")
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
     achieved = np.mean(list(weight_sparsity(model).values()))
-    print(f"[train] ds2_speech in {train_seconds:.0f} s: float accuracy on held-out voices {accuracy:.1%} after pruning to "
-          f"{achieved:.1%} ({dense_accuracy:.1%} before; L1 activity penalty {L1_PENALTY:g}, {LANES} lanes)")
+    print(
+        f"[train] ds2_speech in {train_seconds:.0f} s: float accuracy on held-out voices {accuracy:.1%} after pruning to "
+        f"{achieved:.1%} ({dense_accuracy:.1%} before; L1 activity penalty {L1_PENALTY:g}, {LANES} lanes)"
+    )
 
     config = str(HERE / "config.yml")
     try:

@@ -35,11 +35,14 @@ def main() -> int:
     rng = np.random.default_rng(0)
     x, y = flow.synthetic_sequences(rng, 1200, frames=25, features=20, classes=12)
     L = keras.layers
-    model = keras.Sequential([
-        keras.Input((25, 20)),
-        L.Bidirectional(L.GRU(24, activation="relu"), merge_mode="sum", name="bigru"),
-        L.Dense(12, activation="softmax", name="keyword"),
-    ], name="kws_bigru")
+    model = keras.Sequential(
+        [
+            keras.Input((25, 20)),
+            L.Bidirectional(L.GRU(24, activation="relu"), merge_mode="sum", name="bigru"),
+            L.Dense(12, activation="softmax", name="keyword"),
+        ],
+        name="kws_bigru",
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x[:1000], y[:1000], epochs=4, batch_size=64, verbose=0)
     prune_model(model, x[:1000], y[:1000], final_sparsity=0.8, epochs=3, lanes=4, batch_size=64, verbose=0)

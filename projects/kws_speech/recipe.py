@@ -76,11 +76,13 @@ def main() -> int:
 
     x_train, y_train, x_test, y_test, meta = load_kws(cache_dir=args.cache, frames=FRAMES, n_mels=N_MELS, test_only=not args.retrain)
     classes = meta["classes"]
-    print(f"[data] {len(x_train)} train / {len(x_test)} test clips, {len(classes)} classes; "
-          f"{len(meta['voices']['train'])} train voices, {len(meta['voices']['test'])} held-out voices "
-          f"(variants {', '.join(meta['test_variants'])}); "
-          + (f"cached ({meta['load_seconds']:.1f} s)" if meta["cached"] else f"generated in {meta['generation_seconds']:.1f} s")
-          + f"; input density {np.count_nonzero(x_test) / x_test.size:.1%}")
+    print(
+        f"[data] {len(x_train)} train / {len(x_test)} test clips, {len(classes)} classes; "
+        f"{len(meta['voices']['train'])} train voices, {len(meta['voices']['test'])} held-out voices "
+        f"(variants {', '.join(meta['test_variants'])}); "
+        + (f"cached ({meta['load_seconds']:.1f} s)" if meta["cached"] else f"generated in {meta['generation_seconds']:.1f} s")
+        + f"; input density {np.count_nonzero(x_test) / x_test.size:.1%}"
+    )
 
     if args.retrain:
         model = train(x_train, y_train, x_test, len(classes))
@@ -117,8 +119,7 @@ def train(x_train, y_train, x_test, classes: int):
     twin.compile(optimizer=keras.optimizers.Adam(0.005), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     twin.fit(x_train, y_train, epochs=8, batch_size=64, verbose=0)
     twin.optimizer.learning_rate.assign(0.002)  # gentler steps while the masks tighten
-    prune_model(twin, x_train, y_train, final_sparsity=SPARSITY, epochs=8, lanes=LANES, batch_size=64, verbose=0,
-                skip=("keyword",))
+    prune_model(twin, x_train, y_train, final_sparsity=SPARSITY, epochs=8, lanes=LANES, batch_size=64, verbose=0, skip=("keyword",))
     model = build(UNITS, classes, 0.0, twin=False)
     model.set_weights(twin.get_weights())
     train_seconds = time.perf_counter() - t0
@@ -126,8 +127,10 @@ def train(x_train, y_train, x_test, classes: int):
     if gap > 1e-4:
         raise RuntimeError(f"the deployed model differs from its training twin by {gap:.2g}")
     achieved = np.mean([s for path, s in weight_sparsity(model).items() if path.startswith("bigru/")])
-    print(f"[train] kws_speech in {train_seconds:.1f} s: the recurrent layer pruned to {achieved:.1%}, the head dense "
-          f"(L1 activity penalty {L1_PENALTY:g}, {LANES} lanes)")
+    print(
+        f"[train] kws_speech in {train_seconds:.1f} s: the recurrent layer pruned to {achieved:.1%}, the head dense "
+        f"(L1 activity penalty {L1_PENALTY:g}, {LANES} lanes)"
+    )
     return model
 
 

@@ -27,11 +27,17 @@ def recurrent_spec(name: str, attrs: dict, prefix: str = "") -> RecurrentSpec:
         bias = np.stack([bias, np.asarray(get("recurrent_bias_data"), np.float64)])
     kernel = np.asarray(get("weight_data"), np.float64)
     return RecurrentSpec(
-        name=name, kind=kind, units=int(np.asarray(get("recurrent_weight_data")).shape[0]), activation=get("activation"),
+        name=name,
+        kind=kind,
+        units=int(np.asarray(get("recurrent_weight_data")).shape[0]),
+        activation=get("activation"),
         recurrent_activation=get("recurrent_activation", "sigmoid") if kind != "simple_rnn" else "sigmoid",
-        reset_after=bool(get("reset_after", True)), go_backwards=bool(get("go_backwards", False)),
-        return_sequences=bool(get("return_sequences", False)), kernel=kernel,
-        recurrent_kernel=np.asarray(get("recurrent_weight_data"), np.float64), bias=bias,
+        reset_after=bool(get("reset_after", True)),
+        go_backwards=bool(get("go_backwards", False)),
+        return_sequences=bool(get("return_sequences", False)),
+        kernel=kernel,
+        recurrent_kernel=np.asarray(get("recurrent_weight_data"), np.float64),
+        bias=bias,
     )
 
 
@@ -144,7 +150,11 @@ class BuildHardware(ModelOptimizerPass):
         check_word("Precision.input", input_t, "the model's input values")
         check_word(f"layer {layers[-1].name!r} output", in_t, "the model's output values")
         model.config.config["MasrModel"] = {
-            "config": config, "input_t": input_t, "max_frames": int(max_frames), "n_frames": n_frames,
-            "n_features": int(n_features), "sequence_output": sequence,
+            "config": config,
+            "input_t": input_t,
+            "max_frames": int(max_frames),
+            "n_frames": n_frames,
+            "n_features": int(n_features),
+            "sequence_output": sequence,
         }
         return True

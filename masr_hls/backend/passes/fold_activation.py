@@ -41,8 +41,7 @@ class FoldActivation(OptimizerPass):
         if kind != "linear":
             before = previous_node(node)
             if not isinstance(before, MasrDense) or before.get_attr("activation", "linear") != "linear":
-                raise ConversionError(
-                    f"layer {node.name!r}: a {kind} activation is supported only directly after a Dense layer without activation")
+                raise ConversionError(f"layer {node.name!r}: a {kind} activation is supported only directly after a Dense layer without activation")
             if kind not in HEAD_ACTIVATIONS:
                 raise ConversionError(f"layer {node.name!r}: activation {kind!r} is not supported ({', '.join(HEAD_ACTIVATIONS)})")
             before.set_attr("activation", kind)

@@ -62,7 +62,9 @@ class FoldBatchNormalization(OptimizerPass):
             fold_into_input(after[0], a, b, "forward_")
             fold_into_input(after[0], a, b, "backward_")
         else:
-            raise ConversionError(f"layer {node.name!r}: BatchNormalization has no layer to fold into "
-                                  "(it must follow a Dense without activation or precede a recurrent or Dense layer)")
+            raise ConversionError(
+                f"layer {node.name!r}: BatchNormalization has no layer to fold into "
+                "(it must follow a Dense without activation or precede a recurrent or Dense layer)"
+            )
         model.remove_node(node)
         return True

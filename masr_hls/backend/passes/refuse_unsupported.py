@@ -17,8 +17,7 @@ CELL_ACTIVATIONS = ("tanh", "relu")
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 FOLDED = (Input, Activation, HardActivation, Softmax, BatchNormalization)
-KERAS_NAMES = {"weight_data": "kernel", "recurrent_weight_data": "recurrent_kernel", "bias_data": "bias",
-               "recurrent_bias_data": "recurrent bias"}
+KERAS_NAMES = {"weight_data": "kernel", "recurrent_weight_data": "recurrent_kernel", "bias_data": "bias", "recurrent_bias_data": "recurrent bias"}
 
 
 def check_recurrent(name: str, attrs: dict, prefix: str = "") -> None:
