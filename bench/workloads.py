@@ -223,9 +223,10 @@ def engine_stats(e: Engine, cfg, lane_of_row: np.ndarray):
 
 def engine_call_cycles(e: Engine, cfg, lane_of_row: np.ndarray) -> np.ndarray:
     """Cycles of each engine call (one per row of v, in visiting order): busiest lane + done."""
-    from masr_hls.reference.mxv import DONE_DEPTH, _engine_work
+    from masr_hls.constants import MXV_DONE_DEPTH
+    from masr_hls.reference.mxv import _engine_work
 
-    return _engine_work(cfg, e.w_nz, e.v_nz, lane_of_row)[2].max(axis=1) + DONE_DEPTH
+    return _engine_work(cfg, e.w_nz, e.v_nz, lane_of_row)[2].max(axis=1) + MXV_DONE_DEPTH
 
 
 def lane_of_row(e: Engine, mode: str, lanes: int, strategy: str) -> np.ndarray:

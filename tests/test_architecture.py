@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "masr_hls"
 LAYERS = (
     "errors",
     "files",
+    "constants",
     "quiet",
     "numerics",
     "reference",

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from masr_hls.constants import HEAD_POST_DEPTH
 from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 from masr_hls.reference import dense_head as dh
@@ -302,7 +303,7 @@ def test_head_time_distributed_frames_are_independent():
     for t in (0, 7, MAX_FRAMES - 1):
         y1, s1 = head_sim(cfg, weights).run(x[t : t + 1])
         assert np.array_equal(y1[0], y[t]) and s1[0].as_tuple() == stats[t].as_tuple()
-    post = -(-cfg.n_out // cfg.lanes) + dh.POST_DEPTH
+    post = -(-cfg.n_out // cfg.lanes) + HEAD_POST_DEPTH
     for s in stats:
         assert s.encode_cycles == n_words(cfg.n_in) and s.post_cycles == post
         assert s.cycles == s.encode_cycles + s.engine_cycles + s.post_cycles

@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from masr_hls.constants import OVERFLOW_MODES, ROUNDING_MODES
 from masr_hls.errors import PrecisionError
-
-ROUNDING_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF", "AP_RND_CONV")
-OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM")
 
 # Widest type: what Vitis HLS accepts without raising AP_INT_MAX_W (ap_common.h).
 MAX_WIDTH = 1024

@@ -19,21 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from masr_hls.constants import ENUMS, HEAD_POST_DEPTH, enum_constant
 from masr_hls.numerics import activations as act_lib
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, sum_bits
 from masr_hls.numerics.lane_balance import STRATEGIES, assign_rows, row_work
 from masr_hls.reference.mxv import MODES, MxvConfig, mxv, mxv_stats_per_call, positive_int
 
-ACTIVATIONS = {
-    "linear": "HEAD_LINEAR",
-    "relu": "HEAD_RELU",
-    "sigmoid": "HEAD_SIGMOID",
-    "tanh": "HEAD_TANH",
-    "hard_sigmoid": "HEAD_HARD_SIGMOID",
-}
+ACTIVATIONS = {name: enum_constant("head_activation", name) for name in ENUMS["head_activation"][1]}
 LUT_ACTIVATIONS = ("sigmoid", "tanh")
-POST_DEPTH = 2  # bias add; activation + output quantise
 
 
 @dataclass(frozen=True)
@@ -200,7 +194,7 @@ def dense_head(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> np.nda
 
 
 def post_cycles(cfg: DenseHeadConfig) -> int:
-    return -(-cfg.n_out // cfg.lanes) + POST_DEPTH
+    return -(-cfg.n_out // cfg.lanes) + HEAD_POST_DEPTH
 
 
 def dense_head_stats(cfg: DenseHeadConfig, weights: DenseHeadWeights, x_raw) -> list[HeadStats]:

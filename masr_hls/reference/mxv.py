@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from masr_hls.constants import ENUMS, MXV_DONE_DEPTH, MXV_MAC_DEPTH, enum_constant
 from masr_hls.numerics.bitmask import MASK_BITS, n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError, as_raw, widen_if
 
-MODES = {"dense": "MODE_DENSE", "weight_sparse": "MODE_WEIGHT_SPARSE", "masr": "MODE_MASR"}
-MAC_DEPTH = 2  # stages after a back-end issue cycle: read + multiply, quantise + accumulate
-DONE_DEPTH = 1  # the cycle after the last lane: results valid
+MODES = {name: enum_constant("mxv_mode", name) for name in ENUMS["mxv_mode"][1]}  # engine mode -> its C++ constant
 
 
 def positive_int(name: str, value) -> int:
@@ -197,7 +196,7 @@ class Engine:
         pairs, issued, lanes = self.work(v.reshape(-1, v.shape[-1]))
         shape = v.shape[:-1]
         busiest, idlest = lanes.max(axis=1).reshape(shape), lanes.min(axis=1).reshape(shape)
-        return MxvStats(pairs.reshape(shape), issued.reshape(shape), busiest + DONE_DEPTH, busiest, idlest)
+        return MxvStats(pairs.reshape(shape), issued.reshape(shape), busiest + MXV_DONE_DEPTH, busiest, idlest)
 
 
 def mxv(cfg: MxvConfig, w_raw: np.ndarray, v_raw: np.ndarray) -> np.ndarray:
@@ -235,7 +234,7 @@ def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: n
     front end in cycle f_s = max(f_{s-1} + 1, q_{i-D}) when it is the i-th window with work
     (the FIFO of D windows is full until window i-D leaves it), else f_{s-1} + 1.  Window i
     leaves the FIFO in cycle q_i = max(f_s, b_{i-1} + c_{i-1} - 1) and the back end issues it
-    in cycles b_i = q_i + 1 .. b_i + c_i - 1.  A lane takes max(f_last + 1, b_last + c_last + MAC_DEPTH).
+    in cycles b_i = q_i + 1 .. b_i + c_i - 1.  A lane takes max(f_last + 1, b_last + c_last + MXV_MAC_DEPTH).
     ``row_at`` and ``n_rows`` are :attr:`Engine.lane_slots`.
     """
     calls, _, n_win = cost.shape
@@ -254,7 +253,7 @@ def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: n
         leave = np.where(has, np.concatenate((leave[1:], q[None])), leave)
         issue_end = np.where(has, q + 1 + c, issue_end)
     front = n_rows[None, :] * n_win + offset
-    back = np.where(issue_end > 0, issue_end + MAC_DEPTH, 0)
+    back = np.where(issue_end > 0, issue_end + MXV_MAC_DEPTH, 0)
     return np.maximum(front, back)
 
 
@@ -270,7 +269,7 @@ def mxv_stats(cfg: MxvConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, lane
     return MxvStats(
         pairs=int(pairs.sum()),
         issued=int(issued.sum()),
-        cycles=max(lane_cycles) + DONE_DEPTH,
+        cycles=max(lane_cycles) + MXV_DONE_DEPTH,
         busiest_lane=max(lane_cycles),
         idlest_lane=min(lane_cycles),
         lane_cycles=lane_cycles,

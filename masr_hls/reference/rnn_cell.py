@@ -9,17 +9,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from masr_hls.constants import ENGINE_START_DEPTH, GATE_PIPELINE_DEPTH, enum_constant
 from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul, sum_bits
 from masr_hls.numerics.lane_balance import assign_rows, row_work
 from masr_hls.reference.mxv import Engine, MxvConfig, MxvStats
 
-KINDS = {"gru": ("CELL_GRU", 3), "lstm": ("CELL_LSTM", 4), "simple_rnn": ("CELL_SIMPLE_RNN", 1)}
-ACTIVATIONS = {"tanh": "ACT_TANH", "relu": "ACT_RELU"}
-RECURRENT_ACTIVATIONS = {"sigmoid": "ACT_SIGMOID", "hard_sigmoid": "ACT_HARD_SIGMOID"}
-GATE_PIPELINE_DEPTH = 4  # cycles after the last gate group issues (rnn_cell.h, masr_gru_unit / masr_lstm_unit)
-ENGINE_START_DEPTH = 1  # the cycle an engine samples start, after its operand is encoded
+KINDS = {kind: (enum_constant("cell_kind", kind), gates) for kind, gates in (("gru", 3), ("lstm", 4), ("simple_rnn", 1))}
+ACTIVATIONS = {name: enum_constant("cell_activation", name) for name in ("tanh", "relu")}
+RECURRENT_ACTIVATIONS = {name: enum_constant("cell_activation", name) for name in ("sigmoid", "hard_sigmoid")}
 
 _T = FixedType.parse
 

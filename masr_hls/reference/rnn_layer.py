@@ -9,17 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from masr_hls.constants import ENUMS, LAYER_DONE_DEPTH, MERGE_PIPELINE_DEPTH, SWEEP_START_DEPTH, enum_constant
 from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul
 from masr_hls.reference.mxv import MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, kernel_chain, recurrent_chain
 
-MERGE_MODES = {"concat": "MERGE_CONCAT", "sum": "MERGE_SUM", "mul": "MERGE_MUL", "ave": "MERGE_AVE"}
-
-
-SWEEP_START_DEPTH = 1  # reading frame 0's address before the first kernel chain (rnn_layer.h)
-LAYER_DONE_DEPTH = 1  # the cycle the layer signals done
-MERGE_PIPELINE_DEPTH = 2  # Bidirectional merge: state read, merge unit
+MERGE_MODES = {mode: enum_constant("merge_mode", mode) for mode in ENUMS["merge_mode"][1]}  # Keras merge_mode -> C++ constant
 
 
 def schedule_cycles(rh: np.ndarray, kx: np.ndarray) -> np.ndarray:

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from masr_hls.constants import SOFTMAX_ELEMENTWISE_DEPTH
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError, as_raw, wide, widen_if
 from masr_hls.reference.mxv import positive_int
 
 EXP_R_LOG2_RANGE = (-2, 6)  # the exp table covers (-R, 0], R = 2**r
 TABLE_LOG2_RANGE = (1, 16)  # tables of 2 .. 65536 entries
 MAX_IN_WIDTH = 62  # softmax.h: static_assert(IN_W <= 62)
-ELEMENTWISE_DEPTH = 4  # subtract + index, exp ROM, leading-one + inverse ROM, multiply + quantise
 
 
 def _int_in(name: str, value, lo: int, hi: int) -> int:
@@ -203,7 +203,7 @@ def softmax(cfg: SoftmaxConfig, x_raw, exp_tab=None, inv_tab=None) -> np.ndarray
 def softmax_cycles(cfg: SoftmaxConfig) -> int:
     """Three passes of ceil(n / parallel) (max, exp + sum, normalise), two reduction trees, the element pipeline."""
     passes = -(-cfg.n // cfg.parallel)
-    return 3 * passes + 2 * ceil_log2(cfg.parallel) + ELEMENTWISE_DEPTH
+    return 3 * passes + 2 * ceil_log2(cfg.parallel) + SOFTMAX_ELEMENTWISE_DEPTH
 
 
 # --------------------------------------------------------------- accuracy

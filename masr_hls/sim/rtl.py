@@ -35,6 +35,7 @@ INSTALL_HINT = "install with apt-get install verilator yosys"
 TOP = "masr_mxv"
 TESTBENCH_TOP = "masr_mxv_tb"
 DESIGN_SOURCES = (
+    "masr_constants.sv",  # the package every module reads (generated from masr_hls/constants.py)
     "masr_mxv.sv",
     "masr_mxv_lane.sv",
     "masr_act_encoder.sv",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.constants import ENUMS, enum_value
 from masr_hls.errors import NotInRtl
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles
@@ -42,7 +43,6 @@ SOURCES = rtl.DESIGN_SOURCES + (
 )
 TOP = "masr_rnn_layer"
 TESTBENCH = "masr_rnn_layer_tb"
-MERGES = {"concat": 0, "sum": 1, "mul": 2, "ave": 3}
 # Simulation banks hold any weights of the layer's shape (one build per shape)
 # up to this many weight slots per engine; bigger layers get banks sized to
 # their weights, rounded up to a power of two.
@@ -70,7 +70,7 @@ def unsupported_reason(layer) -> str | None:
         reason = _cell_reason(layer.name, layer.fwd) or _cell_reason(layer.name, layer.bwd)
         if reason is None and layer.fwd != layer.bwd:
             reason = f"layer {layer.name!r}: forward and backward halves differ in shape or precision (the RTL builds one cell twice)"
-        if reason is None and layer.merge.mode not in MERGES:
+        if reason is None and layer.merge.mode not in ENUMS["merge_mode"][1]:
             reason = f"layer {layer.name!r}: merge_mode {layer.merge.mode!r} is not in the RTL"
         return reason
     return f"layer {layer.name!r}: {layer.kind} layers are not in the RTL (GRU and LSTM layers only)"
@@ -172,7 +172,7 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
             "MAX_T": int(max_frames),
             "DIRS": 2 if bidirectional else 1,
             "BACKWARD": int(not bidirectional and layer.spec.go_backwards),
-            "MERGE": MERGES[layer.merge.mode] if bidirectional else 0,
+            "MERGE": enum_value("merge_mode", layer.merge.mode) if bidirectional else 0,
         }
     )
     p.update(_type_params("O", layer.out_t))

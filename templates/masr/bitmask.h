@@ -9,10 +9,11 @@
 
 #include <stdint.h>
 
+#include "masr/constants.h"
+
 namespace masr {
 
-typedef uint32_t mask_word_t;
-static const int MASK_BITS = 32;
+typedef uint32_t mask_word_t;  // MASK_BITS wide
 
 constexpr int mask_words(int n) { return n <= 0 ? 1 : (n + MASK_BITS - 1) / MASK_BITS; }
 

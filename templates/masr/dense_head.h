@@ -31,13 +31,12 @@
 #include "ap_fixed.h"
 #include "masr/activation.h"
 #include "masr/activation_encoder.h"
+#include "masr/constants.h"
 #include "masr/sparse_mxv.h"
 
 namespace masr {
 
-enum head_activation { HEAD_LINEAR = 0, HEAD_RELU = 1, HEAD_SIGMOID = 2, HEAD_TANH = 3, HEAD_HARD_SIGMOID = 4 };
-
-static const int HEAD_POST_DEPTH = 2;
+// constants.h: head_activation, HEAD_POST_DEPTH.
 
 // Figures of one frame; C simulation only (empty in synthesis).
 struct head_stats {

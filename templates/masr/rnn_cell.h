@@ -29,18 +29,14 @@
 #include "hls_stream.h"
 #include "masr/activation.h"
 #include "masr/activation_encoder.h"
+#include "masr/constants.h"
 #include "masr/sparse_mxv.h"
 
 namespace masr {
 
-enum cell_kind { CELL_GRU = 0, CELL_LSTM = 1, CELL_SIMPLE_RNN = 2 };
-enum cell_activation { ACT_TANH = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_HARD_SIGMOID = 3 };
-
-// Cycles after the last group issues: operands, table index / products,
-// lookups, blend, quantise (masr_gru_unit / masr_lstm_unit's five stages).
-static const int GATE_PIPELINE_DEPTH = 4;
-// The cycle in which an engine samples start, after its operand is encoded.
-static const int ENGINE_START_DEPTH = 1;
+// constants.h: cell_kind, cell_activation; GATE_PIPELINE_DEPTH, the cycles after the last group issues (operands,
+// table index / products, lookups, blend, quantise: masr_gru_unit / masr_lstm_unit's five stages), and
+// ENGINE_START_DEPTH, the cycle in which an engine samples start, after its operand is encoded.
 
 constexpr int gate_count(int kind) { return kind == CELL_GRU ? 3 : kind == CELL_LSTM ? 4 : 1; }
 

@@ -22,18 +22,13 @@
 #ifndef MASR_RNN_LAYER_H
 #define MASR_RNN_LAYER_H
 
+#include "masr/constants.h"
 #include "masr/rnn_cell.h"
 
 namespace masr {
 
-enum merge_mode { MERGE_CONCAT = 0, MERGE_SUM = 1, MERGE_MUL = 2, MERGE_AVE = 3 };
-
-// Reading frame 0 before the first kernel chain.
-static const int SWEEP_START_DEPTH = 1;
-// The cycle in which the layer signals done.
-static const int LAYER_DONE_DEPTH = 1;
-// Bidirectional merge: state read, merge unit, after the last group issues.
-static const int MERGE_PIPELINE_DEPTH = 2;
+// constants.h: merge_mode; SWEEP_START_DEPTH (reading frame 0 before the first kernel chain), LAYER_DONE_DEPTH
+// (the cycle in which the layer signals done), MERGE_PIPELINE_DEPTH (state read, merge unit).
 
 // The figures of a bidirectional layer; C simulation only (empty in synthesis).
 struct layer_stats {

@@ -23,11 +23,10 @@
 #define MASR_SOFTMAX_H
 
 #include "ap_fixed.h"
+#include "masr/constants.h"  // SOFTMAX_ELEMENTWISE_DEPTH
 #include "masr/raw_bits.h"
 
 namespace masr {
-
-static const int SOFTMAX_ELEMENTWISE_DEPTH = 4;
 
 constexpr int softmax_ceil_log2(int n) {
     int bits = 0;

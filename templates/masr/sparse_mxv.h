@@ -54,16 +54,10 @@
 #include "hls_stream.h"
 #include "masr/activation_encoder.h"
 #include "masr/bitmask.h"
+#include "masr/constants.h"  // mxv_mode, MXV_MAC_DEPTH, MXV_DONE_DEPTH
 #include "masr/raw_bits.h"
 
 namespace masr {
-
-enum mxv_mode { MODE_DENSE = 0, MODE_WEIGHT_SPARSE = 1, MODE_MASR = 2 };
-
-// Stages after a back-end issue cycle: read + multiply, quantise + accumulate.
-static const int MXV_MAC_DEPTH = 2;
-// The cycle after the last lane finishes: results valid (done).
-static const int MXV_DONE_DEPTH = 1;
 
 // Figures of engine calls; they exist in C simulation only (an empty struct
 // in synthesis, so no counter ever becomes hardware).

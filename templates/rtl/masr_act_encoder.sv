@@ -12,7 +12,7 @@
 module masr_act_encoder #(
     parameter int N_IN = 8,
     parameter int A_W = 8,
-    parameter int WIN_BITS = 32,
+    parameter int WIN_BITS = masr_constants::MASK_BITS,
     parameter int WINDOWS = 1,
     parameter int AA_W = 3,
     parameter int WIN_W = 1,
@@ -55,8 +55,8 @@ module masr_act_encoder #(
   wire last_element = element == IDX_W'(N_IN - 1);
 
   // ------------------------------------------------------- vector port
-  localparam int N_WORDS = (N_IN + 31) / 32;
-  localparam int WORDS_PER_WIN = WIN_BITS / 32;
+  localparam int N_WORDS = (N_IN + masr_constants::MASK_BITS - 1) / masr_constants::MASK_BITS;
+  localparam int WORDS_PER_WIN = WIN_BITS / masr_constants::MASK_BITS;
   localparam int VW_W = N_WORDS > 1 ? $clog2(N_WORDS) : 1;
   localparam int PC_W = AA_W + 1;
   logic vloading;
@@ -65,11 +65,11 @@ module masr_act_encoder #(
   wire vactive = VEC != 0 && (vec_load | vloading);
   wire [VW_W-1:0] vword = vec_load ? '0 : vword_reg;
   wire [PC_W-1:0] vcount = vec_load ? '0 : vcount_reg;
-  logic [A_W-1:0] elem[0:N_WORDS*32-1];
-  logic [31:0] vnz;
-  logic [PC_W-1:0] vprefix[0:32];
+  logic [A_W-1:0] elem[0:N_WORDS*masr_constants::MASK_BITS-1];
+  logic [masr_constants::MASK_BITS-1:0] vnz;
+  logic [PC_W-1:0] vprefix[0:masr_constants::MASK_BITS];
   generate
-    for (genvar i = 0; i < N_WORDS * 32; i++) begin : g_elem
+    for (genvar i = 0; i < N_WORDS * masr_constants::MASK_BITS; i++) begin : g_elem
       if (i < N_IN) begin : g_real
         assign elem[i] = vec_data[i*A_W+:A_W];
       end else begin : g_pad
@@ -79,7 +79,7 @@ module masr_act_encoder #(
   endgenerate
   always_comb begin
     vprefix[0] = '0;
-    for (int b = 0; b < 32; b++) begin
+    for (int b = 0; b < masr_constants::MASK_BITS; b++) begin
       vnz[b] = |elem[32*32'(vword)+b];
       vprefix[b+1] = vprefix[b] + PC_W'(vnz[b]);
     end
@@ -107,7 +107,7 @@ module masr_act_encoder #(
     else if (vactive) begin
       vloading <= N_WORDS > 1 && vword != VW_W'(N_WORDS - 1);
       vword_reg <= vword + 1'b1;
-      vcount_reg <= vcount + vprefix[32];
+      vcount_reg <= vcount + vprefix[masr_constants::MASK_BITS];
     end
   end
 

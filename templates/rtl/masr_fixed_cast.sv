@@ -4,9 +4,8 @@
 // two's-complement integer on the grid 2^-IN_FRAC; callers sign- or
 // zero-extend unsigned operands first.
 //
-// ROUNDING indexes fixed_point.ROUNDING_MODES (see masr_quantize);
-// OVERFLOW indexes fixed_point.OVERFLOW_MODES:
-//   0 AP_WRAP  1 AP_SAT  2 AP_SAT_ZERO  3 AP_SAT_SYM
+// ROUNDING and OVERFLOW are masr_constants::ROUNDING_* / OVERFLOW_* values
+// (the order of masr_hls/constants.py's ROUNDING_MODES and OVERFLOW_MODES).
 module masr_fixed_cast #(
     parameter int IN_W = 16,
     parameter int IN_FRAC = 0,
@@ -48,9 +47,9 @@ module masr_fixed_cast #(
 
   always_comb begin : overflow
     case (OVERFLOW)
-      1: kept = q < LO ? LO : (q > HI ? HI : q);
-      2: kept = (q < LO || q > HI) ? '0 : q;
-      3: kept = q < SYM_LO ? SYM_LO : (q > HI ? HI : q);
+      masr_constants::OVERFLOW_SAT: kept = q < LO ? LO : (q > HI ? HI : q);
+      masr_constants::OVERFLOW_SAT_ZERO: kept = (q < LO || q > HI) ? '0 : q;
+      masr_constants::OVERFLOW_SAT_SYM: kept = q < SYM_LO ? SYM_LO : (q > HI ? HI : q);
       default: kept = q;  // wrap: keep the low bits
     endcase
   end

@@ -1,7 +1,8 @@
 // One output of a Bidirectional merge (rnn_layer.merge): the forward state a
 // and the backward state b of the same frame, stored once in the output
-// type.  MODE: 0 concat (y0 = out_t(a), y1 = out_t(b)), 1 sum out_t(a + b),
-// 2 mul out_t(a * b), 3 ave out_t((a + b) / 2), the halving exact.
+// type.  MODE, a masr_constants::MERGE_* value: concat (y0 = out_t(a),
+// y1 = out_t(b)), sum out_t(a + b), mul out_t(a * b), ave out_t((a + b) / 2),
+// the halving exact.
 module masr_merge_unit #(
     parameter int ST_W = 16,
     parameter int ST_FRAC = 10,
@@ -24,19 +25,19 @@ module masr_merge_unit #(
   assign b_ext = {{(E_W - ST_W) {ST_SIGNED != 0 && b[ST_W-1]}}, b};
 
   generate
-    if (MODE == 0) begin : g_concat
+    if (MODE == masr_constants::MERGE_CONCAT) begin : g_concat
       assign combined = a_ext;
       masr_fixed_cast #(
           .IN_W(E_W), .IN_FRAC(ST_FRAC), .OUT_W(O_W), .OUT_FRAC(O_FRAC), .OUT_SIGNED(O_SIGNED),
           .ROUNDING(O_ROUNDING), .OVERFLOW(O_OVERFLOW)
       ) u_second (.value(b_ext), .result(y1));
     end else begin : g_combine
-      assign combined = MODE == 2 ? a_ext * b_ext : a_ext + b_ext;
+      assign combined = MODE == masr_constants::MERGE_MUL ? a_ext * b_ext : a_ext + b_ext;
       assign y1 = '0;
     end
   endgenerate
 
-  localparam int FRAC = MODE == 2 ? 2 * ST_FRAC : (MODE == 3 ? ST_FRAC + 1 : ST_FRAC);
+  localparam int FRAC = MODE == masr_constants::MERGE_MUL ? 2 * ST_FRAC : (MODE == masr_constants::MERGE_AVE ? ST_FRAC + 1 : ST_FRAC);
   masr_fixed_cast #(
       .IN_W(E_W), .IN_FRAC(FRAC), .OUT_W(O_W), .OUT_FRAC(O_FRAC), .OUT_SIGNED(O_SIGNED),
       .ROUNDING(O_ROUNDING), .OVERFLOW(O_OVERFLOW)

@@ -54,9 +54,9 @@ module masr_mxv #(
     output logic [ACC_W-1:0]                             y_data,
     output logic [N_OUT*ACC_W-1:0]                       y_all
 );
-  localparam int N_WORDS = (N_IN + 31) / 32;
+  localparam int N_WORDS = (N_IN + masr_constants::MASK_BITS - 1) / masr_constants::MASK_BITS;
   localparam int WIN_WORDS = SCAN_WORDS < N_WORDS ? SCAN_WORDS : N_WORDS;
-  localparam int WIN_BITS = 32 * WIN_WORDS;
+  localparam int WIN_BITS = masr_constants::MASK_BITS * WIN_WORDS;
   localparam int WINDOWS = (N_WORDS + WIN_WORDS - 1) / WIN_WORDS;  // per row
   localparam int AA_W = N_IN > 1 ? $clog2(N_IN) : 1;
   localparam int WA_W = LANE_NNZ > 1 ? $clog2(LANE_NNZ) : 1;

@@ -18,7 +18,7 @@ module masr_mxv_lane #(
     parameter int LANE_ROWS = 1,
     parameter int LANE_NNZ = 1,
     parameter int MACS = 1,
-    parameter int WIN_BITS = 32,
+    parameter int WIN_BITS = masr_constants::MASK_BITS,
     parameter int WINDOWS = 1,
     parameter int W_W = 8,
     parameter int W_SIGNED = 1,

@@ -3,9 +3,8 @@
 // the accumulator's rounding mode, then wrap to OUT_W bits.  The engine only
 // accepts AP_WRAP accumulators, so overflow is always a plain truncation.
 //
-// ROUNDING is the index into fixed_point.ROUNDING_MODES:
-//   0 AP_TRN  1 AP_TRN_ZERO  2 AP_RND  3 AP_RND_ZERO  4 AP_RND_MIN_INF
-//   5 AP_RND_INF  6 AP_RND_CONV
+// ROUNDING is a masr_constants::ROUNDING_* value (masr_hls/constants.py's
+// ROUNDING_MODES order).
 module masr_quantize #(
     parameter int IN_W = 16,
     parameter int SHIFT = 0,  // fractional bits dropped; <= 0 means the grid gets finer (exact)
@@ -53,12 +52,12 @@ module masr_quantize #(
         exactly_half = half_bit & ~lower_bits;
         inexact = half_bit | lower_bits;
         case (ROUNDING)
-          1: round_up = negative & inexact;  // toward zero
-          2: round_up = half_bit;  // ties up (toward +inf)
-          3: round_up = above_half | (exactly_half & negative);  // ties toward zero
-          4: round_up = above_half;  // ties toward -inf
-          5: round_up = above_half | (exactly_half & ~negative);  // ties away from zero
-          6: round_up = above_half | (exactly_half & floor_value[0]);  // ties to even
+          masr_constants::ROUNDING_TRN_ZERO: round_up = negative & inexact;  // toward zero
+          masr_constants::ROUNDING_RND: round_up = half_bit;  // ties up (toward +inf)
+          masr_constants::ROUNDING_RND_ZERO: round_up = above_half | (exactly_half & negative);  // ties toward zero
+          masr_constants::ROUNDING_RND_MIN_INF: round_up = above_half;  // ties toward -inf
+          masr_constants::ROUNDING_RND_INF: round_up = above_half | (exactly_half & ~negative);  // ties away from zero
+          masr_constants::ROUNDING_RND_CONV: round_up = above_half | (exactly_half & floor_value[0]);  // ties to even
           default: round_up = 1'b0;  // AP_TRN: floor
         endcase
       end

@@ -114,7 +114,7 @@ module masr_rnn_cell #(
   localparam int G_ROWS = (KIND == 1 ? 4 : 3) * UNITS;  // Keras gate order: z r h, or i f c o
   localparam int R_OUT = KIND == 1 || RESET_AFTER != 0 ? G_ROWS : 2 * UNITS;  // rows of U
   localparam int KW = (N_IN + 31) / 32;  // encode cycles: mask words of x and of h
-  localparam int UW = (UNITS + 31) / 32;
+  localparam int UW = (UNITS + masr_constants::MASK_BITS - 1) / masr_constants::MASK_BITS;
   localparam int LD_W = $clog2((KW > UW ? KW : UW) + 1) + 1;
   localparam int GC_W = $clog2(NG + 4) + 1;
 

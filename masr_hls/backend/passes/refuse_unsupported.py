@@ -11,11 +11,12 @@ from hls4ml.model.layers import Activation, BatchNormalization, HardActivation, 
 from hls4ml.model.optimizer import OptimizerPass
 
 from masr_hls.backend.layers import MasrBiRecurrent, MasrDense, MasrRecurrent
+from masr_hls.constants import ENUMS
 from masr_hls.frontend.keras_reader import RECURRENT, ConversionError
 
 CELL_ACTIVATIONS = ("tanh", "relu")
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
-MERGE_MODES = ("concat", "sum", "mul", "ave")
+MERGE_MODES = ENUMS["merge_mode"][1]
 FOLDED = (Input, Activation, HardActivation, Softmax, BatchNormalization)
 KERAS_NAMES = {"weight_data": "kernel", "recurrent_weight_data": "recurrent_kernel", "bias_data": "bias", "recurrent_bias_data": "recurrent bias"}
 
