@@ -15,8 +15,6 @@ from masr_hls.export import vitis_project as export
 pytestmark = pytest.mark.csim
 L = keras.layers
 
-needs_tclsh = pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not installed (apt-get install tcl)")
-
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
@@ -67,7 +65,7 @@ def test_corrupted_export_fails_its_checks(exported, tmp_path, corruption):
         assert not tcl_check.check_export(bad)[0].ok if shutil.which("tclsh") else True
 
 
-@needs_tclsh
+@pytest.mark.tclsh
 def test_tcl_scripts_dry_run(exported):
     _, _, ip = exported
     vitis_run, vivado_run = tcl_check.check_export(ip)
@@ -79,7 +77,7 @@ def test_tcl_scripts_dry_run(exported):
     assert any(c.startswith("create_clock -period 5.0") for c in vitis_run.calls)
 
 
-@needs_tclsh
+@pytest.mark.tclsh
 def test_tcl_dry_run_catches_bad_options_and_files(exported, tmp_path):
     _, _, ip = exported
     bad = tmp_path / "bad"

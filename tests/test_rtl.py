@@ -8,7 +8,6 @@ model and the ideal.
 
 from __future__ import annotations
 
-import shutil
 import zlib
 from dataclasses import dataclass
 
@@ -22,10 +21,6 @@ from masr_hls.reference.mxv import MxvConfig, ideal_cycles, mxv, mxv_stats
 from masr_hls.sim import rtl
 
 F = FixedType.parse
-HAVE_VERILATOR = shutil.which("verilator") is not None
-HAVE_YOSYS = shutil.which("yosys") is not None
-needs_verilator = pytest.mark.skipif(not HAVE_VERILATOR, reason=f"verilator not on PATH ({rtl.INSTALL_HINT})")
-needs_yosys = pytest.mark.skipif(not HAVE_YOSYS, reason=f"yosys not on PATH ({rtl.INSTALL_HINT})")
 
 DENSITIES = (1.0, 0.5, 0.1, 0.0)
 VECTORS_PER_DENSITY = 3
@@ -169,7 +164,6 @@ def run_config(name: str) -> list[Case]:
 
 
 @pytest.mark.verilator
-@needs_verilator
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_rtl_matches_reference(name):
     for case in run_config(name):
@@ -181,7 +175,6 @@ def test_rtl_matches_reference(name):
 
 
 @pytest.mark.verilator
-@needs_verilator
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_rtl_cycles(name):
     cfg = make_config(name)
@@ -205,7 +198,6 @@ def test_rtl_cycles(name):
 
 
 @pytest.mark.verilator
-@needs_verilator
 def test_rtl_quantizer_all_rounding_modes():
     """masr_quantize against FixedType.quantize_raw in every rounding mode, ties included."""
     in_w, out_w, out_frac, shifts = 20, 12, 6, (1, 5, -2)
@@ -224,7 +216,6 @@ def test_rtl_quantizer_all_rounding_modes():
 
 
 @pytest.mark.verilator
-@needs_verilator
 def test_rtl_lint_clean():
     for name in CONFIGS:
         cfg = make_config(name)
@@ -236,7 +227,7 @@ def test_rtl_lint_clean():
 
 @pytest.mark.verilator
 @pytest.mark.slow
-@needs_yosys
+@pytest.mark.yosys
 def test_yosys_resources():
     cfg = MxvConfig(40, 16, F("ap_fixed<8,2>"), F("ap_fixed<8,3>"), F("ap_fixed<20,8>"), lanes=2)
     rng = np.random.default_rng(3)

@@ -8,7 +8,6 @@ output.  Run with ``-s`` to see the cycle tables.
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -20,11 +19,6 @@ from masr_hls.reference.mxv import ideal_cycles, mxv_stats
 from masr_hls.reference.rnn_cell import step as rnn_step
 from masr_hls.reference.rnn_layer import SWEEP_START_DEPTH, sweep_cycles
 from masr_hls.sim import rtl, rtl_model
-
-HAVE_VERILATOR = shutil.which("verilator") is not None
-HAVE_YOSYS = shutil.which("yosys") is not None
-needs_verilator = pytest.mark.skipif(not HAVE_VERILATOR, reason=f"verilator not on PATH ({rtl.INSTALL_HINT})")
-needs_yosys = pytest.mark.skipif(not HAVE_YOSYS, reason=f"yosys not on PATH ({rtl.INSTALL_HINT})")
 
 NARROW = {  # every rounding and overflow mode family on the way through a cell
     "input": "ap_fixed<12,4,AP_TRN,AP_SAT>",
@@ -175,7 +169,6 @@ def print_table(result):
 
 @pytest.mark.csim
 @pytest.mark.verilator
-@needs_verilator
 @pytest.mark.parametrize("name", list(CASES))
 def test_rnn_layers_match_reference_and_csim(name, tmp_path):
     hw = make_model(name, tmp_path)
@@ -219,7 +212,6 @@ def test_rnn_layers_match_reference_and_csim(name, tmp_path):
 
 
 @pytest.mark.verilator
-@needs_verilator
 def test_new_top_modules_lint_clean(tmp_path):
     for name in CASES:
         hw = make_model(name, tmp_path)
@@ -236,7 +228,7 @@ def test_new_top_modules_lint_clean(tmp_path):
 
 @pytest.mark.verilator
 @pytest.mark.slow
-@needs_yosys
+@pytest.mark.yosys
 def test_yosys_resources_of_a_small_gru(tmp_path):
     rng = np.random.default_rng(5)
     hw = convert_specs("small", 8, 6, [gru(rng, "g", 6, 4, 0.5, "relu", "sigmoid")], {"Model": {"Lanes": 2, "TableSizeLog2": 6}}, tmp_path / "p")
@@ -250,7 +242,6 @@ def test_yosys_resources_of_a_small_gru(tmp_path):
 # ------------------------------------------------------------------ the CLI
 @pytest.mark.csim
 @pytest.mark.verilator
-@needs_verilator
 def test_cli_round_trip(tmp_path, capsys):
     import keras
 

@@ -1,16 +1,10 @@
 """The synthesised keyword data set: deterministic, cached, split by voice, zero where there is no speech."""
 
-import shutil
-
 import numpy as np
 import pytest
 
 from masr_hls.training import speech_data
 from masr_hls.training.speech_data import SpeechDataError, load_kws
-
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (setup.sh installs it with apt-get when run as root)"
-)
 
 SMALL = dict(
     keywords=("yes", "no"),
@@ -32,7 +26,7 @@ def small(tmp_path_factory):
     return cache, load_kws(cache_dir=cache, **SMALL)
 
 
-@needs_espeak
+@pytest.mark.espeak
 def test_shapes_classes_and_labels(small):
     _, (x_train, y_train, x_test, y_test, meta) = small
     assert meta["classes"] == ["yes", "no", "unknown", "silence"]
@@ -42,7 +36,7 @@ def test_shapes_classes_and_labels(small):
     assert not meta["cached"] and meta["generation_seconds"] > 0
 
 
-@needs_espeak
+@pytest.mark.espeak
 def test_voices_of_the_splits_are_disjoint(small):
     _, (*_, meta) = small
     assert set(meta["train_variants"]).isdisjoint(meta["test_variants"])
@@ -51,7 +45,7 @@ def test_voices_of_the_splits_are_disjoint(small):
     assert all(v.split("+")[1] in meta["test_variants"] for v in meta["voices"]["test"])
 
 
-@needs_espeak
+@pytest.mark.espeak
 def test_silence_is_mostly_zero_and_speech_is_not(small):
     _, (x_train, y_train, *_, meta) = small
     silence = meta["classes"].index("silence")
@@ -60,7 +54,7 @@ def test_silence_is_mostly_zero_and_speech_is_not(small):
     assert np.mean(x_train[y_train != silence] == 0) < zeros_in_silence
 
 
-@needs_espeak
+@pytest.mark.espeak
 def test_cache_is_reused_without_synthesis(small, monkeypatch):
     cache, first = small
 
@@ -74,7 +68,7 @@ def test_cache_is_reused_without_synthesis(small, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-@needs_espeak
+@pytest.mark.espeak
 def test_same_seed_gives_identical_arrays(small, tmp_path):
     _, first = small
     fresh = load_kws(cache_dir=tmp_path, **SMALL)  # a new cache folder: generated again
@@ -110,7 +104,7 @@ def test_resample_keeps_a_tone_and_its_length():
     assert np.max(np.abs(y[100:-100] - expected[100:-100])) < 0.02
 
 
-@needs_espeak
+@pytest.mark.espeak
 def test_the_held_out_split_alone_is_the_same_clips(small, tmp_path, monkeypatch):
     cache, (_, _, x_test, y_test, _) = small
     x_train, y_train, alone_x, alone_y, meta = load_kws(cache_dir=tmp_path, test_only=True, **SMALL)
