@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult
+from masr_hls.backend.passes.build_hardware import model_facts
 from masr_hls.backend.plugin import MASRBackend
 from masr_hls.backend.templates import c_name
 from masr_hls.backend.writer import masr_nodes, model_name, project_files
 from masr_hls.files import write_folder
-from masr_hls.frontend.keras_reader import ConversionError
 from masr_hls.numerics.fixed_point import overflow_scope
 from masr_hls.sim import compiler
 
@@ -46,14 +46,12 @@ class MasrModel:
     _views: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
     def __init__(self, graph):
-        info = graph.config.config.get("MasrModel")
-        if info is None:
-            raise ConversionError("this hls4ml model was not converted with backend='MASR'")
+        facts = model_facts(graph)
         self.graph = graph
-        self.config = info["config"]
+        self.config = facts.config
         self.layers = [node.hardware for node in masr_nodes(graph)]
-        self.input_t, self.max_frames, self.n_features = info["input_t"], info["max_frames"], info["n_features"]
-        self.sequence_output = info["sequence_output"]
+        self.input_t, self.max_frames, self.n_features = facts.input_t, facts.max_frames, facts.n_features
+        self.sequence_output = facts.sequence_output
         self.output_t, self.n_out = self.layers[-1].out_t, self.layers[-1].n_out
         self.keras_model = graph.config.config.get("KerasModel")
         self.name = model_name(graph)

@@ -18,6 +18,7 @@ from masr_hls.backend.config import INTERFACES
 from masr_hls.backend.cpp_render import cpp_comment, hls_type
 from masr_hls.backend.hardware import STATS_PER_LAYER
 from masr_hls.backend.layers import MasrLayer
+from masr_hls.backend.passes.build_hardware import model_facts
 from masr_hls.backend.templates import c_name, layer_call
 from masr_hls.files import templates_dir, write_folder
 
@@ -33,7 +34,7 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
     one shape share its library: lane banks for any weights of the shape, the weights declared and filled at run
     time (templates/masr/csim_weights.h), and no model or layer names.
     """
-    info = graph.config.config["MasrModel"]
+    facts = model_facts(graph)
     project = graph.config.get_project_name()
     templates = templates_dir()
     fill = lambda name, **kw: Template((templates / "project" / name).read_text()).substitute(project=project, **kw)  # noqa: E731
@@ -59,13 +60,13 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
         "firmware/parameters.h": fill(
             "parameters.h.in",
             guard="PARAMETERS_H",
-            max_t=info["max_frames"],
-            n_in=info["n_features"],
+            max_t=facts.max_frames,
+            n_in=facts.n_features,
             n_out=last.n_out,
-            out_frames=info["max_frames"] if info["sequence_output"] else 1,
+            out_frames=facts.max_frames if facts.sequence_output else 1,
             n_layers=len(nodes),
             stats_per_layer=STATS_PER_LAYER,
-            input_t=hls_type(info["input_t"]),
+            input_t=hls_type(facts.input_t),
             output_t=hls_type(last.out_t),
             configs=configs,
         ),
@@ -79,7 +80,7 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
             "myproject.cpp.in",
             title=title,
             buffers="\n".join(buffers),
-            interface="\n".join(INTERFACES[info["config"]["Model"].get("Interface", "array")]),
+            interface="\n".join(INTERFACES[facts.config["Model"].get("Interface", "array")]),
             calls="\n".join(calls),
         ),
         "masr_bridge.cpp": fill("bridge.cpp.in"),

@@ -8,6 +8,8 @@ about the whole model is recorded in the config as ``MasrModel``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from hls4ml.model.layers import Input
 from hls4ml.model.optimizer import ModelOptimizerPass
@@ -97,6 +99,29 @@ def interface(hls_config: dict, io_type: str | None) -> str:
     return given or "array"
 
 
+FACTS_KEY = "MasrModel"  # where the facts are kept in hls4ml's config dict
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the rest of the flow needs about the whole converted model, recorded by this pass."""
+
+    config: dict  # the checked configuration (backend/config.validate), Model defaults filled in
+    input_t: FixedType
+    max_frames: int  # frames the hardware holds
+    n_frames: int | None  # the Keras model's input length (None: not fixed)
+    n_features: int
+    sequence_output: bool  # the last layer outputs every frame (else the last one only)
+
+
+def model_facts(graph) -> ModelFacts:
+    """The facts of a graph converted with backend='MASR'; a clear error for any other graph."""
+    facts = graph.config.config.get(FACTS_KEY)
+    if facts is None:
+        raise ConversionError("this hls4ml model was not converted with backend='MASR'")
+    return facts
+
+
 class BuildHardware(ModelOptimizerPass):
     def __init__(self):
         super().__init__("build_hardware", self.build)
@@ -149,12 +174,5 @@ class BuildHardware(ModelOptimizerPass):
             n_in, in_t = hardware.n_out, hardware.out_t
         check_word("Precision.input", input_t, "the model's input values")
         check_word(f"layer {layers[-1].name!r} output", in_t, "the model's output values")
-        model.config.config["MasrModel"] = {
-            "config": config,
-            "input_t": input_t,
-            "max_frames": int(max_frames),
-            "n_frames": n_frames,
-            "n_features": int(n_features),
-            "sequence_output": sequence,
-        }
+        model.config.config[FACTS_KEY] = ModelFacts(config, input_t, int(max_frames), n_frames, int(n_features), sequence)
         return True
