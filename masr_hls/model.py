@@ -4,6 +4,7 @@ C simulation with per-layer figures, export and cross-checks."""
 from __future__ import annotations
 
 import ctypes
+import signal
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,13 @@ from masr_hls.sim import compiler
 SOURCE_SUFFIXES = (".h", ".cpp")
 LEVELS = ("csim", "reference")
 REFERENCE_CHUNK = 64  # samples the reference runs together: bounds its memory on large batches
+
+
+def _leave_ctrl_c_to_the_main_thread() -> None:
+    """Block SIGINT in a worker thread, so that Ctrl-C reaches the main thread, which wakes from its wait at once
+    (a signal that lands on a worker only runs Python's handler once the main thread runs again)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 @dataclass
@@ -230,7 +238,7 @@ class MasrModel:
         if len(natives) == 1:
             run(natives[0], spans)
         else:
-            with ThreadPoolExecutor(len(natives)) as pool:
+            with ThreadPoolExecutor(len(natives), initializer=_leave_ctrl_c_to_the_main_thread) as pool:
                 jobs = [pool.submit(run, lib, spans[i :: len(natives)]) for i, lib in enumerate(natives)]
                 try:
                     for job in jobs:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import tempfile
 
@@ -31,6 +32,8 @@ def load_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
+    # TensorFlow's thread pools, started here, inherit a blocked SIGINT: Ctrl-C then reaches the main thread.
+    blocked = hasattr(signal, "pthread_sigmask") and signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     with tempfile.TemporaryFile(mode="w+b") as caught:
         os.dup2(caught.fileno(), 2)
         try:
@@ -41,6 +44,8 @@ def load_tensorflow() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         caught.seek(0)
         for line in caught.read().decode(errors="replace").splitlines():
             if line.strip() and not STARTUP_NOTICES.match(line):
