@@ -7,7 +7,7 @@ import ctypes
 import signal
 import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,8 +241,9 @@ class MasrModel:
             with ThreadPoolExecutor(len(natives), initializer=_leave_ctrl_c_to_the_main_thread) as pool:
                 jobs = [pool.submit(run, lib, spans[i :: len(natives)]) for i, lib in enumerate(natives)]
                 try:
-                    for job in jobs:
-                        job.result()
+                    finished, _ = wait(jobs, return_when=FIRST_EXCEPTION)  # not job by job: a later one may fail first
+                    for job in finished:
+                        job.result()  # the failure, if one thread failed
                 except BaseException:
                     halt.set()  # leaving the pool waits for the threads: each ends after its current chunk
                     raise
