@@ -280,10 +280,26 @@ def test_a_failing_command_shows_no_traceback_in_a_process(data):
     assert masr_lines(err) == ["masr-hls export: error: cannot create afile/ip: afile is a file, not a folder"]
 
 
+def as_from_a_shell():
+    """A child's SIGINT as a shell starts a command: default action, not blocked (a test runner's worker thread
+    may pass on an ignored or blocked SIGINT, which would make the child deaf to Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def signal_state(pid: int) -> str:
+    """The SigBlk / SigIgn / SigCgt lines of a process, for a failure message."""
+    try:
+        return " ".join(line.strip() for line in open(f"/proc/{pid}/status") if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+    except OSError:
+        return "(gone)"
+
+
 def test_ctrl_c_exits_130_and_leaves_nothing(data, tmp_path):
     """A real SIGINT while the C simulation is busy on many samples."""
     np.save(tmp_path / "big.npy", np.random.default_rng(1).normal(size=(60000, FRAMES, FEATURES)))
-    proc = cli_subprocess(["csim", data / "prj", "--input", "big.npy", "--chunk", "1", "--output", "y.npy"], cwd=tmp_path)
+    args = ["csim", data / "prj", "--input", "big.npy", "--chunk", "1", "--output", "y.npy"]
+    proc = cli_subprocess(args, cwd=tmp_path, preexec_fn=as_from_a_shell)
     received = []
     pump = threading.Thread(target=lambda: received.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
     pump.start()
@@ -291,12 +307,13 @@ def test_ctrl_c_exits_130_and_leaves_nothing(data, tmp_path):
     while "csim:" not in "".join(received):  # the progress bar: the samples are being simulated
         assert proc.poll() is None and time.monotonic() < deadline, "".join(received)
         time.sleep(0.05)
+    state = signal_state(proc.pid)
     proc.send_signal(signal.SIGINT)
     out = proc.stdout.read()
     proc.wait(timeout=60)
     pump.join(10)
     err = "".join(received)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, (err[-500:], state)
     assert "Traceback" not in err and masr_lines(err) == ["masr-hls csim: interrupted"]
     assert "wrote" not in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.npy"]
