@@ -223,10 +223,9 @@ def engine_stats(e: Engine, cfg, lane_of_row: np.ndarray):
 
 def engine_call_cycles(e: Engine, cfg, lane_of_row: np.ndarray) -> np.ndarray:
     """Cycles of each engine call (one per row of v, in visiting order): busiest lane + done."""
-    from masr_hls.constants import MXV_DONE_DEPTH
-    from masr_hls.reference.mxv import _engine_work
+    from masr_hls.reference.mxv import mxv_stats_per_call
 
-    return _engine_work(cfg, e.w_nz, e.v_nz, lane_of_row)[2].max(axis=1) + MXV_DONE_DEPTH
+    return np.asarray(mxv_stats_per_call(cfg, e.w_nz, e.v_nz, lane_of_row).cycles)
 
 
 def lane_of_row(e: Engine, mode: str, lanes: int, strategy: str) -> np.ndarray:
@@ -255,10 +254,10 @@ def direction_stats(d: Direction, mode: str, lanes: int, strategy: str):
 
 def layer_cycles(layer: Layer, per_direction, lanes: int) -> int:
     """rnn_layer.bidirectional's count: both sweeps at the same time, then the merge of every output frame."""
-    from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH, MERGE_PIPELINE_DEPTH
+    from masr_hls.reference.rnn_layer import merge_cycles
 
     units = max(d.cell.n_units for d in layer.directions)
-    return max(s.cycles for s in per_direction) + layer.out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
+    return max(s.cycles for s in per_direction) + merge_cycles(layer.out_frames, units, lanes)
 
 
 MXV_FIELDS = ("pairs", "issued", "cycles", "busiest_lane", "idlest_lane")

@@ -138,10 +138,15 @@ def bidirectional_batch(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: C
     if not return_sequences:
         hf, hb = hf[:, -1:], hb[:, :1]
     y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
-    groups = -(-max(fwd.n_units, bwd.n_units) // m.lanes)  # both halves of a group of units per cycle
-    merge_cycles = y.shape[1] * groups + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
-    cycles = [max(f.cycles, b.cycles) + merge_cycles for f, b in zip(sf, sb)]
+    after = merge_cycles(y.shape[1], max(fwd.n_units, bwd.n_units), m.lanes)
+    cycles = [max(f.cycles, b.cycles) + after for f, b in zip(sf, sb)]
     return y, sf, sb, cycles
+
+
+def merge_cycles(out_frames: int, units: int, lanes: int) -> int:
+    """Cycles of a Bidirectional layer after both sweeps: the merge of every output frame, a group of ``lanes``
+    units (both halves) per cycle, then the merge pipeline and done."""
+    return out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
 
 
 def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x_seq, return_sequences=True):
