@@ -14,6 +14,15 @@ MASK_BITS = 32  # bits of one bitmask word
 SCAN_WORDS = 4  # default: mask words the engine's front end examines per cycle
 FIFO_DEPTH = 4  # default: windows with pairs queued between an engine's front and back end
 
+# The C simulation's figures of one layer, as int64 words (the stats block): a direction's figures (kernel engine,
+# recurrent engine: pairs, issued, cycles, busiest lane, idlest lane; then cycles and steps), the backward
+# direction's after the forward one's, the layer's cycles last.  A dense head puts pairs, issued and engine cycles
+# in the first three words.
+STATS_PER_DIRECTION = 12
+STATS_BACKWARD = STATS_PER_DIRECTION  # where the backward direction's figures start
+STATS_LAYER_CYCLES = 2 * STATS_PER_DIRECTION
+STATS_PER_LAYER = STATS_LAYER_CYCLES + 1
+
 # Pipeline depths (cycles) of the cycle model, name -> (value, what they are).
 DEPTHS = {
     "MXV_MAC_DEPTH": (2, "stages after a back-end issue cycle: read + multiply, quantise + accumulate"),
@@ -67,7 +76,13 @@ def enum_value(enum: str, name: str) -> int:
 
 
 def _int_constants() -> list[tuple[str, int, str]]:
-    return [("MASK_BITS", MASK_BITS, "bits of one bitmask word")] + [(n, v, why) for n, (v, why) in DEPTHS.items()]
+    stats = [
+        ("STATS_PER_DIRECTION", STATS_PER_DIRECTION, "stats block: a direction's figures"),
+        ("STATS_BACKWARD", STATS_BACKWARD, "stats block: where the backward direction's figures start"),
+        ("STATS_LAYER_CYCLES", STATS_LAYER_CYCLES, "stats block: the layer's cycles"),
+        ("STATS_PER_LAYER", STATS_PER_LAYER, "stats block: words per layer"),
+    ]
+    return [("MASK_BITS", MASK_BITS, "bits of one bitmask word"), *stats] + [(n, v, why) for n, (v, why) in DEPTHS.items()]
 
 
 GENERATED = "Generated from masr_hls/constants.py by `masr_hls.constants.write_generated()`: edit that file, not this one."

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from masr_hls.backend.hardware import STATS_PER_LAYER, LayerResult
+from masr_hls.backend.hardware import LayerResult
 from masr_hls.backend.passes.build_hardware import model_facts
 from masr_hls.backend.plugin import MASRBackend
 from masr_hls.backend.templates import c_name
 from masr_hls.backend.writer import masr_nodes, model_name, project_files
+from masr_hls.constants import STATS_PER_LAYER
 from masr_hls.files import write_folder
 from masr_hls.numerics.fixed_point import overflow_scope
 from masr_hls.sim import compiler

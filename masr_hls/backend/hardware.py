@@ -12,6 +12,7 @@ from string import Template
 import numpy as np
 
 from masr_hls.backend import cpp_render
+from masr_hls.constants import STATS_BACKWARD, STATS_LAYER_CYCLES, STATS_PER_DIRECTION, STATS_PER_LAYER
 from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, RecurrentSpec
 from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.reference import dense_head as dh
@@ -19,8 +20,6 @@ from masr_hls.reference import softmax as sm
 from masr_hls.reference.mxv import MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
 from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, rnn_layer_batch
-
-STATS_PER_LAYER = 25  # int64 per layer in the stats block: forward 12, backward 12, total cycles
 
 
 @dataclass
@@ -49,10 +48,10 @@ class LayerResult:
             out[0] = sum(h.pairs for h in self.head)
             out[1] = sum(h.issued for h in self.head)
             out[2] = sum(h.engine_cycles for h in self.head)
-        for offset, s in ((0, self.forward), (12, self.backward)):
+        for offset, s in ((0, self.forward), (STATS_BACKWARD, self.backward)):
             if s is not None:
-                out[offset : offset + 12] = s.as_tuple()
-        out[24] = self.cycles
+                out[offset : offset + STATS_PER_DIRECTION] = s.as_tuple()
+        out[STATS_LAYER_CYCLES] = self.cycles
         return out
 
     @classmethod
@@ -60,8 +59,9 @@ class LayerResult:
         raw = [int(v) for v in raw]
         unpack = lambda r: StepStats(MxvStats(*r[0:5]), MxvStats(*r[5:10]), r[10], r[11])  # noqa: E731
         if kind == "dense":
-            return cls(name, None, None, raw[24], head=[HeadTotals(raw[0], raw[1], raw[2])])
-        return cls(name, unpack(raw[0:12]), unpack(raw[12:24]) if kind == "bidirectional" else None, raw[24])
+            return cls(name, None, None, raw[STATS_LAYER_CYCLES], head=[HeadTotals(raw[0], raw[1], raw[2])])
+        backward = unpack(raw[STATS_BACKWARD : STATS_BACKWARD + STATS_PER_DIRECTION]) if kind == "bidirectional" else None
+        return cls(name, unpack(raw[:STATS_PER_DIRECTION]), backward, raw[STATS_LAYER_CYCLES])
 
     @property
     def pairs(self) -> int:
@@ -169,8 +169,7 @@ class RecurrentLayer(HardwareLayer):
         ${decl}masr::rnn_stats s;
         masr::rnn_layer<${c}_cell, MAX_T>(${x}, frames, ${back}, ${out}, ${c}_w, s);
 #ifndef __SYNTHESIS__
-        masr::flatten_stats(s, stats);
-        stats[24] = s.cycles;
+        masr::report_figures(s, stats);
 #endif
         ${after}
     }
@@ -229,9 +228,7 @@ class BidirectionalLayer(HardwareLayer):
         masr::layer_stats s;
         masr::bidirectional_layer<${c}_fwd, ${c}_bwd, ${c}_merge, MAX_T>(${x}, frames, ${rs}, ${y}, ${c}_wf, ${c}_wb, s);
 #ifndef __SYNTHESIS__
-        masr::flatten_stats(s.fwd, stats);
-        masr::flatten_stats(s.bwd, stats + 12);
-        stats[24] = s.cycles;
+        masr::report_figures(s, stats);
 #endif
         ${after}
     }
@@ -341,7 +338,7 @@ class DenseLayer(HardwareLayer):
                 f"        }}\n#ifndef __SYNTHESIS__\n"
                 f"        cycles += (long long)frames * masr::softmax_cycles<{c}_softmax>();\n#endif\n"
             )
-        return text + "#ifndef __SYNTHESIS__\n        stats[24] = cycles;\n#endif\n    }\n"
+        return text + "#ifndef __SYNTHESIS__\n        stats[masr::STATS_LAYER_CYCLES] = cycles;\n#endif\n    }\n"
 
     def out_frames(self, frames: int) -> int:
         return frames

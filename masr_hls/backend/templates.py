@@ -12,8 +12,8 @@ from __future__ import annotations
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate, Template
 
 from masr_hls.backend.cpp_render import cpp_comment
-from masr_hls.backend.hardware import STATS_PER_LAYER
 from masr_hls.backend.layers import MasrBiRecurrent, MasrDense, MasrLayer, MasrRecurrent
+from masr_hls.constants import STATS_PER_LAYER
 
 MASR_CLASSES = (MasrRecurrent, MasrBiRecurrent, MasrDense)
 

@@ -16,7 +16,6 @@ from hls4ml.writer.vitis_writer import VitisWriter
 
 from masr_hls.backend.config import INTERFACES
 from masr_hls.backend.cpp_render import cpp_comment, hls_type
-from masr_hls.backend.hardware import STATS_PER_LAYER
 from masr_hls.backend.layers import MasrLayer
 from masr_hls.backend.passes.build_hardware import model_facts
 from masr_hls.backend.templates import c_name, layer_call
@@ -65,7 +64,6 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
             n_out=last.n_out,
             out_frames=facts.max_frames if facts.sequence_output else 1,
             n_layers=len(nodes),
-            stats_per_layer=STATS_PER_LAYER,
             input_t=hls_type(facts.input_t),
             output_t=hls_type(last.out_t),
             configs=configs,

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from masr_hls.backend import cpp_render
+from masr_hls.constants import STATS_BACKWARD, STATS_LAYER_CYCLES, STATS_PER_DIRECTION, STATS_PER_LAYER
 from masr_hls.files import templates_dir
 from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
@@ -269,16 +270,16 @@ class RnnSim(_Batched):
 
     def layer(self, x_raw, go_backwards: bool = False) -> tuple[np.ndarray, StepStats]:
         x = self._frames(x_raw)
-        out, stats = np.zeros((len(x), self.fwd.n_units), np.int64), np.zeros(12, np.int64)
+        out, stats = np.zeros((len(x), self.fwd.n_units), np.int64), np.zeros(STATS_PER_DIRECTION, np.int64)
         self._layer(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(go_backwards)), compiler.ptr(out), compiler.ptr(stats))
         return out, _step_stats(stats)
 
     def bidirectional(self, x_raw, return_sequences: bool = True):
         x = self._frames(x_raw)
         n_out = self.merge.n_out(self.fwd, self.bwd)
-        y, stats = np.zeros((len(x) if return_sequences else 1, n_out), np.int64), np.zeros(25, np.int64)
+        y, stats = np.zeros((len(x) if return_sequences else 1, n_out), np.int64), np.zeros(STATS_PER_LAYER, np.int64)
         self._bidirectional(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(return_sequences)), compiler.ptr(y), compiler.ptr(stats))
-        return y, _step_stats(stats[:12]), _step_stats(stats[12:24]), int(stats[24])
+        return y, _step_stats(stats[:STATS_PER_DIRECTION]), _step_stats(stats[STATS_BACKWARD:STATS_LAYER_CYCLES]), int(stats[STATS_LAYER_CYCLES])
 
 
 def _step_stats(raw) -> StepStats:

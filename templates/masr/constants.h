@@ -5,6 +5,10 @@
 namespace masr {
 
 static const int MASK_BITS = 32;  // bits of one bitmask word
+static const int STATS_PER_DIRECTION = 12;  // stats block: a direction's figures
+static const int STATS_BACKWARD = 12;  // stats block: where the backward direction's figures start
+static const int STATS_LAYER_CYCLES = 24;  // stats block: the layer's cycles
+static const int STATS_PER_LAYER = 25;  // stats block: words per layer
 static const int MXV_MAC_DEPTH = 2;  // stages after a back-end issue cycle: read + multiply, quantise + accumulate
 static const int MXV_DONE_DEPTH = 1;  // the cycle after the last lane: results valid
 static const int ENGINE_START_DEPTH = 1;  // the cycle an engine samples start, after its operand is encoded

@@ -70,9 +70,10 @@ inline void add_stats(rnn_stats &total, const rnn_stats &s) {
 
 #ifndef __SYNTHESIS__
 
-// The figures as 12 integers: kernel, then recurrent (pairs, issued, cycles,
-// busiest lane, idlest lane), then cycles and steps.
+// The figures as STATS_PER_DIRECTION integers: kernel, then recurrent (pairs,
+// issued, cycles, busiest lane, idlest lane), then cycles and steps.
 inline void flatten_stats(const rnn_stats &s, long long *o) {
+    static_assert(STATS_PER_DIRECTION == 12, "flatten_stats writes 2 x 5 engine figures, cycles and steps");
     const mxv_stats *parts[2] = {&s.kernel, &s.recurrent};
     for (int k = 0; k < 2; k++) {
         o[5 * k + 0] = parts[k]->pairs;

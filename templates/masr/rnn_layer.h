@@ -38,6 +38,20 @@ struct layer_stats {
 #endif
 };
 
+#ifndef __SYNTHESIS__
+// A layer's figures into its block of the C simulation's stats (the layout: constants.h, STATS_*).
+inline void report_figures(const rnn_stats &s, long long *block) {
+    flatten_stats(s, block);
+    block[STATS_LAYER_CYCLES] = s.cycles;
+}
+
+inline void report_figures(const layer_stats &s, long long *block) {
+    flatten_stats(s.fwd, block);
+    flatten_stats(s.bwd, block + STATS_BACKWARD);
+    block[STATS_LAYER_CYCLES] = s.cycles;
+}
+#endif
+
 // Frames of x in a sweep's order (backward: n_frames-1 down to 0), one per
 // cycle, into the sweep's FIFO; the reader runs ahead of the sweep, which
 // takes one frame per step.

@@ -2,6 +2,10 @@
 package masr_constants;
   /* verilator lint_off UNUSEDPARAM */  // a module uses some of them
   localparam int MASK_BITS = 32;  // bits of one bitmask word
+  localparam int STATS_PER_DIRECTION = 12;  // stats block: a direction's figures
+  localparam int STATS_BACKWARD = 12;  // stats block: where the backward direction's figures start
+  localparam int STATS_LAYER_CYCLES = 24;  // stats block: the layer's cycles
+  localparam int STATS_PER_LAYER = 25;  // stats block: words per layer
   localparam int MXV_MAC_DEPTH = 2;  // stages after a back-end issue cycle: read + multiply, quantise + accumulate
   localparam int MXV_DONE_DEPTH = 1;  // the cycle after the last lane: results valid
   localparam int ENGINE_START_DEPTH = 1;  // the cycle an engine samples start, after its operand is encoded

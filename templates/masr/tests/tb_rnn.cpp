@@ -47,7 +47,7 @@ struct rnn_tb {
         for (int t = 0; t < n_frames; t++) masr::array_from_raw(x_raw + t * fwd_cell::n_in, x[t], fwd_cell::n_in);
     }
 
-    // A unidirectional layer with the forward cell; out: n_frames x n_units, stats: 12.
+    // A unidirectional layer with the forward cell; out: n_frames x n_units, stats: STATS_PER_DIRECTION.
     static void layer(const int64_t *x_raw, int n_frames, int go_backwards, int64_t *out_raw, int64_t *stats_out) {
         static typename fwd_cell::state_t out[MAX_T][fwd_cell::n_units];
         read_frames(x_raw, n_frames);
@@ -57,7 +57,7 @@ struct rnn_tb {
         rnn_stats_to_raw(s, stats_out);
     }
 
-    // The bidirectional layer; y: frames x merge_cfg::n_out, stats: 12 forward, 12 backward, 1 total cycles.
+    // The bidirectional layer; y: frames x merge_cfg::n_out, stats: a block as the top function writes it.
     static void bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, int64_t *y_raw, int64_t *stats_out) {
         static typename merge_cfg::out_t y[MAX_T][merge_cfg::n_out];
         read_frames(x_raw, n_frames);
@@ -67,8 +67,8 @@ struct rnn_tb {
         const int n_out_frames = return_sequences ? n_frames : 1;
         for (int t = 0; t < n_out_frames; t++) masr::array_to_raw(y[t], y_raw + t * merge_cfg::n_out, merge_cfg::n_out);
         rnn_stats_to_raw(s.fwd, stats_out);
-        rnn_stats_to_raw(s.bwd, stats_out + 12);
-        stats_out[24] = s.cycles;
+        rnn_stats_to_raw(s.bwd, stats_out + masr::STATS_BACKWARD);
+        stats_out[masr::STATS_LAYER_CYCLES] = s.cycles;
     }
 };
 
