@@ -8,6 +8,7 @@ reference against Keras) must refuse it whatever the deployed types are.
 import keras
 import numpy as np
 import pytest
+from builders import chain
 
 import masr_hls
 from masr_hls.analysis import accuracy
@@ -31,7 +32,7 @@ def with_weights(model, source):
 
 
 def sequential(*layers, name="m"):
-    return keras.Sequential([keras.Input((FRAMES, FEATURES)), *layers], name=name)
+    return chain(FRAMES, FEATURES, *layers, name=name)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import hls4ml
 import keras
 import numpy as np
 import pytest
+from builders import chain, rnn
 
 import masr_hls
 from masr_hls.training.pruning import prune_to_sparsity
@@ -22,18 +23,8 @@ pytestmark = pytest.mark.csim
 L = keras.layers
 
 
-def rnn(kind, units, **kw):
-    cls = {"gru": L.GRU, "lstm": L.LSTM, "simple_rnn": L.SimpleRNN}[kind]
-    if kind != "gru":
-        kw.pop("reset_after", None)
-    if kind == "simple_rnn":
-        kw.pop("recurrent_activation", None)
-    return cls(units, **kw)
-
-
 def build(seed, frames, features, layers, density):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((frames, features)), *layers])
+    model = chain(frames, features, *layers, seed=seed)
     if density < 1.0:
         prune_to_sparsity(model, 1.0 - density)
     return model

@@ -11,6 +11,7 @@ import hls4ml
 import keras
 import numpy as np
 import pytest
+from builders import chain
 
 import masr_hls
 from masr_hls import ConfigError, ConversionError
@@ -19,8 +20,7 @@ L = keras.layers
 
 
 def sequential(*layers, frames=6, features=5, seed=2):
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((frames, features)), *layers])
+    return chain(frames, features, *layers, seed=seed)
 
 
 @pytest.fixture(scope="module")
