@@ -18,6 +18,8 @@ from masr_hls.numerics.lane_balance import STRATEGIES
 from masr_hls.reference.mxv import MODES
 
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
+DEFAULT_CLOCK_PERIOD = 5.0  # ns
+DEFAULT_PROJECT_NAME = "myproject"  # the top function's C name, as hls4ml names it
 
 # Precision roles: what each named quantity of docs/arithmetic.md is called in a config.
 PRECISION_ROLES = {

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import copy
 
-from masr_hls.backend.config import DEFAULT_PART, DEFAULT_PRECISION, config_from_keras_model, load_yaml, validate
+from masr_hls.backend.config import (
+    DEFAULT_CLOCK_PERIOD,
+    DEFAULT_PART,
+    DEFAULT_PRECISION,
+    DEFAULT_PROJECT_NAME,
+    config_from_keras_model,
+    load_yaml,
+    validate,
+)
 from masr_hls.frontend.entry_points import BACKEND_NAME as BACKEND
 from masr_hls.frontend.keras_reader import ConversionError, check_model, load_model
 
@@ -24,7 +32,14 @@ unsigned using virtual void volatile wchar_t while xor xor_eq main masr ap_fixed
 
 
 def convert_from_keras_model(
-    model, hls_config=None, output_dir="masr_prj", project_name="myproject", part=DEFAULT_PART, clock_period=5.0, backend=BACKEND, **kwargs
+    model,
+    hls_config=None,
+    output_dir="masr_prj",
+    project_name=DEFAULT_PROJECT_NAME,
+    part=DEFAULT_PART,
+    clock_period=DEFAULT_CLOCK_PERIOD,
+    backend=BACKEND,
+    **kwargs,
 ):
     """hls4ml's ``convert_from_keras_model`` with the MASR backend: a Keras 3 model (or ``.keras`` path) to a ModelGraph.
 

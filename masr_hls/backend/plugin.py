@@ -17,7 +17,7 @@ from hls4ml.backends import VitisBackend
 from hls4ml.backends.fpga.fpga_backend import FPGABackend
 from hls4ml.model.flow import register_flow
 
-from masr_hls.backend.config import DEFAULT_PART
+from masr_hls.backend.config import DEFAULT_CLOCK_PERIOD, DEFAULT_PART
 from masr_hls.backend.layers import STOCK_TO_MASR
 from masr_hls.backend.passes.build_hardware import BuildHardware
 from masr_hls.backend.passes.fold_activation import FoldActivation
@@ -54,7 +54,7 @@ class MASRBackend(VitisBackend):
         """hls4ml's GRU, LSTM, SimpleRNN, Bidirectional and Dense become MASR nodes; other layers stay hls4ml's."""
         return super().create_layer_class(STOCK_TO_MASR.get(layer_class.__name__, layer_class))
 
-    def create_initial_config(self, part=DEFAULT_PART, clock_period=5, clock_uncertainty="27%", **kwargs):
+    def create_initial_config(self, part=DEFAULT_PART, clock_period=DEFAULT_CLOCK_PERIOD, clock_uncertainty="27%", **kwargs):
         return super().create_initial_config(part=part or DEFAULT_PART, clock_period=clock_period, clock_uncertainty=clock_uncertainty, **kwargs)
 
     # MASR's view of a converted graph (masr_hls.model.MasrModel.of), which compiles, simulates and builds it.  It

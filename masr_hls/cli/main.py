@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from masr_hls.backend.config import DEFAULT_PART
+from masr_hls.backend.config import DEFAULT_CLOCK_PERIOD, DEFAULT_PART, DEFAULT_PROJECT_NAME
 from masr_hls.errors import MasrError
 from masr_hls.quiet import load_tensorflow
 
@@ -79,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lanes", type=positive_int, help="engine lanes for every layer (overrides the configuration's Model.Lanes)")
     p.add_argument("--mode", choices=("masr", "weight_sparse", "dense"), help="engine mode (default: masr)")
     p.add_argument("--max-frames", type=positive_int, help="frames the hardware holds (default: the model's input length)")
-    p.add_argument("--project-name", default="myproject", help="C name of the top function (default: myproject)")
+    p.add_argument("--project-name", default=DEFAULT_PROJECT_NAME, help=f"C name of the top function (default: {DEFAULT_PROJECT_NAME})")
     p.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default: {DEFAULT_PART})")
-    p.add_argument("--clock-period", type=float, default=5.0, help="target clock period in ns (default: 5)")
+    p.add_argument("--clock-period", type=float, default=DEFAULT_CLOCK_PERIOD, help=f"target clock period in ns (default: {DEFAULT_CLOCK_PERIOD:g})")
     p.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
     p.set_defaults(func=_convert)
 

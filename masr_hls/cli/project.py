@@ -12,7 +12,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from masr_hls.backend.config import DEFAULT_PART, load_yaml, validate
+from masr_hls.backend.config import DEFAULT_CLOCK_PERIOD, DEFAULT_PART, DEFAULT_PROJECT_NAME, load_yaml, validate
 from masr_hls.backend.convert import convert_from_keras_model
 from masr_hls.export.vitis_project import check_part
 from masr_hls.files import check_output, write_folder
@@ -23,7 +23,14 @@ MODEL_FILE = "model.keras"
 
 
 def convert(
-    model_path, output_dir, config_path=None, config_updates=None, project_name="myproject", part=DEFAULT_PART, clock_period=5.0, force=False
+    model_path,
+    output_dir,
+    config_path=None,
+    config_updates=None,
+    project_name=DEFAULT_PROJECT_NAME,
+    part=DEFAULT_PART,
+    clock_period=DEFAULT_CLOCK_PERIOD,
+    force=False,
 ) -> MasrModel:
     """Convert a .keras file into a project folder, which appears whole (sources, model, metadata) or not at all."""
     output_dir = check_output(output_dir, folder=True)
