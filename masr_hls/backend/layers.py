@@ -2,9 +2,11 @@
 
 A node is created from the stock attributes the Keras handlers emit (the MASR
 backend's ``create_layer_class`` substitutes these classes for hls4ml's GRU,
-LSTM, SimpleRNN, Bidirectional and Dense).  Deliberately not subclasses of the
-stock classes (Vivado's passes select layers with ``isinstance``), and no
-class name contains "Bidirectional" (Vitis' validation matches substrings).
+LSTM, SimpleRNN, Bidirectional and Dense).  The unidirectional ones also
+derive from hls4ml's class for their cell (hls4ml's profiling selects layers
+with ``isinstance``); the MASR backend runs only its own passes, so no Vivado
+pass sees them.  No class name contains "Bidirectional" (Vitis' validation
+matches substrings).
 
 To hls4ml's users and tools a node looks like the stock layer it replaces:
 ``class_name`` is the Keras class ('GRU', 'LSTM', 'SimpleRNN', 'Bidirectional',
@@ -60,7 +62,12 @@ class MasrLayer(Layer):
         shape = [frames, n_out] if sequence else [n_out]
         self.add_output_variable(shape, precision=PLACEHOLDER)
 
-    def _add_recurrent_weights(self, prefix: str = "") -> None:
+    def _weight_types(self) -> dict:
+        """The layer's precision roles from the configuration, as the build_hardware pass will resolve them."""
+        config = validate(self.model.config.config["HLSConfig"], masr_layers=())  # sections are checked by the pass
+        return layer_settings(config, self.name)["Precision"]
+
+    def _add_recurrent_weights(self, types: dict, prefix: str = "") -> None:
         """hls4ml's four weight variables of a recurrent layer: kernel, recurrent kernel, bias, recurrent bias."""
         letter = prefix[:1] + "_" if prefix else ""
         kernel = self.get_attr(prefix + "weight_data")
@@ -74,15 +81,13 @@ class MasrLayer(Layer):
         ):
             if data is None:  # no bias in Keras (use_bias=False), or LSTM / SimpleRNN's recurrent bias: zeros
                 data = np.zeros(np.shape(kernel)[-1])
-            self._add_weight(prefix + name, f"{var}_{letter}" + "{index}", data)
+            role = "bias" if name == "recurrent_bias" else name  # MASR keeps both biases in one type
+            self._add_weight(prefix + name, f"{var}_{letter}" + "{index}", data, types[role])
 
-    def _add_weight(self, name: str, var_name: str, data) -> None:
-        """A weight variable in the type its precision role gives (also for hls4ml's tools that skip MASR's passes)."""
-        role = name.removeprefix("forward_").removeprefix("backward_").replace("recurrent_bias", "bias")
-        precision = layer_settings(validate(self.model.config.config["HLSConfig"]), self.name)["Precision"][role]
-        self.add_weights_variable(
-            name=name, var_name=var_name, data=data, precision=self.model.config.backend.convert_precision_string(precision.cpp())
-        )
+    def _add_weight(self, name: str, var_name: str, data, t) -> None:
+        """A weight variable in the type the hardware holds it in (hls4ml's tools read it)."""
+        precision = self.model.config.backend.convert_precision_string(t.cpp())
+        self.add_weights_variable(name=name, var_name=var_name, data=data, precision=precision)
 
     @property
     def hardware(self):
@@ -96,7 +101,7 @@ class MasrRecurrent(MasrLayer):
 
     def initialize(self):
         self._add_output(self.attributes["n_out"], self.attributes.get("return_sequences", False))
-        self._add_recurrent_weights()
+        self._add_recurrent_weights(self._weight_types())
 
 
 class MasrBiRecurrent(MasrLayer):
@@ -106,9 +111,10 @@ class MasrBiRecurrent(MasrLayer):
 
     def initialize(self):
         self._add_output(self.attributes.get("n_out", 1), self.attributes.get("return_sequences", False))
+        types = self._weight_types()  # both halves share the layer's section
         for direction in ("forward", "backward"):
             if self.attributes.get(f"{direction}_weight_data") is not None:  # else refused by name in refuse_unsupported
-                self._add_recurrent_weights(direction + "_")
+                self._add_recurrent_weights(types, direction + "_")
 
 
 class MasrDense(MasrLayer):
@@ -120,13 +126,12 @@ class MasrDense(MasrLayer):
         shape = self.get_input_variable().shape
         self.add_output_variable(list(shape[:-1]) + [self.attributes["n_out"]], precision=PLACEHOLDER)
         self.set_attr("activation", self.attributes.get("activation", "linear"))
-        kernel, bias = self.attributes["weight_data"], self.attributes.get("bias_data")
-        self._add_weight("weight", "w{index}", kernel)
-        self._add_weight("bias", "b{index}", np.zeros(np.shape(kernel)[-1]) if bias is None else bias)
+        kernel, bias, types = self.attributes["weight_data"], self.attributes.get("bias_data"), self._weight_types()
+        self._add_weight("weight", "w{index}", kernel, types["weight"])
+        self._add_weight("bias", "b{index}", np.zeros(np.shape(kernel)[-1]) if bias is None else bias, types["bias"])
 
 
-# A unidirectional node is also an instance of hls4ml's class for its cell, for hls4ml's tools that select layers
-# with isinstance (profiling's weight labels).  The MASR backend runs only its own passes, so no Vivado pass sees them.
+# Unidirectional nodes, also of hls4ml's class for their cell (see the module's docstring).
 class MasrGRU(MasrRecurrent, GRU):
     pass
 

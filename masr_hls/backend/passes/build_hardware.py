@@ -168,9 +168,6 @@ class BuildHardware(ModelOptimizerPass):
             node.set_attr("masr_position", position)
             node.set_attr("masr_last", position == len(layers) - 1)
             node.get_output_variable().type.precision = model.config.backend.convert_precision_string(hardware.out_t.cpp())
-            for variable_name, variable in node.weights.items():  # hls4ml's view of the weights, in the types held
-                role = variable_name.removeprefix("forward_").removeprefix("backward_").replace("recurrent_bias", "bias")
-                variable.type.precision = model.config.backend.convert_precision_string(settings["Precision"][role].cpp())
             n_in, in_t = hardware.n_out, hardware.out_t
         check_word("Precision.input", input_t, "the model's input values")
         check_word(f"layer {layers[-1].name!r} output", in_t, "the model's output values")
