@@ -35,7 +35,14 @@ def test_the_hls4ml_snippet_builds_masr_hardware(kws_model, tmp_path):
     assert y.shape == expected.shape == (5, 6, 3)
     assert np.abs(y - expected).max() < 0.02
     firmware = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
-    assert "masr::bidirectional_layer<" in firmware and "masr::dense_head_sequence<" in firmware
+    assert "masr::model_bidirectional_layer<" in firmware and "masr::model_dense_softmax_layer<" in firmware
+    # The top reads like hls4ml's: one call per layer, no C-simulation blocks of its own.
+    body = firmware[firmware.index("void myproject(") :]
+    assert [line.split("<")[0].strip() for line in body.splitlines() if "masr::model_" in line] == [
+        "frames = masr::model_bidirectional_layer",
+        "frames = masr::model_dense_softmax_layer",
+    ]
+    assert "__SYNTHESIS__" not in body and "{" not in body[body.index("{") + 1 :]
     assert (tmp_path / "prj" / "firmware" / "masr" / "sparse_mxv.h").is_file()
     assert not (tmp_path / "prj" / "firmware" / "nnet_utils").exists()
     hw = masr_hls.hardware(hm)

@@ -7,7 +7,6 @@ k's output type, so no conversion sits between layers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from string import Template
 
 import numpy as np
 
@@ -68,6 +67,10 @@ class LayerResult:
         if self.head is not None:
             return sum(h.pairs for h in self.head)
         return sum(s.kernel.pairs + s.recurrent.pairs for s in (self.forward, self.backward) if s is not None)
+
+
+def cpp_bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> CellConfig:
@@ -161,29 +164,11 @@ class RecurrentLayer(HardwareLayer):
     def _render_weights(self, c: str) -> list[cpp_render.Rom]:
         return [_cell_weights(f"{c}_w", f"{c}_cell", self.cell, self.weights)]
 
-    def cpp_call(self, c: str, x: str, y: str) -> str:
-        # Without return_sequences the layer still produces every frame; only the last one goes on.
-        out = y if self.return_sequences else f"{c}_all"
-        return Template(
-            """    {
-        ${decl}masr::rnn_stats s;
-        masr::rnn_layer<${c}_cell, MAX_T>(${x}, frames, ${back}, ${out}, ${c}_w, s);
-#ifndef __SYNTHESIS__
-        masr::report_figures(s, stats);
-#endif
-        ${after}
-    }
-"""
-        ).substitute(
-            c=c,
-            x=x,
-            out=out,
-            back="true" if self.spec.go_backwards else "false",
-            decl=""
-            if self.return_sequences
-            else f"static {cpp_render.hls_type(self.out_t)} {out}[MAX_T][{self.n_out}];\n"
-            f"#pragma HLS ARRAY_PARTITION variable = {out} type = complete dim = 2\n        ",
-            after="" if self.return_sequences else f"for (int j = 0; j < {self.n_out}; j++) {y}[0][j] = {out}[frames - 1][j];\n        frames = 1;",
+    def cpp_call(self, c: str, x: str, y: str, figures: str) -> str:
+        """The layer's call in the top function: input x, output y, its figures block."""
+        return (
+            f"masr::model_rnn_layer<{c}_cell, MAX_T>({x}, frames, {cpp_bool(self.spec.go_backwards)}, "
+            f"{cpp_bool(self.return_sequences)}, {y}, {c}_w, {figures})"
         )
 
     def out_frames(self, frames: int) -> int:
@@ -222,18 +207,12 @@ class BidirectionalLayer(HardwareLayer):
     def _render_weights(self, c: str) -> list[cpp_render.Rom]:
         return [_cell_weights(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf), _cell_weights(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)]
 
-    def cpp_call(self, c: str, x: str, y: str) -> str:
-        return Template(
-            """    {
-        masr::layer_stats s;
-        masr::bidirectional_layer<${c}_fwd, ${c}_bwd, ${c}_merge, MAX_T>(${x}, frames, ${rs}, ${y}, ${c}_wf, ${c}_wb, s);
-#ifndef __SYNTHESIS__
-        masr::report_figures(s, stats);
-#endif
-        ${after}
-    }
-"""
-        ).substitute(c=c, x=x, y=y, rs="true" if self.return_sequences else "false", after="" if self.return_sequences else "frames = 1;")
+    def cpp_call(self, c: str, x: str, y: str, figures: str) -> str:
+        """The layer's call in the top function: input x, output y, its figures block."""
+        return (
+            f"masr::model_bidirectional_layer<{c}_fwd, {c}_bwd, {c}_merge, MAX_T>({x}, frames, "
+            f"{cpp_bool(self.return_sequences)}, {y}, {c}_wf, {c}_wb, {figures})"
+        )
 
     def out_frames(self, frames: int) -> int:
         return frames if self.return_sequences else 1
@@ -306,39 +285,13 @@ class DenseLayer(HardwareLayer):
         roms = cpp_render.head_weights(f"{c}_head", self.head, self.weights)
         return roms + (cpp_render.softmax_tables(f"{c}_softmax", self.softmax) if self.softmax is not None else [])
 
-    def cpp_call(self, c: str, x: str, y: str) -> str:
-        target = f"{c}_z" if self.softmax is not None else y
-        text = Template(
-            """    {
-        static masr::head_stats hs[MAX_T];
-        ${decl}masr::dense_head_sequence<${c}_head>(${x}, frames, ${target}, ${c}_head_weights, ${c}_head_bias, ${c}_head_table, hs);
-#ifndef __SYNTHESIS__
-        long long cycles = 0;
-        for (int t = 0; t < frames; t++) {
-            cycles += hs[t].cycles;
-            stats[0] += hs[t].pairs;
-            stats[1] += hs[t].issued;
-            stats[2] += hs[t].engine_cycles;
-        }
-#endif
-"""
-        ).substitute(
-            c=c,
-            x=x,
-            target=target,
-            decl=f"static {c}_head::out_t {target}[MAX_T][{self.n_out}];\n"
-            f"#pragma HLS ARRAY_PARTITION variable = {target} type = complete dim = 2\n        "
-            if self.softmax is not None
-            else "",
-        )
-        if self.softmax is not None:
-            text += (
-                f"        for (int t = 0; t < frames; t++) {{\n#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T\n"
-                f"            masr::softmax<{c}_softmax>({target}[t], {y}[t], {c}_softmax_exp_table, {c}_softmax_inv_table);\n"
-                f"        }}\n#ifndef __SYNTHESIS__\n"
-                f"        cycles += (long long)frames * masr::softmax_cycles<{c}_softmax>();\n#endif\n"
-            )
-        return text + "#ifndef __SYNTHESIS__\n        stats[masr::STATS_LAYER_CYCLES] = cycles;\n#endif\n    }\n"
+    def cpp_call(self, c: str, x: str, y: str, figures: str) -> str:
+        """The layer's call in the top function: input x, output y, its figures block."""
+        head = f"{c}_head_weights, {c}_head_bias, {c}_head_table"
+        if self.softmax is None:
+            return f"masr::model_dense_layer<{c}_head, MAX_T>({x}, frames, {y}, {head}, {figures})"
+        tables = f"{c}_softmax_exp_table, {c}_softmax_inv_table"
+        return f"masr::model_dense_softmax_layer<{c}_head, {c}_softmax, MAX_T>({x}, frames, {y}, {head}, {tables}, {figures})"
 
     def out_frames(self, frames: int) -> int:
         return frames

@@ -13,7 +13,6 @@ from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate, 
 
 from masr_hls.backend.cpp_render import cpp_comment
 from masr_hls.backend.layers import MasrBiRecurrent, MasrDense, MasrLayer, MasrRecurrent
-from masr_hls.constants import STATS_PER_LAYER
 
 MASR_CLASSES = (MasrRecurrent, MasrBiRecurrent, MasrDense)
 
@@ -51,29 +50,23 @@ class MasrWeightsTemplate(MasrTemplateMixin, Template):
 
 class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
     def __init__(self):
-        super().__init__(MASR_CLASSES, include_header=("masr/rnn_layer.h", "masr/dense_head.h", "masr/softmax.h"))
+        super().__init__(MASR_CLASSES, include_header=("masr/model_layers.h",))
 
     def format(self, node):
         return layer_call(node)
 
 
 def layer_call(node, named: bool = True) -> str:
-    """The layer's block in the top function; ``named`` heads it with the layer's name (the C simulation's variant
-    leaves names out, so that models of one shape share its library; a traced layer keeps its name)."""
+    """The layer's call in the top function, headed by a comment; ``named`` puts the layer's name in it (the C
+    simulation's variant leaves names out, so that models of one shape share its library; a traced layer keeps
+    its name)."""
     position, c = node.get_attr("masr_position"), c_name(node)
     x = "x" if position == 0 else f"layer{position - 1}_out"
     y = "y" if node.get_attr("masr_last") else f"{c}_out"
-    trace = (
-        f"#ifndef __SYNTHESIS__\n        MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);\n#endif\n"
-        if node.get_attr("trace", False)
-        else ""
-    )
     label = f"{c}: {cpp_comment(node.name)}" if named else c
-    return (
-        f"    // {label}\n    {{\n#ifndef __SYNTHESIS__\n"
-        f"        long long *stats = stats_all + {position * STATS_PER_LAYER};  // C simulation's figures\n#endif\n"
-        f"    {node.hardware.cpp_call(c, x, y)}{trace}    }}"
-    )
+    call = node.hardware.cpp_call(c, x, y, f"layer_figures({position})")
+    trace = f"\n    MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);" if node.get_attr("trace", False) else ""
+    return f"    // {label}\n    frames = {call};{trace}"
 
 
 TEMPLATES = (MasrConfigTemplate, MasrWeightsTemplate, MasrFunctionTemplate)
