@@ -59,13 +59,13 @@ def engine_cycles(figures: dict) -> float:
 
 
 def measure(model, x, work: Path) -> dict:
-    from masr_hls import convert_from_keras_model, hardware
+    from masr_hls import convert_from_keras_model, masr_model
     from masr_hls.analysis import report
 
     per_mode = {}
     for mode in ("masr", "weight_sparse"):
         config = {"Model": {"Lanes": LANES, "LaneAssignment": "interleaved", "Mode": mode}}
-        hw = hardware(convert_from_keras_model(model, hls_config=config, output_dir=work / f"{model.name}_{mode}"))
+        hw = masr_model(convert_from_keras_model(model, hls_config=config, output_dir=work / f"{model.name}_{mode}"))
         per_mode[mode] = report.build_report(hw, x)
     return per_mode
 

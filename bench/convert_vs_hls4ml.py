@@ -53,7 +53,7 @@ def time_masr(model, x, workdir):
     t1 = time.perf_counter()
     y = hm.predict(x)
     t2 = time.perf_counter()
-    masr_hls.hardware(hm).csim(x, threads=1)
+    masr_hls.masr_model(hm).csim(x, threads=1)
     t3 = time.perf_counter()
     reference = hm.predict(x, level="reference")
     t4 = time.perf_counter()

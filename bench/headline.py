@@ -198,7 +198,7 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     hm = masr_hls.convert_from_keras_model(
         model, hls_config=str(ROOT / "projects" / name / "config.yml"), output_dir=ROOT / "build" / "headline" / name, project_name=name
     )
-    hw = masr_hls.hardware(hm)
+    hw = masr_hls.masr_model(hm)
     recorded = record(hw, x, jobs, f"{name}: numpy reference")
     matrices, densities, rates = [], [], {"input": (x != 0).mean(axis=(0, 1)), "layers": []}
     bidirectional = [layer for layer in hw.layers if layer.kind == "bidirectional"]

@@ -386,7 +386,7 @@ def run_workload(w: Workload, lanes_list: list[int], seed: int, workdir: Path) -
     prune_lanes = reduce(math.lcm, lanes_list)
     model = build_model(w, seed, prune_lanes)
     x = make_input(w, seed)
-    hw = masr_hls.hardware(
+    hw = masr_hls.masr_model(
         masr_hls.convert_from_keras_model(model, hls_config=hls_config(w, w.convert_lanes), output_dir=workdir / w.name, project_name=w.name)
     )
     with tqdm(total=2 * len(w.units), desc=f"{w.name}: numpy reference", unit="sweep", leave=False) as bar:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from masr_hls import convert_from_keras_model, hardware
+from masr_hls import convert_from_keras_model, masr_model
 from masr_hls.analysis import report
 from masr_hls.export import tcl_check
 from masr_hls.export import vitis_project as export
@@ -19,7 +19,7 @@ def run(model, x, out_dir, config=None, name: str = "model") -> bool:
     out_dir = Path(out_dir)
     shutil.rmtree(out_dir, ignore_errors=True)
     t0 = time.perf_counter()
-    hw = hardware(convert_from_keras_model(model, hls_config=config, output_dir=out_dir / "hls", project_name=name))
+    hw = masr_model(convert_from_keras_model(model, hls_config=config, output_dir=out_dir / "hls", project_name=name))
     hw.compile()
     print(f"[convert+compile] {out_dir / 'hls'} in {time.perf_counter() - t0:.1f} s")
 
@@ -56,7 +56,7 @@ def held_out_figures(model, x, y, config, out_dir, name: str, float_accuracy: fl
     hm.compile()
     t0 = time.perf_counter()
     fixed = float(np.mean(np.argmax(hm.predict(x), -1) == y))
-    figures = report.build_report(hardware(hm), x)
+    figures = report.build_report(masr_model(hm), x)
     print(
         f"[csim] fixed-point accuracy on {len(x)} held-out clips {fixed:.1%} "
         f"(float {float_accuracy:.1%}, {100 * (fixed - float_accuracy):+.1f} points) in {time.perf_counter() - t0:.1f} s"

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from masr_hls.backend.hardware import LayerResult
-from masr_hls.backend.passes.build_hardware import model_facts
+from masr_hls import toolchain
+from masr_hls.backend.designs import LayerResult
+from masr_hls.backend.passes.build_designs import model_facts
 from masr_hls.backend.plugin import MASRBackend
 from masr_hls.backend.templates import c_name
 from masr_hls.backend.writer import masr_nodes, model_name, project_files
 from masr_hls.constants import STATS_PER_LAYER
 from masr_hls.files import write_folder
 from masr_hls.numerics.fixed_point import overflow_scope
-from masr_hls.sim import compiler
 
 SOURCE_SUFFIXES = (".h", ".cpp")
 LEVELS = ("csim", "reference")
@@ -58,7 +58,7 @@ class MasrModel:
         facts = model_facts(graph)
         self.graph = graph
         self.config = facts.config
-        self.layers = [node.hardware for node in masr_nodes(graph)]
+        self.layers = [node.design for node in masr_nodes(graph)]
         self.input_t, self.max_frames, self.n_features = facts.input_t, facts.max_frames, facts.n_features
         self.sequence_output = facts.sequence_output
         self.output_t, self.n_out = self.layers[-1].out_t, self.layers[-1].n_out
@@ -154,29 +154,29 @@ class MasrModel:
         bit-exact with ap_fixed; the default unless MASR_HLS_ARITHMETIC says otherwise) or "ap_fixed" (Xilinx's
         types, as synthesis sees them); ``opt``: g++'s optimisation.
         """
-        key = (arithmetic or compiler.default_arithmetic(), opt)
+        key = (arithmetic or toolchain.default_arithmetic(), opt)
         if key not in self._libs:
             sources = {rel: text for rel, text in project_files(self.graph, csim=True).items() if rel.endswith(SOURCE_SUFFIXES)}
-            self._libs[key] = compiler.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim", arithmetic=key[0], opt=opt)
+            self._libs[key] = toolchain.build_library(sources, main="masr_bridge.cpp", name=f"{self.project_name}_csim", arithmetic=key[0], opt=opt)
         return self._libs[key]
 
     def instances(self, count: int = 1, arithmetic: str | None = None, opt: str = "-O2") -> list[ctypes.CDLL]:
         """``count`` loaded instances of the C simulation library that are this model's alone, its weights loaded."""
-        natives = compiler.instances(self.build_library(arithmetic, opt), count, holder=self)
+        natives = toolchain.instances(self.build_library(arithmetic, opt), count, holder=self)
         words = self.weight_words()
         for lib in natives:
             lib.masr_predict.restype = ctypes.c_int
-            if lib.masr_load_weights(compiler.ptr(words), ctypes.c_int64(words.size)) != 0:
+            if lib.masr_load_weights(toolchain.ptr(words), ctypes.c_int64(words.size)) != 0:
                 raise RuntimeError(
                     f"{self.project_name}: the C simulation library does not hold this model's weights "
-                    f"({words.size} words); rebuild it (remove {compiler.cache_dir()})"
+                    f"({words.size} words); rebuild it (remove {toolchain.cache_dir()})"
                 )
         return natives
 
     def weight_words(self) -> np.ndarray:
         """Every weight, bias and table of the model as the C simulation loads them (templates/masr/csim_weights.h)."""
         if self._weight_words is None:
-            words = [rom.words for node in masr_nodes(self.graph) for rom in node.hardware.cpp_weights(c_name(node))]
+            words = [rom.words for node in masr_nodes(self.graph) for rom in node.design.cpp_weights(c_name(node))]
             self._weight_words = np.ascontiguousarray(np.concatenate(words), dtype=np.int64)
         return self._weight_words
 
@@ -210,7 +210,7 @@ class MasrModel:
         for name, value in (("chunk", chunk), ("threads", threads)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        threads = min(threads or compiler.default_threads(), n)
+        threads = min(threads or toolchain.default_threads(), n)
         chunk = chunk or -(-n // threads)
         spans = [(start, min(n, start + chunk)) for start in range(0, n, chunk)]
         if not self._libs:
@@ -224,11 +224,11 @@ class MasrModel:
                 if halt.is_set():
                     return
                 rc = lib.masr_predict(
-                    compiler.ptr(x_raw[start:stop]),
+                    toolchain.ptr(x_raw[start:stop]),
                     ctypes.c_int(stop - start),
                     ctypes.c_int(frames),
-                    compiler.ptr(y_raw[start:stop]),
-                    compiler.ptr(stats[start:stop]),
+                    toolchain.ptr(y_raw[start:stop]),
+                    toolchain.ptr(stats[start:stop]),
                 )
                 if rc != 0:
                     raise RuntimeError(f"the C simulation refused {frames} frames (MAX_T={self.max_frames})")

@@ -81,7 +81,7 @@ def inputs():
 def converted(real):
     """Each real model at each deployed precision (reference only: the semantic part needs no C simulation)."""
     return {
-        (name, p): masr_hls.hardware(
+        (name, p): masr_hls.masr_model(
             masr_hls.convert_from_keras_model(model, hls_config=masr_hls.config_from_keras_model(model, default_precision=p), output_dir="unused")
         )
         for name, model in real.items()
@@ -113,7 +113,7 @@ def test_relu_integrator_over_60_frames_passes():
     x = np.abs(np.random.default_rng(2).normal(0.16, 0.05, (4, 60, 1)))
     for precision in PRECISIONS:
         config = masr_hls.config_from_keras_model(model, default_precision=precision)
-        hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir="unused"))
+        hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir="unused"))
         error, bound, _, _ = accuracy.semantic_error(hw, x, model)
         assert 5 < bound / accuracy.SEMANTIC_BOUND and error <= bound, (precision, error, bound)
 
@@ -122,7 +122,7 @@ def test_relu_integrator_over_60_frames_passes():
 def test_cross_check_reports_quantisation_as_figures(real, inputs, tmp_path):
     model = real["uni"]
     config = masr_hls.config_from_keras_model(model, default_precision="ap_fixed<8,3>")
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "p")))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "p")))
     check = hw.cross_check(inputs)
     assert check.ok, check.summary()
     assert check.quant_vs_keras[0] > check.semantic_bound  # 8-bit types are coarse, and that is reported, not failed
@@ -157,7 +157,7 @@ def test_a_correct_conversion_of_large_values_agrees_and_names_what_saturates(gr
     model, x = growing
     largest = float(np.max(np.abs(model.predict(x, verbose=0))))
     assert 2**9 < largest < 2**12  # beyond the fixed widened types' +-512
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir="unused"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir="unused"))
     error, bound, _, wide_overflow = accuracy.semantic_error(hw, x, model)
     assert not wide_overflow and error <= bound, (error, bound, wide_overflow)
     integer = accuracy.range_bits(hw, accuracy.keras_ranges(hw, x))
@@ -173,7 +173,7 @@ def test_a_correct_conversion_of_large_values_agrees_and_names_what_saturates(gr
 
 def test_a_widened_run_that_still_saturates_is_not_called_a_difference(growing, monkeypatch):
     model, x = growing
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir="unused"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir="unused"))
     monkeypatch.setattr(accuracy, "WIDENING_ROUNDS", 1)
     monkeypatch.setattr(accuracy, "keras_ranges", lambda model, x: {"input": 1.0})  # as if the ranges were not read
     error, bound, _, wide_overflow = accuracy.semantic_error(hw, x, model)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from masr_hls.csim.modules import ActivationSim
 from masr_hls.numerics.activations import Activation, make_lut_table
 from masr_hls.numerics.fixed_point import FixedType
-from masr_hls.sim.module_sim import ActivationSim
 
 F = FixedType.parse
 INPUT_TYPES = [F("ap_fixed<16,6>"), F("ap_fixed<40,14>"), F("ap_fixed<8,8>"), F("ap_fixed<12,-1>"), F("ap_ufixed<10,4>")]

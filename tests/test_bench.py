@@ -93,7 +93,7 @@ def check_storage(wl, report: dict) -> None:
 
     w = wl.QUICK["kws"]
     model = wl.build_model(w, report["seed"], int(np.lcm.reduce(report["lanes"])))
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=wl.hls_config(w, 4), output_dir="unused"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=wl.hls_config(w, 4), output_dir="unused"))
     for lanes in report["lanes"]:
         total = {"dense": 0, "bitmask": 0, "csc": 0}
         for layer in hw.layers:
@@ -115,7 +115,7 @@ def check_csim(wl, report: dict, tmp_path: Path, lanes: int, mode: str) -> None:
     w = wl.QUICK["kws"]
     model = wl.build_model(w, report["seed"], int(np.lcm.reduce(report["lanes"])))
     hm = masr_hls.convert_from_keras_model(model, hls_config=wl.hls_config(w, lanes, mode), output_dir=tmp_path / f"kws{lanes}{mode}")
-    hw = masr_hls.hardware(hm)
+    hw = masr_hls.masr_model(hm)
     counted = {r.name: r for r in hw.csim(wl.make_input(w, report["seed"])).layers[0]}
     config = next(r for r in report["workloads"]["kws"]["configs"] if r["lanes"] == lanes and r["mode"] == mode)
     for layer in config["layers"]:
@@ -169,7 +169,7 @@ def test_headline_tiny_workload():
     h = keras.layers.Bidirectional(keras.layers.GRU(16, activation="relu"), name="bigru2")(h)
     model = keras.Model(inp, keras.layers.Dense(3, name="keyword")(h))
     prune_to_sparsity(model, 0.8, lanes=4, skip=("keyword",))
-    hw = masr_hls.hardware(
+    hw = masr_hls.masr_model(
         masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Lanes": 4, "LaneAssignment": "interleaved"}}, output_dir="unused")
     )
     x = np.maximum(np.random.default_rng(1).normal(size=(3, 6, 10)), 0)

@@ -254,7 +254,7 @@ def test_report_json_onto_a_folder_fails_before_the_report(data, tmp_path, capsy
 
 def test_tool_errors_are_one_line_and_programming_errors_keep_their_traceback(data, capsys, monkeypatch):
     from masr_hls.model import MasrModel
-    from masr_hls.sim.compiler import CompileError
+    from masr_hls.toolchain import CompileError
 
     def compile_fails(self):
         raise CompileError("g++ failed to compile masr_bridge.cpp (sources and compile.log in /x):\nweights.h:3: error: expected ';'\nline 2\nline 3")
@@ -336,7 +336,7 @@ def test_a_two_dimensional_input_is_one_sample_everywhere(data, tmp_path, capsys
     assert code == 0 and "1 sample in the testbench" in out, err
     assert len((tmp_path / "ip" / "tb_data" / "tb_input_features.dat").read_text().splitlines()) == 1
 
-    from masr_hls.sim import rtl, rtl_model
+    from masr_hls.rtl import engine, twin
 
     seen = {}
 
@@ -344,9 +344,9 @@ def test_a_two_dimensional_input_is_one_sample_everywhere(data, tmp_path, capsys
         seen["shape"] = np.shape(x)
         return {"layers": [{"in_rtl": True}], "ok": True}
 
-    monkeypatch.setattr(rtl, "require_tool", lambda name: name)
-    monkeypatch.setattr(rtl_model, "run", fake_run)
-    monkeypatch.setattr(rtl_model, "format_text", lambda result: "rtl figures")
+    monkeypatch.setattr(engine, "require_tool", lambda name: name)
+    monkeypatch.setattr(twin, "run", fake_run)
+    monkeypatch.setattr(twin, "format_text", lambda result: "rtl figures")
     code, out, err = run(["rtl", data / "prj", "--input", x2], capsys)
     assert code == 0 and seen["shape"] == (1, FRAMES, FEATURES), err
 
@@ -377,7 +377,7 @@ def test_a_corrupt_keras_file_is_reported_as_such(data, tmp_path, capsys, kind):
 
 def test_names_that_break_tcl_are_sanitised_in_the_export(tmp_path):
     model = keras.Sequential([keras.Input((4, 2)), L.GRU(3, name='g[0]"$x\\')], name='we{ird}[m]"o$del\\\nnext')
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "hls"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "hls"))
     ip = hw.export(tmp_path / "ip", np.random.default_rng(0).normal(size=(2, 4, 2)))
     description = next(line for line in (ip / "build_prj.tcl").read_text().splitlines() if "config_export" in line)
     assert description.endswith("-description {we_ird__m__o_del??next on MASR}")
@@ -400,7 +400,7 @@ def test_softmax_on_the_last_axis_converts_as_axis_2(tmp_path):
     outputs = []
     for axis in (2, -1):
         model = keras.Sequential([keras.Input((5, 3)), L.GRU(4, return_sequences=True), L.Dense(3), L.Softmax(axis=axis)])
-        hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / f"axis{axis}"))
+        hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / f"axis{axis}"))
         outputs.append(hw.reference(x).y)
         assert np.max(np.abs(outputs[-1] - model.predict(x, verbose=0))) < 0.02
         assert np.allclose(outputs[-1].sum(axis=-1), 1.0, atol=0.01)

@@ -118,7 +118,7 @@ def test_conversion_matrix(case, precision, tmp_path):
     hm = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="MASR", output_dir=str(tmp_path / "prj"))
     hm.compile()
     assert hm.predict(x).shape == model.predict(x, verbose=0).shape
-    hw = masr_hls.hardware(hm)
+    hw = masr_hls.masr_model(hm)
     check = hw.cross_check(x)
     assert check.csim_mismatches == 0 and check.figure_mismatches == 0, check.summary()
     assert check.semantics_ok, check.summary()
@@ -155,7 +155,7 @@ def test_models_of_one_shape_share_a_library_and_keep_their_weights(tmp_path):
             )
         )
         hms[-1].compile()
-    hws = [masr_hls.hardware(hm) for hm in hms]
+    hws = [masr_hls.masr_model(hm) for hm in hms]
     assert hws[0].build_library() == hws[1].build_library()
     assert hws[0].weight_words().size > hws[1].weight_words().size  # the sparser model loads fewer words
     expected = [hw.reference(x) for hw in hws]
@@ -172,7 +172,7 @@ def test_an_interrupted_threaded_run_stops_every_thread(tmp_path):
     """Ctrl-C (or any failure) in one thread of a C simulation ends the others at their next chunk, not at the end
     of their share of the batch."""
     model = build(7, 4, 3, [rnn("gru", 4, return_sequences=True)], 1.0)
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "prj"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "prj"))
     x = np.random.default_rng(0).normal(size=(20000, 4, 3))
     done = []
 
@@ -188,7 +188,7 @@ def test_an_interrupted_threaded_run_stops_every_thread(tmp_path):
 
 def test_weights_that_do_not_fit_the_library_are_refused(tmp_path, monkeypatch):
     model = build(6, 5, 3, [rnn("gru", 4, return_sequences=True)], 1.0)
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "prj"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir=tmp_path / "prj"))
     words = hw.weight_words()
     for wrong in (words[:-1], np.append(words, 0), np.where(np.arange(words.size) == 0, 10**6, words)):
         monkeypatch.setattr(hw, "_weight_words", wrong)
@@ -204,7 +204,7 @@ def test_density_lowers_cycles_and_modes_agree(tmp_path):
     for density in (1.0, 0.5, 0.1):
         model = build(3, 20, 8, [L.Bidirectional(rnn("gru", 16, activation="relu", return_sequences=True))], density)
         for mode in ("dense", "weight_sparse", "masr"):
-            hw = masr_hls.hardware(
+            hw = masr_hls.masr_model(
                 masr_hls.convert_from_keras_model(model, hls_config={"Model": {"Mode": mode, "Lanes": 4}}, output_dir=tmp_path / f"{density}-{mode}")
             )
             result = hw.csim(x)
@@ -224,7 +224,7 @@ def test_keras_file_yaml_config_and_per_layer_settings(tmp_path):
     (tmp_path / "cfg.yml").write_text(
         "Model:\n  Lanes: 2\n  Precision:\n    state: ap_fixed<14,5,AP_RND,AP_SAT>\nLayerName:\n  enc:\n    Lanes: 4\n    Mode: weight_sparse\n"
     )
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(str(path), hls_config=str(tmp_path / "cfg.yml"), output_dir=tmp_path / "p"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(str(path), hls_config=str(tmp_path / "cfg.yml"), output_dir=tmp_path / "p"))
     enc, head = hw.layers
     assert (enc.cell.lanes, enc.cell.mode, str(enc.cell.state_t)) == (4, "weight_sparse", "ap_fixed<14,5,AP_RND,AP_SAT>")
     assert head.head.lanes == 2 and head.head.in_t == enc.cell.state_t
@@ -253,8 +253,8 @@ def test_backend_registration_is_idempotent_and_two_models_convert(tmp_path):
     a = build(1, 5, 3, [rnn("gru", 4)], 1.0)
     b = build(2, 5, 3, [rnn("lstm", 4)], 1.0)
     x = np.random.default_rng(0).normal(size=(2, 5, 3))
-    ha = masr_hls.hardware(masr_hls.convert_from_keras_model(a, output_dir=tmp_path / "a", project_name="model_a"))
-    hb = masr_hls.hardware(masr_hls.convert_from_keras_model(b, output_dir=tmp_path / "b", project_name="model_b"))
+    ha = masr_hls.masr_model(masr_hls.convert_from_keras_model(a, output_dir=tmp_path / "a", project_name="model_a"))
+    hb = masr_hls.masr_model(masr_hls.convert_from_keras_model(b, output_dir=tmp_path / "b", project_name="model_b"))
     assert ha.cross_check(x).ok and hb.cross_check(x).ok
 
 
@@ -312,7 +312,7 @@ def test_existing_output_folder_is_not_overwritten(tmp_path):
     out = tmp_path / "prj"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=out))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir=out))
     with pytest.raises(FileExistsError, match="not empty"):
         hw.write(overwrite=False)
     assert (out / "keep.txt").read_text() == "mine"

@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from masr_hls.constants import HEAD_POST_DEPTH
+from masr_hls.csim.modules import DenseHeadSim, SoftmaxSim
 from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 from masr_hls.reference import dense_head as dh
 from masr_hls.reference import softmax as sm
-from masr_hls.sim.module_sim import DenseHeadSim, SoftmaxSim
 
 F = FixedType.parse
 

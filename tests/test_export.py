@@ -28,7 +28,7 @@ def exported(tmp_path_factory):
         name="tiny",
     )
     root = tmp_path_factory.mktemp("export")
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, output_dir=root / "hls", project_name="tiny"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, output_dir=root / "hls", project_name="tiny"))
     x = np.random.default_rng(0).normal(size=(5, 6, 4))
     return hw, x, export.export(hw, root / "ip", x, archive=True)
 

@@ -12,8 +12,8 @@ import itertools
 import numpy as np
 import pytest
 
+from masr_hls import toolchain
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
-from masr_hls.sim import compiler
 
 pytestmark = pytest.mark.csim
 
@@ -124,8 +124,8 @@ def test_fast_fixed_equals_ap_fixed_on_every_mode():
     pairs = _pairs(rng)
     # -O0: the values compared are the language's, whatever the optimisation (the conversion matrix of
     # test_convert.py holds the -O2 kernels to the reference), and g++ builds this program in two thirds of the time.
-    lib = compiler.load(
-        compiler.build_library({"fast_vs_ap.cpp": _program(pairs)}, main="fast_vs_ap.cpp", name="tb_fast_vs_ap", arithmetic="fast", opt="-O0")
+    lib = toolchain.load(
+        toolchain.build_library({"fast_vs_ap.cpp": _program(pairs)}, main="fast_vs_ap.cpp", name="tb_fast_vs_ap", arithmetic="fast", opt="-O0")
     )
     lib.run.restype = ctypes.c_longlong
     # Raw patterns of every magnitude (from_raw keeps the low W bits): extremes, small and random.
@@ -138,31 +138,31 @@ def test_fast_fixed_equals_ap_fixed_on_every_mode():
         ]
     ).astype(np.int64)
     bad = np.zeros(2, np.int64)
-    mismatches = lib.run(compiler.ptr(raw), ctypes.c_int(len(raw)), compiler.ptr(bad))
+    mismatches = lib.run(toolchain.ptr(raw), ctypes.c_int(len(raw)), toolchain.ptr(bad))
     cases = pairs + [(shape, "to double and float") for shape in SHAPES]
     assert mismatches == 0, f"{mismatches} mismatches; first: types {cases[bad[0]]}, raw {raw[bad[1]]}"
 
 
 def test_arithmetic_is_selected_by_a_flag():
-    assert "-DMASR_FAST_CSIM" in compiler.csim_flags("fast")
-    assert "-DMASR_FAST_CSIM" not in compiler.csim_flags("ap_fixed")
-    assert "-O3" in compiler.csim_flags("fast", "-O3")
+    assert "-DMASR_FAST_CSIM" in toolchain.csim_flags("fast")
+    assert "-DMASR_FAST_CSIM" not in toolchain.csim_flags("ap_fixed")
+    assert "-O3" in toolchain.csim_flags("fast", "-O3")
     with pytest.raises(ValueError, match="arithmetic"):
-        compiler.csim_flags("float")
+        toolchain.csim_flags("float")
     probe = {
         "probe.cpp": '#include "masr/fast_fixed.h"\n#include <type_traits>\nextern "C" int fast() {\n'
         "    return !std::is_same<masr::fixed_t<16, 6>, ap_fixed<16, 6> >::value; }\n"
         'extern "C" int wide_is_ap() { return std::is_same<masr::fixed_t<96, 40>, ap_fixed<96, 40> >::value; }\n'
     }
-    fast = compiler.load(compiler.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="fast"))
-    slow = compiler.load(compiler.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="ap_fixed"))
+    fast = toolchain.load(toolchain.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="fast"))
+    slow = toolchain.load(toolchain.build_library(probe, main="probe.cpp", name="tb_probe", arithmetic="ap_fixed"))
     assert fast.fast() == 1 and slow.fast() == 0
     assert fast.wide_is_ap() == 1 and slow.wide_is_ap() == 1  # too wide for the fast path: ap_fixed in both
 
 
 def test_threads_setting_is_checked(monkeypatch):
-    monkeypatch.setenv(compiler.THREADS_ENV, "3")
-    assert compiler.default_threads() == 3
-    monkeypatch.setenv(compiler.THREADS_ENV, "zero")
-    with pytest.raises(ValueError, match=compiler.THREADS_ENV):
-        compiler.default_threads()
+    monkeypatch.setenv(toolchain.THREADS_ENV, "3")
+    assert toolchain.default_threads() == 3
+    monkeypatch.setenv(toolchain.THREADS_ENV, "zero")
+    with pytest.raises(ValueError, match=toolchain.THREADS_ENV):
+        toolchain.default_threads()

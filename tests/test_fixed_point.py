@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from masr_hls import toolchain
+from masr_hls.csim.modules import FixedPointSim
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType, PrecisionError, wide
-from masr_hls.sim import compiler
-from masr_hls.sim.module_sim import FixedPointSim
 
 SOURCE = FixedType(60, 30)  # wide source: 30 integer and 30 fractional bits
 
@@ -54,12 +54,14 @@ def multi_type_sim(src: FixedType, types: list[FixedType]):
             f"void from_double_{k}(const double *x, int n, int64_t *out) {{ for (int i = 0; i < n; i++) "
             f"out[i] = masr::to_raw({t.cpp()}(x[i])); }}"
         )
-    lib = compiler.load(compiler.build_library({"many_types.cpp": "\n".join(body) + "\n}\n"}, main="many_types.cpp", name="tb_many_types", opt="-O0"))
+    lib = toolchain.load(
+        toolchain.build_library({"many_types.cpp": "\n".join(body) + "\n}\n"}, main="many_types.cpp", name="tb_many_types", opt="-O0")
+    )
 
     def run(kind, k, values, ctype):
         values = np.ascontiguousarray(values)
         out = np.zeros(values.size, np.int64)
-        getattr(lib, f"{kind}_{k}")(compiler.ptr(values, ctype), ctypes.c_int(values.size), compiler.ptr(out))
+        getattr(lib, f"{kind}_{k}")(toolchain.ptr(values, ctype), ctypes.c_int(values.size), toolchain.ptr(out))
         return out
 
     return run

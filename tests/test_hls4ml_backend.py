@@ -45,7 +45,9 @@ def test_the_hls4ml_snippet_builds_masr_hardware(kws_model, tmp_path):
     assert "__SYNTHESIS__" not in body and "{" not in body[body.index("{") + 1 :]
     assert (tmp_path / "prj" / "firmware" / "masr" / "sparse_mxv.h").is_file()
     assert not (tmp_path / "prj" / "firmware" / "nnet_utils").exists()
-    hw = masr_hls.hardware(hm)
+    hw = masr_hls.masr_model(hm)
+    with pytest.warns(DeprecationWarning, match="masr_model"):
+        assert masr_hls.hardware(hm) is hw  # the former name still works
     assert hw.layers[0].fwd.lanes == 12  # hls4ml's ReuseFactor 1: one lane per row (3 gates x 4 units)
     assert np.array_equal(hw.csim(x).y_raw, hw.reference(x).y_raw)
     assert np.array_equal(hm.predict(x, level="reference"), y)
@@ -93,7 +95,7 @@ def test_hls4ml_trace_gives_every_traced_layer(kws_model, tmp_path):
     assert trace["bigru"].shape == (3, 6, 4) and trace["out"].shape == (3, 6, 3)
     assert np.array_equal(y.reshape(3, 6, 3), trace["out"])
     np.testing.assert_allclose(trace["out"], hm.predict(x), rtol=0, atol=1e-6)  # float32 of the same fixed-point values
-    hw = masr_hls.hardware(hm)
+    hw = masr_hls.masr_model(hm)
     first = hw.layers[0]
     for sample, traced in zip(hw.quantize_input(x), trace["bigru"]):
         raw, _ = first.reference(sample)

@@ -41,7 +41,7 @@ def convert(model, cfg, **kwargs):
 
 def engine(hm, name):
     """The engine configuration of a converted layer: a recurrent cell's or a Dense head's."""
-    hardware = hm.graph[name].hardware
+    hardware = hm.graph[name].design
     return getattr(hardware, "cell", None) or getattr(hardware, "head", None) or hardware.fwd
 
 

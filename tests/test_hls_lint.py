@@ -1,4 +1,4 @@
-"""The synthesis-view check of the HLS C++ (masr_hls.sim.hls_lint): clean headers and a generated project pass,
+"""The synthesis-view check of the HLS C++ (masr_hls.hls_lint): clean headers and a generated project pass,
 planted violations fail.
 
 g++ runs as little as the proof allows: the headers are checked once for the module (one g++ process over
@@ -10,15 +10,16 @@ __SYNTHESIS__, compiling, naming the header) catches each of them.
 import keras
 import pytest
 
+from masr_hls import hls_lint
 from masr_hls.cli import project as project_module
 from masr_hls.cli.main import main
-from masr_hls.sim import hls_lint
 
 pytestmark = pytest.mark.csim
 L = keras.layers
 
-# What the small project's top function instantiates: every MASR module a model can use.
-ENTRY_POINTS = ("bidirectional_layer", "rnn_layer", "dense_head_sequence", "softmax")
+# What the small project's top function calls (masr/model_layers.h), which instantiate every MASR module a model
+# can use: both kinds of recurrent layer, the dense head and the softmax.
+ENTRY_POINTS = ("model_bidirectional_layer", "model_rnn_layer", "model_dense_softmax_layer")
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def test_batch_equals_samples_alone(precision):
     config = masr_hls.config_from_keras_model(model, lanes=3, **PRECISIONS[precision])
     if precision == "wide":
         config["Model"]["Precision"]["accum"] = "ap_fixed<48,20,AP_RND,AP_WRAP>"
-    hw = masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir="unused"))
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir="unused"))
     x = mixed_batch(np.random.default_rng(0))
     for frames in (FRAMES, 1):
         batch = hw.reference(x[:, :frames])

@@ -5,10 +5,10 @@ import zlib
 import numpy as np
 import pytest
 
+from masr_hls.csim.modules import RnnSim
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, step
 from masr_hls.reference.rnn_layer import MergeConfig, bidirectional, rnn_layer, sequence_storage_bits
-from masr_hls.sim.module_sim import RnnSim
 
 pytestmark = pytest.mark.csim
 

@@ -18,7 +18,7 @@ from masr_hls.numerics.bitmask import SparseMatrix, n_words, unpack_mask
 from masr_hls.numerics.fixed_point import ROUNDING_MODES, FixedType
 from masr_hls.numerics.lane_balance import assign_rows
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles, mxv, mxv_stats
-from masr_hls.sim import rtl
+from masr_hls.rtl import engine
 
 F = FixedType.parse
 
@@ -87,7 +87,7 @@ _results: dict[str, list[Case]] = {}
 
 
 def every_window_has_pairs(cfg: MxvConfig, w: np.ndarray, x: np.ndarray) -> bool:
-    if rtl.windows_per_row(cfg) != 1:
+    if engine.windows_per_row(cfg) != 1:
         return False
     return bool(np.all(((w != 0) & (x != 0)[None, :]).any(axis=1)))
 
@@ -101,8 +101,8 @@ def window_bounds(cfg: MxvConfig, w: np.ndarray, x: np.ndarray, lane_of_row: np.
     than F + 1 or B + 4, and, since every cycle before the last issue either
     scans a window or issues pairs, no later than F + B + 4.
     """
-    per_window = rtl.window_words(cfg) * 32
-    windows = rtl.windows_per_row(cfg)
+    per_window = engine.window_words(cfg) * 32
+    windows = engine.windows_per_row(cfg)
     pairs = np.zeros((cfg.n_out, windows * per_window), bool)
     pairs[:, : cfg.n_in] = (w != 0) & (x != 0)[None, :]
     issue = -(-pairs.reshape(cfg.n_out, windows, per_window).sum(axis=2) // cfg.macs_per_lane)
@@ -124,14 +124,14 @@ def run_config(name: str) -> list[Case]:
     weights = {d: random_weights(rng, cfg, d) for d in DENSITIES}
     lane_of = {d: assign_rows(np.count_nonzero(w, axis=1), cfg.lanes) for d, w in weights.items()}
     matrices = {d: SparseMatrix.encode(weights[d], lane_of[d], cfg.lanes) for d in DENSITIES}
-    bank_rows = max(rtl.bank_sizes(m)[0] for m in matrices.values())
-    bank_nnz = max(rtl.bank_sizes(m)[1] for m in matrices.values())
-    engine = rtl.MxvRtl(cfg, matrices[DENSITIES[0]], bank_rows, bank_nnz)
+    bank_rows = max(engine.bank_sizes(m)[0] for m in matrices.values())
+    bank_nnz = max(engine.bank_sizes(m)[1] for m in matrices.values())
+    sim = engine.MxvRtl(cfg, matrices[DENSITIES[0]], bank_rows, bank_nnz)
     x = np.concatenate([random_activations(rng, cfg, d, VECTORS_PER_DENSITY) for d in DENSITIES])
     cases = []
     for wd in DENSITIES:
-        engine.load(matrices[wd])
-        run = engine.run(x)
+        sim.load(matrices[wd])
+        run = sim.run(x)
         for t in range(x.shape[0]):
             stats = mxv_stats(cfg, weights[wd] != 0, x[t] != 0, lane_of[wd])
             lower, upper = window_bounds(cfg, weights[wd], x[t], lane_of[wd])
@@ -151,7 +151,7 @@ def run_config(name: str) -> list[Case]:
                 )
             )
     _results[name] = cases
-    print(f"\n{name}: {cfg.n_out}x{cfg.n_in}, {cfg.lanes} lanes x {cfg.macs_per_lane} MACs, {rtl.windows_per_row(cfg)} window(s) per row")
+    print(f"\n{name}: {cfg.n_out}x{cfg.n_in}, {cfg.lanes} lanes x {cfg.macs_per_lane} MACs, {engine.windows_per_row(cfg)} window(s) per row")
     print("  w_dens a_dens   RTL  model  ideal")
     for wd in DENSITIES:
         for ad in DENSITIES:
@@ -206,7 +206,7 @@ def test_rtl_quantizer_all_rounding_modes():
     ties = rng.integers(-(1 << 13), 1 << 13, 100) * 32 + 16  # exactly half an LSB off at shift 5
     edges = np.array([0, 1, -1, 2, -2, 3, -3, (1 << (in_w - 1)) - 1, -(1 << (in_w - 1))])
     raw = np.concatenate([raw, ties, ties + 1, ties - 1, edges])
-    got = rtl.quantize_in_rtl(raw, in_w, out_w, shifts)
+    got = engine.quantize_in_rtl(raw, in_w, out_w, shifts)
     got = np.where(got >= 1 << (out_w - 1), got - (1 << out_w), got)
     for s, shift in enumerate(shifts):
         for m, mode in enumerate(ROUNDING_MODES):
@@ -219,10 +219,10 @@ def test_rtl_quantizer_all_rounding_modes():
 def test_rtl_lint_clean():
     for name in CONFIGS:
         cfg = make_config(name)
-        rtl.lint(cfg, bank_rows=-(-cfg.n_out // cfg.lanes) + 1, bank_nnz=cfg.n_in * 3)
+        engine.lint(cfg, bank_rows=-(-cfg.n_out // cfg.lanes) + 1, bank_nnz=cfg.n_in * 3)
     tiny = MxvConfig(1, 1, F("ap_fixed<4,2>"), F("ap_fixed<4,2>"), F("ap_fixed<4,2,AP_RND_INF>"))
-    rtl.lint(tiny, bank_rows=1, bank_nnz=1, fifo_depth=1)
-    rtl.lint(make_config("lanes4_k2_rnd_wrap"), bank_rows=20, bank_nnz=500, testbench=True)
+    engine.lint(tiny, bank_rows=1, bank_nnz=1, fifo_depth=1)
+    engine.lint(make_config("lanes4_k2_rnd_wrap"), bank_rows=20, bank_nnz=500, testbench=True)
 
 
 @pytest.mark.verilator
@@ -233,7 +233,7 @@ def test_yosys_resources():
     rng = np.random.default_rng(3)
     w = random_weights(rng, cfg, 0.5)
     matrix = SparseMatrix.encode(w, assign_rows(np.count_nonzero(w, axis=1), cfg.lanes), cfg.lanes)
-    resources = rtl.synthesize(cfg, matrix)
+    resources = engine.synthesize(cfg, matrix)
     print("\nyosys synth_xilinx, 16x40 on 2 lanes:", {k: v for k, v in resources.items() if k != "cells"})
     assert resources["LUT"] > 0 and resources["FF"] > 0
     assert resources["DSP"] == cfg.lanes * cfg.macs_per_lane  # one DSP per MAC, none for address arithmetic
@@ -242,7 +242,7 @@ def test_yosys_resources():
 # ------------------------------------------------------ without the tools
 def read_weight_files(folder, cfg: MxvConfig, bank_rows: int) -> np.ndarray:
     """Rebuild the dense weight matrix from the RTL's memory files."""
-    per_window, windows = rtl.window_words(cfg), rtl.windows_per_row(cfg)
+    per_window, windows = engine.window_words(cfg), engine.windows_per_row(cfg)
 
     def ints(name, bits):
         values = [int(line, 16) for line in (folder / name).read_text().split()]
@@ -274,28 +274,28 @@ def test_weight_files_round_trip(tmp_path, name):
     cfg = make_config(name)
     w = random_weights(np.random.default_rng(7), cfg, 0.3)
     matrix = SparseMatrix.encode(w, assign_rows(np.count_nonzero(w, axis=1), cfg.lanes), cfg.lanes)
-    bank_rows, bank_nnz = rtl.bank_sizes(matrix)
-    rtl.write_weight_files(tmp_path, cfg, matrix, bank_rows + 2, bank_nnz + 5)
+    bank_rows, bank_nnz = engine.bank_sizes(matrix)
+    engine.write_weight_files(tmp_path, cfg, matrix, bank_rows + 2, bank_nnz + 5)
     assert np.array_equal(read_weight_files(tmp_path, cfg, bank_rows + 2), w)
     with pytest.raises(ValueError, match="lane banks"):
-        rtl.write_weight_files(tmp_path, cfg, matrix, bank_rows - 1 or 1, bank_nnz - 1)
+        engine.write_weight_files(tmp_path, cfg, matrix, bank_rows - 1 or 1, bank_nnz - 1)
 
 
 def test_unsupported_mode_is_refused():
     cfg = MxvConfig(8, 8, F("ap_fixed<8,2>"), F("ap_fixed<8,2>"), F("ap_fixed<16,4>"), mode="dense")
     with pytest.raises(ValueError, match="mode 'masr' only"):
-        rtl.rtl_parameters(cfg, 8, 64)
+        engine.rtl_parameters(cfg, 8, 64)
 
 
 def test_missing_tools_say_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(rtl.ToolNotFound, match="apt-get install verilator yosys"):
-        rtl.require_tool("verilator")
+    with pytest.raises(engine.ToolNotFound, match="apt-get install verilator yosys"):
+        engine.require_tool("verilator")
     cfg = make_config("lanes1_k1_trn")
     w = random_weights(np.random.default_rng(1), cfg, 0.5)
     matrix = SparseMatrix.encode(w, np.zeros(cfg.n_out, np.int64), 1)
-    with pytest.raises(rtl.ToolNotFound, match="yosys not found"):
-        rtl.synthesize(cfg, matrix)
+    with pytest.raises(engine.ToolNotFound, match="yosys not found"):
+        engine.synthesize(cfg, matrix)
 
 
 def test_parse_yosys_stat():
@@ -313,5 +313,5 @@ def test_parse_yosys_stat():
 
 2.48. Executing CHECK pass
 """
-    r = rtl.parse_yosys_stat(log)
+    r = engine.parse_yosys_stat(log)
     assert (r["LUT"], r["FF"], r["DSP"], r["BRAM"], r["LUTRAM"], r["CARRY4"]) == (7, 6, 1, 2.5, 2, 2)

@@ -18,7 +18,7 @@ from masr_hls.model import MasrModel
 from masr_hls.reference.mxv import ideal_cycles, mxv_stats
 from masr_hls.reference.rnn_cell import step as rnn_step
 from masr_hls.reference.rnn_layer import SWEEP_START_DEPTH, sweep_cycles
-from masr_hls.sim import rtl, rtl_model
+from masr_hls.rtl import engine, twin
 
 NARROW = {  # every rounding and overflow mode family on the way through a cell
     "input": "ap_fixed<12,4,AP_TRN,AP_SAT>",
@@ -92,7 +92,7 @@ def convert_specs(name, frames, features, specs, config, out) -> MasrModel:
     built = [keras_layer(spec) for spec in specs]
     model = keras.Sequential([keras.Input((frames, features)), *(layer for layer, _ in built)], name=name)
     model.set_weights([w for _, weights in built for w in weights])
-    return masr_hls.hardware(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=str(out)))
+    return masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=str(out)))
 
 
 def make_model(name, tmp_path) -> MasrModel:
@@ -131,7 +131,7 @@ def step_figures(cfg, w, x, backward):
     return out
 
 
-def check_cycles(layer, run: rtl_model.LayerRun, inputs: np.ndarray) -> int:
+def check_cycles(layer, run: twin.LayerRun, inputs: np.ndarray) -> int:
     """Every step of every direction against the schedule of docs/arithmetic.md, exactly.
 
     Step i runs the recurrent chain of its frame beside the kernel chain of the next one:
@@ -139,7 +139,7 @@ def check_cycles(layer, run: rtl_model.LayerRun, inputs: np.ndarray) -> int:
     The engines inside are each at least their ideal.  Returns the steps checked.
     """
     checked = 0
-    for k, (_, cfg, w) in enumerate(rtl_model.directions(layer)):
+    for k, (_, cfg, w) in enumerate(twin.directions(layer)):
         backward = k == 1 or (layer.kind == "recurrent" and layer.spec.go_backwards)
         mats = w.engine_matrices(cfg)
         for s, x in enumerate(inputs):
@@ -164,7 +164,7 @@ def check_cycles(layer, run: rtl_model.LayerRun, inputs: np.ndarray) -> int:
 
 
 def print_table(result):
-    print("\n" + rtl_model.format_text(result))
+    print("\n" + twin.format_text(result))
 
 
 @pytest.mark.csim
@@ -173,7 +173,7 @@ def print_table(result):
 def test_rnn_layers_match_reference_and_csim(name, tmp_path):
     hw = make_model(name, tmp_path)
     x = example_input(hw, seed=1)
-    result = rtl_model.run(hw, x)
+    result = twin.run(hw, x)
     print_table(result)
     rows = {r["layer"]: r for r in result["layers"]}
     for layer in hw.layers:
@@ -188,8 +188,8 @@ def test_rnn_layers_match_reference_and_csim(name, tmp_path):
         assert row["rtl_layer_cycles"] == row["csim_layer_cycles"], (layer.name, row)
     assert result["ok"]
     assert result["csim_exact"] is (True if hw.layers[-1].kind != "dense" else None)
-    assert "not in RTL" in rtl_model.format_text(result) or hw.layers[-1].kind != "dense"
-    assert json.loads(rtl_model.to_json(result))["layers"][0]["layer"] == hw.layers[0].name
+    assert "not in RTL" in twin.format_text(result) or hw.layers[-1].kind != "dense"
+    assert json.loads(twin.to_json(result))["layers"][0]["layer"] == hw.layers[0].name
 
     # Step by step, on the reference inputs of each layer.
     inputs = list(hw.quantize_input(x))
@@ -198,7 +198,7 @@ def test_rnn_layers_match_reference_and_csim(name, tmp_path):
     for layer in hw.layers:
         if layer.kind == "dense":
             continue
-        sim = rtl_model.LayerRtl(layer, hw.max_frames)  # the cached build, reloaded
+        sim = twin.LayerRtl(layer, hw.max_frames)  # the cached build, reloaded
         run = sim.run(np.stack(inputs))
         outputs = [layer.reference(h)[0] for h in inputs]
         assert np.array_equal(run.y, np.stack(outputs))
@@ -215,15 +215,15 @@ def test_rnn_layers_match_reference_and_csim(name, tmp_path):
 def test_new_top_modules_lint_clean(tmp_path):
     for name in CASES:
         hw = make_model(name, tmp_path)
-        rtl_model.lint(hw.layers[0], hw.max_frames)
-    rtl_model.lint(make_model(next(iter(CASES)), tmp_path / "tb").layers[0], 7, testbench=True)
+        twin.lint(hw.layers[0], hw.max_frames)
+    twin.lint(make_model(next(iter(CASES)), tmp_path / "tb").layers[0], 7, testbench=True)
     for merge in ("sum", "mul", "ave"):  # the merge modes the cases above do not build
         rng = np.random.default_rng(0)
         halves = [gru(rng, f"h{d}", 5, 7, 0.5, "relu", "hard_sigmoid") for d in "fb"]
         hw = convert_specs(
             "m", 9, 5, [BidirectionalSpec("bi", *halves, merge, True)], {"Model": {"Lanes": 16, "Precision": NARROW}}, tmp_path / merge
         )
-        rtl_model.lint(hw.layers[0], hw.max_frames)
+        twin.lint(hw.layers[0], hw.max_frames)
 
 
 @pytest.mark.verilator
@@ -232,7 +232,7 @@ def test_new_top_modules_lint_clean(tmp_path):
 def test_yosys_resources_of_a_small_gru(tmp_path):
     rng = np.random.default_rng(5)
     hw = convert_specs("small", 8, 6, [gru(rng, "g", 6, 4, 0.5, "relu", "sigmoid")], {"Model": {"Lanes": 2, "TableSizeLog2": 6}}, tmp_path / "p")
-    resources = rtl_model.synthesize_layer(hw.layers[0], hw.max_frames)
+    resources = twin.synthesize_layer(hw.layers[0], hw.max_frames)
     print("\nyosys synth_xilinx, GRU 6 -> 4 units on 2 lanes:", {k: v for k, v in resources.items() if k != "cells"})
     assert resources["LUT"] > 0 and resources["FF"] > 0
     # Two engines of two lanes with one MAC each, plus the gate units' multipliers.
@@ -260,11 +260,11 @@ def test_cli_round_trip(tmp_path, capsys):
     project.convert(path, tmp_path / "prj", config_updates={"Lanes": 16})
     x = np.random.default_rng(2).normal(size=(2, 12, 5))
     np.save(tmp_path / "x.npy", x)
-    code = cli.main(["rtl", str(tmp_path / "prj"), "--input", str(tmp_path / "x.npy"), "--samples", "2", "--json", str(tmp_path / "rtl.json")])
+    code = cli.main(["rtl", str(tmp_path / "prj"), "--input", str(tmp_path / "x.npy"), "--samples", "2", "--json", str(tmp_path / "engine.json")])
     out = capsys.readouterr().out
     print(out)
     assert code == 0, out
-    figures = json.loads((tmp_path / "rtl.json").read_text())
+    figures = json.loads((tmp_path / "engine.json").read_text())
     assert figures["ok"] and figures["csim_exact"] and figures["samples"] == 2
     bi = figures["layers"][0]
     assert bi["bit_exact"] and [d["direction"] for d in bi["directions"]] == ["forward", "backward"]
@@ -310,9 +310,9 @@ def test_cli_fails_when_not_bit_exact(tmp_path, monkeypatch, capsys):
         ],
     }
     result = {"model": "m", "samples": 1, "frames": 4, "clock_ns": 5.0, "layers": [row], "csim_exact": False, "ok": False}
-    monkeypatch.setattr(rtl, "require_tool", lambda name: name)
+    monkeypatch.setattr(engine, "require_tool", lambda name: name)
     monkeypatch.setattr(project, "load", lambda path: hw)
-    monkeypatch.setattr(rtl_model, "run", lambda *args, **kwargs: result)
+    monkeypatch.setattr(twin, "run", lambda *args, **kwargs: result)
     assert cli.main(["rtl", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     assert "NO (3)" in captured.out and "not bit-exact" in captured.err
@@ -326,35 +326,35 @@ def test_uncovered_layers_are_named(tmp_path):
     )
     lstm = gru(rng, "lstm", 4, 4, 1.0, "tanh", "sigmoid", cell="lstm")
     hw = convert_specs("m", 5, 3, [simple, lstm, DenseSpec("head", rng.normal(size=(4, 2)), np.zeros(2))], {}, tmp_path / "p")
-    reasons = [rtl_model.unsupported_reason(layer) for layer in hw.layers]
+    reasons = [twin.unsupported_reason(layer) for layer in hw.layers]
     assert "'enc_simple'" in reasons[0] and "simple_rnn cells are not in the RTL (GRU and LSTM only)" in reasons[0]
     assert reasons[1] is None
     assert "'head'" in reasons[2] and "not in the RTL" in reasons[2]
-    with pytest.raises(rtl_model.NotInRtl, match="enc_simple"):
-        rtl_model.LayerRtl(hw.layers[0], 5)
+    with pytest.raises(twin.NotInRtl, match="enc_simple"):
+        twin.LayerRtl(hw.layers[0], 5)
     dense_mode = convert_specs("d", 5, 4, [gru(rng, "g", 4, 4, 1.0, "relu", "sigmoid")], {"Model": {"Mode": "dense"}}, tmp_path / "d")
-    assert "mode 'dense'" in rtl_model.unsupported_reason(dense_mode.layers[0])
+    assert "mode 'dense'" in twin.unsupported_reason(dense_mode.layers[0])
 
 
 def test_parameters_follow_the_layer(tmp_path):
     hw = make_model("lanes4-unidirectional-tanh-hard_sigmoid", tmp_path)
     layer = hw.layers[0]
-    banks = rtl_model.bank_capacity(layer, "shape")
+    banks = twin.bank_capacity(layer, "shape")
     assert banks["kernel"] == (30, 300) and banks["recurrent"] == (30, 300)
-    exact = rtl_model.bank_capacity(layer, "exact")
+    exact = twin.bank_capacity(layer, "exact")
     assert exact["kernel"] == (8, 1)  # density 0: rows spread over 4 lanes, no weights
-    p = rtl_model.layer_parameters(layer, banks, hw.max_frames)
+    p = twin.layer_parameters(layer, banks, hw.max_frames)
     assert (p["LANES"], p["MACS"], p["DIRS"], p["ACT"], p["REC"], p["MAX_T"]) == (4, 2, 1, 0, 1, 30)
     assert (p["G_W"], p["G_FRAC"], p["G_ROUNDING"], p["G_OVERFLOW"]) == (12, 11, 6, 3)
     assert (p["ACC_W"], p["ACC_FRAC"], p["ACC_ROUNDING"]) == (28, 18, 5)
     files = tmp_path / "files"
-    rtl_model.write_layer_files(files, hw.layers[3], rtl_model.bank_capacity(hw.layers[3], "exact"))
+    twin.write_layer_files(files, hw.layers[3], twin.bank_capacity(hw.layers[3], "exact"))
     assert len((files / "fwd" / "act_table.hex").read_text().split()) == 1 << layer.cell.act_n_log2
     assert not (files / "fwd" / "rec_table.hex").exists()  # hard_sigmoid needs no table
     assert len((files / "fwd" / "bias.hex").read_text().split()) == 30
     assert not (files / "fwd" / "recurrent_h").exists()  # reset_after=True: two engines
     before = make_model("lanes2-bidirectional-sum-reset_after-false", tmp_path).layers[0]
-    p = rtl_model.layer_parameters(before, rtl_model.bank_capacity(before, "exact"), 10)
+    p = twin.layer_parameters(before, twin.bank_capacity(before, "exact"), 10)
     assert (p["RESET_AFTER"], p["DIRS"], p["MERGE"], p["KIND"]) == (0, 2, 1, 0)
-    rtl_model.write_layer_files(files / "before", before, rtl_model.bank_capacity(before, "exact"))
+    twin.write_layer_files(files / "before", before, twin.bank_capacity(before, "exact"))
     assert (files / "before" / "bwd" / "recurrent_h" / "row_lane.hex").is_file()

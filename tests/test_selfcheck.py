@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from masr_hls.cli.main import main
-from masr_hls.sim import selfcheck
+from masr_hls.csim import selfcheck
 
 pytestmark = pytest.mark.csim
 

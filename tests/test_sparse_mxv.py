@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from masr_hls import toolchain
+from masr_hls.csim.modules import MxvSim
 from masr_hls.numerics.bitmask import CompactVector, SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError
 from masr_hls.numerics.lane_balance import assign_rows
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles, mxv, mxv_stats, mxv_stats_over_calls, utilisation
-from masr_hls.sim import compiler
-from masr_hls.sim.module_sim import MxvSim
 
 pytestmark = pytest.mark.csim
 
@@ -76,7 +76,7 @@ def product_config(w_t, a_t, acc_t) -> MxvConfig:
 
 
 def sim_key(cfg: MxvConfig, arithmetic: str | None) -> tuple:
-    return cfg, arithmetic or compiler.default_arithmetic()
+    return cfg, arithmetic or toolchain.default_arithmetic()
 
 
 @functools.cache
@@ -91,11 +91,11 @@ def libraries() -> list[list[tuple]]:
         + [DENSITY_CONFIG, BALANCE_CONFIG]
     )
     keys = [sim_key(cfg, None) for cfg in default]
-    for arithmetic in compiler.ARITHMETICS:
+    for arithmetic in toolchain.ARITHMETICS:
         keys += [(fifo_config(*case, mode), arithmetic) for case in FIFO_CASES for mode in MODES]
         keys += [(by_hand_config(*case), arithmetic) for case in BY_HAND_CASES]
     keys = list(dict.fromkeys(keys))  # encoder_config(1) is the first shape's masr config
-    return [[key for key in keys if key[1] == arithmetic] for arithmetic in compiler.ARITHMETICS]
+    return [[key for key in keys if key[1] == arithmetic] for arithmetic in toolchain.ARITHMETICS]
 
 
 def bank_setup(cfg: MxvConfig, arithmetic: str) -> tuple:

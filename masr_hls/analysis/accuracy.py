@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from masr_hls.backend.hardware import BidirectionalLayer, DenseLayer, RecurrentLayer
+from masr_hls.backend.designs import BidirectionalDesign, DenseDesign, RecurrentDesign
 from masr_hls.numerics.fixed_point import FixedType, recording_overflow
 
 SEMANTIC_BOUND = 1e-3  # of the output scale: max |Keras output|, at least 1
@@ -170,16 +170,16 @@ def role_types(model, layer_name: str) -> dict[str, object]:
     if layer_name == "input":
         return {"input": model.input_t}
     layer = next(layer for layer in model.layers if layer.name == layer_name)
-    if isinstance(layer, DenseLayer):
+    if isinstance(layer, DenseDesign):
         roles = {"output": layer.head.out_t, "table": layer.head.table_t}
         if layer.softmax is not None:
             roles.update({"softmax": layer.softmax.out_t, "softmax exp": layer.softmax.exp_t, "softmax 1/sum": layer.softmax.inv_t})
         return roles
-    cells = [layer.cell] if isinstance(layer, RecurrentLayer) else [layer.fwd, layer.bwd]
+    cells = [layer.cell] if isinstance(layer, RecurrentDesign) else [layer.fwd, layer.bwd]
     roles = {}
     for cell in cells:
         roles.update({"state": cell.state_t, "gate": cell.gate_t, "cand": cell.cand_t, "cell": cell.cell_t})
-    if isinstance(layer, BidirectionalLayer):
+    if isinstance(layer, BidirectionalDesign):
         roles["output"] = layer.merge.out_t
     return roles
 
@@ -199,7 +199,7 @@ def overflows(model, log) -> list[str]:
 
 def _is_classifier(model) -> bool:
     last = model.layers[-1]
-    return isinstance(last, DenseLayer) and last.softmax is not None
+    return isinstance(last, DenseDesign) and last.softmax is not None
 
 
 @dataclass
@@ -300,13 +300,13 @@ def cross_check(model, x, keras_model=None) -> CrossCheck:
 def layer_summary(model) -> list[dict]:
     rows = []
     for layer in model.layers:
-        if isinstance(layer, DenseLayer):
+        if isinstance(layer, DenseDesign):
             w = layer.weights.w_raw
             rows.append(
                 dict(name=layer.name, kind="dense", shape=f"{layer.head.n_in}->{layer.n_out}", weight_density=float(np.count_nonzero(w) / w.size))
             )
             continue
-        cells = [(layer.cell, layer.weights)] if isinstance(layer, RecurrentLayer) else [(layer.fwd, layer.wf), (layer.bwd, layer.wb)]
+        cells = [(layer.cell, layer.weights)] if isinstance(layer, RecurrentDesign) else [(layer.fwd, layer.wf), (layer.bwd, layer.wb)]
         nnz = sum(int(np.count_nonzero(w.kernel)) + int(np.count_nonzero(w.recurrent)) for _, w in cells)
         size = sum(w.kernel.size + w.recurrent.size for _, w in cells)
         rows.append(dict(name=layer.name, kind=layer.kind, shape=f"{cells[0][0].n_in}->{layer.n_out}", weight_density=nnz / size))

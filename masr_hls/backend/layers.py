@@ -11,13 +11,13 @@ matches substrings).
 To hls4ml's users and tools a node looks like the stock layer it replaces:
 ``class_name`` is the Keras class ('GRU', 'LSTM', 'SimpleRNN', 'Bidirectional',
 'Dense'), and ``get_weights()`` gives the stock weight variables in the stock
-order, in the types the hardware holds them in once ``build_hardware`` has run.
+order, in the types the hardware holds them in once ``build_designs`` has run.
 
 The configurable attributes are MASR's keys, so hls4ml's
 ``config_from_keras_model(..., backend="MASR")`` lists them per layer, as
 ``auto`` (the Model section's value); precision roles likewise.  The
-``build_hardware`` pass attaches the quantised, bitmask-encoded layer
-(``backend.hardware``) as the attribute ``hardware``.
+``build_designs`` pass attaches the quantised, bitmask-encoded layer
+(``backend.designs``) as the attribute ``design``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from hls4ml.utils.string_utils import convert_to_snake_case
 from masr_hls.backend.config import AUTO, ENGINE_DEFAULTS, layer_settings, strategy_name, validate
 
 CELL_ROLES = ("weight", "recurrent_weight", "bias", "accum", "state", "gate", "cand", "cell")
-PLACEHOLDER = FixedPrecisionType(16, 6)  # until build_hardware sets the real output type
+PLACEHOLDER = FixedPrecisionType(16, 6)  # until build_designs sets the real output type
 
 
 def _attributes(roles) -> list:
@@ -52,7 +52,7 @@ class MasrLayer(Layer):
         strategy = self.attributes.get("strategy")
         if strategy is not None:  # as hls4ml spells it in the IR ('ResourceUnrolled' -> 'resource_unrolled')
             self.set_attr("strategy", strategy_name(strategy) or strategy)
-        for attr in self.expected_attributes:  # role types: placeholders until build_hardware resolves them
+        for attr in self.expected_attributes:  # role types: placeholders until build_designs resolves them
             if attr.name.endswith("_t") and self.get_attr(attr.name) is None:
                 self.set_attr(attr.name, NamedType(f"{self.name}_{attr.name}", PLACEHOLDER))
         super()._validate_attributes()
@@ -63,7 +63,7 @@ class MasrLayer(Layer):
         self.add_output_variable(shape, precision=PLACEHOLDER)
 
     def _weight_types(self) -> dict:
-        """The layer's precision roles from the configuration, as the build_hardware pass will resolve them."""
+        """The layer's precision roles from the configuration, as the build_designs pass will resolve them."""
         config = validate(self.model.config.config["HLSConfig"], masr_layers=())  # sections are checked by the pass
         return layer_settings(config, self.name)["Precision"]
 
@@ -90,8 +90,8 @@ class MasrLayer(Layer):
         self.add_weights_variable(name=name, var_name=var_name, data=data, precision=precision)
 
     @property
-    def hardware(self):
-        return self.get_attr("hardware")
+    def design(self):
+        return self.get_attr("design")
 
 
 class MasrRecurrent(MasrLayer):

@@ -19,7 +19,7 @@ from hls4ml.model.flow import register_flow
 
 from masr_hls.backend.config import DEFAULT_CLOCK_PERIOD, DEFAULT_PART
 from masr_hls.backend.layers import STOCK_TO_MASR
-from masr_hls.backend.passes.build_hardware import BuildHardware
+from masr_hls.backend.passes.build_designs import BuildDesigns
 from masr_hls.backend.passes.fold_activation import FoldActivation
 from masr_hls.backend.passes.fold_batchnorm import FoldBatchNormalization
 from masr_hls.backend.passes.refuse_unsupported import RefuseUnsupported
@@ -35,7 +35,7 @@ class MASRBackend(VitisBackend):
 
     def _init_file_optimizers(self):
         # Only MASR's passes: Vitis' pass files would register Vitis validations under our name.
-        return {p.get_name(): p for p in (RefuseUnsupported(), FoldBatchNormalization(), FoldActivation(), BuildHardware())}
+        return {p.get_name(): p for p in (RefuseUnsupported(), FoldBatchNormalization(), FoldActivation(), BuildDesigns())}
 
     def _register_layer_attributes(self):
         self.attribute_map = {}  # MASR layers declare their own keys (backend/layers.py)
@@ -45,7 +45,7 @@ class MASRBackend(VitisBackend):
             self.register_template(template)
         refuse = register_flow("refuse", ["masr:refuse_unsupported"], backend=self.name)
         fold = register_flow("fold", ["masr:fold_batchnorm", "masr:fold_activation"], requires=[refuse], backend=self.name)
-        build = register_flow("build", ["masr:build_hardware"], requires=[fold], backend=self.name)
+        build = register_flow("build", ["masr:build_designs"], requires=[fold], backend=self.name)
         templates = register_flow("apply_templates", self._get_layer_templates, requires=[build], backend=self.name)
         self._default_flow = register_flow("ip", None, requires=[refuse, fold, build, templates], backend=self.name)
         self._writer_flow = register_flow("write", ["make_stamp", "masr:write_hls"], requires=[self._default_flow], backend=self.name)

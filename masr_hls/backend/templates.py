@@ -29,7 +29,7 @@ def c_name(node) -> str:
 
 class MasrTemplateMixin:
     def match(self, node):
-        return isinstance(node, MasrLayer) and node.get_attr("hardware") is not None
+        return isinstance(node, MasrLayer) and node.get_attr("design") is not None
 
 
 class MasrConfigTemplate(MasrTemplateMixin, LayerConfigTemplate):
@@ -37,7 +37,7 @@ class MasrConfigTemplate(MasrTemplateMixin, LayerConfigTemplate):
         super().__init__(MASR_CLASSES)
 
     def format(self, node):
-        return node.hardware.cpp_config(c_name(node))
+        return node.design.cpp_config(c_name(node))
 
 
 class MasrWeightsTemplate(MasrTemplateMixin, Template):
@@ -45,7 +45,7 @@ class MasrWeightsTemplate(MasrTemplateMixin, Template):
         super().__init__("masr_weights_template", MASR_CLASSES, "weights_cpp")
 
     def format(self, node):
-        return "".join(rom.definition() for rom in node.hardware.cpp_weights(c_name(node)))
+        return "".join(rom.definition() for rom in node.design.cpp_weights(c_name(node)))
 
 
 class MasrFunctionTemplate(MasrTemplateMixin, FunctionCallTemplate):
@@ -64,7 +64,7 @@ def layer_call(node, named: bool = True) -> str:
     x = "x" if position == 0 else f"layer{position - 1}_out"
     y = "y" if node.get_attr("masr_last") else f"{c}_out"
     label = f"{c}: {cpp_comment(node.name)}" if named else c
-    call = node.hardware.cpp_call(c, x, y, f"layer_figures({position})")
+    call = node.design.cpp_call(c, x, y, f"layer_figures({position})")
     trace = f"\n    MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);" if node.get_attr("trace", False) else ""
     return f"    // {label}\n    frames = {call};{trace}"
 

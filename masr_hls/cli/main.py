@@ -46,7 +46,7 @@ def positive_int(text: str) -> int:
 
 
 def _selfcheck(args) -> int:
-    from masr_hls.sim import selfcheck
+    from masr_hls.csim import selfcheck
 
     results = selfcheck.run(seed=args.seed)
     print(selfcheck.format_table(results))
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "beside the C simulation's counted cycles and the ideal, and whether the outputs are bit-exact. Layers the RTL "
         "does not cover are listed as 'not in RTL'. With --synth, yosys synth_xilinx gives LUT/FF/DSP/BRAM per layer. "
         "Exits non-zero when a covered layer is not bit-exact or Verilator/Yosys is missing.",
-        epilog="Example: masr-hls rtl build/kws --input x.npy --samples 4 --synth --json rtl.json",
+        epilog="Example: masr-hls rtl build/kws --input x.npy --samples 4 --synth --json engine.json",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
     p.add_argument("--input", help=".npy inputs, (samples, frames, features) or one (frames, features) sample (default: random sparse inputs)")
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lint_hls(args) -> int:
-    from masr_hls.sim import hls_lint
+    from masr_hls import hls_lint
 
     result = hls_lint.lint_all(args.projects)
     print(result.summary())
@@ -247,23 +247,23 @@ def _report(args) -> int:
 def _rtl(args) -> int:
     from masr_hls import files
     from masr_hls.cli import project
-    from masr_hls.sim import rtl, rtl_model
+    from masr_hls.rtl import engine, twin
 
     if args.json:
         files.check_output(args.json)
     try:  # before any work: the simulation needs Verilator, --synth needs Yosys
-        rtl.require_tool("verilator")
+        engine.require_tool("verilator")
         if args.synth:
-            rtl.require_tool("yosys")
-    except rtl.ToolNotFound as exc:
+            engine.require_tool("yosys")
+    except engine.ToolNotFound as exc:
         print(f"masr-hls rtl: error: {exc}", file=sys.stderr)
         return 3
     hw = project.load(args.project)
     x = _load_input(args.input, hw) if args.input else hw.example_input(args.samples)
-    result = rtl_model.run(hw, x, synth=args.synth, samples=args.samples, progress=lambda text: print(text, file=sys.stderr))
-    print(rtl_model.format_text(result))
+    result = twin.run(hw, x, synth=args.synth, samples=args.samples, progress=lambda text: print(text, file=sys.stderr))
+    print(twin.format_text(result))
     if args.json:
-        print(f"wrote {files.write_file(args.json, rtl_model.to_json(result))}")
+        print(f"wrote {files.write_file(args.json, twin.to_json(result))}")
     if not any(layer["in_rtl"] for layer in result["layers"]):
         print("masr-hls rtl: error: no layer of this model is in the RTL", file=sys.stderr)
         return 1

@@ -14,8 +14,8 @@ from string import Template
 
 import numpy as np
 
+from masr_hls import toolchain
 from masr_hls.files import check_output, templates_dir, write_folder, write_with
-from masr_hls.sim import compiler
 
 TB_INPUT = "tb_data/tb_input_features.dat"
 TB_GOLDEN = "tb_data/tb_output_predictions.dat"
@@ -87,7 +87,7 @@ def run_testbench(project_dir) -> tuple[bool, str]:
     top = next(project_dir.glob("tb/tb_*.cpp")).stem.removeprefix("tb_")
     exe = project_dir / "csim_tb"
     cmd = [
-        compiler.compiler(),
+        toolchain.compiler(),
         "-std=c++14",
         "-O1",
         "-fno-gnu-unique",
@@ -96,7 +96,7 @@ def run_testbench(project_dir) -> tuple[bool, str]:
         "-I",
         str(project_dir),
         "-isystem",
-        str(compiler.ap_types_dir()),
+        str(toolchain.ap_types_dir()),
         str(project_dir / "tb" / f"tb_{top}.cpp"),
         str(project_dir / "firmware" / f"{top}.cpp"),
         "-o",
@@ -115,7 +115,7 @@ def run_testbench(project_dir) -> tuple[bool, str]:
 def absolute_paths(project_dir) -> list[str]:
     """Files that mention an absolute path of this machine (the export must be relocatable)."""
     project_dir = Path(project_dir).resolve()
-    needles = {str(project_dir), str(Path.home()), str(templates_dir()), str(compiler.ap_types_dir())}
+    needles = {str(project_dir), str(Path.home()), str(templates_dir()), str(toolchain.ap_types_dir())}
     found = []
     for path in project_dir.rglob("*"):
         if path.is_file() and path.suffix in (".h", ".cpp", ".tcl", ".md", ".json", ".dat"):

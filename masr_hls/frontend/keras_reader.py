@@ -6,7 +6,7 @@ possibly inside Bidirectional), Dense / TimeDistributed(Dense) heads and the
 layers that fold away at inference (Dropout, BatchNormalization, activations
 after a Dense).  Everything else, and every option whose meaning we do not
 implement, is refused with the layer's name: nothing converts silently wrong.
-The specs are what the MASR backend's ``build_hardware`` pass reads off hls4ml's IR.
+The specs are what the MASR backend's ``build_designs`` pass reads off hls4ml's IR.
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls import toolchain
 from masr_hls.errors import RtlError, ToolNotFound
 from masr_hls.files import templates_dir
 from masr_hls.numerics.bitmask import MASK_BITS, SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import ROUNDING_MODES, FixedType
 from masr_hls.reference.mxv import MxvConfig
-from masr_hls.sim import compiler
 
 INSTALL_HINT = "install with apt-get install verilator yosys"
 TOP = "masr_mxv"
@@ -230,12 +230,12 @@ def build_simulation(
     for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     h.update(repr(sorted(params.items())).encode() + _tool_version("verilator").encode() + bytes([optimize]))
-    out_dir = compiler.cache_dir() / f"rtl-{testbench}-{h.hexdigest()[:20]}"
+    out_dir = toolchain.cache_dir() / f"rtl-{testbench}-{h.hexdigest()[:20]}"
     binary = out_dir / "obj_dir" / "simulate"
     if binary.is_file():
         return binary
     make = require_tool("make", "Verilator's simulations are built with it: apt-get install make")
-    tmp = Path(tempfile.mkdtemp(prefix=f"rtl-{testbench}-", dir=compiler.cache_dir()))
+    tmp = Path(tempfile.mkdtemp(prefix=f"rtl-{testbench}-", dir=toolchain.cache_dir()))
     obj_dir = tmp / "obj_dir"
     try:
         # --binary without --build: Verilator writes the C++ and its makefiles, and the make below compiles them.
@@ -264,7 +264,7 @@ def _run_build_step(cmd: list[str], tmp: Path, failure: str) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-        kept = compiler.keep_failed(tmp, tmp.name, "build")
+        kept = toolchain.keep_failed(tmp, tmp.name, "build")
         raise RtlError(f"{failure} (log in {kept / 'build.log'}):\n{tail(proc.stderr or proc.stdout)}")
 
 
@@ -278,8 +278,8 @@ def _place_runtime_library(make: str, obj_dir: Path, testbench: str, optimize: b
     """
     settings = (obj_dir / f"V{testbench}_classes.mk").read_text()
     h = hashlib.sha256("\n".join(re.findall(r"^VM_\w+ = .*$", settings, re.M)).encode())
-    h.update(_tool_version("verilator").encode() + compiler.compiler_version().encode() + bytes([optimize]))
-    runtime = compiler.cache_dir() / f"rtl-runtime-{h.hexdigest()[:20]}"
+    h.update(_tool_version("verilator").encode() + toolchain.compiler_version().encode() + bytes([optimize]))
+    runtime = toolchain.cache_dir() / f"rtl-runtime-{h.hexdigest()[:20]}"
     cached = list(runtime.glob("*.o"))
     if cached:
         for obj in cached:
@@ -289,7 +289,7 @@ def _place_runtime_library(make: str, obj_dir: Path, testbench: str, optimize: b
     cmd = [make, "-C", str(obj_dir), "-f", f"V{testbench}.mk", "-j", str(min(4, os.cpu_count() or 1))]
     cmd += [f"{name}.o" for name in globals_] + ([] if optimize else ["OPT_GLOBAL=-O0"])
     _run_build_step(cmd, obj_dir.parent, "Verilator's run-time library did not compile")
-    tmp = Path(tempfile.mkdtemp(prefix=f"{compiler.TMP_PREFIX}rtl-runtime-", dir=compiler.cache_dir()))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{toolchain.TMP_PREFIX}rtl-runtime-", dir=toolchain.cache_dir()))
     for name in globals_:
         shutil.copyfile(obj_dir / f"{name}.o", tmp / f"{name}.o")
     try:

@@ -1,4 +1,4 @@
-"""Resolve each MASR layer's settings and build its hardware: quantised, bitmask-encoded weights on lanes.
+"""Resolve each MASR layer's settings and build its design: quantised, bitmask-encoded weights on lanes.
 
 Walks the chain from the input: every layer reads the previous layer's output
 type, so no conversion sits between layers.  The configuration is checked here
@@ -15,7 +15,7 @@ from hls4ml.model.layers import Input
 from hls4ml.model.optimizer import ModelOptimizerPass
 
 from masr_hls.backend.config import layer_settings, validate
-from masr_hls.backend.hardware import build_layer
+from masr_hls.backend.designs import build_design
 from masr_hls.backend.layers import MasrBiRecurrent, MasrLayer, MasrRecurrent
 from masr_hls.frontend.keras_reader import RECURRENT, BidirectionalSpec, ConversionError, DenseSpec, RecurrentSpec
 from masr_hls.numerics.fixed_point import FixedType
@@ -122,9 +122,9 @@ def model_facts(graph) -> ModelFacts:
     return facts
 
 
-class BuildHardware(ModelOptimizerPass):
+class BuildDesigns(ModelOptimizerPass):
     def __init__(self):
-        super().__init__("build_hardware", self.build)
+        super().__init__("build_designs", self.build)
 
     @staticmethod
     def build(model) -> bool:
@@ -156,19 +156,19 @@ class BuildHardware(ModelOptimizerPass):
                 raise ConversionError(f"layer {node.name!r}: a recurrent layer needs a sequence (set return_sequences=True before it)")
             settings = layer_settings(config, node.name, rows=matrix_rows(spec), result_role=result_role(spec))
             try:
-                hardware = build_layer(spec, n_in, in_t, settings, max_frames)
+                design = build_design(spec, n_in, in_t, settings, max_frames)
             except ConversionError:
                 raise
             except ValueError as exc:
                 raise ConversionError(f"layer {node.name!r}: {exc}") from None
             for role in ROM_ROLES:
                 check_word(f"layer {node.name!r} Precision.{role}", settings["Precision"][role], "ROM words")
-            sequence = hardware.return_sequences if recurrent else sequence
-            node.set_attr("hardware", hardware)
+            sequence = design.return_sequences if recurrent else sequence
+            node.set_attr("design", design)
             node.set_attr("masr_position", position)
             node.set_attr("masr_last", position == len(layers) - 1)
-            node.get_output_variable().type.precision = model.config.backend.convert_precision_string(hardware.out_t.cpp())
-            n_in, in_t = hardware.n_out, hardware.out_t
+            node.get_output_variable().type.precision = model.config.backend.convert_precision_string(design.out_t.cpp())
+            n_in, in_t = design.n_out, design.out_t
         check_word("Precision.input", input_t, "the model's input values")
         check_word(f"layer {layers[-1].name!r} output", in_t, "the model's output values")
         model.config.config[FACTS_KEY] = ModelFacts(config, input_t, int(max_frames), n_frames, int(n_features), sequence)

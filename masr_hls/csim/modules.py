@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from masr_hls import toolchain
 from masr_hls.backend import cpp_render
 from masr_hls.constants import STATS_BACKWARD, STATS_LAYER_CYCLES, STATS_PER_DIRECTION, STATS_PER_LAYER
 from masr_hls.files import templates_dir
@@ -24,7 +25,6 @@ from masr_hls.reference.mxv import MxvConfig, MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
 from masr_hls.reference.rnn_layer import MergeConfig
 from masr_hls.reference.softmax import SoftmaxConfig, exp_table, inv_table
-from masr_hls.sim import compiler
 
 
 def testbench_source(name: str) -> str:
@@ -47,8 +47,8 @@ def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
 
 
 def _build(testbench: str, config_header: str, arithmetic: str | None = None):
-    return compiler.load(
-        compiler.build_library(
+    return toolchain.load(
+        toolchain.build_library(
             {
                 "tb_config.h": '#pragma once\n#include "ap_fixed.h"\n#include "masr/fast_fixed.h"\n' + config_header,
                 testbench: testbench_source(testbench),
@@ -69,13 +69,13 @@ class FixedPointSim:
     def from_double(self, x) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float64)
         out = np.zeros(x.size, np.int64)
-        self.lib.tb_from_double(compiler.ptr(x, ctypes.c_double), ctypes.c_int(x.size), compiler.ptr(out))
+        self.lib.tb_from_double(toolchain.ptr(x, ctypes.c_double), ctypes.c_int(x.size), toolchain.ptr(out))
         return out
 
     def from_raw(self, raw) -> np.ndarray:
         raw = _i64(raw)
         out = np.zeros(raw.size, np.int64)
-        self.lib.tb_from_raw(compiler.ptr(raw), ctypes.c_int(raw.size), compiler.ptr(out))
+        self.lib.tb_from_raw(toolchain.ptr(raw), ctypes.c_int(raw.size), toolchain.ptr(out))
         return out
 
 
@@ -84,11 +84,11 @@ class _Batched:
 
     A subclass sets ``TESTBENCH`` and defines ``_setup(*args)`` (its own state from its constructor's arguments),
     ``_config(k)`` (configuration k's lines of tb_config.h) and ``_bind(lib, k)`` (configuration k's C functions).
-    ``_setup`` may set ``arithmetic`` (compiler.ARITHMETICS); it is a compile flag, so one library has one.
+    ``_setup`` may set ``arithmetic`` (toolchain.ARITHMETICS); it is a compile flag, so one library has one.
     """
 
     TESTBENCH = ""
-    arithmetic: str | None = None  # None: compiler.default_arithmetic()
+    arithmetic: str | None = None  # None: toolchain.default_arithmetic()
 
     def __init__(self, *args):
         self._setup(*args)
@@ -120,11 +120,11 @@ class MxvSim(_Batched):
         self, cfg: MxvConfig, matrix: SparseMatrix, max_lane_rows: int | None = None, max_lane_nnz: int | None = None, arithmetic: str | None = None
     ):
         """``arithmetic``: the C simulation's ("fast": the engine's C-simulation twin; "ap_fixed": the dataflow
-        engine as synthesis sees it), default compiler.default_arithmetic()."""
+        engine as synthesis sees it), default toolchain.default_arithmetic()."""
         super().__init__(cfg, matrix, max_lane_rows, max_lane_nnz, arithmetic)
 
     def _setup(self, cfg, matrix, max_lane_rows=None, max_lane_nnz=None, arithmetic=None) -> None:
-        self.cfg, self.arithmetic = cfg, arithmetic or compiler.default_arithmetic()
+        self.cfg, self.arithmetic = cfg, arithmetic or toolchain.default_arithmetic()
         self.matrix = _pad(matrix, max_lane_rows, max_lane_nnz)
         self._bank_rows, self._bank_nnz = self.matrix.lane_rows.shape[1], self.matrix.lane_values.shape[1]
 
@@ -141,7 +141,7 @@ class MxvSim(_Batched):
             raise ValueError("matrix does not fit the compiled lane banks")
         m = _pad(matrix, self._bank_rows, self._bank_nnz)
         arrays = [_i64(m.mask), _i64(m.lane_rows), _i64(m.lane_n_rows), _i64(m.lane_values)]
-        self._load(*(compiler.ptr(a) for a in arrays))
+        self._load(*(toolchain.ptr(a) for a in arrays))
 
     def encode(self, x_raw: np.ndarray):
         x = _i64(np.atleast_2d(x_raw))
@@ -149,14 +149,14 @@ class MxvSim(_Batched):
         nw = n_words(n)
         masks, values = np.zeros((t, nw), np.int64), np.zeros((t, n), np.int64)
         nnz, cycles = np.zeros(t, np.int64), np.zeros(t, np.int64)
-        self._encode(compiler.ptr(x), ctypes.c_int(t), *(compiler.ptr(a) for a in (masks, values, nnz, cycles)))
+        self._encode(toolchain.ptr(x), ctypes.c_int(t), *(toolchain.ptr(a) for a in (masks, values, nnz, cycles)))
         return masks, [values[i, : max(0, nnz[i])] for i in range(t)], nnz, cycles
 
     def run(self, x_raw: np.ndarray) -> tuple[np.ndarray, list[MxvStats]]:
         x = _i64(np.atleast_2d(x_raw))
         t = x.shape[0]
         y, stats = np.zeros((t, self.cfg.n_out), np.int64), np.zeros((t, 5), np.int64)
-        self._mxv(compiler.ptr(x), ctypes.c_int(t), compiler.ptr(y), compiler.ptr(stats))
+        self._mxv(toolchain.ptr(x), ctypes.c_int(t), toolchain.ptr(y), toolchain.ptr(stats))
         return y, [MxvStats(*map(int, row)) for row in stats]
 
 
@@ -181,12 +181,12 @@ class ActivationSim(_Batched):
     def _bind(self, lib, k: int) -> None:
         self._run = getattr(lib, f"tb_activation_{k}")
         if self.act.uses_table:
-            getattr(lib, f"tb_load_table_{k}")(compiler.ptr(_i64(self.act.table())))
+            getattr(lib, f"tb_load_table_{k}")(toolchain.ptr(_i64(self.act.table())))
 
     def __call__(self, x_raw) -> np.ndarray:
         x = _i64(x_raw)
         out = np.zeros(x.size, np.int64)
-        self._run(ctypes.c_int(self.KINDS[self.act.kind]), compiler.ptr(x), ctypes.c_int(x.size), compiler.ptr(out))
+        self._run(ctypes.c_int(self.KINDS[self.act.kind]), toolchain.ptr(x), ctypes.c_int(x.size), toolchain.ptr(out))
         return out
 
 
@@ -259,7 +259,7 @@ class RnnSim(_Batched):
         rec = cfg.rec_act().table() if cfg.rec_act().uses_table else np.zeros(1)
         arrays += [w.bias, w.recurrent_bias, act, rec]
         self._keep = [_i64(a) for a in arrays]  # the C side copies, but keep them alive across the call
-        table = (ctypes.POINTER(ctypes.c_int64) * len(self._keep))(*(compiler.ptr(a) for a in self._keep))
+        table = (ctypes.POINTER(ctypes.c_int64) * len(self._keep))(*(toolchain.ptr(a) for a in self._keep))
         self._load(ctypes.c_int(int(backward)), table)
 
     def _frames(self, x_raw) -> np.ndarray:
@@ -271,14 +271,14 @@ class RnnSim(_Batched):
     def layer(self, x_raw, go_backwards: bool = False) -> tuple[np.ndarray, StepStats]:
         x = self._frames(x_raw)
         out, stats = np.zeros((len(x), self.fwd.n_units), np.int64), np.zeros(STATS_PER_DIRECTION, np.int64)
-        self._layer(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(go_backwards)), compiler.ptr(out), compiler.ptr(stats))
+        self._layer(toolchain.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(go_backwards)), toolchain.ptr(out), toolchain.ptr(stats))
         return out, _step_stats(stats)
 
     def bidirectional(self, x_raw, return_sequences: bool = True):
         x = self._frames(x_raw)
         n_out = self.merge.n_out(self.fwd, self.bwd)
         y, stats = np.zeros((len(x) if return_sequences else 1, n_out), np.int64), np.zeros(STATS_PER_LAYER, np.int64)
-        self._bidirectional(compiler.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(return_sequences)), compiler.ptr(y), compiler.ptr(stats))
+        self._bidirectional(toolchain.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(return_sequences)), toolchain.ptr(y), toolchain.ptr(stats))
         return y, _step_stats(stats[:STATS_PER_DIRECTION]), _step_stats(stats[STATS_BACKWARD:STATS_LAYER_CYCLES]), int(stats[STATS_LAYER_CYCLES])
 
 
@@ -330,14 +330,14 @@ class DenseHeadSim(_Batched):
             raise ValueError("head weights do not fit the compiled lane banks")
         m = _pad(m, *self._banks)
         arrays = [_i64(a) for a in (m.mask, m.lane_rows, m.lane_n_rows, m.lane_values, weights.b_raw, weights.table_raw)]
-        self._load(*(compiler.ptr(a) for a in arrays))
+        self._load(*(toolchain.ptr(a) for a in arrays))
 
     def run(self, x_raw) -> tuple[np.ndarray, list[HeadStats]]:
         x = _i64(np.atleast_2d(x_raw))
         if x.ndim != 2 or x.shape[1] != self.cfg.n_in or len(x) > self.cfg.max_frames:
             raise ValueError(f"expected at most {self.cfg.max_frames} frames of {self.cfg.n_in} values, got shape {x.shape}")
         y, stats = np.zeros((len(x), self.cfg.n_out), np.int64), np.zeros((len(x), 6), np.int64)
-        rc = self._run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(stats))
+        rc = self._run(toolchain.ptr(x), ctypes.c_int(len(x)), toolchain.ptr(y), toolchain.ptr(stats))
         if rc != 0:
             raise RuntimeError(f"tb_head_run refused {len(x)} frames")
         return y, [HeadStats(*map(int, row)) for row in stats]
@@ -363,12 +363,12 @@ class SoftmaxSim(_Batched):
 
     def load(self, exp_tab, inv_tab) -> None:
         self._tables = _i64(exp_tab), _i64(inv_tab)
-        self._load(*(compiler.ptr(a) for a in self._tables))
+        self._load(*(toolchain.ptr(a) for a in self._tables))
 
     def run(self, x_raw) -> tuple[np.ndarray, np.ndarray]:
         x = _i64(np.atleast_2d(x_raw))
         if x.shape[1] != self.cfg.n:
             raise ValueError(f"expected rows of {self.cfg.n} values, got shape {x.shape}")
         y, cycles = np.zeros_like(x), np.zeros(len(x), np.int64)
-        self._run(compiler.ptr(x), ctypes.c_int(len(x)), compiler.ptr(y), compiler.ptr(cycles))
+        self._run(toolchain.ptr(x), ctypes.c_int(len(x)), toolchain.ptr(y), toolchain.ptr(cycles))
         return y, cycles

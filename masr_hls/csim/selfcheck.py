@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from masr_hls.csim.modules import DenseHeadSim, MxvSim, RnnSim
 from masr_hls.numerics.bitmask import SparseMatrix
 from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.numerics.lane_balance import assign_rows
@@ -17,7 +18,6 @@ from masr_hls.reference import dense_head as dh
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles, mxv, mxv_stats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights
 from masr_hls.reference.rnn_layer import MergeConfig, bidirectional
-from masr_hls.sim.module_sim import DenseHeadSim, MxvSim, RnnSim
 
 
 @dataclass

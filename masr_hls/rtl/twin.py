@@ -29,9 +29,9 @@ from masr_hls.errors import NotInRtl
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles
 from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH
-from masr_hls.sim import rtl
+from masr_hls.rtl import engine
 
-SOURCES = rtl.DESIGN_SOURCES + (
+SOURCES = engine.DESIGN_SOURCES + (
     "masr_fixed_cast.sv",
     "masr_lut_index.sv",
     "masr_hard_sigmoid.sv",
@@ -57,8 +57,8 @@ def _cell_reason(name: str, cfg) -> str | None:
         return f"layer {name!r}: engine mode {cfg.mode!r} is not in the RTL (mode 'masr' only)"
     if not cfg.accum_t.signed:
         return f"layer {name!r}: the RTL needs a signed accumulator, got {cfg.accum_t}"
-    if cfg.lanes > rtl.MAX_LANES:
-        return f"layer {name!r}: {cfg.lanes} lanes; the RTL supports at most {rtl.MAX_LANES}"
+    if cfg.lanes > engine.MAX_LANES:
+        return f"layer {name!r}: {cfg.lanes} lanes; the RTL supports at most {engine.MAX_LANES}"
     return None
 
 
@@ -115,7 +115,7 @@ def bank_capacity(layer, policy: str = "auto") -> dict[str, tuple[int, int]]:
     dirs = directions(layer)
     out = {}
     for name, mc in _engines(dirs[0][1]).items():
-        needed = [rtl.bank_sizes(w.matrices[name]) for _, _, w in dirs]
+        needed = [engine.bank_sizes(w.matrices[name]) for _, _, w in dirs]
         rows, nnz = max(r for r, _ in needed), max(n for _, n in needed)
         mode = policy
         if mode == "auto":
@@ -185,20 +185,20 @@ def write_layer_files(folder: Path, layer, banks: dict[str, tuple[int, int]]) ->
         d = Path(folder) / dirname
         for name, mc in _engines(cfg).items():
             (d / name).mkdir(parents=True, exist_ok=True)
-            rtl.write_weight_files(d / name, mc, w.matrices[name], *banks[name])
-        (d / "bias.hex").write_text(rtl.hex_lines(w.bias, cfg.bias_t.width))
-        (d / "recurrent_bias.hex").write_text(rtl.hex_lines(w.recurrent_bias, cfg.bias_t.width))
+            engine.write_weight_files(d / name, mc, w.matrices[name], *banks[name])
+        (d / "bias.hex").write_text(engine.hex_lines(w.bias, cfg.bias_t.width))
+        (d / "recurrent_bias.hex").write_text(engine.hex_lines(w.recurrent_bias, cfg.bias_t.width))
         if cfg.act().uses_table:
-            (d / "act_table.hex").write_text(rtl.hex_lines(cfg.act().table(), cfg.cand_t.width))
+            (d / "act_table.hex").write_text(engine.hex_lines(cfg.act().table(), cfg.cand_t.width))
         if cfg.rec_act().uses_table:
-            (d / "rec_table.hex").write_text(rtl.hex_lines(cfg.rec_act().table(), cfg.gate_t.width))
+            (d / "rec_table.hex").write_text(engine.hex_lines(cfg.rec_act().table(), cfg.gate_t.width))
 
 
 def lint(layer, max_frames: int, testbench: bool = False) -> None:
     """``verilator --lint-only -Wall`` on one layer's design (or its testbench)."""
     params = layer_parameters(layer, bank_capacity(layer, "exact"), max_frames)
     sources = SOURCES + ((f"{TESTBENCH}.sv",) if testbench else ())
-    rtl.lint_design(TESTBENCH if testbench else TOP, params, sources, timing=testbench)
+    engine.lint_design(TESTBENCH if testbench else TOP, params, sources, timing=testbench)
 
 
 # ---------------------------------------------------------------- simulation
@@ -227,7 +227,7 @@ class LayerRtl:
         self.params = layer_parameters(layer, self.banks, self.max_frames)
         self.n_dirs = self.params["DIRS"]
         self.out_t, self.n_out = layer.out_t, layer.n_out
-        self.binary = rtl.build_simulation(self.params, optimize, testbench=TESTBENCH, design_sources=SOURCES)
+        self.binary = engine.build_simulation(self.params, optimize, testbench=TESTBENCH, design_sources=SOURCES)
         self.workdir = Path(tempfile.mkdtemp(prefix="masr_rtl_layer-"))
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.workdir, True)
         write_layer_files(self.workdir, layer, self.banks)
@@ -243,13 +243,15 @@ class LayerRtl:
             raise ValueError(f"layer {self.layer.name!r}: {frames} frames; the RTL holds 1..{self.max_frames}")
         self.cfg.in_t.check_raw(x, f"layer {self.layer.name!r} inputs")
         last_only = self.n_dirs == 2 and not self.layer.return_sequences
-        (self.workdir / "x.hex").write_text(rtl.hex_lines(x.ravel(), self.cfg.in_t.width))
+        (self.workdir / "x.hex").write_text(engine.hex_lines(x.ravel(), self.cfg.in_t.width))
         results = self.workdir / "results.txt"
         results.unlink(missing_ok=True)
         cmd = [str(self.binary), f"+samples={n}", f"+frames={frames}", f"+last_only={int(last_only)}"]
         proc = subprocess.run(cmd, cwd=self.workdir, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not results.is_file():
-            raise rtl.RtlError(f"RTL simulation of layer {self.layer.name!r} failed (exit {proc.returncode}):\n{rtl.tail(proc.stdout + proc.stderr)}")
+            raise engine.RtlError(
+                f"RTL simulation of layer {self.layer.name!r} failed (exit {proc.returncode}):\n{engine.tail(proc.stdout + proc.stderr)}"
+            )
         result = self._parse(results.read_text().splitlines(), n, frames, 1 if last_only else frames)
         if self.n_dirs == 1 and not self.layer.return_sequences:
             result.y = result.y[:, -1:]  # the hardware produces every frame; only the last one goes on
@@ -259,7 +261,7 @@ class LayerRtl:
         d = self.n_dirs
         per_sample = 1 + d * frames + out_frames
         if len(lines) != n * per_sample:
-            raise rtl.RtlError(f"layer {self.layer.name!r}: results.txt has {len(lines)} lines, expected {n * per_sample}")
+            raise engine.RtlError(f"layer {self.layer.name!r}: results.txt has {len(lines)} lines, expected {n * per_sample}")
         y = np.zeros((n, out_frames, self.n_out), np.int64)
         head = np.zeros((n, 4), np.int64)
         steps = np.zeros((n, d, frames, 3), np.int64)
@@ -272,8 +274,8 @@ class LayerRtl:
                 tokens = chunk[1 + d * frames + t].split()
                 where = f"layer {self.layer.name!r}, sample {s}, frame {t}"
                 if len(tokens) != self.n_out:
-                    raise rtl.RtlError(f"{where}: {len(tokens)} outputs, expected {self.n_out}")
-                y[s, t] = rtl.read_hex(tokens, self.out_t, where)
+                    raise engine.RtlError(f"{where}: {len(tokens)} outputs, expected {self.n_out}")
+                y[s, t] = engine.read_hex(tokens, self.out_t, where)
         return LayerRun(
             y=y,
             layer_cycles=head[:, 0],
@@ -287,12 +289,12 @@ class LayerRtl:
 
 def synthesize_layer(layer, max_frames: int, family: str = "xc7", timeout: float | None = None, keep_log: Path | None = None) -> dict:
     """LUT/FF/DSP/BRAM of one layer's design from ``yosys synth_xilinx``, with its weights as ROMs."""
-    rtl.require_tool("yosys")
+    engine.require_tool("yosys")
     banks = bank_capacity(layer, "exact")
     params = layer_parameters(layer, banks, max_frames)
     with tempfile.TemporaryDirectory(prefix="masr_rtl_layer_synth-") as tmp:
         write_layer_files(Path(tmp), layer, banks)
-        return rtl.run_yosys(Path(tmp), TOP, params, SOURCES, family, timeout, keep_log)
+        return engine.run_yosys(Path(tmp), TOP, params, SOURCES, family, timeout, keep_log)
 
 
 # ------------------------------------------------------------- whole models

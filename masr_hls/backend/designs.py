@@ -102,7 +102,7 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> Ce
     )
 
 
-class HardwareLayer:
+class LayerDesign:
     """What every converted layer shares: its reference on one sample is its reference on a batch of one, and its
     constants are rendered once."""
 
@@ -140,7 +140,7 @@ def _cell_weights(name: str, cfg_name: str, cfg: CellConfig, w: CellWeights) -> 
     return cpp_render.Rom(f"masr::rnn_weights<{cfg_name}>", name, None, "{\n    " + ",\n    ".join(parts) + "}", np.concatenate(words))
 
 
-class RecurrentLayer(HardwareLayer):
+class RecurrentDesign(LayerDesign):
     """A unidirectional GRU / LSTM / SimpleRNN layer."""
 
     kind = "recurrent"
@@ -175,7 +175,7 @@ class RecurrentLayer(HardwareLayer):
         return frames if self.return_sequences else 1
 
 
-class BidirectionalLayer(HardwareLayer):
+class BidirectionalDesign(LayerDesign):
     kind = "bidirectional"
 
     def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: dict):
@@ -218,7 +218,7 @@ class BidirectionalLayer(HardwareLayer):
         return frames if self.return_sequences else 1
 
 
-class DenseLayer(HardwareLayer):
+class DenseDesign(LayerDesign):
     """A Dense / TimeDistributed(Dense) head on every frame, with its activation (softmax as its own stage)."""
 
     kind = "dense"
@@ -297,9 +297,9 @@ class DenseLayer(HardwareLayer):
         return frames
 
 
-def build_layer(spec, n_in: int, in_t: FixedType, settings: dict, max_frames: int):
+def build_design(spec, n_in: int, in_t: FixedType, settings: dict, max_frames: int):
     if isinstance(spec, RecurrentSpec):
-        return RecurrentLayer(spec, n_in, in_t, settings)
+        return RecurrentDesign(spec, n_in, in_t, settings)
     if isinstance(spec, BidirectionalSpec):
-        return BidirectionalLayer(spec, n_in, in_t, settings)
-    return DenseLayer(spec, n_in, in_t, settings, max_frames)
+        return BidirectionalDesign(spec, n_in, in_t, settings)
+    return DenseDesign(spec, n_in, in_t, settings, max_frames)

@@ -46,8 +46,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from masr_hls import toolchain
 from masr_hls.files import templates_dir
-from masr_hls.sim import compiler
 
 PRELUDE = '#include "ap_fixed.h"\n#include "ap_int.h"\n#include "hls_stream.h"\n#define __SYNTHESIS__\n'
 
@@ -99,7 +99,7 @@ class LintResult:
 
 
 def _gxx(args: list[str], source: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([compiler.compiler(), "-std=c++14", "-x", "c++", *args, "-"], input=source, text=True, capture_output=True, cwd=cwd)
+    return subprocess.run([toolchain.compiler(), "-std=c++14", "-x", "c++", *args, "-"], input=source, text=True, capture_output=True, cwd=cwd)
 
 
 def _synthesis_view(source: str, includes: list[Path], cwd: Path, ours) -> tuple[str | None, list[tuple[str, int, str]]]:
@@ -529,7 +529,7 @@ def _recursion(toks: list[_Tok]) -> list[Violation]:
 
 
 def _includes(extra: list[Path]) -> list[Path]:
-    return [*extra, templates_dir(), compiler.ap_types_dir()]
+    return [*extra, templates_dir(), toolchain.ap_types_dir()]
 
 
 def lint_source(source: str, includes: list[Path], cwd: Path, ours, label: str) -> list[Violation]:
@@ -580,7 +580,7 @@ def _lint_header_group(root: Path, group: list[Path]) -> dict[Path, list[Violati
         (tmp / "masr_lint_prelude.h").write_text(prelude)
         # the prelude precompiled once; if g++ refuses, the units read the header text instead
         subprocess.run(
-            [compiler.compiler(), "-std=c++14", "-x", "c++-header", *flags, "masr_lint_prelude.h", "-o", "masr_lint_prelude.h.gch"],
+            [toolchain.compiler(), "-std=c++14", "-x", "c++-header", *flags, "masr_lint_prelude.h", "-o", "masr_lint_prelude.h.gch"],
             capture_output=True,
             text=True,
             cwd=tmp,
@@ -593,7 +593,7 @@ def _lint_header_group(root: Path, group: list[Path]) -> dict[Path, list[Violati
 
         def syntax(files: list[Path]) -> subprocess.CompletedProcess:
             return subprocess.run(
-                [compiler.compiler(), "-std=c++14", "-fsyntax-only", f"-I{tmp}", *flags, *[f.name for f in files]],
+                [toolchain.compiler(), "-std=c++14", "-fsyntax-only", f"-I{tmp}", *flags, *[f.name for f in files]],
                 capture_output=True,
                 text=True,
                 cwd=tmp,
