@@ -200,7 +200,7 @@ def record(hw, x, progress) -> list[Layer]:
                 layer.fwd.n_in,
                 layer.n_out,
                 layer.out_frames(len(h)),
-                layer_settings(hw.config, layer.name)["LaneAssignment"],
+                layer_settings(hw.config, layer.name).lane_assignment,
                 directions,
             )
         )

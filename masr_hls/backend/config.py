@@ -9,6 +9,7 @@ Every key is checked: a misspelt key is an error naming it, never ignored.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
 
@@ -308,7 +309,34 @@ def _check_precision(where: str, value, in_layer: bool = False) -> None:
         )
 
 
-def layer_settings(config: dict, name: str, rows: int | None = None, result_role: str = "output") -> dict:
+@dataclass(frozen=True)
+class LayerSettings:
+    """One layer's resolved engine keys (docs/config.md) and its precision roles as FixedTypes."""
+
+    lanes: int
+    macs_per_lane: int
+    scan_words: int
+    mode: str
+    lane_assignment: str
+    table_size_log2: int
+    table_range_log2: int
+    precision: dict  # role -> FixedType
+
+    @classmethod
+    def from_keys(cls, keys: dict) -> "LayerSettings":
+        return cls(
+            lanes=keys["Lanes"],
+            macs_per_lane=keys["MacsPerLane"],
+            scan_words=keys["ScanWords"],
+            mode=keys["Mode"],
+            lane_assignment=keys["LaneAssignment"],
+            table_size_log2=keys["TableSizeLog2"],
+            table_range_log2=keys["TableRangeLog2"],
+            precision=keys["Precision"],
+        )
+
+
+def layer_settings(config: dict, name: str, rows: int | None = None, result_role: str = "output") -> LayerSettings:
     """The model defaults overridden by the layer's own section (a Bidirectional's halves share its section).
 
     ``rows``: the most rows of the layer's matrices, for hls4ml's ReuseFactor rule (None: ``Lanes`` may stay
@@ -331,4 +359,4 @@ def layer_settings(config: dict, name: str, rows: int | None = None, result_role
                 own_precision[role] = text
     precision = _resolve_precision(own_precision, dict(model["Precision"]))
     merged["Precision"] = {role: FixedType.parse(text) for role, text in precision.items()}
-    return merged
+    return LayerSettings.from_keys(merged)

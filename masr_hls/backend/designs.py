@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from masr_hls.backend import cpp_render
+from masr_hls.backend.config import LayerSettings
 from masr_hls.constants import STATS_BACKWARD, STATS_LAYER_CYCLES, STATS_PER_DIRECTION, STATS_PER_LAYER
 from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, RecurrentSpec
 from masr_hls.numerics.fixed_point import FixedType
@@ -73,8 +74,8 @@ def cpp_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> CellConfig:
-    p = s["Precision"]
+def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: LayerSettings) -> CellConfig:
+    p = s.precision
     return CellConfig(
         kind=spec.kind,
         n_in=n_in,
@@ -91,14 +92,14 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: dict) -> Ce
         gate_t=p["gate"],
         cand_t=p["cand"],
         cell_t=p["cell"],
-        lanes=s["Lanes"],
-        macs_per_lane=s["MacsPerLane"],
-        scan_words=s["ScanWords"],
-        mode=s["Mode"],
-        act_n_log2=s["TableSizeLog2"],
-        act_r_log2=s["TableRangeLog2"],
-        rec_n_log2=s["TableSizeLog2"],
-        rec_r_log2=s["TableRangeLog2"],
+        lanes=s.lanes,
+        macs_per_lane=s.macs_per_lane,
+        scan_words=s.scan_words,
+        mode=s.mode,
+        act_n_log2=s.table_size_log2,
+        act_r_log2=s.table_range_log2,
+        rec_n_log2=s.table_size_log2,
+        rec_r_log2=s.table_range_log2,
     )
 
 
@@ -145,10 +146,10 @@ class RecurrentDesign(LayerDesign):
 
     kind = "recurrent"
 
-    def __init__(self, spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: dict):
+    def __init__(self, spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: LayerSettings):
         self.name, self.spec = spec.name, spec
         self.cell = _cell_config(spec, n_in, in_t, settings)
-        self.weights = CellWeights.from_keras(self.cell, spec.kernel, spec.recurrent_kernel, spec.bias, settings["LaneAssignment"])
+        self.weights = CellWeights.from_keras(self.cell, spec.kernel, spec.recurrent_kernel, spec.bias, settings.lane_assignment)
         self.return_sequences = spec.return_sequences
         self.n_out, self.out_t = spec.units, self.cell.state_t
 
@@ -178,17 +179,17 @@ class RecurrentDesign(LayerDesign):
 class BidirectionalDesign(LayerDesign):
     kind = "bidirectional"
 
-    def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: dict):
+    def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: LayerSettings):
         self.name, self.spec = spec.name, spec
         self.fwd = _cell_config(spec.forward, n_in, in_t, settings)
         self.bwd = _cell_config(spec.backward, n_in, in_t, settings)
-        strategy = settings["LaneAssignment"]
+        strategy = settings.lane_assignment
         self.wf = CellWeights.from_keras(self.fwd, spec.forward.kernel, spec.forward.recurrent_kernel, spec.forward.bias, strategy)
         self.wb = CellWeights.from_keras(self.bwd, spec.backward.kernel, spec.backward.recurrent_kernel, spec.backward.bias, strategy)
         # Concatenating two halves of one state type needs no conversion; everything else is quantised to output.
         same_states = spec.merge_mode == "concat" and self.bwd.state_t == self.fwd.state_t
-        out_t = self.fwd.state_t if same_states else settings["Precision"]["output"]
-        self.merge = MergeConfig(spec.merge_mode, out_t, settings["Lanes"])
+        out_t = self.fwd.state_t if same_states else settings.precision["output"]
+        self.merge = MergeConfig(spec.merge_mode, out_t, settings.lanes)
         self.return_sequences = spec.return_sequences
         self.n_out, self.out_t = self.merge.n_out(self.fwd, self.bwd), out_t
 
@@ -223,9 +224,9 @@ class DenseDesign(LayerDesign):
 
     kind = "dense"
 
-    def __init__(self, spec: DenseSpec, n_in: int, in_t: FixedType, settings: dict, max_frames: int):
+    def __init__(self, spec: DenseSpec, n_in: int, in_t: FixedType, settings: LayerSettings, max_frames: int):
         self.name, self.spec = spec.name, spec
-        p = settings["Precision"]
+        p = settings.precision
         softmax = spec.activation == "softmax"
         self.head = dh.DenseHeadConfig(
             n_in,
@@ -237,23 +238,23 @@ class DenseDesign(LayerDesign):
             p["output"],
             activation="linear" if softmax else spec.activation,
             table_t=p["table"],
-            table_n_log2=settings["TableSizeLog2"],
-            table_r_log2=settings["TableRangeLog2"],
-            lanes=settings["Lanes"],
-            macs_per_lane=settings["MacsPerLane"],
-            scan_words=settings["ScanWords"],
-            mode=settings["Mode"],
+            table_n_log2=settings.table_size_log2,
+            table_r_log2=settings.table_range_log2,
+            lanes=settings.lanes,
+            macs_per_lane=settings.macs_per_lane,
+            scan_words=settings.scan_words,
+            mode=settings.mode,
             max_frames=max_frames,
         )
-        self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings["LaneAssignment"])
+        self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings.lane_assignment)
         self.softmax = (
             sm.SoftmaxConfig(
                 self.head.n_out,
                 p["output"],
                 out_t=p["softmax"],
-                exp_n_log2=settings["TableSizeLog2"],
-                exp_r_log2=settings["TableRangeLog2"],
-                inv_n_log2=settings["TableSizeLog2"],
+                exp_n_log2=settings.table_size_log2,
+                exp_r_log2=settings.table_range_log2,
+                inv_n_log2=settings.table_size_log2,
             )
             if softmax
             else None
@@ -297,7 +298,7 @@ class DenseDesign(LayerDesign):
         return frames
 
 
-def build_design(spec, n_in: int, in_t: FixedType, settings: dict, max_frames: int):
+def build_design(spec, n_in: int, in_t: FixedType, settings: LayerSettings, max_frames: int):
     if isinstance(spec, RecurrentSpec):
         return RecurrentDesign(spec, n_in, in_t, settings)
     if isinstance(spec, BidirectionalSpec):

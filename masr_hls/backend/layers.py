@@ -65,7 +65,7 @@ class MasrLayer(Layer):
     def _weight_types(self) -> dict:
         """The layer's precision roles from the configuration, as the build_designs pass will resolve them."""
         config = validate(self.model.config.config["HLSConfig"], masr_layers=())  # sections are checked by the pass
-        return layer_settings(config, self.name)["Precision"]
+        return layer_settings(config, self.name).precision
 
     def _add_recurrent_weights(self, types: dict, prefix: str = "") -> None:
         """hls4ml's four weight variables of a recurrent layer: kernel, recurrent kernel, bias, recurrent bias."""

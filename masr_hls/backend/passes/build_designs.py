@@ -162,7 +162,7 @@ class BuildDesigns(ModelOptimizerPass):
             except ValueError as exc:
                 raise ConversionError(f"layer {node.name!r}: {exc}") from None
             for role in ROM_ROLES:
-                check_word(f"layer {node.name!r} Precision.{role}", settings["Precision"][role], "ROM words")
+                check_word(f"layer {node.name!r} Precision.{role}", settings.precision[role], "ROM words")
             sequence = design.return_sequences if recurrent else sequence
             node.set_attr("design", design)
             node.set_attr("masr_position", position)
