@@ -19,6 +19,7 @@ from masr_hls.backend.passes.build_designs import model_facts
 from masr_hls.backend.plugin import MASRBackend
 from masr_hls.backend.templates import c_name
 from masr_hls.backend.writer import masr_nodes, model_name, project_files
+from masr_hls.batches import is_utterances, pad, run_by_length
 from masr_hls.constants import STATS_PER_LAYER
 from masr_hls.files import write_folder
 from masr_hls.numerics.fixed_point import overflow_scope
@@ -37,11 +38,18 @@ def _leave_ctrl_c_to_the_main_thread() -> None:
 
 @dataclass
 class Prediction:
-    """Outputs (float) and raw outputs of a batch, with each sample's per-layer figures."""
+    """Outputs (float) and raw outputs of a batch, with each sample's per-layer figures.
 
-    y: np.ndarray
-    y_raw: np.ndarray
+    For a batch of utterances (a list of (frames, features) arrays) ``y`` and ``y_raw`` are lists too, one
+    array per utterance with its own frame count."""
+
+    y: np.ndarray | list[np.ndarray]
+    y_raw: np.ndarray | list[np.ndarray]
     layers: list[list[LayerResult]]  # [sample][layer]
+
+    def samples(self):
+        """(y, y_raw, layers) of each sample."""
+        return zip(self.y, self.y_raw, self.layers)
 
 
 class MasrModel:
@@ -97,6 +105,21 @@ class MasrModel:
         return rng.normal(0, 1, shape) * (rng.random(shape) < density)
 
     # ------------------------------------------------------------ reference
+    def quantize_utterances(self, x) -> list[np.ndarray]:
+        """Raw input_t values of each utterance of a list of (frames, features) arrays; errors name the utterance."""
+        if len(x) == 0:
+            raise ValueError("input has no utterances")
+        out = []
+        for i, u in enumerate(x):
+            u = np.asarray(u)
+            if u.ndim != 2:
+                raise ValueError(f"utterance {i}: expected (frames, {self.n_features}), got shape {u.shape}")
+            try:
+                out.append(self.quantize_input(u)[0])
+            except ValueError as exc:
+                raise ValueError(f"utterance {i}: {exc}") from None
+        return out
+
     def quantize_input(self, x) -> np.ndarray:
         """Raw input_t values of a batch (samples, frames, features); one (frames, features) sample is a batch of one."""
         x = np.asarray(x)
@@ -116,9 +139,20 @@ class MasrModel:
         return self.input_t.quantize_float(x)
 
     def reference(self, x) -> Prediction:
-        """The numpy fixed-point reference: the samples of a chunk run through every layer together."""
+        """The numpy fixed-point reference: the samples of a chunk run through every layer together.
+
+        ``x``: a batch (samples, frames, features), one (frames, features) sample, or a list of utterances of any
+        lengths; utterances of one length run together, each for its own frames."""
+        if is_utterances(x):
+            with overflow_scope("input"):
+                utterances = self.quantize_utterances(x)
+            per_sample = run_by_length(lambda batch: self._reference_raw(batch).samples(), utterances)
+            return Prediction(*(list(part) for part in zip(*per_sample)))
         with overflow_scope("input"):  # what saturates is logged by layer (fixed_point.recording_overflow)
             x_raw = self.quantize_input(x)
+        return self._reference_raw(x_raw)
+
+    def _reference_raw(self, x_raw: np.ndarray) -> Prediction:
         outputs, figures = [], []
         for start in range(0, len(x_raw), REFERENCE_CHUNK):
             h, per_layer = x_raw[start : start + REFERENCE_CHUNK], []
@@ -194,7 +228,8 @@ class MasrModel:
     def csim(
         self, x, chunk: int | None = None, progress=None, arithmetic: str | None = None, threads: int | None = None, opt: str = "-O2"
     ) -> Prediction:
-        """C-simulate a batch: one native call per chunk of samples, chunks shared by ``threads`` threads.
+        """C-simulate a batch (as :meth:`reference` takes it; utterances of any lengths share one native call, each
+        run for its own frames): one native call per chunk of samples, chunks shared by ``threads`` threads.
 
         ``threads`` defaults to MASR_HLS_THREADS or the CPUs this process may use; each thread runs its own
         instance of the library, so the samples are independent as in one thread.  ``chunk`` defaults to an
@@ -202,10 +237,15 @@ class MasrModel:
         (built on first use, the project written then); "-O0" builds in about half the time and runs ten to
         thirty times slower, which suits a check of a few samples.
         """
-        x_raw = np.ascontiguousarray(self.quantize_input(x), dtype=np.int64)
-        n, frames = x_raw.shape[:2]
-        out_frames = frames if self.sequence_output else 1
-        y_raw = np.zeros((n, out_frames, self.n_out), np.int64)
+        if is_utterances(x):
+            x_raw, lengths = pad(self.quantize_utterances(x))
+        else:
+            x_raw = self.quantize_input(x)
+            lengths = np.full(len(x_raw), x_raw.shape[1], np.int32)
+        x_raw = np.ascontiguousarray(x_raw, dtype=np.int64)
+        n, stride = x_raw.shape[:2]
+        out_stride = stride if self.sequence_output else 1
+        y_raw = np.zeros((n, out_stride, self.n_out), np.int64)
         stats = np.zeros((n, len(self.layers) * STATS_PER_LAYER), np.int64)
         for name, value in (("chunk", chunk), ("threads", threads)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
@@ -226,12 +266,14 @@ class MasrModel:
                 rc = lib.masr_predict(
                     toolchain.ptr(x_raw[start:stop]),
                     ctypes.c_int(stop - start),
-                    ctypes.c_int(frames),
+                    ctypes.c_int(stride),
+                    lengths[start:stop].ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                    ctypes.c_int(out_stride),
                     toolchain.ptr(y_raw[start:stop]),
                     toolchain.ptr(stats[start:stop]),
                 )
                 if rc != 0:
-                    raise RuntimeError(f"the C simulation refused {frames} frames (MAX_T={self.max_frames})")
+                    raise RuntimeError(f"the C simulation refused frame counts {sorted(set(lengths[start:stop].tolist()))} (MAX_T={self.max_frames})")
                 if progress is not None:
                     with progress_lock:
                         progress(stop - start)
@@ -255,6 +297,9 @@ class MasrModel:
             ]
             for row in stats
         ]
+        if is_utterances(x):  # each utterance's own output frames
+            y_raw = [y_raw[i, : (t if self.sequence_output else 1)] for i, t in enumerate(lengths)]
+            return Prediction([self._to_float(y[None])[0] for y in y_raw], y_raw, figures)
         return Prediction(self._to_float(y_raw), y_raw, figures)
 
     # ------------------------------------------------------------ export and synthesis

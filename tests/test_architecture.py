@@ -14,6 +14,7 @@ LAYERS = (
     "files",
     "constants",
     "quiet",
+    "batches",
     "toolchain",
     "hls_lint",
     "numerics",

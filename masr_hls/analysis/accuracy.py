@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from masr_hls.backend.designs import BidirectionalDesign, DenseDesign, RecurrentDesign
+from masr_hls.batches import all_frames, by_length, is_utterances, run_by_length
 from masr_hls.numerics.fixed_point import FixedType, recording_overflow
 
 SEMANTIC_BOUND = 1e-3  # of the output scale: max |Keras output|, at least 1
@@ -109,13 +110,22 @@ def keras_ranges(model, x) -> dict[str, float]:
 
     keras_model = model.keras_model
     names = [layer.name for layer in model.layers if layer.name in {k.name for k in keras_model.layers}]
-    probe = keras.Model(keras_model.inputs, [keras_model.get_layer(name).output for name in names])
-    batch = np.asarray(x, np.float32).reshape(model.quantize_input(x).shape)
-    outputs = probe.predict(batch, verbose=0)
-    outputs = outputs if isinstance(outputs, list) else [outputs]
-    ranges = {"input": float(np.max(np.abs(batch))) if batch.size else 0.0}
-    ranges.update({name: float(np.max(np.abs(out))) if np.size(out) else 0.0 for name, out in zip(names, outputs)})
+    probe = keras.Model(keras_model.inputs[0], [keras_model.get_layer(name).output for name in names])  # one input (check_model)
+    ranges = dict.fromkeys(["input", *names], 0.0)
+    for batch in keras_batches(model, x):
+        outputs = keras_run(probe, batch, is_utterances(x))
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        for name, values in (("input", batch), *zip(names, outputs)):
+            ranges[name] = max(ranges[name], float(np.max(np.abs(values))) if np.size(values) else 0.0)
     return ranges
+
+
+def keras_batches(model, x) -> list[np.ndarray]:
+    """``x`` as the float32 batches Keras runs: the batch itself, or the utterances of each length together."""
+    if is_utterances(x):
+        utterances = [np.asarray(u, np.float32) for u in x]
+        return [np.stack([utterances[i] for i in indices]) for indices in by_length(utterances).values()]
+    return [np.asarray(x, np.float32).reshape(model.quantize_input(x).shape)]  # one (frames, features) sample: a batch
 
 
 def range_bits(model, ranges: dict[str, float]) -> dict[str, int]:
@@ -255,9 +265,20 @@ def _max_mean(a, b) -> tuple[float, float]:
     return (float(d.max()), float(d.mean())) if d.size else (0.0, 0.0)
 
 
-def keras_outputs(model, x, keras_model) -> np.ndarray:
-    batch = model.quantize_input(x).shape  # one (frames, features) sample is a batch of one
-    return np.asarray(keras_model.predict(np.asarray(x, np.float32).reshape(batch), verbose=0), np.float64)
+def keras_outputs(model, x, keras_model) -> np.ndarray | list[np.ndarray]:
+    """Keras' outputs on ``x``: an array for a batch, one array per utterance for a list of them."""
+    if is_utterances(x):
+        return run_by_length(lambda batch: np.asarray(keras_run(keras_model, batch, True), np.float64), [np.asarray(u, np.float32) for u in x])
+    return np.asarray(keras_run(keras_model, keras_batches(model, x)[0], False), np.float64)
+
+
+def keras_run(keras_model, batch: np.ndarray, varying_lengths: bool):
+    """Keras' outputs on one batch.  Batches of several lengths are called directly: Keras 3's ``predict`` keeps
+    the first length it traced for TimeDistributed and returns one frame for a later, longer batch."""
+    if varying_lengths:
+        outputs = keras_model(batch, training=False)
+        return [np.asarray(o) for o in outputs] if isinstance(outputs, (list, tuple)) else np.asarray(outputs)
+    return keras_model.predict(batch, verbose=0)
 
 
 def semantic_error(model, x, keras_model, expected=None) -> tuple[float, float, np.ndarray, list[str]]:
@@ -273,6 +294,7 @@ def semantic_error(model, x, keras_model, expected=None) -> tuple[float, float, 
             break
         for (scope, t), found in log.found.items():  # grow the layer that saturated past what it met
             integer[scope] = max(integer.get(scope, 0), integer_bits(found.largest) + RANGE_MARGIN_BITS, t.integer + 4)
+    expected, wide = all_frames(expected), all_frames(wide)
     scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
     return _max_mean(wide, expected)[0], SEMANTIC_BOUND * scale, wide, overflows(twin, log) + weight_overflows(twin)
 
@@ -282,7 +304,7 @@ def cross_check(model, x, keras_model=None) -> CrossCheck:
     sim = model.csim(x)
     with recording_overflow() as log:
         ref = model.reference(x)
-    mismatches = int(np.count_nonzero(sim.y_raw != ref.y_raw))
+    mismatches = int(np.count_nonzero(all_frames(sim.y_raw) != all_frames(ref.y_raw)))
     figures = sum(a.block() != b.block() for sample_a, sample_b in zip(sim.layers, ref.layers) for a, b in zip(sample_a, sample_b))
     saturated = overflows(model, log) + (weight_overflows(model) if model.keras_model is not None else [])
     check = CrossCheck(len(sim.y), mismatches, int(figures), None, None, None, saturated, None, None, None, None)
@@ -290,10 +312,11 @@ def cross_check(model, x, keras_model=None) -> CrossCheck:
         return check
     expected = keras_outputs(model, x, keras_model)
     check.semantic_error, check.semantic_bound, wide, check.wide_overflow = semantic_error(model, x, keras_model, expected)
-    check.quant_vs_wide, check.quant_vs_keras = _max_mean(sim.y, wide), _max_mean(sim.y, expected)
+    y, expected = all_frames(sim.y), all_frames(expected)  # utterances: all their frames, one after another
+    check.quant_vs_wide, check.quant_vs_keras = _max_mean(y, wide), _max_mean(y, expected)
     check.output_range = float(np.ptp(expected)) if expected.size else 0.0
     if _is_classifier(model):
-        check.argmax_agreement = float(np.mean(np.argmax(sim.y, -1) == np.argmax(expected, -1)))
+        check.argmax_agreement = float(np.mean(np.argmax(y, -1) == np.argmax(expected, -1)))
     return check
 
 

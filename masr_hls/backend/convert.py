@@ -19,7 +19,7 @@ from masr_hls.backend.config import (
     validate,
 )
 from masr_hls.frontend.entry_points import BACKEND_NAME as BACKEND
-from masr_hls.frontend.keras_reader import ConversionError, check_model, load_model
+from masr_hls.frontend.keras_reader import ConversionError, check_model, load_model, with_frames
 
 CPP_RESERVED = frozenset(
     """alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
@@ -61,8 +61,8 @@ def convert_from_keras_model(
         hls_config = load_yaml(hls_config)
     validate(hls_config, masr_layers=())  # sections and Model keys now; hls4ml drops sections it does not know
     hls_config = with_default_precision(hls_config)
-    return hls4ml.converters.convert_from_keras_model(
-        keras_model,
+    hm = hls4ml.converters.convert_from_keras_model(
+        with_max_frames(keras_model, hls_config),
         hls_config=hls_config,
         output_dir=str(output_dir),
         project_name=project_name,
@@ -72,6 +72,21 @@ def convert_from_keras_model(
         allow_da_fallback=False,
         **kwargs,
     )
+    hm.config.config["KerasModel"] = keras_model  # the cross-checks run Keras on inputs of any length
+    return hm
+
+
+def with_max_frames(keras_model, hls_config: dict):
+    """The model as hls4ml's IR can hold it: an input of any number of frames gets Model.MaxFrames."""
+    if keras_model.inputs[0].shape[1] is not None:
+        return keras_model
+    max_frames = (hls_config.get("Model") or {}).get("MaxFrames")
+    if max_frames is None:
+        raise ConversionError(
+            f"model {keras_model.name!r}: its input takes any number of frames; set Model.MaxFrames (the most frames "
+            "the hardware holds) in the configuration"
+        )
+    return with_frames(keras_model, int(max_frames))
 
 
 def with_default_precision(hls_config: dict) -> dict:

@@ -95,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: masr-hls csim build/kws --input x.npy --output y.npy",
     )
     p.add_argument("project", help="a folder written by 'masr-hls convert'")
-    p.add_argument("--input", required=True, help=".npy array (samples, frames, features); (frames, features) is one sample")
+    p.add_argument(
+        "--input",
+        required=True,
+        help=".npy array (samples, frames, features) ((frames, features) is one sample), or .npz of utterances of any "
+        "lengths, one (frames, features) array each (--output is then an .npz of their outputs, under the same names)",
+    )
     p.add_argument("--output", help="write the C simulation's outputs to this .npy file ('.npy' is appended when missing)")
     p.add_argument("--no-check", action="store_true", help="skip the cross-check against the reference and Keras")
     p.add_argument("--chunk", type=positive_int, default=256, help="samples per native call (default: 256)")
@@ -303,9 +308,10 @@ def _csim(args) -> int:
     from masr_hls import files
     from masr_hls.cli import project
 
-    output = files.check_output(files.npy_path(args.output)) if args.output else None
+    utterances = str(args.input).endswith(".npz")
+    output = files.check_output(_output_path(args.output, utterances)) if args.output else None
     hw = project.load(args.project)
-    x = _load_input(args.input, hw)
+    names, x = _load_utterances(args.input, hw) if utterances else (None, _load_input(args.input, hw))
     hw.compile()
     with tqdm(total=len(x), unit="sample", desc="csim", disable=len(x) < 2 * args.chunk) as bar:
         result = hw.csim(x, chunk=args.chunk, progress=bar.update)
@@ -313,9 +319,10 @@ def _csim(args) -> int:
 
         def save(tmp):
             with open(tmp, "wb") as f:
-                np.save(f, result.y)
+                np.savez(f, **dict(zip(names, result.y))) if utterances else np.save(f, result.y)
 
-        print(f"wrote {files.write_with(output, save)}: shape {result.y.shape}")
+        what = f"{len(names)} utterances" if utterances else f"shape {result.y.shape}"
+        print(f"wrote {files.write_with(output, save)}: {what}")
     cycles = sum(layer.cycles for layer in result.layers[0])
     print(f"{_samples(len(x))}; cycles per inference (first sample): {cycles} ({cycles * hw.clock_period / 1000:.1f} us at {hw.clock_period} ns)")
     if args.no_check:
@@ -323,6 +330,36 @@ def _csim(args) -> int:
     check = hw.cross_check(x)
     print(check.summary())
     return 0 if check.ok else 1
+
+
+def _output_path(path, utterances: bool):
+    from masr_hls import files
+
+    if not utterances:
+        return files.npy_path(path)
+    return Path(path) if str(path).endswith(".npz") else Path(str(path) + ".npz")
+
+
+def _load_utterances(path, hw):
+    """The utterances of an .npz file (names, (frames, features) arrays) in the file's order, checked before any work."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            names = list(data.files)
+            x = [data[name] for name in names]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"input file {path} not found") from None
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not an .npz of numeric arrays ({exc})") from None
+    if not x:
+        raise ValueError(f"{path}: no utterances")
+    for name, utterance in zip(names, x):
+        try:
+            hw.quantize_utterances([utterance])
+        except ValueError as exc:
+            raise ValueError(f"{path}: utterance {name!r}: {str(exc).removeprefix('utterance 0: ')}") from None
+    return names, x
 
 
 def _samples(n: int) -> str:

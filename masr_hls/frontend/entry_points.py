@@ -26,6 +26,7 @@ _FROM_ARGUMENTS = ("config_from_keras_model",)  # takes `backend` and `model`
 class Conversion:
     backend: str | None  # None: a configuration for no backend in particular
     keras_model: object  # the Keras model being read, or None where hls4ml reads it from a file
+    to_ir: bool = False  # a conversion into hls4ml's IR (not a configuration being made)
 
     @property
     def for_masr(self) -> bool:
@@ -45,7 +46,7 @@ def conversion() -> Conversion | None:
             local = frame.f_locals
             if code.co_name in _FROM_CONFIG and isinstance(local.get("config"), dict):
                 config = local["config"]
-                return Conversion(str(config.get("Backend") or HLS4ML_DEFAULT_BACKEND), config.get("KerasModel"))
+                return Conversion(str(config.get("Backend") or HLS4ML_DEFAULT_BACKEND), config.get("KerasModel"), to_ir=True)
             if code.co_name in _FROM_ARGUMENTS:
                 backend = local.get("backend")  # a name, or the backend object it has looked up by then
                 return Conversion(None if backend is None else str(getattr(backend, "name", backend)), local.get("model"))

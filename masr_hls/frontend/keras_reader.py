@@ -119,6 +119,27 @@ def check_model(model) -> None:
     _check_chain(model, layers)
 
 
+def check_fixed_frames(model) -> None:
+    """hls4ml's IR needs a number of frames; a model whose input takes any number is converted through
+    ``masr_hls.convert_from_keras_model``, which gives it Model.MaxFrames."""
+    shape = tuple(model.inputs[0].shape)
+    if len(shape) == 3 and shape[1] is None:
+        raise ConversionError(
+            f"model {model.name!r}: its input takes any number of frames {shape[1:]}; convert it with "
+            "masr_hls.convert_from_keras_model and Model.MaxFrames (the most frames the hardware holds), "
+            "or give its Input a number of frames"
+        )
+
+
+def with_frames(model, frames: int):
+    """``model`` (input: any number of frames) as a model of ``frames`` input frames, with the same weights."""
+    import keras
+
+    clone = keras.models.clone_model(model, input_tensors=keras.Input((frames,) + tuple(model.inputs[0].shape[2:])))
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 def _check_name(name: str) -> None:
     """hls4ml formats its type names from layer names (``str.format``), so braces in a layer name break it."""
     if "{" in name or "}" in name:

@@ -23,7 +23,7 @@ from hls4ml.converters.keras_v3._base import KerasV3LayerHandler, registry
 from hls4ml.converters.keras_v3.recurrent import BidirectionalHandler, RecurentHandler
 
 from masr_hls.frontend.entry_points import conversion
-from masr_hls.frontend.keras_reader import check_model
+from masr_hls.frontend.keras_reader import check_fixed_frames, check_model
 
 STOCK_HANDLERS = dict(registry)  # hls4ml's own, before the classes below register themselves
 
@@ -78,6 +78,8 @@ class MasrOnly:
         found = conversion()
         if found is not None and found.for_masr and found.keras_model is not None:
             check_model(found.keras_model)  # refusals by name come before any hls4ml handler can crash
+            if found.to_ir:
+                check_fixed_frames(found.keras_model)
         if found is not None and (found.for_masr or found.backend is None) and self.applies(layer):
             return super().__call__(layer, in_tensors, out_tensors)
         key = f"{type(layer).__module__}.{type(layer).__name__}"
