@@ -32,17 +32,48 @@ r mod P, as EIE interleaves its PEs and as the projects' configs set LaneAssignm
   eie            EIE (ISCA 2016) as masr_hls.analysis.eie models it: CSC with 4-bit codebook and
                  relative row indices, padding entries, non-zero activations broadcast one per
                  cycle, activation queues of depth 8
+  eie_16bit      the same EIE with each entry holding its 16-bit weight (MASR's precision) instead of a
+                 codebook index: same entries and cycles, 16 + 4 bits per entry, no codebook read
+  eie_magnitude  the 4-bit-codebook EIE on its own pruning: each matrix's float weights pruned by plain
+                 per-matrix magnitude (masr_hls.training.pruning.magnitude_mask, lanes=None) to the
+                 sparsity of the lane-balanced matrix, so the non-zero counts are equal; MASR keeps the
+                 lane-balanced model.  For the trained models the float weights available are the trained,
+                 already pruned ones (the recipes keep no dense weights): re-pruning them to their own
+                 sparsity keeps exactly their non-zeros, so this variant equals eie there (the printout says
+                 so).  For the paper-scale model the unpruned random weights are pruned both ways.
 Cycles are engine cycles per inference (every step of every direction: kernel and recurrent
 engine calls, summed; the GRU's element-wise stage is the same for all four and left out).
 Utilisation = ceil(non-zero pairs / P) / cycles.  Weight bits: dense = every weight at 16 bits;
 weight_sparse and masr = 1 mask bit per weight + non-zero values (bitmask.storage_bits); eie =
 its CSC entries (4-bit codebook index + 4-bit row index, padding included) + 16-bit column
-pointers per PE (EieMatrix.storage).  CSC at 16-bit values (bitmask.storage_bits' csc) is printed
-beside, the same encoding without weight sharing.  Energy: masr_hls.analysis.energy, accesses
-times Horowitz ISSCC 2014 45 nm per-access energies (energy_45nm.yaml).
+pointers per PE + the 16-entry codebook of each matrix (EieMatrix.storage); eie_16bit = entries of
+16 + 4 bits + pointers.  CSC at 16-bit values with narrow pointers (bitmask.storage_bits' csc) is
+printed beside.
 
-The paper's figures (MASR over EIE: 1.6x performance, 3x energy, 2x area) are printed beside the
-measured ratios.  bench/README.md ("MASR against EIE") explains where they differ.
+Activation storage (bits per model, every Bidirectional layer's input sequence and both directions'
+states, plus the last layer's output sequence when it returns one; worst = allocated for max frames,
+mean = what the measured sequences occupy; masr_hls.analysis.eie.sequence_storage):
+  EIE            dense values (its activation register files / SRAM): frames x n values per sequence.
+  MASR today     what the generated hardware holds: the same dense sequences and state registers, plus
+                 each layer's two state sequences hf / hb (max frames x units each, rnn_layer.h) that the
+                 merge pass copies into the layer's output array.
+  MASR compact   planned, NOT yet in the hardware: the same sequences as bitmask + packed non-zeros, per
+                 frame ceil(n / 32) 32-bit mask words + the non-zero values; states dense.
+Ratios use MASR as it is today; the compact figure is printed beside, never in the headline.
+
+Energy: masr_hls.analysis.energy, accesses times Horowitz ISSCC 2014 45 nm per-access energies
+(energy_45nm.yaml), with the activation traffic: every engine call reads its operand from where it is
+held (the layer's input sequence, or the state register) and writes its own copy (masr: non-zeros and
+mask words; EIE: the PEs' source register files), and every layer writes its outputs (masr: state
+register, hf / hb, then the merge's reads and the output array; EIE: the state, then the output
+sequence).
+
+Printout: per model, the densities, the magnitude-pruning note, the activation storage, and per lane
+count every engine's cycles, utilisation, weight and activation bits, energy and MASR's ratios over it;
+then the headline: MASR's performance, energy and area (weight + activation bits) ratios over each
+EIE variant, with the paper's figures (MASR over EIE: 1.6x performance, 3x energy, 2x area) beside,
+and the storage ratios again with MASR's compact store (planned).  bench/README.md ("MASR against
+EIE") explains where they differ.
 """
 
 from __future__ import annotations
@@ -66,7 +97,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from workloads import parse_lanes  # noqa: E402 - the bench folder is on the path only now
 
-ENGINES = ("dense", "weight_sparse", "masr", "eie")
+ENGINES = ("dense", "weight_sparse", "masr", "eie", "eie_16bit", "eie_magnitude")
 PAPER = {"performance": 1.6, "energy": 3.0, "area": 2.0}  # MASR over EIE, Gupta et al., PACT 2019
 TRAINED = {  # name -> (frames, mel bands) of its recipe
     "kws_speech": (25, 16),
@@ -84,10 +115,25 @@ class Matrix:
     w_raw: np.ndarray  # (rows, n_in), y = W v
     config: object  # MxvConfig (lanes and mode are replaced per run)
     v_nz: np.ndarray  # (calls, n_in) bool
+    w_magnitude: np.ndarray | None = None  # EIE's own pruning: the same float weights, plain per-matrix magnitude (None: w_raw)
+    source_bytes: float = 0.0  # the array the engine's operand is read from: the input sequence, or the state register
     w_nz: np.ndarray = field(init=False)
+    w_mag_nz: np.ndarray = field(init=False)
 
     def __post_init__(self):
         self.w_nz = self.w_raw != 0
+        self.w_mag_nz = self.w_nz if self.w_magnitude is None else self.w_magnitude != 0
+
+
+@dataclass
+class LayerRecord:
+    """One Bidirectional layer's sequences: what holds its activations and their measured non-zeros."""
+
+    name: str
+    sequences: object  # masr_hls.analysis.energy.LayerSequences
+    in_bits: int
+    x_nz: np.ndarray  # (utterances, frames, n_in) the layer's input sequence
+    out_nz: np.ndarray  # (utterances, frames, 2 u) its output sequence (states of both directions)
 
 
 @dataclass
@@ -98,6 +144,8 @@ class Workload:
     inferences: int  # the calls of v_nz cover this many inferences
     densities: list  # per layer and direction: input, state and pairs densities (printed)
     origin: str
+    layers: list = field(default_factory=list)  # LayerRecord per Bidirectional layer
+    pruning: str = ""  # what EIE's magnitude-pruned variant got (printed)
 
 
 # --------------------------------------------------------------------------- real speech through the reference
@@ -200,22 +248,65 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     )
     hw = masr_hls.masr_model(hm)
     recorded = record(hw, x, jobs, f"{name}: numpy reference")
-    matrices, densities, rates = [], [], {"input": (x != 0).mean(axis=(0, 1)), "layers": []}
+    matrices, densities, records, rates = [], [], [], {"input": (x != 0).mean(axis=(0, 1)), "layers": []}
     bidirectional = [layer for layer in hw.layers if layer.kind == "bidirectional"]
     for layer, (x_nz, hf_nz, hb_nz) in zip(bidirectional, recorded):
         kin, fin, bin_ = engine_inputs(x_nz, hf_nz, hb_nz)
+        keras_layer = model.get_layer(layer.name)
         mine = []
-        for direction, cell, w, rin in (("forward", layer.fwd, layer.wf, fin), ("backward", layer.bwd, layer.wb, bin_)):
-            mine.append(Matrix(layer.name, direction, "kernel", np.asarray(w.kernel), cell.kernel_config(), kin))
-            mine.append(Matrix(layer.name, direction, "recurrent", np.asarray(w.recurrent), cell.recurrent_config(), rin))
+        for direction, cell, w, rin, sub in (
+            ("forward", layer.fwd, layer.wf, fin, keras_layer.forward_layer),
+            ("backward", layer.bwd, layer.wb, bin_, keras_layer.backward_layer),
+        ):
+            sequence_bytes = hw.max_frames * cell.n_in * cell.in_t.width / 8
+            state_bytes = cell.n_units * cell.state_t.width / 8
+            for kind, w_raw, config, v, source, float_kernel in (
+                ("kernel", np.asarray(w.kernel), cell.kernel_config(), kin, sequence_bytes, sub.cell.kernel),
+                ("recurrent", np.asarray(w.recurrent), cell.recurrent_config(), rin, state_bytes, sub.cell.recurrent_kernel),
+            ):
+                w_mag = magnitude_repruned(keras.ops.convert_to_numpy(float_kernel), w_raw)
+                mine.append(Matrix(layer.name, direction, kind, w_raw, config, v, w_magnitude=w_mag, source_bytes=source))
         matrices += mine
         densities += density_rows(layer.name, x_nz, hf_nz, hb_nz, mine)
+        records.append(layer_record(layer.name, layer.fwd, layer.merge.out_t.width, layer.return_sequences, hw.max_frames, x_nz, hf_nz, hb_nz))
         rates["layers"].append((hf_nz.mean(axis=(0, 1)), hb_nz.mean(axis=(0, 1))))
     title = f"{name}: {model.count_params():,} parameters, {len(bidirectional)} BiGRU layer(s), T={frames} x {mels} bands"
     origin += (
         f"; {len(x)} held-out clips of {len(x_test)} (seeded choice; voices never heard in training), input density {float((x != 0).mean()):.1%}"
     )
-    return Workload(name, title, matrices, len(x), densities, origin), rates
+    pruning = (
+        "EIE magnitude-pruned variant: each matrix's float weights as trained (already pruned lane-balanced) re-pruned by plain "
+        "per-matrix magnitude (magnitude_mask, lanes=None) to the same sparsity; " + pruning_difference(matrices)
+    )
+    return Workload(name, title, matrices, len(x), densities, origin, records, pruning), rates
+
+
+def magnitude_repruned(float_kernel: np.ndarray, w_raw: np.ndarray, sparsity: float | None = None) -> np.ndarray:
+    """``w_raw`` (rows, n_in) where a plain per-matrix magnitude mask of ``float_kernel`` (n_in, rows, Keras' layout)
+    keeps it, at ``sparsity`` (default: the float kernel's own, so that the non-zero count is the same)."""
+    from masr_hls.training.pruning import magnitude_mask
+
+    kernel = np.asarray(float_kernel, np.float64)
+    if sparsity is None:
+        sparsity = 1 - np.count_nonzero(kernel) / kernel.size
+    keep = magnitude_mask(kernel, sparsity, lanes=None).T
+    return np.where(keep, w_raw, 0)
+
+
+def pruning_difference(matrices: list) -> str:
+    """How far EIE's magnitude-pruned matrices are from the lane-balanced ones (printed)."""
+    moved = sum(int((m.w_nz & ~m.w_mag_nz).sum()) for m in matrices)  # non-zeros of one that the other pruned
+    nnz, nnz_mag = sum(int(m.w_nz.sum()) for m in matrices), sum(int(m.w_mag_nz.sum()) for m in matrices)
+    if moved == 0 and nnz == nnz_mag:
+        return f"the non-zero pattern is identical ({nnz:,} non-zeros): pruning the pruned weights again keeps exactly the same ones"
+    return f"{nnz_mag:,} non-zeros against {nnz:,} lane-balanced; {moved:,} of the lane-balanced non-zeros are pruned there, as many others kept"
+
+
+def layer_record(name, cell, out_bits, return_sequences, max_frames, x_nz, hf_nz, hb_nz) -> "LayerRecord":
+    from masr_hls.analysis.energy import LayerSequences
+
+    seq = LayerSequences(x_nz.shape[1], max_frames, cell.n_units, cell.state_t.width, out_bits, bool(return_sequences))
+    return LayerRecord(name, seq, cell.in_t.width, x_nz, np.concatenate([hf_nz, hb_nz], axis=-1))
 
 
 # --------------------------------------------------------------------------- the paper-scale model on borrowed statistics
@@ -239,7 +330,7 @@ def paper_workload(
     rng = np.random.default_rng(seed)
     feature_rate = rng.choice(rates["input"], size=features)
     x_nz = rng.random((utterances, frames, features)) < feature_rate
-    matrices, densities = [], []
+    matrices, densities, records = [], [], []
     n_in = features
     for k in range(layers):
         source = rates["layers"][min(k, len(rates["layers"]) - 1)]
@@ -252,11 +343,16 @@ def paper_workload(
             for kind, shape, v in (("kernel", (n_in, 3 * units), kin), ("recurrent", (units, 3 * units), rin)):
                 limit = math.sqrt(6 / sum(shape))  # Keras' glorot-uniform scale; only the pattern matters here
                 kernel = rng.uniform(-limit, limit, shape)
-                w = (kernel * magnitude_mask(kernel, sparsity, lanes=prune_lanes)).T
+                keep = magnitude_mask(kernel, sparsity, lanes=prune_lanes)
+                w = (kernel * keep).T
+                w_mag = magnitude_repruned(kernel, kernel.T, 1 - keep.sum() / keep.size)  # the same weights, EIE's own flow
                 config = cell.kernel_config() if kind == "kernel" else cell.recurrent_config()
-                mine.append(Matrix(name, direction, kind, w, config, v))
+                bits = config.act_t.width
+                source = frames * n_in * bits / 8 if kind == "kernel" else units * bits / 8
+                mine.append(Matrix(name, direction, kind, w, config, v, w_magnitude=w_mag, source_bytes=source))
         matrices += mine
         densities += density_rows(name, x_nz, *states, mine)
+        records.append(layer_record(name, cell, cell.state_t.width, True, frames, x_nz, *states))
         x_nz = np.concatenate(states, axis=-1)
         n_in = 2 * units
     title = f"MASR-paper scale: {layers} x BiGRU({units}, concat), T={frames} x {features} features, {sparsity:.0%} pruned"
@@ -264,62 +360,134 @@ def paper_workload(
         f"random weights pruned by magnitude to {sparsity:.0%}, lane-balanced over {prune_lanes} lanes; activation "
         f"masks Bernoulli with per-unit rates drawn from ds2_speech's measured rates ({utterances} utterance(s), seed {seed})"
     )
-    return Workload("paper", title, matrices, utterances, densities, origin)
+    pruning = (
+        "EIE magnitude-pruned variant: the same random float weights pruned by plain per-matrix magnitude (magnitude_mask, "
+        "lanes=None) to the lane-balanced matrices' sparsity; " + pruning_difference(matrices)
+    )
+    return Workload("paper", title, matrices, utterances, densities, origin, records, pruning)
 
 
 # --------------------------------------------------------------------------- the four engines
 
 
 EIE_CHUNK = 256  # calls per EIE evaluation (its work array is calls x activations x PEs)
+EIE_VARIANTS = {  # engine -> what it is (printed)
+    "eie": "EIE, 4-bit codebook (the paper's), our lane-balanced pruning",
+    "eie_16bit": "EIE, 16-bit weights (MASR's precision, no codebook), our lane-balanced pruning",
+    "eie_magnitude": "EIE, 4-bit codebook, its own plain magnitude pruning",
+}
+
+
+def activation_storage(w: Workload) -> dict:
+    """Bits that hold the model's activations (every Bidirectional layer's input sequence and states), per model.
+
+    eie: dense values: each layer's input sequence (max frames x n_in), both directions' states (2 u) and, when the
+      last layer returns sequences, its output sequence.
+    masr: what the generated hardware holds today: the same dense sequences and state registers, plus each layer's two
+      state sequences hf / hb (max frames x u each, templates/masr/rnn_layer.h) that the merge pass copies out.
+    compact (planned, not yet in the hardware): the same sequences as eie's, each frame as ceil(n / 32) 32-bit mask
+      words + its non-zero values; states dense.
+    ``*_worst``: the allocation (every frame, every value non-zero); ``*_mean``: what the measured sequences occupy."""
+    from masr_hls.analysis.eie import sequence_storage
+
+    out = {k: 0.0 for k in ("eie_worst", "eie_mean", "masr_worst", "masr_mean", "compact_worst", "compact_mean")}
+    out.update(eie_mean_values=0.0, compact_mean_values=0.0, compact_mean_mask_words=0.0)
+    for i, r in enumerate(w.layers):
+        q = r.sequences
+        seqs = [sequence_storage(r.x_nz, r.in_bits, max_frames=q.max_frames)]
+        if i == len(w.layers) - 1 and q.return_sequences:
+            seqs.append(sequence_storage(r.out_nz, q.out_bits, max_frames=q.max_frames))
+        state = q.directions * q.units * q.state_bits
+        hfb = q.directions * q.max_frames * q.units * q.state_bits
+        for s in seqs:
+            out["eie_worst"] += s.dense_worst_bits
+            out["eie_mean"] += s.dense_mean_bits
+            out["eie_mean_values"] += s.dense_mean_values
+            out["compact_worst"] += s.compact_worst_bits
+            out["compact_mean"] += s.compact_mean_bits
+            out["compact_mean_values"] += s.compact_mean_values
+            out["compact_mean_mask_words"] += s.compact_mean_mask_words
+        for k in ("eie_worst", "eie_mean", "compact_worst", "compact_mean"):
+            out[k] += state
+        out["eie_mean_values"] += q.directions * q.units
+        out["compact_mean_values"] += q.directions * q.units
+        out["masr_worst"] += hfb
+        out["masr_mean"] += hfb * q.frames / q.max_frames
+    out["masr_worst"] += out["eie_worst"]
+    out["masr_mean"] += out["eie_mean"]
+    return out
+
+
+def eie_counts(cfg, w_nz: np.ndarray, v_nz: np.ndarray) -> tuple:
+    """EIE's matrix and its counts over every call of ``v_nz``."""
+    from masr_hls.analysis.eie import EieMatrix, EieStats, eie_stats_over_calls
+
+    matrix, es = EieMatrix.encode(w_nz, cfg), EieStats()
+    for start in range(0, len(v_nz), EIE_CHUNK):
+        es = es + eie_stats_over_calls(cfg, w_nz, v_nz[start : start + EIE_CHUNK], matrix)
+    return matrix, es
 
 
 def evaluate(w: Workload, lanes: int, table) -> dict:
     """Cycles, pairs, storage and energy of every engine over the workload, per inference."""
-    from masr_hls.analysis.eie import EieConfig, EieMatrix, EieStats, eie_stats_over_calls
-    from masr_hls.analysis.energy import eie_work, energy, masr_work
+    from masr_hls.analysis.eie import EieConfig
+    from masr_hls.analysis.energy import Operand, eie_layer_work, eie_work, energy, masr_layer_work, masr_work
     from masr_hls.numerics.bitmask import storage_bits
     from masr_hls.numerics.lane_balance import assign_rows, row_work
     from masr_hls.reference.mxv import mxv_stats_over_calls
 
     out = {e: {"cycles": 0, "issued": 0, "pairs": 0, "weight_bits": 0, "energy_pj": 0.0, "energy_by": {}} for e in ENGINES}
-    csc16 = busiest = idlest = stalls = broadcasts = padding = 0
+
+    def add_energy(r, e):
+        r["energy_pj"] += e.total
+        for k, v in e.pj.items():
+            r["energy_by"][k] = r["energy_by"].get(k, 0.0) + v
+
+    csc16 = 0
+    detail = {v: {"busiest": 0, "idlest": 0, "stalls": 0, "broadcasts": 0, "padding": 0, "nnz": 0} for v in ("eie", "eie_magnitude")}
     for m in w.matrices:
         calls = len(m.v_nz)
         value_bits = m.config.weight_t.width
+        act_bits, accum_bits = m.config.act_t.width, m.config.accum_t.width
+        operand = Operand(m.source_bytes, int(m.v_nz.sum()))
         lor = assign_rows(row_work(m.w_raw, "masr"), lanes, "interleaved")
         bits = storage_bits(m.w_raw, value_bits, lor, lanes)
         csc16 += bits["csc"]
         for mode in ("dense", "weight_sparse", "masr"):
             cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode=mode)
             s = mxv_stats_over_calls(cfg, m.w_nz, m.v_nz, lor)
-            e = energy(masr_work(cfg, s, m.w_nz, lor, calls), table)
             r = out[mode]
             r["cycles"] += s.cycles
             r["issued"] += s.issued
             r["pairs"] += s.pairs
             r["weight_bits"] += bits["dense" if mode == "dense" else "bitmask"]
-            r["energy_pj"] += e.total
-            for k, v in e.pj.items():
-                r["energy_by"][k] = r["energy_by"].get(k, 0.0) + v
-        ecfg = EieConfig(pes=lanes)
-        matrix = EieMatrix.encode(m.w_nz, ecfg)
-        es = EieStats()
-        for start in range(0, calls, EIE_CHUNK):
-            es = es + eie_stats_over_calls(ecfg, m.w_nz, m.v_nz[start : start + EIE_CHUNK], matrix)
-        e = energy(eie_work(ecfg, es, matrix, weight_bits=value_bits, act_bits=m.config.act_t.width, accum_bits=m.config.accum_t.width), table)
-        r = out["eie"]
-        r["cycles"] += es.cycles
-        r["issued"] += es.issued
-        r["pairs"] += es.pairs
-        r["weight_bits"] += matrix.storage(ecfg).total
-        r["energy_pj"] += e.total
-        for k, v in e.pj.items():
-            r["energy_by"][k] = r["energy_by"].get(k, 0.0) + v
-        busiest, idlest = busiest + es.busiest_pe, idlest + es.idlest_pe
-        stalls, broadcasts = stalls + es.broadcast_stalls, broadcasts + es.broadcasts
-        padding += int(matrix.entries.sum() - matrix.nnz.sum())
+            add_energy(r, energy(masr_work(cfg, s, m.w_nz, lor, calls, operand), table))
+        codebook, wide = EieConfig(pes=lanes), EieConfig(pes=lanes, weight_index_bits=value_bits, codebook=False)
+        ours = eie_counts(codebook, m.w_nz, m.v_nz)
+        own = ours if np.array_equal(m.w_mag_nz, m.w_nz) else eie_counts(codebook, m.w_mag_nz, m.v_nz)
+        # The 16-bit variant has the codebook variant's entries and cycles; its storage and energy differ.
+        for engine, ecfg, (matrix, es) in (("eie", codebook, ours), ("eie_16bit", wide, ours), ("eie_magnitude", codebook, own)):
+            r = out[engine]
+            r["cycles"] += es.cycles
+            r["issued"] += es.issued
+            r["pairs"] += es.pairs
+            r["weight_bits"] += matrix.storage(ecfg, value_bits).total
+            add_energy(r, energy(eie_work(ecfg, es, matrix, value_bits, act_bits, accum_bits, operand), table))
+            if engine in detail:
+                d = detail[engine]
+                d["busiest"] += es.busiest_pe
+                d["idlest"] += es.idlest_pe
+                d["stalls"] += es.broadcast_stalls
+                d["broadcasts"] += es.broadcasts
+                d["padding"] += int(matrix.entries.sum() - matrix.nnz.sum())
+                d["nnz"] += int(matrix.nnz.sum())
     n = w.inferences
-    for r in out.values():
+    for layer in w.layers:  # the layers' activation writes (and MASR's merge reads)
+        masr_writes, eie_writes = energy(masr_layer_work(layer.sequences, n), table), energy(eie_layer_work(layer.sequences, n), table)
+        for e in ENGINES:
+            add_energy(out[e], eie_writes if e.startswith("eie") else masr_writes)
+    act = activation_storage(w)
+    for e, r in out.items():
         ideal = -(-r["pairs"] // lanes)
         r.update(
             cycles=r["cycles"] / n,
@@ -329,6 +497,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
             utilisation=ideal / r["cycles"] if r["cycles"] else 1.0,
             energy_nj=r["energy_pj"] / n / 1000,
             energy_by={k: v / n / 1000 for k, v in r["energy_by"].items()},
+            activation_bits=act["eie_worst"] if e.startswith("eie") else act["masr_worst"],
         )
     masr = out["masr"]
     ratios = {
@@ -337,24 +506,43 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
             "energy": out[e]["energy_nj"] / masr["energy_nj"],
             "storage": out[e]["weight_bits"] / masr["weight_bits"],
         }
-        for e in ENGINES
-        if e != "masr"
+        for e in ("dense", "weight_sparse", "eie")
+    }
+    area = lambda e, masr_act: (out[e]["weight_bits"] + act["eie_worst"]) / (masr["weight_bits"] + masr_act)  # noqa: E731
+    against = {
+        e: {
+            "performance": out[e]["cycles"] / masr["cycles"],
+            "energy": out[e]["energy_nj"] / masr["energy_nj"],
+            "area": area(e, act["masr_worst"]),  # weights + activations, MASR as the hardware holds them today
+            "weights": out[e]["weight_bits"] / masr["weight_bits"],
+            "area_compact_worst": area(e, act["compact_worst"]),  # planned, not yet in the hardware
+            "area_compact_mean": (out[e]["weight_bits"] + act["eie_mean"]) / (masr["weight_bits"] + act["compact_mean"]),
+        }
+        for e in EIE_VARIANTS
     }
     nnz = sum(int(m.w_nz.sum()) for m in w.matrices)
+    eie_detail = {
+        v: {
+            "broadcasts": d["broadcasts"] / n,
+            "broadcast_stalls": d["stalls"] / n,
+            "busiest_pe_entries": d["busiest"] / n,
+            "idlest_pe_entries": d["idlest"] / n,
+            "padding_entries": d["padding"],
+            "nnz": d["nnz"],
+            "pe_imbalance": d["busiest"] / max(1, out[v]["issued"] * n / lanes),
+        }
+        for v, d in detail.items()
+    }
     return {
         "lanes": lanes,
         "engines": out,
         "masr_over": ratios,
+        "against_eie": against,
+        "activation_storage": act,
         "csc16_bits": csc16,
-        "eie": {
-            "broadcasts": broadcasts / n,
-            "broadcast_stalls": stalls / n,
-            "busiest_pe_entries": busiest / n,
-            "idlest_pe_entries": idlest / n,
-            "padding_entries": padding,
-            "nnz": nnz,
-            "pe_imbalance": busiest / max(1, out["eie"]["issued"] * n / lanes),
-        },
+        "nnz": nnz,
+        "eie": eie_detail["eie"],
+        "eie_magnitude": eie_detail["eie_magnitude"],
     }
 
 
@@ -363,6 +551,19 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
 
 def fmt_bits(bits: float) -> str:
     return f"{bits / 1e6:.2f}M" if bits >= 1e5 else f"{bits / 1e3:.1f}k"
+
+
+def format_storage(act: dict) -> list:
+    return [
+        "    activation storage per model (every BiGRU layer's input sequence + both directions' states; worst = allocation for max frames,"
+        " mean = the measured sequences):",
+        f"      EIE, dense values                       worst {fmt_bits(act['eie_worst']):>8}   mean {fmt_bits(act['eie_mean']):>8}"
+        f"   ({act['eie_mean_values']:,.0f} values)",
+        f"      MASR today, dense + hf/hb sequences     worst {fmt_bits(act['masr_worst']):>8}   mean {fmt_bits(act['masr_mean']):>8}",
+        f"      MASR compact (planned, not yet in the hardware): bitmask + packed non-zeros"
+        f"   worst {fmt_bits(act['compact_worst'])}   mean {fmt_bits(act['compact_mean'])}"
+        f"   ({act['compact_mean_values']:,.0f} non-zero values + {act['compact_mean_mask_words']:,.0f} mask words)",
+    ]
 
 
 def format_workload(w: Workload, results: list) -> str:
@@ -379,28 +580,38 @@ def format_workload(w: Workload, results: list) -> str:
     nnz = sum(int(m.w_nz.sum()) for m in w.matrices)
     size = sum(m.w_nz.size for m in w.matrices)
     lines.append(f"    weights: {nnz:,} non-zero of {size:,} in the recurrent layers ({nnz / size:.1%})")
+    if w.pruning:
+        lines.append(f"    {w.pruning}")
+    if results and w.layers:
+        lines += format_storage(results[0]["activation_storage"])
     head = (
-        f"    {'lanes':>5} {'engine':<14} {'cycles/inf':>11} {'util':>6} {'weight bits':>11} {'energy nJ':>10}"
-        f"   {'MASR over it: perf':>18} {'energy':>7} {'storage':>7}"
+        f"    {'lanes':>5} {'engine':<14} {'cycles/inf':>11} {'util':>6} {'weight bits':>11} {'act bits':>9} {'energy nJ':>10}"
+        f"   {'MASR over it: perf':>18} {'energy':>7} {'weights':>7} {'w+act':>7}"
     )
     lines += [head, "    " + "-" * (len(head) - 4)]
     for r in results:
         for e in ENGINES:
             x = r["engines"][e]
-            ratio = r["masr_over"].get(e)
-            tail = "" if ratio is None else f"   {ratio['performance']:>17.2f}x {ratio['energy']:>6.2f}x {ratio['storage']:>6.2f}x"
+            tail = ""
+            if e in r["against_eie"]:
+                o = r["against_eie"][e]
+                tail = f"   {o['performance']:>17.2f}x {o['energy']:>6.2f}x {o['weights']:>6.2f}x {o['area']:>6.2f}x"
+            elif e in r["masr_over"]:
+                o = r["masr_over"][e]
+                tail = f"   {o['performance']:>17.2f}x {o['energy']:>6.2f}x {o['storage']:>6.2f}x"
             lines.append(
                 f"    {r['lanes']:>5} {e:<14} {x['cycles']:>11,.0f} {x['utilisation']:>6.1%} "
-                f"{fmt_bits(x['weight_bits']):>11} {x['energy_nj']:>10.1f}{tail}"
+                f"{fmt_bits(x['weight_bits']):>11} {fmt_bits(x['activation_bits']):>9} {x['energy_nj']:>10.1f}{tail}"
             )
-        q = r["eie"]
-        lines.append(
-            f"    {'':>5} EIE detail: {q['broadcasts']:,.0f} broadcasts/inf, {q['broadcast_stalls']:,.0f} stall cycles, "
-            f"busiest PE {q['busiest_pe_entries']:,.0f} entries vs mean {r['engines']['eie']['issued'] / r['lanes']:,.0f} "
-            f"({q['pe_imbalance']:.2f}x); padding entries {q['padding_entries']:,} "
-            f"({q['padding_entries'] / max(1, q['nnz']):.1%} of nnz); CSC at 16-bit values {fmt_bits(r['csc16_bits'])}"
-        )
-        for e in ("masr", "eie"):
+        for v in ("eie", "eie_magnitude"):
+            q = r[v]
+            lines.append(
+                f"    {'':>5} {v} detail: {q['broadcasts']:,.0f} broadcasts/inf, {q['broadcast_stalls']:,.0f} stall cycles, "
+                f"busiest PE {q['busiest_pe_entries']:,.0f} entries vs mean {r['engines'][v]['issued'] / r['lanes']:,.0f} "
+                f"({q['pe_imbalance']:.2f}x); padding entries {q['padding_entries']:,} ({q['padding_entries'] / max(1, q['nnz']):.1%} of nnz)"
+            )
+        lines.append(f"    {'':>5} CSC at 16-bit values (bitmask.storage_bits' csc, narrow pointers): {fmt_bits(r['csc16_bits'])}")
+        for e in ("masr", "eie", "eie_16bit", "eie_magnitude"):
             by = r["engines"][e]["energy_by"]
             lines.append(f"    {'':>5} {e} energy nJ: " + ", ".join(f"{k} {v:,.1f}" for k, v in by.items() if v))
     return "\n".join(lines)
@@ -408,26 +619,40 @@ def format_workload(w: Workload, results: list) -> str:
 
 def format_summary(all_results: dict) -> str:
     p = PAPER
-    head = (
-        f"{'model':<11} {'lanes':>5}  {'MASR over EIE: perf':>19} {'energy':>7} {'storage':>7}   "
-        f"{'over weight_sparse':>18} {'over dense':>17}   {'MASR util':>9} {'EIE util':>8}"
-    )
+    names = ("EIE 4-bit codebook", "EIE 16-bit weights", "EIE magnitude-pruned")
+    groups = "".join(f" {name:<21}" for name in names)
+    head = f"{'model':<11} {'lanes':>5}" + f" {'perf':>7}{'energy':>7}{'area':>7}" * 3 + f"   {'MASR util':>9} {'EIE util':>8}"
     lines = [
-        "headline: MASR's ratio at equal MACs (perf = cycles ratio; energy; storage = weight bits ratio)",
+        "headline: MASR over each EIE variant at equal MACs: perf = EIE cycles / MASR cycles; energy = EIE nJ / MASR nJ;",
+        "area = (EIE weight + activation bits) / (MASR weight + activation bits), MASR's activations as its hardware holds them today",
         f"paper (Gupta et al., PACT 2019), MASR over EIE: {p['performance']}x performance, {p['energy']:.0f}x energy, {p['area']:.0f}x area",
+        f"{'':<17}{groups}".rstrip(),
         head,
         "-" * len(head),
     ]
     for name, results in all_results.items():
         for r in results:
-            o = r["masr_over"]
+            cells = "".join(f" {o['performance']:>6.2f}x{o['energy']:>6.2f}x{o['area']:>6.2f}x" for o in (r["against_eie"][v] for v in EIE_VARIANTS))
             lines.append(
-                f"{name:<11} {r['lanes']:>5}  {o['eie']['performance']:>18.2f}x {o['eie']['energy']:>6.2f}x "
-                f"{o['eie']['storage']:>6.2f}x   {o['weight_sparse']['performance']:>8.2f}x /{o['weight_sparse']['energy']:>6.2f}x E "
-                f"{o['dense']['performance']:>7.2f}x /{o['dense']['energy']:>6.2f}x E   "
-                f"{r['engines']['masr']['utilisation']:>9.1%} {r['engines']['eie']['utilisation']:>8.1%}"
+                f"{name:<11} {r['lanes']:>5}{cells}   {r['engines']['masr']['utilisation']:>9.1%} {r['engines']['eie']['utilisation']:>8.1%}"
             )
-    lines.append(f"{'paper':<11} {'':>5}  {p['performance']:>18.2f}x {p['energy']:>6.2f}x {p['area']:>6.2f}x (area)")
+    lines.append(f"{'paper':<11} {'':>5} {p['performance']:>6.2f}x{p['energy']:>6.2f}x{p['area']:>6.2f}x  (against EIE as published)")
+    head2 = f"{'model':<11} {'lanes':>5}" + f" {'weights':>8}{'today':>7}{'c.worst':>8}{'c.mean':>7}" * 3
+    lines += [
+        "",
+        "storage ratios, EIE over MASR: weights only; weights + activations with MASR as today; and with MASR's compact activation",
+        "store (planned, not yet in the hardware), allocated for the worst case (c.worst) or holding the measured mean (c.mean)",
+        (f"{'':<17}" + "".join(f" {name:<30}" for name in names)).rstrip(),
+        head2,
+        "-" * len(head2),
+    ]
+    for name, results in all_results.items():
+        for r in results:
+            cells = "".join(
+                f" {o['weights']:>7.2f}x{o['area']:>6.2f}x{o['area_compact_worst']:>7.2f}x{o['area_compact_mean']:>6.2f}x"
+                for o in (r["against_eie"][v] for v in EIE_VARIANTS)
+            )
+            lines.append(f"{name:<11} {r['lanes']:>5}{cells}")
     return "\n".join(lines)
 
 

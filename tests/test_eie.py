@@ -1,12 +1,13 @@
 """The EIE model: hand-worked cycle counts, padding, skipped zeros, the recurrence against a
-cycle-by-cycle simulator, and its storage against bitmask.storage_bits' CSC count."""
+cycle-by-cycle simulator, its storage against bitmask.storage_bits' CSC count, EIE at 16-bit
+weights, and the storage of activation sequences (dense and compact)."""
 
 from collections import deque
 
 import numpy as np
 import pytest
 
-from masr_hls.analysis.eie import PIPELINE_DEPTH, EieConfig, EieMatrix, eie_stats, eie_stats_over_calls
+from masr_hls.analysis.eie import PIPELINE_DEPTH, EieConfig, EieMatrix, eie_stats, eie_stats_over_calls, sequence_storage
 from masr_hls.numerics.bitmask import storage_bits
 
 
@@ -183,3 +184,76 @@ def test_storage_matches_bitmask_csc(pes, density):
     assert csc == st.weight_bits + st.index_bits + narrow_pointers
     assert st.pointer_bits == pes * 41 * 16
     assert st.weight_bits == st.index_bits == 4 * int(st.entries_per_pe.sum())
+
+
+# --------------------------------------------------------------------------- EIE at equal precision
+
+
+def test_16bit_storage_without_codebook():
+    # Rows 0 and 17 of one column on one PE: 3 entries (one padding) of 16 + 4 bits and 2 pointers of 16 bits,
+    # and no codebook table: 3 x 20 + 32 = 92 bits.
+    w = matrix(18, 1, [(0, 0), (17, 0)])
+    wide = EieConfig(pes=1, weight_index_bits=16, codebook=False)
+    st = EieMatrix.encode(w, wide).storage(wide, value_bits=16)
+    assert (st.weight_bits, st.index_bits, st.pointer_bits, st.codebook_bits, st.total) == (48, 12, 32, 0, 92)
+    # With the codebook: 3 x (4 + 4) + 32 as before, plus its table of 16 values of 16 bits when the width is given.
+    cb = EieConfig(pes=1)
+    assert EieMatrix.encode(w, cb).storage(cb).total == 56
+    assert EieMatrix.encode(w, cb).storage(cb, value_bits=16).total == 56 + 16 * 16
+
+
+def test_16bit_storage_per_pe():
+    # 2 PEs, 6 rows x 2 columns, 4 non-zeros, no padding: 4 entries x (16 + 4) + 2 PEs x 3 pointers x 16.
+    w = matrix(6, 2, [(0, 0), (3, 0), (4, 1), (5, 1)])
+    wide = EieConfig(pes=2, weight_index_bits=16, codebook=False)
+    st = EieMatrix.encode(w, wide).storage(wide, value_bits=16)
+    assert st.entries_per_pe.tolist() == [2, 2]
+    assert st.total == 4 * (16 + 4) + 2 * 3 * 16
+
+
+def test_16bit_weights_do_not_change_cycles():
+    rng = np.random.default_rng(5)
+    w = rng.random((50, 20)) < 0.1
+    v = rng.random((4, 20)) < 0.5
+    a = eie_stats_over_calls(EieConfig(pes=4), w, v)
+    b = eie_stats_over_calls(EieConfig(pes=4, weight_index_bits=16, codebook=False), w, v)
+    assert {k: getattr(a, k) for k in a._SUMMED} == {k: getattr(b, k) for k in b._SUMMED}
+
+
+def test_codebook_flag_is_checked():
+    with pytest.raises(ValueError, match="codebook"):
+        EieConfig(pes=4, codebook="no")
+
+
+# --------------------------------------------------------------------------- activation storage
+
+
+def test_sequence_storage_by_hand():
+    # 2 sequences of 3 frames x 40 values (2 mask words of 32 bits per frame), 16-bit values.
+    nz = np.zeros((2, 3, 40), bool)
+    nz[0, 0, :5] = True  # sequence 0: 5 + 0 + 40 non-zeros
+    nz[0, 2, :] = True
+    nz[1, 1, 10:13] = True  # sequence 1: 0 + 3 + 0
+    s = sequence_storage(nz, 16)
+    assert s.dense_worst_bits == 3 * 40 * 16 == 1920
+    assert (s.dense_mean_bits, s.dense_mean_values) == (1920, 120)
+    assert s.compact_worst_bits == 3 * (2 * 32 + 40 * 16) == 2112
+    # sequence 0: 6 mask words + 45 values; sequence 1: 6 mask words + 3 values.
+    assert s.compact_mean_bits == ((6 * 32 + 45 * 16) + (6 * 32 + 3 * 16)) / 2 == 576
+    assert (s.compact_mean_values, s.compact_mean_mask_words) == (24, 6)
+
+
+def test_sequence_storage_lengths_and_allocation():
+    # The same sequences, sequence 1 only 1 frame long (its non-zeros at frame 1 are not held), buffers for 5 frames.
+    nz = np.zeros((2, 3, 40), bool)
+    nz[0, 0, :5] = True
+    nz[0, 2, :] = True
+    nz[1, 1, 10:13] = True
+    s = sequence_storage(nz, 8, frames=[3, 1], max_frames=5)
+    assert (s.dense_worst_bits, s.compact_worst_bits) == (5 * 40 * 8, 5 * (64 + 40 * 8))
+    assert (s.dense_mean_values, s.dense_mean_bits) == (2 * 40, 2 * 40 * 8)  # 2 frames on average
+    assert s.compact_mean_bits == ((6 * 32 + 45 * 8) + (2 * 32 + 0)) / 2
+    with pytest.raises(ValueError, match="frames"):
+        sequence_storage(nz, 8, frames=[4, 1])
+    with pytest.raises(ValueError, match="sequences"):
+        sequence_storage(nz[0], 8)

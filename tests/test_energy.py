@@ -1,5 +1,5 @@
-"""Energy per MxV: access counts on a hand-worked case, the scaling rules on the bundled table,
-replacement tables and clear errors for bad ones."""
+"""Energy per MxV: access counts on a hand-worked case (with the operand's reads and the layers'
+activation writes), the scaling rules on the bundled table, replacement tables and clear errors for bad ones."""
 
 import math
 
@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 
 from masr_hls.analysis.eie import EieConfig, EieMatrix, eie_stats
-from masr_hls.analysis.energy import EnergyTableError, eie_work, energy, load_table, masr_work
+from masr_hls.analysis.energy import (
+    EnergyTableError,
+    LayerSequences,
+    Operand,
+    eie_layer_work,
+    eie_work,
+    energy,
+    load_table,
+    masr_layer_work,
+    masr_work,
+)
 from masr_hls.reference.mxv import MxvConfig, mxv_stats
 
 # y = W v with W = [[1, 0, 1], [0, 1, 0]] and v = [1, 1, 0]: non-zero pairs (0, 0) and (1, 1).
@@ -32,9 +42,9 @@ def simple(tmp_path):
     return load_table(path)
 
 
-def masr(mode):
+def masr(mode, operand=None):
     cfg = MxvConfig(3, 2, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<32,12>", mode=mode)
-    return masr_work(cfg, mxv_stats(cfg, W, V, LANES), W, LANES)
+    return masr_work(cfg, mxv_stats(cfg, W, V, LANES), W, LANES, operand=operand)
 
 
 def test_masr_counts_by_hand():
@@ -74,6 +84,56 @@ def test_energy_by_hand(simple):
     m = EieMatrix.encode(W, cfg)
     eie = energy(eie_work(cfg, eie_stats(cfg, W, V, m), m), simple)
     assert eie.pj == {"mac": 10, "weight": 40, "index": 8, "pointer": 64, "activation": 120, "accumulator": 128}
+
+
+# v is held in an array of 48 bytes (say a sequence of 8 frames of 3 values of 16 bits); it has 2 non-zeros.
+OPERAND = Operand(array_bytes=48, nonzeros=2)
+
+
+def test_masr_operand_by_hand(simple):
+    # One call: the 3 values of v read from where they are held; masr's encoder writes the 2 non-zeros and the
+    # 1 activation-mask word into the engine's copy.  Activation: 2 pair reads + 3 + 2; index: 4 + 1.
+    m = masr("masr", OPERAND)
+    assert [m.count(c) for c in ("activation", "index")] == [2 + 3 + 2, 4 + 1]
+    e = energy(m, simple)
+    assert (e.pj["activation"], e.pj["index"]) == ((2 + 3 + 2) * 16, (4 + 1) * 32)
+    assert e.total == 266 + (3 + 2) * 16 + 32
+    d = masr("dense", OPERAND)  # no encoder: the 3 values written as they are
+    assert d.count("activation") == 6 + 3 + 3 and d.count("index") == 0
+
+
+def test_eie_operand_by_hand(simple):
+    # One call: 3 reads from where v is held and 3 writes into the PE's source register file, beside the
+    # 3 LNZD reads and 4 queue accesses counted before.
+    cfg = EieConfig(pes=1)
+    m = EieMatrix.encode(W, cfg)
+    e = eie_work(cfg, eie_stats(cfg, W, V, m), m, operand=OPERAND)
+    assert e.count("activation") == 3 + 4 + 3 + 3
+    assert energy(e, simple).pj["activation"] == 120 + 6 * 16
+
+
+def test_eie_16bit_weights_by_hand(simple):
+    # Without a codebook an entry's 16-bit weight is read from the matrix SRAM and nothing else: 2 x 16 bits.
+    cfg = EieConfig(pes=1, weight_index_bits=16, codebook=False)
+    m = EieMatrix.encode(W, cfg)
+    e = eie_work(cfg, eie_stats(cfg, W, V, m), m)
+    assert e.count("weight") == 2
+    assert energy(e, simple).pj == {"mac": 10, "weight": 32, "index": 8, "pointer": 64, "activation": 120, "accumulator": 128}
+
+
+def test_layer_writes_by_hand(simple):
+    # 2 inferences of 3 frames, 2 units per direction, 16-bit states, 8-bit outputs: 2 x 3 x 2 x 2 = 24 state values.
+    seq = LayerSequences(frames=3, max_frames=4, units=2, state_bits=16, out_bits=8, return_sequences=True)
+    m = masr_layer_work(seq, inferences=2)
+    assert [a.count for a in m.accesses] == [24, 24, 24, 24]  # state register, hf / hb, merge reads, layer output
+    assert m.macs == 0 and m.count("activation") == 96
+    assert energy(m, simple).pj == {"mac": 0, "weight": 0, "index": 0, "pointer": 0, "activation": 24 * 16 * 3 + 24 * 8, "accumulator": 0}
+    e = eie_layer_work(seq, inferences=2)  # the state, then the output sequence
+    assert [a.count for a in e.accesses] == [24, 24]
+    assert energy(e, simple).total == 24 * 16 + 24 * 8
+    last = LayerSequences(frames=3, max_frames=4, units=2, state_bits=16, out_bits=8, return_sequences=False)
+    assert [a.count for a in masr_layer_work(last, 2).accesses] == [24, 24, 8, 8]  # the merge takes one frame
+    assert [a.count for a in eie_layer_work(last, 2).accesses] == [24]  # the final states are the state
 
 
 def test_bundled_table_and_scaling():

@@ -1,4 +1,5 @@
-"""EIE, the comparison point for MASR: its weight storage and cycle count for y = W v.
+"""EIE, the comparison point for MASR: its weight storage and cycle count for y = W v, and the
+activation storage of a layer's sequence (dense, as EIE holds it, or compact, bitmask + packed).
 
 EIE (Han, Liu, Mao, Pu, Pedram, Horowitz, Dally, "EIE: Efficient Inference
 Engine on Compressed Deep Neural Network", ISCA 2016) is modelled as the paper
@@ -36,6 +37,15 @@ A queue of depth D has room for activation k once activation k-D has left it (a 
 and a push may share a cycle).  A column with no entries in a PE still costs that PE
 its pointer read, one cycle, because the pointer read unit reads one column per cycle.
 The call takes max_p f_{p,K-1} plus PIPELINE_DEPTH cycles.
+
+Weights at equal precision: ``EieConfig(codebook=False, weight_index_bits=16)`` is EIE without weight
+sharing; an entry holds the 16-bit weight itself beside its relative row index, and no codebook is
+read.  Cycles are unchanged (one entry per cycle either way); storage and energy change.
+
+Activation storage (``sequence_storage``): EIE keeps activations as dense values (source and
+destination activation register files, spilled to SRAM), so a layer's input sequence of T frames of
+n values takes T x n values whatever their zeros.  The compact alternative, a bitmask + packed
+non-zero store, takes per frame ceil(n / 32) mask words of 32 bits plus the non-zero values.
 """
 
 from __future__ import annotations
@@ -43,6 +53,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from masr_hls.numerics.bitmask import MASK_BITS, n_words
 
 PIPELINE_DEPTH = 4  # LNZD, pointer read, weight decode + multiply, accumulate (the entry read is counted per entry)
 
@@ -53,11 +65,14 @@ class EieConfig:
 
     pes: int
     queue_depth: int = 8
-    weight_index_bits: int = 4  # codebook index stored per entry (16 shared weights)
+    weight_index_bits: int = 4  # weight field of an entry: a codebook index (16 shared weights), or the value itself without codebook
     row_index_bits: int = 4  # relative row index per entry: gaps up to 2**4 - 1 zeros
     pointer_bits: int = 16
+    codebook: bool = True  # weight sharing (the paper's); False: each entry stores its weight at weight_index_bits
 
     def __post_init__(self):
+        if not isinstance(self.codebook, (bool, np.bool_)):
+            raise ValueError(f"EieConfig.codebook must be True or False, got {self.codebook!r}")
         for name in ("pes", "queue_depth", "weight_index_bits", "row_index_bits", "pointer_bits"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -73,14 +88,15 @@ class EieConfig:
 class EieStorage:
     """Weight memory in bits, split as EIE's SRAMs hold it."""
 
-    weight_bits: int  # codebook indices, one per entry (padding included)
+    weight_bits: int  # weight fields (codebook indices, or values without codebook), one per entry (padding included)
     index_bits: int  # relative row indices, one per entry
     pointer_bits: int  # column pointers, (n_cols + 1) per PE
     entries_per_pe: np.ndarray  # (pes,) stored entries, padding included
+    codebook_bits: int = 0  # the matrix's table of shared weights (counted when its value width is given)
 
     @property
     def total(self) -> int:
-        return self.weight_bits + self.index_bits + self.pointer_bits
+        return self.weight_bits + self.index_bits + self.pointer_bits + self.codebook_bits
 
 
 @dataclass(frozen=True)
@@ -114,17 +130,23 @@ class EieMatrix:
         entries = nnz + np.bincount(group, weights=padding, minlength=size).astype(np.int64).reshape(p, n_cols)
         return cls(n_rows, n_cols, p, nnz.astype(np.int64), entries)
 
-    def storage(self, cfg: EieConfig) -> EieStorage:
+    def storage(self, cfg: EieConfig, value_bits: int | None = None) -> EieStorage:
         """EIE's weight memory.  masr_hls.numerics.bitmask.storage_bits' "csc" figure counts the same
         entries (for rows interleaved as here) but sizes each PE's pointers to what it needs instead of
-        EIE's 16 bits; tests/test_eie.py checks the relation."""
+        EIE's 16 bits; tests/test_eie.py checks the relation.
+
+        ``value_bits``: the width of a decoded weight; with a codebook its table of 2**weight_index_bits
+        values is then counted once for the matrix (the per-PE decoder registers loaded from it are not).
+        Without a codebook there is no table."""
         per_pe = self.entries.sum(axis=1)
         total = int(per_pe.sum())
+        table = 2**cfg.weight_index_bits * value_bits if (cfg.codebook and value_bits is not None) else 0
         return EieStorage(
             weight_bits=total * cfg.weight_index_bits,
             index_bits=total * cfg.row_index_bits,
             pointer_bits=self.pes * (self.n_cols + 1) * cfg.pointer_bits,
             entries_per_pe=per_pe,
+            codebook_bits=table,
         )
 
 
@@ -232,3 +254,56 @@ def eie_stats(cfg: EieConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, matr
     if v.ndim != 1:
         raise ValueError(f"one activation vector must be 1-D, got shape {v.shape}")
     return eie_stats_over_calls(cfg, w_nonzero, v[None, :], matrix)
+
+
+# --------------------------------------------------------------------------- activation storage of a sequence
+
+
+@dataclass(frozen=True)
+class SequenceStorage:
+    """Bits to hold one sequence of frames x n values, dense and compact; words are value slots.
+
+    ``*_worst``: the allocation, sized for ``max_frames`` frames with every value non-zero.
+    ``*_mean``: what the measured sequences actually occupy, averaged over them."""
+
+    max_frames: int
+    n: int
+    value_bits: int
+    dense_worst_bits: int  # max_frames x n x value_bits
+    dense_mean_bits: float  # mean frames used x n x value_bits
+    dense_mean_values: float  # mean frames used x n
+    compact_worst_bits: int  # max_frames x (ceil(n / 32) x 32 + n x value_bits)
+    compact_mean_bits: float  # mean over sequences of sum over used frames of (mask words x 32 + non-zeros x value_bits)
+    compact_mean_values: float  # mean non-zero values held
+    compact_mean_mask_words: float  # mean 32-bit mask words held
+
+
+def sequence_storage(nonzero: np.ndarray, value_bits: int, frames: np.ndarray | None = None, max_frames: int | None = None) -> SequenceStorage:
+    """The storage of sequences whose non-zero pattern is ``nonzero`` (sequences, frames, n).
+
+    ``frames``: the frames each sequence really has (default: all of them); frames beyond are not
+    held.  ``max_frames``: the frames the buffer is allocated for (default: the array's)."""
+    nz = np.asarray(nonzero) != 0
+    if nz.ndim != 3:
+        raise ValueError(f"sequences must be (sequences, frames, n), got shape {nz.shape}")
+    count, t_max, n = nz.shape
+    max_frames = t_max if max_frames is None else int(max_frames)
+    used = np.full(count, t_max, np.int64) if frames is None else np.asarray(frames, np.int64)
+    if used.shape != (count,) or (used < 0).any() or (used > t_max).any() or max_frames < t_max:
+        raise ValueError(f"frames {used.tolist()} must be one count per sequence in 0..{t_max} <= max_frames {max_frames}")
+    live = np.arange(t_max)[None, :] < used[:, None]  # (sequences, frames)
+    values = (nz & live[:, :, None]).sum(axis=(1, 2))  # non-zeros held per sequence
+    mask_words = n_words(n) * used
+    mean = lambda a: float(np.mean(a)) if count else 0.0  # noqa: E731
+    return SequenceStorage(
+        max_frames=max_frames,
+        n=n,
+        value_bits=value_bits,
+        dense_worst_bits=max_frames * n * value_bits,
+        dense_mean_bits=mean(used) * n * value_bits,
+        dense_mean_values=mean(used) * n,
+        compact_worst_bits=max_frames * (n_words(n) * MASK_BITS + n * value_bits),
+        compact_mean_bits=mean(mask_words * MASK_BITS + values * value_bits),
+        compact_mean_values=mean(values),
+        compact_mean_mask_words=mean(mask_words),
+    )

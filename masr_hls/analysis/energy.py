@@ -1,4 +1,4 @@
-"""Energy of one y = W v on the four engines: counts of accesses times energy per access.
+"""Energy of y = W v on the four engines, and of a layer's activation traffic: counts of accesses times energy per access.
 
 Why: MASR claims to be more energy-efficient than EIE; cycles alone do not show it, since
 the two read different amounts of metadata (bitmasks against indices and pointers).
@@ -26,16 +26,34 @@ dense / weight_sparse / masr (masr_hls.reference.mxv; L lanes, R rows, N inputs,
   masr also reads the activation-mask word it ANDs with each of them.
 - activation: one activation value read per issued pair.
 - accumulator: the back end sums a row in registers and writes it once: R writes.
+- with ``operand`` (where the input vector is held between calls): N reads of the operand per call from
+  that array (the layer's input sequence for a kernel engine, the state register for a recurrent one),
+  then the engine's own copy: masr's encoder writes the non-zero values and the Wd activation-mask
+  words; dense and weight_sparse write the N values.
 
 eie (masr_hls.analysis.eie; P PEs, K non-zero activations):
 - MACs: the issued entries (padding included).
 - weight: a 4-bit codebook index per entry from the PE's sparse-matrix SRAM, then its
-  16-entry codebook read.
+  16-entry codebook read; without a codebook (``EieConfig(codebook=False)``) the weight value
+  itself, read from the same SRAM, and no table.
 - index: a 4-bit relative row index per entry, from the same SRAM.
 - pointer: two column pointers per PE per broadcast (two banks of (N + 1) / 2 pointers).
 - activation: the LNZD reads every source activation (each PE holds N / P of them); each
   broadcast is pushed to and popped from every PE's queue (value and column index).
 - accumulator: a read-modify-write of the destination register per entry.
+- with ``operand``: N reads of the operand per call from where it is held, and N writes into the PEs'
+  source activation register files (N / P values each).
+
+A layer's activation writes (``masr_layer_work``, ``eie_layer_work``; ``LayerSequences``, per
+Bidirectional layer, U units per direction, T frames):
+- masr, as templates/masr/rnn_layer.h does it today: every step of every direction writes its U
+  states into the state register and into that direction's state sequence (hf / hb, T_max x U, held
+  whole); the merge pass reads both halves of every output frame and writes the layer's output
+  array (T_max x 2U, the next layer's input sequence).
+- eie: every step of every direction writes its U results into the state (destination register
+  file, the next step's source) and, when the layer returns sequences, into the output sequence.
+Array sizes are the whole array's (a partitioned array's banks are smaller; both engines are charged
+alike).
 """
 
 from __future__ import annotations
@@ -137,6 +155,31 @@ class Access:
 
 
 @dataclass(frozen=True)
+class Operand:
+    """Where an engine's input vector is held between calls, and its non-zeros over the calls counted."""
+
+    array_bytes: float  # the array the operand is read from: a layer's input sequence, or a state register
+    nonzeros: int  # non-zero values over every call counted (what masr's encoder writes)
+
+
+@dataclass(frozen=True)
+class LayerSequences:
+    """A Bidirectional layer's sequence buffers: what its activation writes touch."""
+
+    frames: int  # frames processed per inference
+    max_frames: int  # frames the sequence arrays are allocated for
+    units: int  # per direction
+    state_bits: int
+    out_bits: int  # the layer's output (merge) type
+    return_sequences: bool = True
+    directions: int = 2
+
+    @property
+    def out_frames(self) -> int:
+        return self.frames if self.return_sequences else 1
+
+
+@dataclass(frozen=True)
 class EngineWork:
     """What one engine does for the calls counted: MACs and memory accesses."""
 
@@ -169,8 +212,11 @@ def energy(work: EngineWork, table: EnergyTable | None = None) -> Energy:
     return Energy(work.engine, pj)
 
 
-def masr_work(cfg: MxvConfig, stats: MxvStats, w_nonzero: np.ndarray, lane_of_row: np.ndarray, calls: int = 1) -> EngineWork:
-    """Accesses of the MASR engine in ``cfg.mode`` for ``calls`` calls whose totals are ``stats``."""
+def masr_work(
+    cfg: MxvConfig, stats: MxvStats, w_nonzero: np.ndarray, lane_of_row: np.ndarray, calls: int = 1, operand: Operand | None = None
+) -> EngineWork:
+    """Accesses of the MASR engine in ``cfg.mode`` for ``calls`` calls whose totals are ``stats``;
+    with ``operand``, also reading the input vector from where it is held and the engine's copy of it."""
     lane_of_row = np.asarray(lane_of_row, dtype=np.int64)
     rows, words = cfg.n_out, n_words(cfg.n_in)
     wb, ab, accb = cfg.weight_t.width, cfg.act_t.width, cfg.accum_t.width
@@ -187,23 +233,76 @@ def masr_work(cfg: MxvConfig, stats: MxvStats, w_nonzero: np.ndarray, lane_of_ro
         accesses.append(Access("index", "weight mask words", calls * rows * words, MASK_BITS, lane_rows * words * MASK_BITS / 8))
     if cfg.mode == "masr":
         accesses.append(Access("index", "activation mask words", calls * rows * words, MASK_BITS, words * MASK_BITS / 8))
+    if operand is not None:
+        accesses.append(Access("activation", "operand reads from the held sequence or state", calls * cfg.n_in, ab, operand.array_bytes))
+        if cfg.mode == "masr":
+            accesses.append(Access("activation", "encoded operand writes (non-zero values)", operand.nonzeros, ab, cfg.n_in * ab / 8))
+            accesses.append(Access("index", "activation mask word writes", calls * words, MASK_BITS, words * MASK_BITS / 8))
+        else:
+            accesses.append(Access("activation", "operand buffer writes", calls * cfg.n_in, ab, cfg.n_in * ab / 8))
     return EngineWork(cfg.mode, stats.issued, (wb, ab), accb, tuple(accesses))
 
 
-def eie_work(cfg: EieConfig, stats: EieStats, matrix: EieMatrix, weight_bits: int = 16, act_bits: int = 16, accum_bits: int = 32) -> EngineWork:
-    """Accesses of EIE for the calls counted in ``stats`` (weights decode to ``weight_bits``)."""
+def eie_work(
+    cfg: EieConfig,
+    stats: EieStats,
+    matrix: EieMatrix,
+    weight_bits: int = 16,
+    act_bits: int = 16,
+    accum_bits: int = 32,
+    operand: Operand | None = None,
+) -> EngineWork:
+    """Accesses of EIE for the calls counted in ``stats`` (weights decode to ``weight_bits``); with
+    ``operand``, also reading the input vector from where it is held into the PEs' register files."""
     entry_bits = cfg.weight_index_bits + cfg.row_index_bits
     matrix_bytes = max(int(matrix.entries.sum(axis=1).max()), 1) * entry_bits / 8
     column_bits = max(1, math.ceil(math.log2(matrix.n_cols)))
     queue_bits = act_bits + column_bits
     pe_rows = -(-matrix.n_rows // matrix.pes)
-    accesses = (
-        Access("weight", "codebook indices", stats.weight_reads, cfg.weight_index_bits, matrix_bytes),
-        Access("weight", "codebook lookups", stats.weight_reads, weight_bits, 2**cfg.weight_index_bits * weight_bits / 8),
+    if cfg.codebook:
+        weights = (
+            Access("weight", "codebook indices", stats.weight_reads, cfg.weight_index_bits, matrix_bytes),
+            Access("weight", "codebook lookups", stats.weight_reads, weight_bits, 2**cfg.weight_index_bits * weight_bits / 8),
+        )
+    else:
+        weights = (Access("weight", "weight values", stats.weight_reads, cfg.weight_index_bits, matrix_bytes),)
+    regfile_values = -(-matrix.n_cols // matrix.pes)
+    accesses = weights + (
         Access("index", "relative row indices", stats.index_reads, cfg.row_index_bits, matrix_bytes),
         Access("pointer", "column pointers", stats.pointer_reads, cfg.pointer_bits, (matrix.n_cols + 2) // 2 * cfg.pointer_bits / 8),
-        Access("activation", "LNZD source reads", stats.activation_reads, act_bits, -(-matrix.n_cols // matrix.pes) * act_bits / 8),
+        Access("activation", "LNZD source reads", stats.activation_reads, act_bits, regfile_values * act_bits / 8),
         Access("activation", "queue pushes and pops", 2 * stats.queue_writes, queue_bits, cfg.queue_depth * queue_bits / 8),
         Access("accumulator", "destination read-modify-writes", 2 * stats.accumulator_rmw, accum_bits, pe_rows * accum_bits / 8),
     )
+    if operand is not None:  # stats.activation_reads is calls x n_cols
+        accesses += (
+            Access("activation", "operand reads from the held sequence or state", stats.activation_reads, act_bits, operand.array_bytes),
+            Access("activation", "source register file writes", stats.activation_reads, act_bits, regfile_values * act_bits / 8),
+        )
     return EngineWork("eie", stats.issued, (weight_bits, act_bits), accum_bits, accesses)
+
+
+def masr_layer_work(layer: LayerSequences, inferences: int = 1) -> EngineWork:
+    """MASR's activation writes of one Bidirectional layer (and the merge's reads), as the hardware does them today."""
+    d, u, t, out = layer.directions, layer.units, layer.frames, layer.out_frames
+    sb, ob = layer.state_bits, layer.out_bits
+    steps = inferences * t * d * u
+    merged = inferences * out * d * u
+    accesses = (
+        Access("activation", "state register writes", steps, sb, u * sb / 8),
+        Access("activation", "state sequence writes (hf, hb)", steps, sb, layer.max_frames * u * sb / 8),
+        Access("activation", "merge reads of hf, hb", merged, sb, layer.max_frames * u * sb / 8),
+        Access("activation", "layer output writes", merged, ob, layer.max_frames * d * u * ob / 8),
+    )
+    return EngineWork("masr", 0, (1, 1), 1, accesses)
+
+
+def eie_layer_work(layer: LayerSequences, inferences: int = 1) -> EngineWork:
+    """EIE's activation writes of one Bidirectional layer: the state every step, the output sequence if the layer returns it."""
+    d, u, t = layer.directions, layer.units, layer.frames
+    sb, ob = layer.state_bits, layer.out_bits
+    steps = inferences * t * d * u
+    accesses = [Access("activation", "state writes (destination register file)", steps, sb, u * sb / 8)]
+    if layer.return_sequences:
+        accesses.append(Access("activation", "output sequence writes", steps, ob, layer.max_frames * d * u * ob / 8))
+    return EngineWork("eie", 0, (1, 1), 1, tuple(accesses))
