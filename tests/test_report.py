@@ -45,6 +45,12 @@ def test_report_matches_reference_counts(hw):
     assert figures["cycles_per_inference"] == sum(r.cycles for r in ref)
     assert 0.45 <= fwd["weight_density"] <= 0.55 and 0 < fwd["activation_density"] < 1
     assert fwd["storage_bits"]["bitmask"] < fwd["storage_bits"]["dense"]
+    # Each layer's input sequence: held dense today; compact would hold its mask words and non-zeros.
+    bi, head_input = figures["sequences"]
+    assert (bi["layer"], bi["n"], head_input["n"]) == ("bi", 6, hw.layers[0].n_out) and bi["balancing"].startswith("static")
+    x_raw = hw.quantize_input(x)
+    assert bi["dense"] == 8 * 6 * hw.input_t.width == bi["dense_worst"]
+    assert bi["compact"] == 8 * 32 + np.count_nonzero(x_raw) * hw.input_t.width < bi["compact_worst"]
     assert json.loads(report.to_json(figures))["layers"][2]["layer"] == "head"
     assert "one inference of 8 frames" in report.format_text(figures)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.analysis.eie import sequence_storage
 from masr_hls.numerics.bitmask import storage_bits
 from masr_hls.reference.mxv import ideal_cycles
 
@@ -109,6 +110,32 @@ def _head_row(layer, per_sample, frames: int) -> dict:
     }
 
 
+SEQUENCE_SAMPLES = 256  # samples whose layer inputs the reference records for the sequence storage figures
+
+
+def _sequence_rows(hw, x) -> list[dict]:
+    """Per layer: its input sequence's storage, as the hardware holds it (dense) and in compact form, from the
+    numpy reference's activations on the first SEQUENCE_SAMPLES samples."""
+    h, rows = hw.quantize_input(x[:SEQUENCE_SAMPLES]), []
+    in_t = hw.input_t
+    for layer in hw.layers:
+        s = sequence_storage(h != 0, in_t.width, max_frames=hw.max_frames)
+        rows.append(
+            {
+                "layer": layer.name,
+                "n": s.n,
+                "balancing": f"static, {layer.lane_assignment}",  # rows tied to lanes at conversion by this strategy
+                "dense": s.dense_mean_bits,
+                "dense_worst": s.dense_worst_bits,
+                "compact": s.compact_mean_bits,
+                "compact_worst": s.compact_worst_bits,
+            }
+        )
+        h, _ = layer.reference_batch(h)
+        in_t = layer.out_t
+    return rows
+
+
 def build_report(hw, x, samples: int | None = None, progress=None) -> dict:
     """Figures over the first ``samples`` samples of ``x`` (all by default), from the C simulation."""
     x = np.asarray(x)
@@ -143,6 +170,7 @@ def build_report(hw, x, samples: int | None = None, progress=None) -> dict:
         "us_per_inference": total * hw.clock_period / 1000,
         "cycles_per_frame": total / x.shape[1],
         "layers": rows,
+        "sequences": _sequence_rows(hw, x),
     }
 
 
@@ -168,6 +196,14 @@ def format_text(report: dict) -> str:
             f"{r['engine_cycles']:>9.0f} {_pct(r['utilisation']):>6} {_pct(r['lane_spread']):>6} "
             f"{b['dense']:>9} {b['bitmask']:>9} {b['csc']:>9}"
         )
+    if report.get("sequences"):
+        lines.append("activation storage of each layer's input sequence, bits: held dense (as built) and compact (mask + non-zeros)")
+        lines.append(f"{'layer':<22} {'n':>5} {'dense':>10} {'worst':>10} {'compact':>10} {'worst':>10}  lane balancing")
+        for r in report["sequences"]:
+            lines.append(
+                f"{r['layer']:<22} {r['n']:>5} {r['dense']:>10.0f} {r['dense_worst']:>10.0f} {r['compact']:>10.0f} "
+                f"{r['compact_worst']:>10.0f}  {r['balancing']}"
+            )
     lo, hi = report["cycles_range"]
     spread = f" (range {lo}..{hi})" if report["samples"] > 1 else ""
     lines.append(

@@ -71,7 +71,7 @@ INTERFACES = {  # the top function's x and y ports (frames and the block protoco
 }
 MODEL_KEYS = dict(
     LAYER_KEYS,
-    MaxFrames="frames the hardware holds (default: the model's input length)",
+    MaxFrames="frames the hardware holds (default: the model's input length; required when its input takes any number of frames)",
     Interface=f"the top function's input and output ports: one of {tuple(INTERFACES)} (default: array)",
 )
 # hls4ml's own keys, which its config utilities write and hls4ml users set; docs/config.md says what MASR does with each.

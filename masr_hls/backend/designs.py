@@ -148,6 +148,7 @@ class RecurrentDesign(LayerDesign):
 
     def __init__(self, spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: LayerSettings):
         self.name, self.spec = spec.name, spec
+        self.lane_assignment = settings.lane_assignment  # rows tied to lanes at conversion, by this strategy
         self.cell = _cell_config(spec, n_in, in_t, settings)
         self.weights = CellWeights.from_keras(self.cell, spec.kernel, spec.recurrent_kernel, spec.bias, settings.lane_assignment)
         self.return_sequences = spec.return_sequences
@@ -181,6 +182,7 @@ class BidirectionalDesign(LayerDesign):
 
     def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: LayerSettings):
         self.name, self.spec = spec.name, spec
+        self.lane_assignment = settings.lane_assignment  # rows tied to lanes at conversion, by this strategy
         self.fwd = _cell_config(spec.forward, n_in, in_t, settings)
         self.bwd = _cell_config(spec.backward, n_in, in_t, settings)
         strategy = settings.lane_assignment
@@ -226,6 +228,7 @@ class DenseDesign(LayerDesign):
 
     def __init__(self, spec: DenseSpec, n_in: int, in_t: FixedType, settings: LayerSettings, max_frames: int):
         self.name, self.spec = spec.name, spec
+        self.lane_assignment = settings.lane_assignment  # rows tied to lanes at conversion, by this strategy
         p = settings.precision
         softmax = spec.activation == "softmax"
         self.head = dh.DenseHeadConfig(
