@@ -6,6 +6,7 @@ import tarfile
 import keras
 import numpy as np
 import pytest
+from builders import chain
 
 import masr_hls
 from masr_hls.cli.main import main
@@ -18,13 +19,12 @@ L = keras.layers
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    keras.utils.set_random_seed(5)
-    model = keras.Sequential(
-        [
-            keras.Input((6, 4)),
-            L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), merge_mode="ave"),
-            L.Dense(3, activation="softmax"),
-        ],
+    model = chain(
+        6,
+        4,
+        L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), merge_mode="ave"),
+        L.Dense(3, activation="softmax"),
+        seed=5,
         name="tiny",
     )
     root = tmp_path_factory.mktemp("export")

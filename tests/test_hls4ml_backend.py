@@ -4,6 +4,7 @@ import hls4ml
 import keras
 import numpy as np
 import pytest
+from builders import chain
 
 import masr_hls
 
@@ -12,13 +13,12 @@ L = keras.layers
 
 @pytest.fixture(scope="module")
 def kws_model():
-    keras.utils.set_random_seed(3)
-    return keras.Sequential(
-        [
-            keras.Input((6, 5)),
-            L.Bidirectional(L.GRU(4, activation="relu", return_sequences=True), merge_mode="sum", name="bigru"),
-            L.Dense(3, activation="softmax", name="out"),
-        ],
+    return chain(
+        6,
+        5,
+        L.Bidirectional(L.GRU(4, activation="relu", return_sequences=True), merge_mode="sum", name="bigru"),
+        L.Dense(3, activation="softmax", name="out"),
+        seed=3,
         name="kws",
     )
 

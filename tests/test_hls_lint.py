@@ -9,6 +9,7 @@ __SYNTHESIS__, compiling, naming the header) catches each of them.
 
 import keras
 import pytest
+from builders import chain
 
 from masr_hls import hls_lint
 from masr_hls.cli import project as project_module
@@ -32,15 +33,14 @@ def small_project(tmp_path_factory):
     """A generated project whose top function instantiates every module: Bidirectional GRU (reset_after=False,
     so the U_h engine too) merged by sum, LSTM, ReLU SimpleRNN returning its last state, Dense + softmax."""
     root = tmp_path_factory.mktemp("lint")
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((5, 3)),
-            L.Bidirectional(L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", name="bigru"),
-            L.LSTM(4, return_sequences=True, name="lstm"),
-            L.SimpleRNN(4, activation="relu", name="rnn"),
-            L.Dense(3, activation="softmax", name="head"),
-        ],
+    model = chain(
+        5,
+        3,
+        L.Bidirectional(L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", name="bigru"),
+        L.LSTM(4, return_sequences=True, name="lstm"),
+        L.SimpleRNN(4, activation="relu", name="rnn"),
+        L.Dense(3, activation="softmax", name="head"),
+        seed=0,
         name="small",
     )
     model.save(root / "m.keras")

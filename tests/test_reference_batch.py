@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from builders import chain
 
 import masr_hls
 from masr_hls.training.pruning import prune_to_sparsity
@@ -14,15 +15,14 @@ PRECISIONS = {"default": {}, "wide": {"default_precision": "ap_fixed<32,14>"}}
 
 
 def mixed_model():
-    keras.utils.set_random_seed(3)
-    model = keras.Sequential(
-        [
-            keras.Input((FRAMES, FEATURES)),
-            L.Bidirectional(L.GRU(6, activation="relu", return_sequences=True), merge_mode="sum"),
-            L.GRU(5, reset_after=False, return_sequences=True),
-            L.Bidirectional(L.LSTM(4), backward_layer=L.SimpleRNN(4, go_backwards=True)),
-            L.Dense(4, activation="softmax"),
-        ]
+    model = chain(
+        FRAMES,
+        FEATURES,
+        L.Bidirectional(L.GRU(6, activation="relu", return_sequences=True), merge_mode="sum"),
+        L.GRU(5, reset_after=False, return_sequences=True),
+        L.Bidirectional(L.LSTM(4), backward_layer=L.SimpleRNN(4, go_backwards=True)),
+        L.Dense(4, activation="softmax"),
+        seed=3,
     )
     return prune_to_sparsity(model, 0.5)
 

@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from builders import chain
 
 from masr_hls.analysis import report
 from masr_hls.cli import main as cli
@@ -17,10 +18,7 @@ L = keras.layers
 
 @pytest.fixture(scope="module")
 def hw(tmp_path_factory):
-    keras.utils.set_random_seed(7)
-    model = keras.Sequential(
-        [keras.Input((8, 6)), L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), name="bi"), L.Dense(3, name="head")]
-    )
+    model = chain(8, 6, L.Bidirectional(L.GRU(5, activation="relu", return_sequences=True), name="bi"), L.Dense(3, name="head"), seed=7)
     prune_to_sparsity(model, 0.5)
     folder = tmp_path_factory.mktemp("report")
     model.save(folder / "model.keras")
