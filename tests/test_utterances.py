@@ -90,9 +90,13 @@ def test_the_command_line_takes_an_npz_of_utterances(recogniser, tmp_path, capsy
     with np.load(tmp_path / "y.npz") as y:
         assert y.files == ["first", "second", "third"]
         assert all(np.array_equal(y[name], ref) for name, ref in zip(y.files, hw.reference(x).y))
+    assert main(["export", prj, "-o", str(tmp_path / "ip"), "--input", str(tmp_path / "x.npz")]) == 0
+    assert "3 samples in the testbench" in capsys.readouterr().out
     np.savez(tmp_path / "bad.npz", fine=x[0], wide=np.zeros((3, 4)))
     assert main(["csim", prj, "--input", str(tmp_path / "bad.npz")]) == 1
     assert "utterance 'wide'" in capsys.readouterr().err
+    assert main(["report", prj, "--input", str(tmp_path / "x.npz")]) == 1  # the report takes one array
+    assert "an .npz archive; this command takes one .npy array" in capsys.readouterr().err
 
 
 def test_bad_utterances_are_named(recogniser):
@@ -114,3 +118,15 @@ def test_a_model_of_any_length_needs_max_frames(recogniser, tmp_path):
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="MASR")
     with pytest.raises(masr_hls.ConversionError, match="any number of frames.*Model.MaxFrames"):
         hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="MASR", output_dir=str(tmp_path / "b"))
+
+
+@pytest.mark.csim
+def test_the_exported_testbench_runs_utterances_of_their_own_lengths(recogniser, tmp_path):
+    from masr_hls.export import vitis_project as export
+
+    _, _, hw = recogniser
+    x = utterances(3, lengths=(7, 2, 12), seed=4)
+    ip = hw.export(tmp_path / "ip", x)
+    assert [int(line.split()[0]) for line in (ip / export.TB_INPUT).read_text().splitlines()] == [7, 2, 12]
+    ok, log = export.run_testbench(ip)
+    assert ok and f"3 samples, {(7 + 2 + 12) * 5} values, 0 mismatches" in log, log

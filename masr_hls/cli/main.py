@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="a folder written by 'masr-hls convert', or a .keras model (default configuration)")
     p.add_argument("-o", "--output-dir", required=True, help="the export folder (must be empty or absent)")
     p.add_argument(
-        "--input", help=".npy testbench inputs, (samples, frames, features) or one (frames, features) sample (default: random sparse inputs)"
+        "--input",
+        help=".npy testbench inputs, (samples, frames, features) or one (frames, features) sample, or .npz of utterances of any "
+        "lengths (default: random sparse inputs)",
     )
     p.add_argument("--samples", type=positive_int, default=8, help="random testbench samples when --input is not given (default: 8)")
     p.add_argument("--archive", action="store_true", help="also write OUTPUT_DIR.tar.gz")
@@ -206,7 +208,10 @@ def _export(args) -> int:
     if not source.exists():
         raise FileNotFoundError(f"{source} not found: give a folder written by 'masr-hls convert' or a .keras model")
     hw = project.load(source) if source.is_dir() else project.convert_in_memory(source)
-    x = _load_input(args.input, hw) if args.input else hw.example_input(args.samples)
+    if args.input and str(args.input).endswith(".npz"):
+        x = _load_utterances(args.input, hw)[1]
+    else:
+        x = _load_input(args.input, hw) if args.input else hw.example_input(args.samples)
     out = export.export(hw, args.output_dir, x, force=args.force, archive=args.archive)
     print(f"exported {out} ({_samples(len(x))} in the testbench; golden outputs from the numpy reference)")
     if args.archive:
@@ -379,13 +384,17 @@ def _load_npy(path):
     import numpy as np
 
     try:
-        return np.load(path, allow_pickle=False)
+        x = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FileNotFoundError(f"input file {path} not found") from None
     except IsADirectoryError:
         raise IsADirectoryError(f"input {path} is a folder, not a .npy file") from None
     except ValueError as exc:
         raise ValueError(f"{path}: not a numeric .npy array ({exc})") from None
+    if not isinstance(x, np.ndarray):  # an .npz archive
+        x.close()
+        raise ValueError(f"{path}: an .npz archive; this command takes one .npy array (samples, frames, features)")
+    return x
 
 
 def _load_input(path, hw):

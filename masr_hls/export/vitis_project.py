@@ -15,6 +15,7 @@ from string import Template
 import numpy as np
 
 from masr_hls import toolchain
+from masr_hls.batches import is_utterances
 from masr_hls.files import check_output, templates_dir, write_folder, write_with
 
 TB_INPUT = "tb_data/tb_input_features.dat"
@@ -37,9 +38,11 @@ def check_part(part: str) -> str:
 
 
 def export_files(hw, x) -> dict[str, str]:
-    """The exported project: firmware, testbench with golden data from the reference, tcl scripts, README."""
+    """The exported project: firmware, testbench with golden data from the reference, tcl scripts, README.
+
+    ``x``: a batch, or a list of utterances of any lengths (the testbench reads each sample's frame count)."""
     ref = hw.reference(x)
-    x_raw = hw.quantize_input(x)
+    x_raw = hw.quantize_utterances(x) if is_utterances(x) else hw.quantize_input(x)
     files = {rel: text for rel, text in hw.project_files().items() if rel != "masr_bridge.cpp"}
     templates = templates_dir() / "project"
     values = dict(
@@ -70,7 +73,8 @@ def export(hw, out_dir, x, force: bool = False, archive: bool = False) -> Path:
         raise FileExistsError(f"export folder {out} is not empty; choose another or pass --force")
     if archive:
         check_output(out.with_name(out.name + ".tar.gz"))
-    out = write_folder(out, export_files(hw, np.asarray(x, dtype=np.float64)), overwrite=force)
+    x = [np.asarray(u, np.float64) for u in x] if is_utterances(x) else np.asarray(x, np.float64)
+    out = write_folder(out, export_files(hw, x), overwrite=force)
     if archive:
 
         def write_archive(tmp):
