@@ -74,8 +74,8 @@ def cpp_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: LayerSettings) -> CellConfig:
-    p = s.precision
+def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: LayerSettings) -> CellConfig:
+    precision = settings.precision
     return CellConfig(
         kind=spec.kind,
         n_in=n_in,
@@ -84,22 +84,22 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, s: LayerSettin
         recurrent_activation=spec.recurrent_activation,
         reset_after=spec.reset_after,
         in_t=in_t,
-        state_t=p["state"],
-        weight_t=p["weight"],
-        recurrent_weight_t=p["recurrent_weight"],
-        bias_t=p["bias"],
-        accum_t=p["accum"],
-        gate_t=p["gate"],
-        cand_t=p["cand"],
-        cell_t=p["cell"],
-        lanes=s.lanes,
-        macs_per_lane=s.macs_per_lane,
-        scan_words=s.scan_words,
-        mode=s.mode,
-        act_n_log2=s.table_size_log2,
-        act_r_log2=s.table_range_log2,
-        rec_n_log2=s.table_size_log2,
-        rec_r_log2=s.table_range_log2,
+        state_t=precision["state"],
+        weight_t=precision["weight"],
+        recurrent_weight_t=precision["recurrent_weight"],
+        bias_t=precision["bias"],
+        accum_t=precision["accum"],
+        gate_t=precision["gate"],
+        cand_t=precision["cand"],
+        cell_t=precision["cell"],
+        lanes=settings.lanes,
+        macs_per_lane=settings.macs_per_lane,
+        scan_words=settings.scan_words,
+        mode=settings.mode,
+        act_n_log2=settings.table_size_log2,
+        act_r_log2=settings.table_range_log2,
+        rec_n_log2=settings.table_size_log2,
+        rec_r_log2=settings.table_range_log2,
     )
 
 
@@ -107,13 +107,13 @@ class LayerDesign:
     """What every converted layer shares: its reference on one sample is its reference on a batch of one, and its
     constants are rendered once."""
 
-    def cpp_weights(self, c: str) -> list[cpp_render.Rom]:
-        """The layer's constants named after ``c``; rendered once, since the written project, the C simulation's
+    def cpp_weights(self, prefix: str) -> list[cpp_render.Rom]:
+        """The layer's constants named after ``prefix``; rendered once, since the written project, the C simulation's
         declarations and the words it loads all read them."""
         roms = self.__dict__.setdefault("_roms", {})
-        if c not in roms:
-            roms[c] = self._render_weights(c)
-        return roms[c]
+        if prefix not in roms:
+            roms[prefix] = self._render_weights(prefix)
+        return roms[prefix]
 
     def reference(self, x: np.ndarray):
         """Output (frames out, n_out) and LayerResult of one sample (frames, n_in)."""
@@ -160,17 +160,17 @@ class RecurrentDesign(LayerDesign):
         y = out if self.return_sequences else out[:, -1:]
         return y, [LayerResult(self.name, s, None, s.cycles) for s in stats]
 
-    def cpp_config(self, c: str, any_weights: bool = False) -> str:
-        return cpp_render.cell_config(f"{c}_cell", self.cell, self.weights, any_weights=any_weights)
+    def cpp_config(self, prefix: str, any_weights: bool = False) -> str:
+        return cpp_render.cell_config(f"{prefix}_cell", self.cell, self.weights, any_weights=any_weights)
 
-    def _render_weights(self, c: str) -> list[cpp_render.Rom]:
-        return [_cell_weights(f"{c}_w", f"{c}_cell", self.cell, self.weights)]
+    def _render_weights(self, prefix: str) -> list[cpp_render.Rom]:
+        return [_cell_weights(f"{prefix}_w", f"{prefix}_cell", self.cell, self.weights)]
 
-    def cpp_call(self, c: str, x: str, y: str, figures: str) -> str:
+    def cpp_call(self, prefix: str, x: str, y: str, figures: str) -> str:
         """The layer's call in the top function: input x, output y, its figures block."""
         return (
-            f"masr::model_rnn_layer<{c}_cell, MAX_T>({x}, frames, {cpp_bool(self.spec.go_backwards)}, "
-            f"{cpp_bool(self.return_sequences)}, {y}, {c}_w, {figures})"
+            f"masr::model_rnn_layer<{prefix}_cell, MAX_T>({x}, frames, {cpp_bool(self.spec.go_backwards)}, "
+            f"{cpp_bool(self.return_sequences)}, {y}, {prefix}_w, {figures})"
         )
 
     def out_frames(self, frames: int) -> int:
@@ -200,21 +200,21 @@ class BidirectionalDesign(LayerDesign):
         y, sf, sb, cycles = bidirectional_batch(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences)
         return y, [LayerResult(self.name, f, b, c) for f, b, c in zip(sf, sb, cycles)]
 
-    def cpp_config(self, c: str, any_weights: bool = False) -> str:
+    def cpp_config(self, prefix: str, any_weights: bool = False) -> str:
         return (
-            cpp_render.cell_config(f"{c}_fwd", self.fwd, self.wf, any_weights=any_weights)
-            + cpp_render.cell_config(f"{c}_bwd", self.bwd, self.wb, any_weights=any_weights)
-            + cpp_render.merge_config(f"{c}_merge", self.merge, self.fwd, self.bwd)
+            cpp_render.cell_config(f"{prefix}_fwd", self.fwd, self.wf, any_weights=any_weights)
+            + cpp_render.cell_config(f"{prefix}_bwd", self.bwd, self.wb, any_weights=any_weights)
+            + cpp_render.merge_config(f"{prefix}_merge", self.merge, self.fwd, self.bwd)
         )
 
-    def _render_weights(self, c: str) -> list[cpp_render.Rom]:
-        return [_cell_weights(f"{c}_wf", f"{c}_fwd", self.fwd, self.wf), _cell_weights(f"{c}_wb", f"{c}_bwd", self.bwd, self.wb)]
+    def _render_weights(self, prefix: str) -> list[cpp_render.Rom]:
+        return [_cell_weights(f"{prefix}_wf", f"{prefix}_fwd", self.fwd, self.wf), _cell_weights(f"{prefix}_wb", f"{prefix}_bwd", self.bwd, self.wb)]
 
-    def cpp_call(self, c: str, x: str, y: str, figures: str) -> str:
+    def cpp_call(self, prefix: str, x: str, y: str, figures: str) -> str:
         """The layer's call in the top function: input x, output y, its figures block."""
         return (
-            f"masr::model_bidirectional_layer<{c}_fwd, {c}_bwd, {c}_merge, MAX_T>({x}, frames, "
-            f"{cpp_bool(self.return_sequences)}, {y}, {c}_wf, {c}_wb, {figures})"
+            f"masr::model_bidirectional_layer<{prefix}_fwd, {prefix}_bwd, {prefix}_merge, MAX_T>({x}, frames, "
+            f"{cpp_bool(self.return_sequences)}, {y}, {prefix}_wf, {prefix}_wb, {figures})"
         )
 
     def out_frames(self, frames: int) -> int:
@@ -229,18 +229,18 @@ class DenseDesign(LayerDesign):
     def __init__(self, spec: DenseSpec, n_in: int, in_t: FixedType, settings: LayerSettings, max_frames: int):
         self.name, self.spec = spec.name, spec
         self.lane_assignment = settings.lane_assignment  # rows tied to lanes at conversion, by this strategy
-        p = settings.precision
+        precision = settings.precision
         softmax = spec.activation == "softmax"
         self.head = dh.DenseHeadConfig(
             n_in,
             spec.kernel.shape[1],
             in_t,
-            p["weight"],
-            p["bias"],
-            p["accum"],
-            p["output"],
+            precision["weight"],
+            precision["bias"],
+            precision["accum"],
+            precision["output"],
             activation="linear" if softmax else spec.activation,
-            table_t=p["table"],
+            table_t=precision["table"],
             table_n_log2=settings.table_size_log2,
             table_r_log2=settings.table_range_log2,
             lanes=settings.lanes,
@@ -253,8 +253,8 @@ class DenseDesign(LayerDesign):
         self.softmax = (
             sm.SoftmaxConfig(
                 self.head.n_out,
-                p["output"],
-                out_t=p["softmax"],
+                precision["output"],
+                out_t=precision["softmax"],
                 exp_n_log2=settings.table_size_log2,
                 exp_r_log2=settings.table_range_log2,
                 inv_n_log2=settings.table_size_log2,
@@ -279,23 +279,23 @@ class DenseDesign(LayerDesign):
             cycles = [c + frames * sm.softmax_cycles(self.softmax) for c in cycles]
         return y, [LayerResult(self.name, None, None, c, head=head) for c, head in zip(cycles, per_sample)]
 
-    def cpp_config(self, c: str, any_weights: bool = False) -> str:
-        text = cpp_render.head_config(f"{c}_head", self.head, self.weights.matrix, any_weights)
+    def cpp_config(self, prefix: str, any_weights: bool = False) -> str:
+        text = cpp_render.head_config(f"{prefix}_head", self.head, self.weights.matrix, any_weights)
         if self.softmax is not None:
-            text += cpp_render.softmax_config(f"{c}_softmax", self.softmax)
+            text += cpp_render.softmax_config(f"{prefix}_softmax", self.softmax)
         return text
 
-    def _render_weights(self, c: str) -> list[cpp_render.Rom]:
-        roms = cpp_render.head_weights(f"{c}_head", self.head, self.weights)
-        return roms + (cpp_render.softmax_tables(f"{c}_softmax", self.softmax) if self.softmax is not None else [])
+    def _render_weights(self, prefix: str) -> list[cpp_render.Rom]:
+        roms = cpp_render.head_weights(f"{prefix}_head", self.head, self.weights)
+        return roms + (cpp_render.softmax_tables(f"{prefix}_softmax", self.softmax) if self.softmax is not None else [])
 
-    def cpp_call(self, c: str, x: str, y: str, figures: str) -> str:
+    def cpp_call(self, prefix: str, x: str, y: str, figures: str) -> str:
         """The layer's call in the top function: input x, output y, its figures block."""
-        head = f"{c}_head_weights, {c}_head_bias, {c}_head_table"
+        head = f"{prefix}_head_weights, {prefix}_head_bias, {prefix}_head_table"
         if self.softmax is None:
-            return f"masr::model_dense_layer<{c}_head, MAX_T>({x}, frames, {y}, {head}, {figures})"
-        tables = f"{c}_softmax_exp_table, {c}_softmax_inv_table"
-        return f"masr::model_dense_softmax_layer<{c}_head, {c}_softmax, MAX_T>({x}, frames, {y}, {head}, {tables}, {figures})"
+            return f"masr::model_dense_layer<{prefix}_head, MAX_T>({x}, frames, {y}, {head}, {figures})"
+        tables = f"{prefix}_softmax_exp_table, {prefix}_softmax_inv_table"
+        return f"masr::model_dense_softmax_layer<{prefix}_head, {prefix}_softmax, MAX_T>({x}, frames, {y}, {head}, {tables}, {figures})"
 
     def out_frames(self, frames: int) -> int:
         return frames

@@ -60,11 +60,11 @@ def layer_call(node, named: bool = True) -> str:
     """The layer's call in the top function, headed by a comment; ``named`` puts the layer's name in it (the C
     simulation's variant leaves names out, so that models of one shape share its library; a traced layer keeps
     its name)."""
-    position, c = node.get_attr("masr_position"), c_name(node)
+    position, prefix = node.get_attr("masr_position"), c_name(node)
     x = "x" if position == 0 else f"layer{position - 1}_out"
-    y = "y" if node.get_attr("masr_last") else f"{c}_out"
-    label = f"{c}: {cpp_comment(node.name)}" if named else c
-    call = node.design.cpp_call(c, x, y, f"layer_figures({position})")
+    y = "y" if node.get_attr("masr_last") else f"{prefix}_out"
+    label = f"{prefix}: {cpp_comment(node.name)}" if named else prefix
+    call = node.design.cpp_call(prefix, x, y, f"layer_figures({position})")
     trace = f"\n    MASR_TRACE_LAYER({position}, {c_string(node.name)}, {y}, frames);" if node.get_attr("trace", False) else ""
     return f"    // {label}\n    frames = {call};{trace}"
 
