@@ -29,6 +29,7 @@ LAYERS = (
     "model",
     "root",
     "flow",
+    "sweep",
     "cli",
 )
 

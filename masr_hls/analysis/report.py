@@ -145,7 +145,11 @@ def build_report(hw, x, samples: int | None = None, progress=None) -> dict:
         if samples < 1:
             raise ValueError(f"samples must be at least 1, got {samples}")
         x = x[:samples]
-    result = hw.csim(x, chunk=64, progress=progress)
+    return report_of(hw, x, hw.csim(x, chunk=64, progress=progress))
+
+
+def report_of(hw, x: np.ndarray, result) -> dict:
+    """The figures of ``result``, the C simulation (a Prediction) of the batch ``x``."""
     n = len(result.layers)
     rows, frames = [], x.shape[1]
     for i, layer in enumerate(hw.layers):

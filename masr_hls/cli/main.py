@@ -188,6 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("projects", nargs="*", help="folders written by 'masr-hls convert' (default: the headers only)")
     p.set_defaults(func=_lint_hls)
+
+    p = sub.add_parser(
+        "sweep",
+        help="explore design points on Dask: convert, C-simulate the evaluation set, store the figures (docs/sweep.md)",
+        description="Every design point of the sweep file (models x pruning levels x configuration values) is converted, "
+        "C-simulated on the evaluation set (split into tasks of `chunk` samples) and measured: float and fixed-point "
+        "accuracy, cycles (mean, 99th percentile), latency, utilisation, weight and activation storage.  Results go "
+        "to an SQLite store, one row per point; a stopped sweep resumes where it was.",
+        epilog="Example: masr-hls sweep sweep.yml --workers 2; masr-hls sweep sweep.yml --report --plots plots/",
+    )
+    p.add_argument("spec", help="the sweep file (YAML)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster on this machine)")
+    p.add_argument("--workers", type=positive_int, help="LocalCluster workers (default: one per core)")
+    p.add_argument("--report", action="store_true", help="print the stored points instead of running (with --plots: Pareto charts)")
+    p.add_argument("--plots", help="with --report: write pareto_latency.png and pareto_storage.png into this folder")
+    p.set_defaults(func=_sweep)
     return parser
 
 
@@ -335,6 +351,25 @@ def _csim(args) -> int:
     check = hw.cross_check(x)
     print(check.summary())
     return 0 if check.ok else 1
+
+
+def _sweep(args) -> int:
+    from masr_hls.sweep import report, run
+    from masr_hls.sweep.spec import load_spec
+    from masr_hls.sweep.store import ResultStore
+
+    spec = load_spec(args.spec)
+    if args.plots and not args.report:
+        raise ValueError("--plots goes with --report")
+    if not args.report:
+        with run.client_for(args.scheduler, args.workers) as client:
+            counts = run.run_sweep(spec, client)
+        print(f"sweep: {counts['run']} points run, {counts['skipped']} already stored in {counts['store']}")
+    rows = ResultStore(spec.store).rows()
+    print(report.format_table(rows) if rows else f"sweep: no points stored in {spec.store} yet")
+    if args.plots and rows:
+        print("wrote " + ", ".join(str(p) for p in report.write_plots(rows, args.plots)))
+    return 0
 
 
 def _output_path(path, utterances: bool):

@@ -1,0 +1,76 @@
+"""A sweep's stored points as a table and as Pareto fronts (PNG): accuracy against latency and against storage."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+COLUMNS = (
+    ("model", "model", "{}"),
+    ("settings", "label", "{}"),
+    ("n", "samples", "{}"),
+    ("float acc", "float_accuracy", "{:.1%}"),
+    ("fixed acc", "fixed_accuracy", "{:.1%}"),
+    ("cycles", "cycles_mean", "{:.0f}"),
+    ("p99", "cycles_p99", "{:.0f}"),
+    ("us", "latency_us", "{:.1f}"),
+    ("util", "utilisation", "{:.1%}"),
+    ("weight kb", "weight_bits", "{:.1f}"),
+    ("act kb", "activation_bits", "{:.1f}"),
+)
+
+
+def format_table(rows: list[dict]) -> str:
+    """One line per point, most accurate first."""
+    rows = sorted(rows, key=lambda r: (-r["fixed_accuracy"], r["latency_us"]))
+    cells = [[name for name, _, _ in COLUMNS]]
+    for r in rows:
+        cells.append([fmt.format(r[key] / 1000 if key.endswith("_bits") else r[key]) for _, key, fmt in COLUMNS])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+
+
+def pareto(rows: list[dict], cost: str) -> list[dict]:
+    """The points no other point beats on both fixed-point accuracy and ``cost`` (lower is better)."""
+    front = []
+    for r in sorted(rows, key=lambda r: (r[cost], -r["fixed_accuracy"])):
+        if not front or r["fixed_accuracy"] > front[-1]["fixed_accuracy"]:
+            front.append(r)
+    return front
+
+
+def write_plots(rows: list[dict], folder) -> list[Path]:
+    """pareto_latency.png and pareto_storage.png in ``folder``: every point, its label, the front joined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from masr_hls.files import check_output, write_folder
+
+    folder = check_output(folder, folder=True)
+    charts = {}
+    for name, cost, xlabel, scale in (
+        ("pareto_latency.png", "latency_us", "latency per inference (us)", 1.0),
+        ("pareto_storage.png", "weight_bits", "weight storage (kbit)", 1e-3),
+    ):
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        ax.scatter([r[cost] * scale for r in rows], [r["fixed_accuracy"] for r in rows], s=24, label="design points")
+        front = pareto(rows, cost)
+        ax.plot([r[cost] * scale for r in front], [r["fixed_accuracy"] for r in front], "r-o", ms=4, label="Pareto front")
+        at: dict[tuple, list[str]] = {}  # points at the same place share one label, a line each
+        for r in rows:
+            at.setdefault((r[cost] * scale, r["fixed_accuracy"]), []).append(r["label"])
+        for i, ((x, y), labels) in enumerate(sorted(at.items())):
+            ax.annotate("\n".join(labels), (x, y), fontsize=6, xytext=(4, (9, -9, 21, -21)[i % 4]), textcoords="offset points", va="center")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fixed-point accuracy")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=120)
+        plt.close(fig)
+        charts[name] = png.getvalue()
+    write_folder(folder, charts, overwrite=True, keep_others=True)
+    return [folder / name for name in charts]

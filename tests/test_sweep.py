@@ -1,0 +1,86 @@
+"""masr-hls sweep: design points on a two-worker Dask LocalCluster, stored in SQLite, resumed, reported; bad sweep
+files named by key.  The points vary what C simulation loads at run time (pruning, lane assignment), so they share
+one compiled library."""
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from builders import chain
+
+from masr_hls.cli.main import main
+from masr_hls.sweep import report, run
+from masr_hls.sweep.spec import SweepSpecError, load_spec
+from masr_hls.sweep.store import ResultStore
+
+L = keras.layers
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    model = chain(
+        6, 3, L.Bidirectional(L.GRU(4, activation="relu", return_sequences=False), name="bi"), L.Dense(3, activation="softmax", name="head"), seed=2
+    )
+    model.save(root / "m.keras")
+    rng = np.random.default_rng(0)
+    np.save(root / "x.npy", (rng.normal(size=(12, 6, 3)) * (rng.random((12, 6, 3)) < 0.6)).astype(np.float32))
+    np.save(root / "y.npy", rng.integers(0, 3, 12))
+    spec = {
+        "models": ["m.keras"],
+        "grid": {"Model.LaneAssignment": ["balanced", "interleaved"], "Model.Lanes": [2]},
+        "pruning": [None, 0.5],
+        "data": {"inputs": "x.npy", "labels": "y.npy"},
+        "chunk": 6,
+    }
+    (root / "sweep.yml").write_text(yaml.safe_dump(spec))
+    return root / "sweep.yml"
+
+
+@pytest.mark.csim
+def test_a_sweep_runs_on_two_workers_stores_every_point_and_resumes(sweep_file, tmp_path):
+    spec = load_spec(sweep_file)
+    assert len(spec.points) == 4 and spec.store == sweep_file.with_suffix(".sqlite")
+    with run.client_for(workers=2, processes=False) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        assert run.run_sweep(spec, client, progress=False) == {"run": 4, "skipped": 0, "store": str(spec.store)}
+        rows = ResultStore(spec.store).rows()
+        assert len(rows) == 4 and all(r["samples"] == 12 for r in rows)
+        for r in rows:
+            assert 0 <= r["fixed_accuracy"] <= 1 and 0 < r["utilisation"] <= 1
+            assert r["cycles_p99"] >= r["cycles_mean"] > 0 and r["latency_us"] == pytest.approx(r["cycles_mean"] * 5 / 1000)
+        pruned = [r for r in rows if r["settings"]["pruning"] == 0.5]
+        kept = [r for r in rows if r["settings"]["pruning"] is None]
+        assert max(r["weight_bits"] for r in pruned) < min(r["weight_bits"] for r in kept)
+        # Stopped and started again: the stored points are not run again.
+        assert run.run_sweep(load_spec(sweep_file), client, progress=False)["skipped"] == 4
+    text = report.format_table(rows)
+    assert len(text.splitlines()) == 2 + 4 and "LaneAssignment=interleaved" in text
+    front = report.pareto(rows, "latency_us")
+    assert front and all(a["latency_us"] <= b["latency_us"] for a, b in zip(front, front[1:]))
+    paths = report.write_plots(rows, tmp_path / "plots")
+    assert sorted(p.name for p in paths) == ["pareto_latency.png", "pareto_storage.png"]
+    assert main(["sweep", str(sweep_file), "--report"]) == 0
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"colour": 1}, "colour: unknown key"),
+        ({"grid": {"Lanes": [2]}}, "grid key 'Lanes'"),
+        ({"grid": {"Model.Lanes": []}}, "grid key 'Model.Lanes': give a non-empty list"),
+        ({"models": ["missing.keras"]}, "models: missing.keras is not a .keras file"),
+        ({"pruning": [1.5]}, "pruning: 1.5 is not a sparsity"),
+        ({"data": {"speech": "sentences"}}, "data.speech"),
+        ({"chunk": 0}, "chunk: 0 is not a positive number"),
+    ],
+)
+def test_bad_sweep_files_name_the_key(sweep_file, tmp_path, change, message):
+    spec = yaml.safe_load(sweep_file.read_text())
+    spec["models"] = [str(sweep_file.parent / "m.keras")]
+    spec["data"] = {"inputs": str(sweep_file.parent / "x.npy")}
+    spec.update(change)
+    bad = tmp_path / "bad.yml"
+    bad.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SweepSpecError, match=message):
+        load_spec(bad)
