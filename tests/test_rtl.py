@@ -239,6 +239,22 @@ def test_yosys_resources():
     assert resources["DSP"] == cfg.lanes * cfg.macs_per_lane  # one DSP per MAC, none for address arithmetic
 
 
+@pytest.mark.verilator
+@pytest.mark.slow
+@pytest.mark.yosys
+def test_yosys_puts_large_weight_banks_in_block_ram():
+    # 128 x 128 at half density on 2 lanes: 4096 16-bit weights (64 Kb) per lane, which only block RAM holds well.
+    cfg = MxvConfig(128, 128, F("ap_fixed<16,4>"), F("ap_fixed<16,6>"), F("ap_fixed<32,12>"), lanes=2)
+    rng = np.random.default_rng(8)
+    w = cfg.weight_t.quantize_float(rng.normal(0, 2.0, (cfg.n_out, cfg.n_in)) * (rng.random((cfg.n_out, cfg.n_in)) < 0.5))
+    matrix = SparseMatrix.encode(w, assign_rows(np.count_nonzero(w, axis=1), cfg.lanes), cfg.lanes)
+    resources = engine.synthesize(cfg, matrix)
+    print("\nyosys synth_xilinx, 128x128 at 50% on 2 lanes:", {k: v for k, v in resources.items() if k != "cells"})
+    bits_per_lane = int(matrix.lane_nnz.max()) * cfg.weight_t.width
+    assert resources["BRAM18"] >= cfg.lanes * -(-bits_per_lane // (18 * 1024))  # the weight banks are block RAM
+    assert resources["DSP"] == cfg.lanes * cfg.macs_per_lane
+
+
 # ------------------------------------------------------ without the tools
 def read_weight_files(folder, cfg: MxvConfig, bank_rows: int) -> np.ndarray:
     """Rebuild the dense weight matrix from the RTL's memory files."""
@@ -315,3 +331,4 @@ def test_parse_yosys_stat():
 """
     r = engine.parse_yosys_stat(log)
     assert (r["LUT"], r["FF"], r["DSP"], r["BRAM"], r["LUTRAM"], r["CARRY4"]) == (7, 6, 1, 2.5, 2, 2)
+    assert r["BRAM18"] == 5  # one 18 Kb block and two 36 Kb blocks

@@ -396,8 +396,9 @@ _DSP_CELLS = {"DSP48E1", "DSP48E2"}
 def parse_yosys_stat(log: str) -> dict:
     """Cell counts of the last ``stat`` in a yosys log, grouped as FPGA resources.
 
-    ``BRAM`` is in 36 Kb blocks (an 18 Kb block counts one half); ``LUTRAM``
-    counts distributed-RAM cells, which are not included in ``LUT``.
+    ``BRAM`` is in 36 Kb blocks (an 18 Kb block counts one half), ``BRAM18``
+    the same in 18 Kb blocks (a 36 Kb block counts two); ``LUTRAM`` counts
+    distributed-RAM cells, which are not included in ``LUT``.
     """
     sections = log.split("Number of cells:")
     if len(sections) < 2:
@@ -413,6 +414,7 @@ def parse_yosys_stat(log: str) -> dict:
         "FF": sum(n for c, n in cells.items() if c in _FF_CELLS),
         "DSP": sum(n for c, n in cells.items() if c in _DSP_CELLS),
         "BRAM": sum(n * _BRAM_SIZES[c] for c, n in cells.items() if c in _BRAM_SIZES),
+        "BRAM18": int(sum(n * 2 * _BRAM_SIZES[c] for c, n in cells.items() if c in _BRAM_SIZES)),
         "LUTRAM": sum(n for c, n in cells.items() if _LUTRAM_CELLS.match(c)),
         "CARRY4": cells.get("CARRY4", 0),
         "cells": cells,

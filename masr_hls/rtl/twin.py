@@ -442,7 +442,7 @@ def format_text(result: dict) -> str:
         if r["resources"] is not None:
             res = r["resources"]
             lines.append(
-                f"{'':<18} yosys synth_xilinx: LUT {res['LUT']}, FF {res['FF']}, DSP {res['DSP']}, BRAM {res['BRAM']:g}, LUTRAM {res['LUTRAM']}"
+                f"{'':<18} yosys synth_xilinx: LUT {res['LUT']}, FF {res['FF']}, DSP {res['DSP']}, BRAM18 {res['BRAM18']}, LUTRAM {res['LUTRAM']}"
             )
     lines.append(
         "eng = kernel + recurrent engine cycles (the two chains overlap: W x_{t+1} beside U h_t); sweep = a direction's "

@@ -79,22 +79,19 @@ module masr_mxv #(
   assign in_ready = ~running;
   assign busy = running;
 
+  localparam int MB = masr_constants::MASK_BITS;
+  localparam int ROW_W = N_WORDS > 1 ? $clog2(N_WORDS) : 1;
   logic [WINDOWS*WIN_BITS-1:0] act_mask;
-  logic [WINDOWS*AA_W-1:0] act_base;
-  localparam int WP = VEC != 0 ? 32 : 1;  // packed-value write ports
-  logic [WP-1:0] act_we;
-  logic [WP*AA_W-1:0] act_waddr;
-  logic [WP*A_W-1:0] act_wdata;
+  logic [MB-1:0] act_we;
+  logic [ROW_W-1:0] act_wrow;
+  logic [MB*A_W-1:0] act_wdata;
 
   masr_act_encoder #(
       .N_IN(N_IN),
       .A_W(A_W),
       .WIN_BITS(WIN_BITS),
       .WINDOWS(WINDOWS),
-      .AA_W(AA_W),
-      .WIN_W(WIN_W),
-      .VEC(VEC),
-      .WP(WP)
+      .VEC(VEC)
   ) u_encoder (
       .clk(clk),
       .rst(rst),
@@ -104,9 +101,8 @@ module masr_mxv #(
       .vec_load(vec_load & in_ready),
       .vec_data(vec_data),
       .act_mask(act_mask),
-      .act_base(act_base),
       .act_we(act_we),
-      .act_waddr(act_waddr),
+      .act_wrow(act_wrow),
       .act_wdata(act_wdata)
   );
 
@@ -140,17 +136,15 @@ module masr_mxv #(
           .SLOT_W(SLOT_W),
           .ROWC_W(ROWC_W),
           .WIN_W(WIN_W),
-          .Y_ALL(Y_ALL),
-          .WP(WP)
+          .Y_ALL(Y_ALL)
       ) u_lane (
           .clk(clk),
           .rst(rst),
           .start(launch),
           .n_rows(lane_n_rows[l]),
           .act_mask(act_mask),
-          .act_base(act_base),
           .act_we(act_we),
-          .act_waddr(act_waddr),
+          .act_wrow(act_wrow),
           .act_wdata(act_wdata),
           .y_slot(row_slot[y_row]),
           .y_value(lane_y[l]),

@@ -1,6 +1,8 @@
 // One lane of the sparse engine: the rows assigned to it, their weight masks
 // and packed weights (read with $readmemh, in SparseMatrix's lane order), a
-// private copy of the packed activations, and its results.
+// private copy of the activations (by element index, a row of MASK_BITS
+// elements per write; only elements whose mask bit is set are ever read),
+// and its results.
 //
 // Front end (irregular): one mask window (WIN_BITS bits of one row) per
 // cycle, AND-ed with the activation mask.  A window without pairs is dropped
@@ -35,17 +37,19 @@ module masr_mxv_lane #(
     parameter int ROWC_W = 1,
     parameter int WIN_W = 1,
     parameter int Y_ALL = 0,  // also drive y_all (turns the result bank into registers)
-    parameter int WP = 1  // packed-activation write ports (32 with a vector-loaded encoder)
+    // derived
+    parameter int MB = masr_constants::MASK_BITS,
+    parameter int ROWS = (N_IN + MB - 1) / MB,  // activation rows
+    parameter int ROW_W = ROWS > 1 ? $clog2(ROWS) : 1
 ) (
     input  logic                        clk,
     input  logic                        rst,
     input  logic                        start,
     input  logic [ROWC_W-1:0]           n_rows,
     input  logic [WINDOWS*WIN_BITS-1:0] act_mask,
-    input  logic [WINDOWS*AA_W-1:0]     act_base,
-    input  logic [WP-1:0]               act_we,
-    input  logic [WP*AA_W-1:0]          act_waddr,
-    input  logic [WP*A_W-1:0]           act_wdata,
+    input  logic [MB-1:0]               act_we,  // per element of row act_wrow
+    input  logic [ROW_W-1:0]            act_wrow,
+    input  logic [MB*A_W-1:0]           act_wdata,
     input  logic [SLOT_W-1:0]           y_slot,
     output logic [ACC_W-1:0]            y_value,
     output logic [LANE_ROWS*ACC_W-1:0]  y_all,  // every slot at once (used only with Y_ALL)
@@ -71,19 +75,20 @@ module masr_mxv_lane #(
     $readmemh({MEM_DIR, "/lane", LANE_DIGITS, "_values.hex"}, weight_rom);
   end
 
-  logic [A_W-1:0] act_ram[0:N_IN-1];
+  // One write port with an enable per element: a row (mask word) per cycle.
+  logic [MB*A_W-1:0] act_ram[0:ROWS-1];
   always_ff @(posedge clk) begin
-    for (int p = 0; p < WP; p++) if (act_we[p]) act_ram[act_waddr[p*AA_W+:AA_W]] <= act_wdata[p*A_W+:A_W];
+    for (int p = 0; p < MB; p++) if (act_we[p]) act_ram[act_wrow][p*A_W+:A_W] <= act_wdata[p*A_W+:A_W];
   end
 
-  // The activation mask and bases by window, indexed as arrays: a variable
-  // part-select (win * WIN_BITS) would become a multiplier in synthesis.
+  // The activation mask and each window's first element, indexed as arrays:
+  // a variable part-select (win * WIN_BITS) would become a multiplier in synthesis.
   logic [WIN_BITS-1:0] act_mask_of[0:WINDOWS-1];
   logic [AA_W-1:0] act_base_of[0:WINDOWS-1];
   generate
     for (genvar w = 0; w < WINDOWS; w++) begin : g_window
       assign act_mask_of[w] = act_mask[w*WIN_BITS+:WIN_BITS];
-      assign act_base_of[w] = act_base[w*AA_W+:AA_W];
+      assign act_base_of[w] = AA_W'(w * WIN_BITS);
     end
   endgenerate
 
@@ -134,7 +139,6 @@ module masr_mxv_lane #(
   ) u_picker (
       .todo(cur_todo),
       .weight_mask(cur_wm),
-      .act_mask(act_mask_of[cur_win]),
       .weight_base(cur_wbase),
       .act_base(act_base_of[cur_win]),
       .pick_valid(pick_valid),
@@ -229,8 +233,17 @@ module masr_mxv_lane #(
       logic [W_W-1:0] weight;
       logic [A_W-1:0] act;
       logic signed [P_W-1:0] weight_ext, act_ext, full_product;
+      // The element's row, then the element in it (both from the address register).
+      localparam int EI_W = AA_W > 5 ? AA_W : 5;
+      wire [EI_W-1:0] element = EI_W'(r_aaddr[j*AA_W+:AA_W]);
+      logic [MB*A_W-1:0] act_row;
+      logic [A_W-1:0] act_of[0:MB-1];
+      assign act_row = act_ram[ROW_W'(element >> 5)];
+      for (genvar e = 0; e < MB; e++) begin : g_elem
+        assign act_of[e] = act_row[e*A_W+:A_W];
+      end
       assign weight = weight_rom[r_waddr[j*WA_W+:WA_W]];
-      assign act = act_ram[r_aaddr[j*AA_W+:AA_W]];
+      assign act = act_of[element[4:0]];
       assign weight_ext = {{(P_W - W_W) {W_SIGNED != 0 && weight[W_W-1]}}, weight};
       assign act_ext = {{(P_W - A_W) {A_SIGNED != 0 && act[A_W-1]}}, act};
       // A signed multiply of sign-extended operands: synthesis narrows it to one DSP.

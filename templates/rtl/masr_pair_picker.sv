@@ -1,7 +1,9 @@
 // The front end's priority encoder: take the lowest MACS set bits of the
 // pairs still to issue (weight bit AND activation bit) and turn each into
-// the addresses of its packed weight and packed activation, which are the
-// popcounts of the two masks below that bit plus the window's base address.
+// the address of its packed weight (the popcount of the weight mask below
+// that bit plus the window's base address) and the element index of its
+// activation (the bit's position plus the window's first element: the
+// lanes hold activations by element index, see masr_act_encoder).
 module masr_pair_picker #(
     parameter int WIN_BITS = 128,
     parameter int MACS = 1,
@@ -10,7 +12,6 @@ module masr_pair_picker #(
 ) (
     input  logic [WIN_BITS-1:0]  todo,
     input  logic [WIN_BITS-1:0]  weight_mask,
-    input  logic [WIN_BITS-1:0]  act_mask,
     input  logic [WA_W-1:0]      weight_base,
     input  logic [AA_W-1:0]      act_base,
     output logic [MACS-1:0]      pick_valid,
@@ -21,6 +22,7 @@ module masr_pair_picker #(
   localparam int COUNT_W = $clog2(WIN_BITS + 1);
 
   logic [MACS*WIN_BITS-1:0] below;  // per pick: the bits under the chosen one
+  logic [MACS*COUNT_W-1:0] position;  // per pick: the chosen bit's index in the window
 
   always_comb begin : pick_lowest
     logic [WIN_BITS-1:0] left;
@@ -28,6 +30,8 @@ module masr_pair_picker #(
     for (int j = 0; j < MACS; j++) begin
       pick_valid[j] = |left;
       below[j*WIN_BITS+:WIN_BITS] = (left - 1'b1) & ~left;
+      position[j*COUNT_W+:COUNT_W] = '0;
+      for (int b = WIN_BITS - 1; b >= 0; b--) if (left[b]) position[j*COUNT_W+:COUNT_W] = COUNT_W'(b);
       left = left & (left - 1'b1);  // clear the lowest set bit
     end
     remaining = left;
@@ -37,19 +41,15 @@ module masr_pair_picker #(
     for (genvar j = 0; j < MACS; j++) begin : g_address
       /* verilator lint_off UNUSEDSIGNAL */
       // Counts can be wider than a bank's address; the true address always fits.
-      logic [COUNT_W-1:0] weights_below, acts_below;
+      logic [COUNT_W-1:0] weights_below;
       /* verilator lint_on UNUSEDSIGNAL */
       masr_popcount #(.WIDTH(WIN_BITS)) u_weights_below (
           .bits (weight_mask & below[j*WIN_BITS+:WIN_BITS]),
           .count(weights_below)
       );
-      masr_popcount #(.WIDTH(WIN_BITS)) u_acts_below (
-          .bits (act_mask & below[j*WIN_BITS+:WIN_BITS]),
-          .count(acts_below)
-      );
       // Addresses are below each bank's size, so truncating the counts is exact.
       assign weight_addr[j*WA_W+:WA_W] = weight_base + WA_W'(weights_below);
-      assign act_addr[j*AA_W+:AA_W] = act_base + AA_W'(acts_below);
+      assign act_addr[j*AA_W+:AA_W] = act_base + AA_W'(position[j*COUNT_W+:COUNT_W]);
     end
   endgenerate
 endmodule
