@@ -119,6 +119,10 @@ def combine(chunks: list[ChunkFigures]) -> dict:
     }
 
 
+def _held(values: np.ndarray) -> np.ndarray:
+    return values
+
+
 # ---------------------------------------------------------------- on the client
 def evaluation_data(spec: SweepSpec, frames: int, features: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The evaluation inputs and labels (None: the float model's own top class is the reference)."""
@@ -181,8 +185,10 @@ def run_sweep(spec: SweepSpec, client, progress: bool = True) -> dict:
     todo = [(p, p.key(digests[p.model], data)) for p in spec.points]
     todo = [(p, key) for p, key in todo if key not in done]
     chunks = [(start, min(len(x), start + spec.chunk)) for start in range(0, len(x), spec.chunk)]
-    x_parts = [client.scatter(x[a:b], broadcast=False) for a, b in chunks]
-    y_parts = [None if labels is None else client.scatter(labels[a:b]) for a, b in chunks]
+    # Each chunk is a task of its own, not scattered data: a worker that dies holding it takes nothing with it,
+    # since the scheduler can make it again.
+    x_parts = [client.submit(_held, x[a:b], key=f"x-{data[:16]}-{i}") for i, (a, b) in enumerate(chunks)]
+    y_parts = [None if labels is None else client.submit(_held, labels[a:b], key=f"y-{data[:16]}-{i}") for i, (a, b) in enumerate(chunks)]
     futures = {}
     for point, key in todo:
         for i in range(len(chunks)):
