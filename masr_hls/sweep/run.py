@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,12 +73,14 @@ class ChunkFigures:
     ideal_cycles: float  # summed over the chunk's inferences and the layers' engines
     engine_cycles: float
     static: dict  # figures of the design alone (storage, clock), the same in every chunk
+    seconds: float  # the task's own time (conversion, when it converted, included)
 
 
 def evaluate_chunk(point: Point, base_config: str | None, x: np.ndarray, labels: np.ndarray | None) -> ChunkFigures:
     """Convert (once per worker), C-simulate the chunk on one thread, and compare with the float model and labels."""
     from masr_hls.analysis.report import report_of
 
+    t0 = time.perf_counter()
     hw = _converted(point, base_config)
     result = hw.csim(x, threads=1)
     expected = np.asarray(hw.keras_model(x.astype(np.float32), training=False))
@@ -97,6 +100,7 @@ def evaluate_chunk(point: Point, base_config: str | None, x: np.ndarray, labels:
             "weight_bits": int(storage),
             "activation_bits": int(sum(r["dense_worst"] for r in report["sequences"])),
         },
+        seconds=time.perf_counter() - t0,
     )
 
 
@@ -115,6 +119,7 @@ def combine(chunks: list[ChunkFigures]) -> dict:
         "cycles_p99": float(np.percentile(cycles, 99)),
         "latency_us": mean * static["clock_ns"] / 1000,
         "utilisation": sum(c.ideal_cycles for c in chunks) / engine if engine else 1.0,
+        "task_seconds": sum(c.seconds for c in chunks),
         **static,
     }
 
