@@ -52,6 +52,7 @@ def test_a_sweep_runs_on_two_workers_stores_every_point_and_resumes(sweep_file, 
         pruned = [r for r in rows if r["settings"]["pruning"] == 0.5]
         kept = [r for r in rows if r["settings"]["pruning"] is None]
         assert max(r["weight_bits"] for r in pruned) < min(r["weight_bits"] for r in kept)
+        assert max(r["energy_nj"] for r in pruned) < min(r["energy_nj"] for r in kept)
         # Stopped and started again: the stored points are not run again.
         assert run.run_sweep(load_spec(sweep_file), client, progress=False)["skipped"] == 4
     text = report.format_table(rows)

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +307,27 @@ def eie_layer_work(layer: LayerSequences, inferences: int = 1) -> EngineWork:
     if layer.return_sequences:
         accesses.append(Access("activation", "output sequence writes", steps, ob, layer.max_frames * d * u * ob / 8))
     return EngineWork("eie", 0, (1, 1), 1, tuple(accesses))
+
+
+def recurrent_energy_pj(hw, results: list, table: EnergyTable | None = None) -> float:
+    """Engine energy per inference of a converted model's recurrent layers (every direction's kernel and
+    recurrent engines; a GRU's U_h engine is counted with the recurrent one), from the figures of the C
+    simulation or the reference of some samples (``results``: per sample, per layer)."""
+    table = table or load_table()
+    total = 0.0
+    for i, layer in enumerate(hw.layers):
+        if layer.kind == "dense":
+            continue
+        cells = (
+            [(layer.cell, layer.weights, "forward")]
+            if layer.kind == "recurrent"
+            else [(layer.fwd, layer.wf, "forward"), (layer.bwd, layer.wb, "backward")]
+        )
+        for cell, weights, direction in cells:
+            steps = [getattr(sample[i], direction) for sample in results]
+            calls = sum(s.steps for s in steps)
+            for name, cfg in (("kernel", cell.kernel_config()), ("recurrent", cell.recurrent_config())):
+                stats = reduce(lambda a, b: a + b, (getattr(s, name) for s in steps))
+                matrix = weights.engine_matrices(cell)[name]
+                total += energy(masr_work(cfg, stats, matrix != 0, weights.lanes[name], calls), table).total
+    return total / len(results) if results else 0.0

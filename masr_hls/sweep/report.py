@@ -15,9 +15,16 @@ COLUMNS = (
     ("p99", "cycles_p99", "{:.0f}"),
     ("us", "latency_us", "{:.1f}"),
     ("util", "utilisation", "{:.1%}"),
+    ("nJ", "energy_nj", "{:.1f}"),
     ("weight kb", "weight_bits", "{:.1f}"),
     ("act kb", "activation_bits", "{:.1f}"),
 )
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    if row.get(key) is None:  # a figure the store's older rows do not have
+        return "-"
+    return fmt.format(row[key] / 1000 if key.endswith("_bits") else row[key])
 
 
 def format_table(rows: list[dict]) -> str:
@@ -25,7 +32,7 @@ def format_table(rows: list[dict]) -> str:
     rows = sorted(rows, key=lambda r: (-r["fixed_accuracy"], r["latency_us"]))
     cells = [[name for name, _, _ in COLUMNS]]
     for r in rows:
-        cells.append([fmt.format(r[key] / 1000 if key.endswith("_bits") else r[key]) for _, key, fmt in COLUMNS])
+        cells.append([_cell(r, key, fmt) for _, key, fmt in COLUMNS])
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
     return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])

@@ -74,10 +74,12 @@ class ChunkFigures:
     engine_cycles: float
     static: dict  # figures of the design alone (storage, clock), the same in every chunk
     seconds: float  # the task's own time (conversion, when it converted, included)
+    energy_pj: float  # the recurrent layers' engine energy, summed over the chunk's inferences
 
 
 def evaluate_chunk(point: Point, base_config: str | None, x: np.ndarray, labels: np.ndarray | None) -> ChunkFigures:
     """Convert (once per worker), C-simulate the chunk on one thread, and compare with the float model and labels."""
+    from masr_hls.analysis.energy import recurrent_energy_pj
     from masr_hls.analysis.report import report_of
 
     t0 = time.perf_counter()
@@ -100,6 +102,7 @@ def evaluate_chunk(point: Point, base_config: str | None, x: np.ndarray, labels:
             "weight_bits": int(storage),
             "activation_bits": int(sum(r["dense_worst"] for r in report["sequences"])),
         },
+        energy_pj=recurrent_energy_pj(hw, result.layers) * len(x),
         seconds=time.perf_counter() - t0,
     )
 
@@ -119,6 +122,7 @@ def combine(chunks: list[ChunkFigures]) -> dict:
         "cycles_p99": float(np.percentile(cycles, 99)),
         "latency_us": mean * static["clock_ns"] / 1000,
         "utilisation": sum(c.ideal_cycles for c in chunks) / engine if engine else 1.0,
+        "energy_nj": sum(c.energy_pj for c in chunks) / n / 1000,
         "task_seconds": sum(c.seconds for c in chunks),
         **static,
     }
