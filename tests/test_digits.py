@@ -1,11 +1,15 @@
 """The connected-digit data set (variable lengths, labels, held-out voices, cached) and CTC decoding and scoring."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from masr_hls.errors import SpeechDataError
 from masr_hls.training import ctc, digits_data
 from masr_hls.training.digits_data import load_digits, pad
+from masr_hls.training.pruning import weight_sparsity
 
 SMALL = dict(
     accents=("en-us",),
@@ -189,3 +193,63 @@ def test_word_error_rate_and_string_accuracies():
     assert "WER 37.50%" in score.summary()
     with pytest.raises(ValueError, match="references"):
         ctc.score(refs, hyps[:2])
+
+
+# --------------------------------------------------------------------------- the recipe's training helpers and its model
+
+RECIPE = Path(__file__).resolve().parents[1] / "projects" / "digits_ctc" / "recipe.py"
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("digits_ctc_recipe", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_frame_targets_mark_a_single_word_on_its_loud_frames(recipe):
+    u = np.zeros((40, 20), np.float32)
+    u[15:25] = 3.0
+    targets = recipe.frame_targets(u, [7])
+    assert targets[15:25].tolist() == [7] * 10 and set(targets[:15]) | set(targets[25:]) == {ctc.BLANK}
+    assert set(recipe.frame_targets(u, [7, 8]).tolist()) == {-1}  # no boundaries known between words
+
+
+def test_sortagrad_then_shuffled_batches_of_similar_lengths(recipe):
+    lengths = np.arange(100)[::-1]
+    first = recipe.batches(lengths, 16)
+    assert [lengths[b].max() for b in first] == sorted(lengths[b].max() for b in first)  # shortest first
+    later = recipe.batches(lengths, 16, np.random.default_rng(0))
+    assert sorted(np.concatenate(later).tolist()) == list(range(100))
+    assert all(np.ptp(lengths[b]) < 40 for b in later)
+
+
+def test_folding_the_standardisation_into_the_first_layer_is_exact(recipe):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    trained, deployed = recipe.build(), recipe.build()
+    rng = np.random.default_rng(0)
+    weights = [w + 0.05 * rng.standard_normal(w.shape).astype(np.float32) for w in trained.get_weights()]
+    trained.set_weights(weights)
+    deployed.set_weights(weights)
+    mean, std = rng.uniform(0, 2, recipe.N_MELS).astype(np.float32), rng.uniform(0.5, 2, recipe.N_MELS).astype(np.float32)
+    recipe.fold_scaling(deployed, mean, std)
+    x = (np.abs(rng.standard_normal((2, 9, recipe.N_MELS))) * (rng.random((2, 9, recipe.N_MELS)) < 0.5)).astype(np.float32)
+    expected = keras.ops.convert_to_numpy(trained((x - mean) / std))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(deployed(x)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_shipped_model_is_the_required_shape():
+    """2 x Bidirectional ReLU-GRU of 128 units, a per-frame softmax over the words and the blank, any number of
+    frames in, every matrix pruned to 90% over 16 lanes."""
+    import keras
+
+    model = keras.saving.load_model(RECIPE.parent / "model.keras", compile=False)
+    assert tuple(model.inputs[0].shape[1:]) == (None, 20) and model.outputs[0].shape[-1] == ctc.CLASSES
+    for name in ("bigru1", "bigru2"):
+        gru = model.get_layer(name).forward_layer
+        assert gru.units >= 128 and gru.activation.__name__ == "relu"
+    for name, sparsity in weight_sparsity(model).items():
+        assert sparsity == pytest.approx(0.9, abs=0.01), name
