@@ -43,7 +43,6 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
-from multiprocessing.pool import ThreadPool
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +63,7 @@ from masr_hls.training.speech_data import (
     espeak_path,
     log_mel,
     resample,
+    speak_all,
     split_variants,
 )
 
@@ -215,20 +215,13 @@ def generate(params: DigitParams, workers: int = 2, progress: bool = True, split
     """Synthesise the utterances of ``splits`` and compute their features (no cache); a split not asked for is empty.
 
     Every utterance is planned whatever the splits, so an utterance is the same whether or not the other split is
-    made.  espeak-ng runs as its own process, so a pool of threads keeps ``workers`` of them busy.
+    made.  espeak-ng runs as its own process, so ``workers`` threads keep that many busy.
     """
-    from tqdm import tqdm
-
     params.check()
-    espeak_path()
     t0 = time.perf_counter()
     specs = {split: utterances if split in splits else [] for split, utterances in plan(params).items()}
     everything = specs["train"] + specs["test"]
-    with ThreadPool(workers) as pool, tqdm(total=len(everything), desc="espeak-ng digit strings", unit="utt", disable=not progress) as bar:
-        waves = []
-        for wave in pool.imap(make_utterance, everything, chunksize=8):
-            waves.append(wave)
-            bar.update()
+    waves = speak_all(make_utterance, everything, workers, progress, "espeak-ng digit strings", "utt")
     x = features(waves, params)
     n_train = len(specs["train"])
     train_variants, test_variants = split_variants(params)

@@ -380,25 +380,30 @@ def plan(params: SpeechParams) -> dict[str, list[dict]]:
 SPLITS = ("train", "test")
 
 
+def speak_all(make, specs: list[dict], workers: int, progress: bool, desc: str, unit: str) -> list[np.ndarray]:
+    """``make(spec)`` for every spec, in order.  espeak-ng runs as its own process, so a pool of threads keeps
+    ``workers`` of them busy without forking a process that has TensorFlow loaded."""
+    from tqdm import tqdm
+
+    espeak_path()
+    waves = []
+    with ThreadPool(workers) as pool, tqdm(total=len(specs), desc=desc, unit=unit, disable=not progress) as bar:
+        for wave in pool.imap(make, specs, chunksize=8):
+            waves.append(wave)
+            bar.update()
+    return waves
+
+
 def generate(params: SpeechParams, workers: int = 2, progress: bool = True, splits=SPLITS) -> dict:
     """Synthesise the clips of ``splits`` and compute their features (no cache); a split not asked for is empty.
 
     Every clip is planned whatever the splits, so a clip is the same whether or not the other split is made.
-    espeak-ng runs as its own process, so a pool of threads keeps ``workers``
-    of them busy without forking a process that has TensorFlow loaded.
     """
-    from tqdm import tqdm
-
     params.check()
-    espeak_path()
     t0 = time.perf_counter()
     specs = {split: clips if split in splits else [] for split, clips in plan(params).items()}
     everything = specs["train"] + specs["test"]
-    with ThreadPool(workers) as pool, tqdm(total=len(everything), desc="espeak-ng clips", unit="clip", disable=not progress) as bar:
-        waves = []
-        for wave in pool.imap(make_clip, everything, chunksize=8):
-            waves.append(wave)
-            bar.update()
+    waves = speak_all(make_clip, everything, workers, progress, "espeak-ng clips", "clip")
     x = log_mel(np.stack(waves), params) if waves else np.zeros((0, params.frames, params.n_mels), np.float32)
     n_train = len(specs["train"])
     train_variants, test_variants = split_variants(params)
