@@ -56,7 +56,7 @@ def test_a_sweep_runs_on_two_workers_stores_every_point_and_resumes(sweep_file, 
         # Stopped and started again: the stored points are not run again.
         assert run.run_sweep(load_spec(sweep_file), client, progress=False)["skipped"] == 4
     text = report.format_table(rows)
-    assert len(text.splitlines()) == 2 + 4 and "LaneAssignment=interleaved" in text
+    assert len(text.splitlines()) == 2 + 4 + 1 and "LaneAssignment=interleaved" in text and "acc: accuracy" in text
     front = report.pareto(rows, "latency_us")
     assert front and all(a["latency_us"] <= b["latency_us"] for a, b in zip(front, front[1:]))
     paths = report.write_plots(rows, tmp_path / "plots")
@@ -136,3 +136,29 @@ def test_a_sweep_on_a_real_scheduler_survives_a_killed_worker(sweep_file, tmp_pa
         for proc in procs:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.csim
+def test_a_ctc_recogniser_is_scored_by_word_errors(tmp_path):
+    """Utterances of different lengths with token labels: the task decodes greedily and counts word errors."""
+    from masr_hls.sweep.spec import Point
+    from masr_hls.training import ctc
+
+    model = chain(
+        None,
+        3,
+        L.Bidirectional(L.GRU(4, activation="relu", return_sequences=True), name="bi"),
+        L.TimeDistributed(L.Dense(ctc.CLASSES, activation="softmax"), name="tokens"),
+        seed=5,
+    )
+    model.save(tmp_path / "ctc.keras")
+    (tmp_path / "cfg.yml").write_text(yaml.safe_dump({"Model": {"MaxFrames": 9, "Lanes": 2}}))
+    rng = np.random.default_rng(1)
+    x = [rng.normal(size=(t, 3)).astype(np.float32) for t in (9, 4, 7)]
+    labels = [[1, 2], [3], [4, 5, 6]]
+    point = Point(str(tmp_path / "ctc.keras"), None, ())
+    figures = run.evaluate_chunk(point, str(tmp_path / "cfg.yml"), x, labels)
+    float_hyps = [ctc.greedy_decode(np.asarray(model(u[None], training=False))[0]) for u in x]
+    assert figures.metric == "word accuracy" and figures.scored == 6 and figures.samples == 3
+    assert figures.float_errors == sum(ctc.edit_distance(r, h) for r, h in zip(labels, float_hyps))
+    assert 0 <= figures.fixed_errors and len(figures.cycles) == 3 and figures.cycles[0] > figures.cycles[1]

@@ -35,7 +35,8 @@ def format_table(rows: list[dict]) -> str:
         cells.append([_cell(r, key, fmt) for _, key, fmt in COLUMNS])
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
-    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+    metrics = sorted({r.get("metric", "accuracy") for r in rows})
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], f"acc: {', '.join(metrics)} on the evaluation set"])
 
 
 def pareto(rows: list[dict], cost: str) -> list[dict]:

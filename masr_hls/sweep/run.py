@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masr_hls.batches import is_utterances
 from masr_hls.sweep.spec import Point, SweepSpec, apply_settings
 from masr_hls.sweep.store import ResultStore
 
@@ -67,41 +68,82 @@ class ChunkFigures:
     """What one task measured on its chunk of the evaluation set."""
 
     samples: int
-    float_correct: int
-    fixed_correct: int
+    metric: str  # "accuracy" (a classifier: top class per sample) or "word accuracy" (1 - WER, CTC recognisers)
+    scored: int  # samples, or the reference words
+    float_errors: int
+    fixed_errors: int
     cycles: list[int]  # per inference
-    ideal_cycles: float  # summed over the chunk's inferences and the layers' engines
-    engine_cycles: float
+    ideal_cycles: int  # summed over the chunk's inferences and the layers' engines
+    engine_cycles: int
     static: dict  # figures of the design alone (storage, clock), the same in every chunk
     seconds: float  # the task's own time (conversion, when it converted, included)
     energy_pj: float  # the recurrent layers' engine energy, summed over the chunk's inferences
 
 
-def evaluate_chunk(point: Point, base_config: str | None, x: np.ndarray, labels: np.ndarray | None) -> ChunkFigures:
-    """Convert (once per worker), C-simulate the chunk on one thread, and compare with the float model and labels."""
+@functools.lru_cache(maxsize=8)
+def _design_figures(point: Point, base_config: str | None) -> dict:
+    """Clock and storage: they depend on the design alone, so one frame of zeros shows them."""
+    from masr_hls.analysis.report import build_report
+
+    hw = _converted(point, base_config)
+    report = build_report(hw, np.zeros((1, 1, hw.n_features)))
+    modes = {layer.name: _mode(layer) for layer in hw.layers}
+    return {
+        "clock_ns": hw.clock_period,
+        "weight_bits": int(sum(r["storage_bits"]["dense" if modes[r["layer"]] == "dense" else "bitmask"] for r in report["layers"])),
+        "activation_bits": int(sum(r["dense_worst"] for r in report["sequences"])),
+    }
+
+
+def _engine_cycles(hw, results: list) -> tuple[int, int]:
+    """(ideal, counted) engine cycles summed over samples and layers: ideal = ceil(pairs / MACs) per layer."""
+    from masr_hls.reference.mxv import ideal_cycles
+
+    ideal = engine = 0
+    for sample in results:
+        for layer, r in zip(hw.layers, sample):
+            cfg = layer.head if layer.kind == "dense" else (layer.cell if layer.kind == "recurrent" else layer.fwd)
+            ideal += ideal_cycles(r.pairs, cfg.lanes * cfg.macs_per_lane)
+            if r.head is not None:
+                engine += sum(h.engine_cycles for h in r.head)
+            else:
+                engine += sum(s.kernel.cycles + s.recurrent.cycles for s in (r.forward, r.backward) if s is not None)
+    return ideal, engine
+
+
+def evaluate_chunk(point: Point, base_config: str | None, x, labels) -> ChunkFigures:
+    """Convert (once per worker), C-simulate the chunk on one thread, and compare with the float model and labels.
+
+    ``x``: a batch (a classifier, labels: class per sample or None for the float model's own top class) or a list
+    of utterances (a CTC recogniser, labels: token lists; scored by word errors after greedy decoding)."""
+    from masr_hls.analysis.accuracy import keras_outputs
     from masr_hls.analysis.energy import recurrent_energy_pj
-    from masr_hls.analysis.report import report_of
 
     t0 = time.perf_counter()
     hw = _converted(point, base_config)
     result = hw.csim(x, threads=1)
-    expected = np.asarray(hw.keras_model(x.astype(np.float32), training=False))
-    truth = np.argmax(expected, -1) if labels is None else labels
-    report = report_of(hw, x, result)
-    modes = {layer.name: _mode(layer) for layer in hw.layers}
-    storage = sum(r["storage_bits"]["dense" if modes[r["layer"]] == "dense" else "bitmask"] for r in report["layers"])
+    expected = keras_outputs(hw, x, hw.keras_model)
+    if is_utterances(x):
+        from masr_hls.training import ctc
+
+        decoded = [[ctc.greedy_decode(y) for y in ys] for ys in (expected, result.y)]
+        metric, scored = "word accuracy", sum(len(ref) for ref in labels)
+        float_errors, fixed_errors = (sum(ctc.edit_distance(r, h) for r, h in zip(labels, hyps)) for hyps in decoded)
+    else:
+        truth = np.argmax(expected, -1) if labels is None else labels
+        metric, scored = "accuracy", len(x)
+        float_errors, fixed_errors = (int(np.sum(np.argmax(y, -1) != truth)) for y in (expected, result.y))
+    ideal, engine = _engine_cycles(hw, result.layers)
     return ChunkFigures(
         samples=len(x),
-        float_correct=int(np.sum(np.argmax(expected, -1) == truth)),
-        fixed_correct=int(np.sum(np.argmax(result.y, -1) == truth)),
+        metric=metric,
+        scored=scored,
+        float_errors=int(float_errors),
+        fixed_errors=int(fixed_errors),
         cycles=[int(sum(layer.cycles for layer in sample)) for sample in result.layers],
-        ideal_cycles=sum(r["ideal_cycles"] * len(x) for r in report["layers"]),
-        engine_cycles=sum(r["engine_cycles"] * len(x) for r in report["layers"]),
-        static={
-            "clock_ns": hw.clock_period,
-            "weight_bits": int(storage),
-            "activation_bits": int(sum(r["dense_worst"] for r in report["sequences"])),
-        },
+        ideal_cycles=ideal,
+        engine_cycles=engine,
+        static=_design_figures(point, base_config),
         energy_pj=recurrent_energy_pj(hw, result.layers) * len(x),
         seconds=time.perf_counter() - t0,
     )
@@ -109,15 +151,16 @@ def evaluate_chunk(point: Point, base_config: str | None, x: np.ndarray, labels:
 
 def combine(chunks: list[ChunkFigures]) -> dict:
     """A point's figures from all its chunks."""
-    n = sum(c.samples for c in chunks)
+    n, scored = sum(c.samples for c in chunks), sum(c.scored for c in chunks)
     cycles = np.concatenate([c.cycles for c in chunks])
     static = chunks[0].static
     engine = sum(c.engine_cycles for c in chunks)
     mean = float(cycles.mean())
     return {
         "samples": n,
-        "float_accuracy": sum(c.float_correct for c in chunks) / n,
-        "fixed_accuracy": sum(c.fixed_correct for c in chunks) / n,
+        "metric": chunks[0].metric,
+        "float_accuracy": 1 - sum(c.float_errors for c in chunks) / scored,
+        "fixed_accuracy": 1 - sum(c.fixed_errors for c in chunks) / scored,
         "cycles_mean": mean,
         "cycles_p99": float(np.percentile(cycles, 99)),
         "latency_us": mean * static["clock_ns"] / 1000,
@@ -133,13 +176,18 @@ def _held(values: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- on the client
-def evaluation_data(spec: SweepSpec, frames: int, features: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The evaluation inputs and labels (None: the float model's own top class is the reference)."""
+def evaluation_data(spec: SweepSpec, frames: int | None, features: int):
+    """The evaluation inputs and labels (None: the float model's own top class is the reference); the spoken digit
+    strings are a list of utterances with token lists."""
     samples = spec.data.get("samples")
-    if "speech" in spec.data:
+    if spec.data.get("speech") == "keywords":
         from masr_hls.training.speech_data import load_kws
 
         _, _, x, y, _ = load_kws(frames=frames, n_mels=features, test_only=True)
+    elif spec.data.get("speech") == "digits":
+        from masr_hls.training.digits_data import load_digits
+
+        _, _, x, y, _ = load_digits(n_mels=features, test_only=True)
     else:
         x = np.load(spec.data["inputs"], allow_pickle=False)
         y = np.load(spec.data["labels"], allow_pickle=False) if "labels" in spec.data else None
@@ -154,10 +202,12 @@ def _digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _data_digest(x: np.ndarray, labels) -> str:
-    h = hashlib.sha256(np.ascontiguousarray(x).tobytes())
+def _data_digest(x, labels) -> str:
+    h = hashlib.sha256()
+    for part in x if is_utterances(x) else [x]:
+        h.update(np.ascontiguousarray(part).tobytes())
     if labels is not None:
-        h.update(np.ascontiguousarray(labels).tobytes())
+        h.update(repr([list(map(int, np.ravel(t))) for t in labels]).encode())
     return h.hexdigest()
 
 

@@ -8,7 +8,7 @@
     points:                                        # ...and/or design points listed one by one
       - {Model.Lanes: 8, LayerName.bigru.Precision.state: "ap_fixed<12,5>"}
     pruning: [null, 0.95]                          # optional magnitude-pruning levels applied after training
-    data: {speech: keywords, samples: 300}         # or {inputs: x.npy, labels: y.npy}
+    data: {speech: keywords, samples: 300}         # or {speech: digits}, or {inputs: x.npy, labels: y.npy}
     chunk: 100                                     # samples per task (default 256)
     store: results.sqlite                          # default: the spec's name with .sqlite, beside it
 
@@ -34,7 +34,7 @@ class SweepSpecError(MasrError, ValueError):
 
 
 TOP_KEYS = {"models", "config", "grid", "points", "pruning", "data", "chunk", "store"}
-SPEECH_SETS = ("keywords",)
+SPEECH_SETS = ("keywords", "digits")  # masr_hls.training: speech_data (classes), digits_data (CTC word strings)
 DEFAULT_CHUNK = 256
 
 
