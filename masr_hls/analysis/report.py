@@ -14,6 +14,7 @@ input (the state h).
 
 from __future__ import annotations
 
+import io
 import json
 from functools import reduce
 from pathlib import Path
@@ -228,11 +229,20 @@ def write_json(report: dict, path) -> Path:
     return write_file(path, to_json(report))
 
 
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (laid out tight, 120 dpi), closed: charts are written whole or not at all."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=120)
+    plt.close(fig)
+    return png.getvalue()
+
+
 def write_plots(report: dict, folder) -> list[Path]:
     """PNG charts of the report in ``folder`` (density.png, cycles.png, storage.png): densities, cycles against the
     ideal, and weight storage.  Each chart appears whole or not at all; other files in the folder are kept."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
@@ -261,11 +271,7 @@ def write_plots(report: dict, folder) -> list[Path]:
         if log:
             ax.set_yscale("log")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=120)
-        plt.close(fig)
-        charts[name] = png.getvalue()
+        charts[name] = png_bytes(fig)
         return folder / name
 
     subtitle = f"{report['model']}, {report['samples']} sample(s) of {report['frames']} frames"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 COLUMNS = (
@@ -55,6 +54,7 @@ def write_plots(rows: list[dict], folder) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from masr_hls.analysis.report import png_bytes
     from masr_hls.files import check_output, write_folder
 
     folder = check_output(folder, folder=True)
@@ -75,10 +75,6 @@ def write_plots(rows: list[dict], folder) -> list[Path]:
         ax.set_xlabel(xlabel)
         ax.set_ylabel("fixed-point accuracy")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=120)
-        plt.close(fig)
-        charts[name] = png.getvalue()
+        charts[name] = png_bytes(fig)
     write_folder(folder, charts, overwrite=True, keep_others=True)
     return [folder / name for name in charts]
