@@ -43,16 +43,22 @@ def test_a_sweep_runs_on_two_workers_stores_every_point_and_resumes(sweep_file, 
     assert len(spec.points) == 4 and spec.store == sweep_file.with_suffix(".sqlite")
     with run.client_for(workers=2, processes=False) as client:
         assert len(client.scheduler_info()["workers"]) == 2
-        assert run.run_sweep(spec, client, progress=False) == {"run": 4, "skipped": 0, "store": str(spec.store)}
+        counts = run.run_sweep(spec, client, progress=False)
+        assert (counts["run"], counts["skipped"], counts["synthesised"], counts["store"]) == (4, 0, 0, str(spec.store))
         rows = ResultStore(spec.store).rows()
         assert len(rows) == 4 and all(r["samples"] == 12 for r in rows)
         for r in rows:
             assert 0 <= r["fixed_accuracy"] <= 1 and 0 < r["utilisation"] <= 1
             assert r["cycles_p99"] >= r["cycles_mean"] > 0 and r["latency_us"] == pytest.approx(r["cycles_mean"] * 5 / 1000)
+            assert 0 < r["head_energy_nj"] < r["engine_energy_nj"]
+            # The float model ran in tasks of its own, shared by the points of one pruning level, not in the points'.
+            assert "float" not in r["task_parts"] and r["float_task_seconds"] > 0 and 0 < r["csim_seconds"] < r["task_seconds"]
+        floats = {r["settings"]["pruning"]: r["float_task_seconds"] for r in rows}  # one model per pruning level
+        assert counts["task_seconds"] == pytest.approx(sum(r["task_seconds"] for r in rows) + sum(floats.values()))
         pruned = [r for r in rows if r["settings"]["pruning"] == 0.5]
         kept = [r for r in rows if r["settings"]["pruning"] is None]
         assert max(r["weight_bits"] for r in pruned) < min(r["weight_bits"] for r in kept)
-        assert max(r["energy_nj"] for r in pruned) < min(r["energy_nj"] for r in kept)
+        assert max(r["engine_energy_nj"] for r in pruned) < min(r["engine_energy_nj"] for r in kept)
         # Stopped and started again: the stored points are not run again.
         assert run.run_sweep(load_spec(sweep_file), client, progress=False)["skipped"] == 4
     text = report.format_table(rows)
@@ -74,6 +80,7 @@ def test_a_sweep_runs_on_two_workers_stores_every_point_and_resumes(sweep_file, 
         ({"pruning": [1.5]}, "pruning: 1.5 is not a sparsity"),
         ({"data": {"speech": "sentences"}}, "data.speech"),
         ({"chunk": 0}, "chunk: 0 is not a positive number"),
+        ({"yosys": "yes"}, "yosys: 'yes': true"),
     ],
 )
 def test_bad_sweep_files_name_the_key(sweep_file, tmp_path, change, message):
@@ -162,3 +169,69 @@ def test_a_ctc_recogniser_is_scored_by_word_errors(tmp_path):
     assert figures.metric == "word accuracy" and figures.scored == 6 and figures.samples == 3
     assert figures.float_errors == sum(ctc.edit_distance(r, h) for r, h in zip(labels, float_hyps))
     assert 0 <= figures.fixed_errors and len(figures.cycles) == 3 and figures.cycles[0] > figures.cycles[1]
+
+
+@pytest.mark.csim
+def test_the_dense_heads_energy_is_counted_frame_by_frame(tmp_path):
+    """The head's engine energy from the C simulation's per-layer totals equals the reference's frame-by-frame
+    figures, and it grows with the frames a TimeDistributed head sees."""
+    import masr_hls
+    from masr_hls.analysis.energy import energy, masr_work
+
+    model = chain(
+        5,
+        3,
+        L.Bidirectional(L.GRU(4, activation="relu", return_sequences=True), name="bi"),
+        L.TimeDistributed(L.Dense(6, activation="relu"), name="td"),
+        seed=3,
+    )
+    cfg = masr_hls.config_from_keras_model(model, lanes=2)
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=cfg, output_dir=tmp_path / "p"))
+    x = np.random.default_rng(4).normal(size=(3, 5, 3)) * (np.random.default_rng(5).random((3, 5, 3)) < 0.5)
+    reference = hw.reference(x).layers
+    from_csim = run.head_energy_pj(hw, hw.csim(x, threads=1).layers, [5, 5, 5])
+    assert from_csim == pytest.approx(run.head_energy_pj(hw, reference, [5, 5, 5])) and from_csim > 0
+    head = hw.layers[1]
+    w_nonzero, lanes = head.weights.w_raw != 0, head.weights.lane_of_row
+    calls = [energy(masr_work(head.head.mxv, frame, w_nonzero, lanes)).total for frame in _frames(reference)]
+    assert from_csim == pytest.approx(sum(calls) / 3)
+
+
+def _frames(reference_layers):
+    """The head's per-frame figures of every sample as MxvStats (one engine call each)."""
+    from masr_hls.reference.mxv import MxvStats
+
+    return [MxvStats(pairs=h.pairs, issued=h.issued) for sample in reference_layers for h in sample[1].head]
+
+
+@pytest.mark.slow
+@pytest.mark.csim
+@pytest.mark.yosys
+def test_yosys_resources_are_added_to_stored_points(tmp_path):
+    """A sweep run without Yosys, then again with ``yosys: true``: only the synthesis runs; the point in MASR mode
+    gets the RTL twin's resources, the weight-only-sparse point (not in the RTL) the reason."""
+    model = chain(4, 3, L.GRU(2, activation="relu", name="g"), L.Dense(3, activation="softmax", name="head"), seed=6)
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", np.random.default_rng(2).normal(size=(4, 4, 3)).astype(np.float32))
+    spec = {
+        "models": ["m.keras"],
+        "config": "cfg.yml",
+        "grid": {"Model.Mode": ["masr", "weight_sparse"]},
+        "data": {"inputs": "x.npy"},
+    }
+    (tmp_path / "cfg.yml").write_text(yaml.safe_dump({"Model": {"Lanes": 1, "TableSizeLog2": 4}}))
+    (tmp_path / "sweep.yml").write_text(yaml.safe_dump(spec))
+    with run.client_for(workers=1, processes=False) as client:
+        assert run.run_sweep(load_spec(tmp_path / "sweep.yml"), client, progress=False)["run"] == 2
+        before = {r["label"]: r for r in ResultStore(tmp_path / "sweep.sqlite").rows()}
+        (tmp_path / "sweep.yml").write_text(yaml.safe_dump({**spec, "yosys": True}))
+        counts = run.run_sweep(load_spec(tmp_path / "sweep.yml"), client, progress=False)
+    assert (counts["run"], counts["synthesised"], counts["skipped"]) == (2, 2, 0)
+    rows = {r["label"]: r for r in ResultStore(tmp_path / "sweep.sqlite").rows()}
+    masr, sparse = rows["Mode=masr"], rows["Mode=weight_sparse"]
+    assert masr["cycles_mean"] == before["Mode=masr"]["cycles_mean"] and masr["task_seconds"] == before["Mode=masr"]["task_seconds"]
+    assert masr["rtl_lut"] > 0 and masr["rtl_ff"] > 0 and masr["rtl_dsp"] >= 1 and set(masr["rtl_layers"]) == {"g"}
+    assert "dense layers are not in the RTL" in masr["rtl_left_out"]["head"]
+    assert sparse["rtl_lut"] is None and "engine mode 'weight_sparse' is not in the RTL" in sparse["rtl_left_out"]["g"]
+    text = report.format_table(list(rows.values()))
+    assert "LUT" in text.splitlines()[0] and "weight_sparse" in text.splitlines()[-1]

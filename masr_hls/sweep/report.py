@@ -14,9 +14,15 @@ COLUMNS = (
     ("p99", "cycles_p99", "{:.0f}"),
     ("us", "latency_us", "{:.1f}"),
     ("util", "utilisation", "{:.1%}"),
-    ("nJ", "energy_nj", "{:.1f}"),
+    ("nJ", "engine_energy_nj", "{:.1f}"),  # every layer's engines; rows stored before the head was counted show '-'
     ("weight kb", "weight_bits", "{:.1f}"),
     ("act kb", "activation_bits", "{:.1f}"),
+)
+RTL_COLUMNS = (  # shown when a row has them (yosys: true)
+    ("LUT", "rtl_lut", "{}"),
+    ("FF", "rtl_ff", "{}"),
+    ("DSP", "rtl_dsp", "{}"),
+    ("BRAM18", "rtl_bram18", "{}"),
 )
 
 
@@ -29,13 +35,18 @@ def _cell(row: dict, key: str, fmt: str) -> str:
 def format_table(rows: list[dict]) -> str:
     """One line per point, most accurate first."""
     rows = sorted(rows, key=lambda r: (-r["fixed_accuracy"], r["latency_us"]))
-    cells = [[name for name, _, _ in COLUMNS]]
+    columns = COLUMNS + (RTL_COLUMNS if any("rtl_lut" in r for r in rows) else ())
+    cells = [[name for name, _, _ in columns]]
     for r in rows:
-        cells.append([_cell(r, key, fmt) for _, key, fmt in COLUMNS])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+        cells.append([_cell(r, key, fmt) for _, key, fmt in columns])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
     metrics = sorted({r.get("metric", "accuracy") for r in rows})
-    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], f"acc: {', '.join(metrics)} on the evaluation set"])
+    notes = [f"acc: {', '.join(metrics)} on the evaluation set"]
+    left_out = sorted({reason for r in rows for reason in (r.get("rtl_left_out") or {}).values()})
+    if left_out:
+        notes.append("RTL resources ('-': the recurrent layers are not all in the RTL) leave out: " + "; ".join(left_out))
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], *notes])
 
 
 def pareto(rows: list[dict], cost: str) -> list[dict]:

@@ -10,6 +10,7 @@
     pruning: [null, 0.95]                          # optional magnitude-pruning levels applied after training
     data: {speech: keywords, samples: 300}         # or {speech: digits}, or {inputs: x.npy, labels: y.npy}
     chunk: 100                                     # samples per task (default 256)
+    yosys: true                                    # optional: the RTL twin's Yosys resources of every point
     store: results.sqlite                          # default: the spec's name with .sqlite, beside it
 
 A key is a dotted path into the configuration: ``Model.<key>`` or ``LayerName.<layer>.<key>`` (``Precision``
@@ -33,7 +34,7 @@ class SweepSpecError(MasrError, ValueError):
     """A sweep description that cannot be run, naming the file and the key."""
 
 
-TOP_KEYS = {"models", "config", "grid", "points", "pruning", "data", "chunk", "store"}
+TOP_KEYS = {"models", "config", "grid", "points", "pruning", "data", "chunk", "store", "yosys"}
 SPEECH_SETS = ("keywords", "digits")  # masr_hls.training: speech_data (classes), digits_data (CTC word strings)
 DEFAULT_CHUNK = 256
 
@@ -69,6 +70,7 @@ class SweepSpec:
     data: dict
     chunk: int = DEFAULT_CHUNK
     store: Path = field(default=None)
+    yosys: bool = False  # also synthesise each point's RTL twin (yosys synth_xilinx) for its resources
 
 
 def _error(path, key: str, message: str) -> SweepSpecError:
@@ -123,6 +125,9 @@ def load_spec(path) -> SweepSpec:
     chunk = raw.get("chunk", DEFAULT_CHUNK)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise _error(path, "chunk", f"{chunk!r} is not a positive number of samples")
+    yosys = raw.get("yosys", False)
+    if not isinstance(yosys, bool):
+        raise _error(path, "yosys", f"{yosys!r}: true (synthesise every point's RTL twin with Yosys) or false")
     points = [Point(m, p, s) for m in resolved for p in pruning for s in settings]
     store = Path(raw["store"]) if raw.get("store") else path.with_suffix(".sqlite")
     return SweepSpec(
@@ -132,6 +137,7 @@ def load_spec(path) -> SweepSpec:
         points=points,
         data=_data(path, raw.get("data"), here),
         chunk=chunk,
+        yosys=yosys,
         store=(store if store.is_absolute() else here / store).resolve(),
     )
 

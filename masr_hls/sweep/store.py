@@ -35,6 +35,11 @@ class ResultStore:
         with self._connect() as db:
             return {key for (key,) in db.execute("SELECT key FROM points")}
 
+    def figures(self) -> dict[str, dict]:
+        """Every stored point's figures, by key."""
+        with self._connect() as db:
+            return {key: json.loads(f) for key, f in db.execute("SELECT key, figures FROM points")}
+
     def add(self, key: str, model: str, label: str, settings: dict, figures: dict) -> None:
         with self._connect() as db:
             db.execute(
