@@ -125,7 +125,7 @@ def _sequence_rows(hw, x) -> list[dict]:
             {
                 "layer": layer.name,
                 "n": s.n,
-                "balancing": f"static, {layer.lane_assignment}",  # rows tied to lanes at conversion by this strategy
+                "balancing": layer.balancing,
                 "dense": s.dense_mean_bits,
                 "dense_worst": s.dense_worst_bits,
                 "compact": s.compact_mean_bits,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from masr_hls.errors import ConfigError
 from masr_hls.numerics.fixed_point import FixedType
-from masr_hls.numerics.lane_balance import STRATEGIES
+from masr_hls.numerics.lane_balance import BALANCING, STRATEGIES
 from masr_hls.reference.mxv import MODES
 
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
@@ -57,7 +57,9 @@ LAYER_KEYS = {
     "MacsPerLane": "MACs per lane K",
     "ScanWords": "32-bit mask words the front end examines per cycle",
     "Mode": f"engine mode: one of {tuple(MODES)}",
-    "LaneAssignment": f"row-to-lane assignment: one of {STRATEGIES}",
+    "LaneAssignment": f"row-to-bank assignment at conversion: one of {STRATEGIES}",
+    "LaneBalancing": f"one of {BALANCING}: static ties each bank of rows to one lane; dynamic lets BankLanes lanes share a bank and take its rows at run time",
+    "BankLanes": "lanes sharing a weight bank under dynamic balancing (2: a dual-port memory, no copy of the weights)",
     "TableSizeLog2": "log2 of the sigmoid/tanh table entries",
     "TableRangeLog2": "tables cover [-2**r, 2**r)",
 }
@@ -100,6 +102,8 @@ ENGINE_DEFAULTS = {
     "ScanWords": 4,
     "Mode": "masr",
     "LaneAssignment": "balanced",
+    "LaneBalancing": "static",
+    "BankLanes": 2,
     "TableSizeLog2": 10,
     "TableRangeLog2": 3,
 }
@@ -255,7 +259,7 @@ def _check_section(where: str, section: dict, keys: dict) -> None:
             _check_precision(where, value, in_layer)
         elif value == AUTO:
             continue
-        elif key in ("Lanes", "MacsPerLane", "ScanWords", "MaxFrames", "TableSizeLog2", "TableRangeLog2"):
+        elif key in ("Lanes", "MacsPerLane", "ScanWords", "BankLanes", "MaxFrames", "TableSizeLog2", "TableRangeLog2"):
             if not isinstance(value, int) or isinstance(value, bool) or (value < 1 and key != "TableRangeLog2"):
                 raise ConfigError(f"{where}.{key}: expected a positive integer, got {value!r}")
         elif key == "Mode" and value not in MODES:
@@ -264,6 +268,8 @@ def _check_section(where: str, section: dict, keys: dict) -> None:
             raise ConfigError(f"{where}.Interface: {value!r} is not one of {tuple(INTERFACES)}")
         elif key == "LaneAssignment" and value not in STRATEGIES:
             raise ConfigError(f"{where}.LaneAssignment: {value!r} is not one of {STRATEGIES}")
+        elif key == "LaneBalancing" and value not in BALANCING:
+            raise ConfigError(f"{where}.LaneBalancing: {value!r} is not one of {BALANCING}")
 
 
 def _check_hls4ml_key(where: str, key: str, value) -> None:
@@ -309,6 +315,11 @@ def _check_precision(where: str, value, in_layer: bool = False) -> None:
         )
 
 
+def bank_lanes(lanes: int, wanted: int) -> int:
+    """Lanes per bank: ``wanted``, or the largest divisor of ``lanes`` below it (every bank serves as many lanes)."""
+    return max(g for g in range(1, min(lanes, wanted) + 1) if lanes % g == 0)
+
+
 @dataclass(frozen=True)
 class LayerSettings:
     """One layer's resolved engine keys (docs/config.md) and its precision roles as FixedTypes."""
@@ -318,9 +329,17 @@ class LayerSettings:
     scan_words: int
     mode: str
     lane_assignment: str
+    bank_lanes: int  # lanes sharing a weight bank (1: static balancing)
     table_size_log2: int
     table_range_log2: int
     precision: dict  # role -> FixedType
+
+    @property
+    def balancing(self) -> str:
+        """How rows reach lanes, as the report prints it."""
+        if self.bank_lanes == 1:
+            return f"static, {self.lane_assignment}"
+        return f"dynamic, {self.bank_lanes} lanes per bank, banks {self.lane_assignment}"
 
     @classmethod
     def from_keys(cls, keys: dict) -> "LayerSettings":
@@ -330,6 +349,7 @@ class LayerSettings:
             scan_words=keys["ScanWords"],
             mode=keys["Mode"],
             lane_assignment=keys["LaneAssignment"],
+            bank_lanes=bank_lanes(keys["Lanes"], keys["BankLanes"]) if keys["LaneBalancing"] == "dynamic" else 1,
             table_size_log2=keys["TableSizeLog2"],
             table_range_log2=keys["TableRangeLog2"],
             precision=keys["Precision"],

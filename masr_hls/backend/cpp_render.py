@@ -109,10 +109,11 @@ class Rom:
 
 
 def sparse_weights(m: SparseMatrix, weight_t: FixedType, what: str) -> str:
-    """The initialiser of a ``masr::sparse_weights`` struct: lane masks, rows per lane, packed values, row places."""
+    """The initialiser of a ``masr::sparse_weights`` struct: bank masks, rows per bank, packed values, row places,
+    each slot's first packed weight."""
     mask = braces(braces(braces(f"0x{int(w):08x}u" for w in row) for row in lane) for lane in lane_masks(m))
     lane_of, slot_of = row_places(m)
-    return braces([mask, ints(m.lane_n_rows), rom(m.lane_values, weight_t, what), ints(lane_of), ints(slot_of)])
+    return braces([mask, ints(m.lane_n_rows), rom(m.lane_values, weight_t, what), ints(lane_of), ints(slot_of), ints(m.lane_row_base)])
 
 
 def sparse_words(m: SparseMatrix, weight_t: FixedType, what: str) -> np.ndarray:
@@ -139,7 +140,7 @@ def any_weights_banks(cfg: MxvConfig) -> tuple[int, int]:
     (greedy, heaviest row first onto the lightest lane), at most the average load plus one row.  The C simulation's
     banks are this large, so its library does not depend on the weights.
     """
-    return cfg.n_out, (-(-cfg.n_out // cfg.lanes) + 1) * cfg.n_in
+    return cfg.n_out, (-(-cfg.n_out // cfg.banks) + 1) * cfg.n_in
 
 
 _MXV = Template(
@@ -150,6 +151,7 @@ _MXV = Template(
     static const int macs_per_lane = ${macs_per_lane};
     static const int scan_words = ${scan_words};
     static const int fifo_depth = ${fifo_depth};
+    static const int bank_lanes = ${bank_lanes};
     static const int max_lane_rows = ${max_lane_rows};
     static const int max_lane_nnz = ${max_lane_nnz};
     static const masr::mxv_mode mode = masr::${mode};
@@ -163,8 +165,8 @@ _MXV = Template(
 
 def mxv_config(name: str, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int = 0, bank_nnz: int = 0) -> str:
     """The C++ CONFIG_T struct for one engine instance holding ``matrix`` (banks at least as given)."""
-    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
-        raise ValueError(f"{name}: matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match config")
+    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.banks):
+        raise ValueError(f"{name}: matrix {matrix.n_rows}x{matrix.n_cols} in {matrix.lanes} banks does not match config")
     return _MXV.substitute(
         name=name,
         n_in=cfg.n_in,
@@ -173,6 +175,7 @@ def mxv_config(name: str, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int =
         macs_per_lane=cfg.macs_per_lane,
         scan_words=cfg.scan_words,
         fifo_depth=cfg.fifo_depth,
+        bank_lanes=cfg.bank_lanes,
         max_lane_rows=max(bank_rows, matrix.lane_rows.shape[1]),
         max_lane_nnz=max(bank_nnz, matrix.lane_values.shape[1]),
         mode=MXV_MODES[cfg.mode],

@@ -96,6 +96,7 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: Laye
         macs_per_lane=settings.macs_per_lane,
         scan_words=settings.scan_words,
         mode=settings.mode,
+        bank_lanes=settings.bank_lanes,
         act_n_log2=settings.table_size_log2,
         act_r_log2=settings.table_range_log2,
         rec_n_log2=settings.table_size_log2,
@@ -148,7 +149,8 @@ class RecurrentDesign(LayerDesign):
 
     def __init__(self, spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: LayerSettings):
         self.name, self.spec = spec.name, spec
-        self.lane_assignment = settings.lane_assignment  # rows tied to lanes at conversion, by this strategy
+        self.lane_assignment = settings.lane_assignment  # rows tied to banks at conversion, by this strategy
+        self.balancing = settings.balancing
         self.cell = _cell_config(spec, n_in, in_t, settings)
         self.weights = CellWeights.from_keras(self.cell, spec.kernel, spec.recurrent_kernel, spec.bias, settings.lane_assignment)
         self.return_sequences = spec.return_sequences
@@ -182,7 +184,8 @@ class BidirectionalDesign(LayerDesign):
 
     def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: LayerSettings):
         self.name, self.spec = spec.name, spec
-        self.lane_assignment = settings.lane_assignment  # rows tied to lanes at conversion, by this strategy
+        self.lane_assignment = settings.lane_assignment  # rows tied to banks at conversion, by this strategy
+        self.balancing = settings.balancing
         self.fwd = _cell_config(spec.forward, n_in, in_t, settings)
         self.bwd = _cell_config(spec.backward, n_in, in_t, settings)
         strategy = settings.lane_assignment
@@ -228,7 +231,8 @@ class DenseDesign(LayerDesign):
 
     def __init__(self, spec: DenseSpec, n_in: int, in_t: FixedType, settings: LayerSettings, max_frames: int):
         self.name, self.spec = spec.name, spec
-        self.lane_assignment = settings.lane_assignment  # rows tied to lanes at conversion, by this strategy
+        self.lane_assignment = settings.lane_assignment  # rows tied to banks at conversion, by this strategy
+        self.balancing = settings.balancing
         precision = settings.precision
         softmax = spec.activation == "softmax"
         self.head = dh.DenseHeadConfig(
@@ -248,6 +252,7 @@ class DenseDesign(LayerDesign):
             scan_words=settings.scan_words,
             mode=settings.mode,
             max_frames=max_frames,
+            bank_lanes=settings.bank_lanes,
         )
         self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings.lane_assignment)
         self.softmax = (

@@ -43,7 +43,9 @@ def _pad(m: SparseMatrix, max_lane_rows, max_lane_nnz) -> SparseMatrix:
     lane_rows[:, : m.lane_rows.shape[1]] = m.lane_rows
     lane_values = np.zeros((m.lanes, nnz), np.int64)
     lane_values[:, : m.lane_values.shape[1]] = m.lane_values
-    return SparseMatrix(m.n_rows, m.n_cols, m.lanes, m.mask, lane_rows, m.lane_n_rows, lane_values, m.lane_nnz)
+    row_base = np.zeros((m.lanes, rows), np.int64)
+    row_base[:, : m.lane_row_base.shape[1]] = m.lane_row_base
+    return SparseMatrix(m.n_rows, m.n_cols, m.lanes, m.mask, lane_rows, m.lane_n_rows, lane_values, m.lane_nnz, row_base)
 
 
 def _build(testbench: str, config_header: str, arithmetic: str | None = None):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from masr_hls.numerics.fixed_point import as_raw
+from masr_hls.numerics.lane_balance import bank_slots
 
 MASK_BITS = 32  # bits per mask word, as stored in memory and in the C++ (ap_uint<32>)
 
@@ -70,9 +71,10 @@ class CompactVector:
 class SparseMatrix:
     """A weight matrix W (n_rows x n_cols, y = W v) in bitmask form, banked by lane.
 
-    Rows are assigned to lanes; each lane keeps its own bank of packed values,
-    its rows in ``lane_rows`` order and each row's non-zeros in column order,
-    so a lane finds a value's address by counting mask bits (no pointers).
+    Rows are assigned to banks (a bank serves one lane, or under run-time balancing the few lanes
+    that share it; the arrays say "lane" for a bank); each bank keeps its packed values, its rows in
+    ``lane_rows`` (slot) order and each row's non-zeros in column order, so a lane finds a value's
+    address by counting mask bits from its row's first (``lane_row_base``).
     """
 
     n_rows: int
@@ -83,9 +85,11 @@ class SparseMatrix:
     lane_n_rows: np.ndarray  # (lanes,)
     lane_values: np.ndarray  # (lanes, max_nnz_per_lane) raw values, padded with 0
     lane_nnz: np.ndarray  # (lanes,)
+    lane_row_base: np.ndarray  # (lanes, max_rows_per_lane) packed address of each slot's first non-zero
 
     @classmethod
-    def encode(cls, w_raw: np.ndarray, lane_of_row: np.ndarray, lanes: int) -> "SparseMatrix":
+    def encode(cls, w_raw: np.ndarray, lane_of_row: np.ndarray, lanes: int, heavy_first: bool = False) -> "SparseMatrix":
+        """``heavy_first``: slots in the order lanes sharing a bank take them (:func:`bank_slots`)."""
         w_raw = as_raw(w_raw)
         if w_raw.ndim != 2:
             raise ValueError(f"a weight matrix must be 2-D, got shape {w_raw.shape}")
@@ -97,14 +101,17 @@ class SparseMatrix:
             raise ValueError(f"lane assignment has {lane_of_row.size} entries for {n_rows} rows")
         if n_rows and (lane_of_row.min() < 0 or lane_of_row.max() >= lanes):
             raise ValueError(f"lane assignment uses lanes outside 0..{lanes - 1}")
-        rows_of = [np.flatnonzero(lane_of_row == lane) for lane in range(lanes)]
+        rows_of = bank_slots(lane_of_row, lanes, np.count_nonzero(w_raw, axis=1) if heavy_first else None)
         max_rows = max(1, max(len(r) for r in rows_of))
         vals_of = [w_raw[r][w_raw[r] != 0] for r in rows_of]  # row-major: row order, then column order
         max_nnz = max(1, max(v.size for v in vals_of))
         lane_rows = np.zeros((lanes, max_rows), dtype=np.int64)
         lane_values = np.zeros((lanes, max_nnz), dtype=w_raw.dtype)  # object: values wider than int64
+        lane_row_base = np.zeros((lanes, max_rows), dtype=np.int64)
         for lane in range(lanes):
             lane_rows[lane, : len(rows_of[lane])] = rows_of[lane]
+            counts = np.count_nonzero(w_raw[rows_of[lane]], axis=1)
+            lane_row_base[lane, : len(rows_of[lane])] = np.cumsum(counts) - counts
             lane_values[lane, : vals_of[lane].size] = vals_of[lane]
         return cls(
             n_rows=n_rows,
@@ -115,6 +122,7 @@ class SparseMatrix:
             lane_n_rows=np.array([len(r) for r in rows_of], dtype=np.int64),
             lane_values=lane_values,
             lane_nnz=np.array([v.size for v in vals_of], dtype=np.int64),
+            lane_row_base=lane_row_base,
         )
 
     def decode(self) -> np.ndarray:

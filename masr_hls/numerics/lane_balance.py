@@ -12,6 +12,7 @@ import heapq
 import numpy as np
 
 STRATEGIES = ("balanced", "interleaved")
+BALANCING = ("static", "dynamic")  # rows tied to lanes at conversion, or taken by the lanes of a bank at run time
 
 
 def assign_rows(row_work: np.ndarray, lanes: int, strategy: str = "balanced") -> np.ndarray:
@@ -35,6 +36,17 @@ def assign_rows(row_work: np.ndarray, lanes: int, strategy: str = "balanced") ->
         lane_of_row[row] = lane
         heapq.heappush(heap, (work + int(row_work[row]), rows + 1, lane))
     return lane_of_row
+
+
+def bank_slots(lane_of_row: np.ndarray, banks: int, heavy_first: np.ndarray | None = None) -> list[np.ndarray]:
+    """Each bank's rows in slot order: row order, or (given each row's work) heaviest first, ties in row order.
+
+    Heaviest first is the order in which the lanes sharing a bank take its rows at run time: the light
+    rows come last and even out the lanes' finishing times (longest-processing-time first).
+    """
+    lane_of_row = np.asarray(lane_of_row, dtype=np.int64)
+    order = np.arange(lane_of_row.size) if heavy_first is None else np.argsort(-np.asarray(heavy_first), kind="stable")
+    return [order[lane_of_row[order] == bank] for bank in range(banks)]
 
 
 def lane_loads(row_work: np.ndarray, lane_of_row: np.ndarray, lanes: int) -> np.ndarray:

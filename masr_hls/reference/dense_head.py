@@ -50,6 +50,7 @@ class DenseHeadConfig:
     scan_words: int = 4
     mode: str = "masr"
     max_frames: int = 1  # frames per call of dense_head_sequence
+    bank_lanes: int = 1  # lanes sharing a weight bank (1: static balancing)
 
     def __post_init__(self):
         for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words", "max_frames"):
@@ -88,6 +89,7 @@ class DenseHeadConfig:
             macs_per_lane=self.macs_per_lane,
             scan_words=self.scan_words,
             mode=self.mode,
+            bank_lanes=self.bank_lanes,
         )
 
     @property
@@ -149,8 +151,8 @@ def encode_weights(cfg: DenseHeadConfig, w_raw, b_raw, strategy: str = "balanced
         raise ValueError(f"dense head bias must have shape ({cfg.n_out},), got {b_raw.shape}")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown lane assignment strategy {strategy!r}; use one of {STRATEGIES}")
-    lane_of_row = assign_rows(row_work(w_raw, cfg.mode), cfg.lanes, strategy)
-    matrix = SparseMatrix.encode(w_raw, lane_of_row, cfg.lanes)
+    lane_of_row = assign_rows(row_work(w_raw, cfg.mode), cfg.mxv.banks, strategy)
+    matrix = SparseMatrix.encode(w_raw, lane_of_row, cfg.mxv.banks, heavy_first=cfg.bank_lanes > 1)
     return DenseHeadWeights(w_raw, b_raw, lane_of_row, matrix, activation_table(cfg))
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from masr_hls.constants import ENUMS, MXV_DONE_DEPTH, MXV_MAC_DEPTH, enum_constant
 from masr_hls.numerics.bitmask import MASK_BITS, n_words
 from masr_hls.numerics.fixed_point import FixedType, PrecisionError, as_raw, widen_if
+from masr_hls.numerics.lane_balance import bank_slots
 
 MODES = {name: enum_constant("mxv_mode", name) for name in ENUMS["mxv_mode"][1]}  # engine mode -> its C++ constant
 
@@ -39,10 +40,13 @@ class MxvConfig:
     scan_words: int = 4  # mask words (of 32 bits) the front end examines per cycle
     mode: str = "masr"
     fifo_depth: int = 4  # windows queued between a lane's front end and back end
+    bank_lanes: int = 1  # lanes sharing a weight bank and taking its rows at run time (1: rows tied to lanes)
 
     def __post_init__(self):
-        for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words", "fifo_depth"):
+        for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words", "fifo_depth", "bank_lanes"):
             positive_int(name, getattr(self, name))
+        if self.lanes % self.bank_lanes:
+            raise ValueError(f"bank_lanes ({self.bank_lanes}) must divide lanes ({self.lanes}): every bank serves as many lanes")
         if self.fifo_depth > 64:
             raise ValueError(f"fifo_depth must be at most 64, got {self.fifo_depth}")
         if self.mode not in MODES:
@@ -55,6 +59,15 @@ class MxvConfig:
                 f"accumulator {self.accum_t}: overflow must be AP_WRAP; lanes and MACs add in a hardware-"
                 "dependent order and only wrap-around addition is order-independent (widen it instead)"
             )
+
+    @property
+    def banks(self) -> int:
+        """Weight banks: each holds the rows tied to it at conversion; bank b serves lanes b*G .. b*G+G-1."""
+        return self.lanes // self.bank_lanes
+
+    @property
+    def balancing(self) -> str:
+        return "static" if self.bank_lanes == 1 else "dynamic"
 
     @property
     def product_bits(self) -> int:
@@ -104,8 +117,9 @@ class Engine:
     """One engine loaded with one weight matrix, for any number of calls.
 
     What depends on the weights alone (the non-zero weights for the products; the windowed
-    pattern and each lane's rows for the cycle model) is found on first use and kept, so a
-    sweep finds it once rather than at every step.  ``lane_of_row`` is needed by the cycle model only.
+    pattern and each bank's rows for the cycle model) is found on first use and kept, so a
+    sweep finds it once rather than at every step.  ``lane_of_row`` (each row's bank: its lane when
+    rows are tied to lanes) is needed by the cycle model only.
     """
 
     def __init__(self, cfg: MxvConfig, w_raw: np.ndarray, lane_of_row: np.ndarray | None = None):
@@ -141,12 +155,13 @@ class Engine:
 
     @functools.cached_property
     def lane_slots(self) -> tuple[np.ndarray, np.ndarray]:
-        """(lanes, slots) row of every lane's slot, its rows in order, padded with -1; rows per lane."""
-        rows_of = [np.flatnonzero(self.lane_of_row == lane) for lane in range(self.cfg.lanes)]
+        """(banks, slots) row of every bank's slot, its rows in slot order, padded with -1; rows per bank."""
+        heavy_first = np.count_nonzero(self.w_raw, axis=1) if self.cfg.bank_lanes > 1 else None
+        rows_of = bank_slots(self.lane_of_row, self.cfg.banks, heavy_first)
         n_rows = np.array([len(r) for r in rows_of], np.int64)
-        row_at = np.full((self.cfg.lanes, int(n_rows.max())), -1, np.int64)
-        for lane, rows in enumerate(rows_of):
-            row_at[lane, : len(rows)] = rows
+        row_at = np.full((self.cfg.banks, max(1, int(n_rows.max()))), -1, np.int64)
+        for bank, rows in enumerate(rows_of):
+            row_at[bank, : len(rows)] = rows
         return row_at, n_rows
 
     def mxv(self, v_raw: np.ndarray) -> np.ndarray:
@@ -185,7 +200,8 @@ class Engine:
             p, i, cost = self.window_costs(v[start : start + chunk])
             pairs.append(p.sum(axis=(1, 2)))
             issued.append(i.sum(axis=(1, 2)))
-            lanes.append(_lane_cycles(self.cfg, cost, *self.lane_slots))
+            schedule = _lane_cycles if self.cfg.bank_lanes == 1 else _shared_bank_cycles
+            lanes.append(schedule(self.cfg, cost, *self.lane_slots))
         if not lanes:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.cfg.lanes), np.int64)
         return np.concatenate(pairs), np.concatenate(issued), np.concatenate(lanes)
@@ -255,6 +271,43 @@ def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: n
     front = n_rows[None, :] * n_win + offset
     back = np.where(issue_end > 0, issue_end + MXV_MAC_DEPTH, 0)
     return np.maximum(front, back)
+
+
+def _shared_bank_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: np.ndarray) -> np.ndarray:
+    """Cycles of every lane in every call (calls, lanes) when the lanes of a bank take its rows at run time.
+
+    The schedule of docs/arithmetic.md, "Run-time balancing": each lane runs the front end, FIFO and back
+    end of :func:`_lane_cycles` on the rows it takes.  A lane takes its bank's next slot in the cycle its
+    front end is free (cycle 0, then the cycle after it examined the last window of its previous row);
+    lanes of a bank free in the same cycle take slots in lane order.  With one lane per bank this is
+    exactly :func:`_lane_cycles` (tested).
+    """
+    calls, _, n_win = cost.shape
+    banks, group, depth = cfg.banks, cfg.bank_lanes, cfg.fifo_depth
+    in_bank = np.arange(group)
+    free = np.zeros((calls, banks, group), np.int64)  # the cycle each lane's front end is free
+    issue_end = np.zeros((calls, banks, group), np.int64)  # b_i + c_i of the lane's last window with work; 0: none yet
+    leave = np.full((calls, banks, group, depth), -1, np.int64)  # q of the lane's last D windows with work (a ring)
+    n_work = np.zeros((calls, banks, group), np.int64)  # windows with work so far
+    c_idx, b_idx = np.meshgrid(np.arange(calls), np.arange(banks), indexing="ij")
+    for slot in range(row_at.shape[1]):
+        live = slot < n_rows  # (banks,)
+        lane = np.argmin(free * group + in_bank, axis=2)  # (calls, banks): the first free lane, lowest first
+        row = np.maximum(row_at[:, slot], 0)
+        for w in range(n_win):
+            c = np.where(live[None], cost[:, row, w], 0)  # (calls, banks)
+            t = free[c_idx, b_idx, lane]
+            ring = n_work[c_idx, b_idx, lane] % depth
+            f = np.where(c > 0, np.maximum(t, leave[c_idx, b_idx, lane, ring]), t)
+            q = np.maximum(f, issue_end[c_idx, b_idx, lane] - 1)
+            has = c > 0
+            ci, bi, li = c_idx[has], b_idx[has], lane[has]
+            leave[ci, bi, li, ring[has]] = q[has]
+            issue_end[ci, bi, li] = q[has] + 1 + c[has]
+            n_work[ci, bi, li] += 1
+            free[c_idx, b_idx, lane] = np.where(live[None], f + 1, t)
+    back = np.where(issue_end > 0, issue_end + MXV_MAC_DEPTH, 0)
+    return np.maximum(free, back).reshape(calls, cfg.lanes)
 
 
 def _engine_work(cfg: MxvConfig, w_nonzero, v_nonzero, lane_of_row, chunk: int = CALL_CHUNK):

@@ -46,6 +46,7 @@ class CellConfig:
     macs_per_lane: int = 1
     scan_words: int = 4
     mode: str = "masr"
+    bank_lanes: int = 1  # lanes sharing a weight bank (1: static balancing)
     act_n_log2: int = 10  # tanh table: 2**n entries over [-2**r, 2**r)
     act_r_log2: int = 3
     rec_n_log2: int = 10  # sigmoid table
@@ -80,7 +81,9 @@ class CellConfig:
         return self.kind == "gru" and not self.reset_after
 
     def _mxv(self, n_in: int, n_out: int, weight_t: FixedType, act_t: FixedType) -> MxvConfig:
-        return MxvConfig(n_in, n_out, weight_t, act_t, self.accum_t, self.lanes, self.macs_per_lane, self.scan_words, self.mode)
+        return MxvConfig(
+            n_in, n_out, weight_t, act_t, self.accum_t, self.lanes, self.macs_per_lane, self.scan_words, self.mode, bank_lanes=self.bank_lanes
+        )
 
     def kernel_config(self) -> MxvConfig:
         return self._mxv(self.n_in, self.gates * self.n_units, self.weight_t, self.in_t)
@@ -169,8 +172,9 @@ class CellWeights:
 
     def encode(self, cfg: CellConfig, strategy: str = "balanced") -> None:
         for name, m in self.engine_matrices(cfg).items():
-            self.lanes[name] = assign_rows(row_work(m, cfg.mode), cfg.lanes, strategy)
-            self.matrices[name] = SparseMatrix.encode(m, self.lanes[name], cfg.lanes)
+            banks = cfg.kernel_config().banks
+            self.lanes[name] = assign_rows(row_work(m, cfg.mode), banks, strategy)
+            self.matrices[name] = SparseMatrix.encode(m, self.lanes[name], banks, heavy_first=cfg.bank_lanes > 1)
         self._engines.clear()
 
     def engines(self, cfg: CellConfig) -> dict[str, Engine]:

@@ -57,16 +57,23 @@ void load_words(word_reader &r, rom_word<T> (&rom)[N]) {
     for (int i = 0; i < N; i++) rom[i].bits = (bits_t)r.word();
 }
 
-// Per lane: its rows, their masks, its weight count, its packed weights; then the row places.  Bank entries past
-// a lane's rows and weights keep what they held: the engine never reads them.
+// Per bank: its rows, their masks, its weight count, its packed weights; then the row places.  Entries past
+// a bank's rows and weights keep what they held: the engine never reads them.  Each slot's first packed weight
+// follows from the masks.
 template <class CONFIG_T>
 void load_words(word_reader &r, sparse_weights<CONFIG_T> &w) {
     typedef decltype(w.values[0][0].bits) bits_t;
     static const int WORDS = mask_words(CONFIG_T::n_in);
-    for (int l = 0; l < CONFIG_T::lanes; l++) {
+    for (int l = 0; l < mxv_shape<CONFIG_T>::BANKS; l++) {
         w.lane_n_rows[l] = r.count(CONFIG_T::max_lane_rows);
-        for (int slot = 0; slot < w.lane_n_rows[l]; slot++)
-            for (int k = 0; k < WORDS; k++) w.mask[l][slot][k] = (mask_word_t)r.word();
+        int base = 0;
+        for (int slot = 0; slot < w.lane_n_rows[l]; slot++) {
+            w.slot_base[l][slot] = base;
+            for (int k = 0; k < WORDS; k++) {
+                w.mask[l][slot][k] = (mask_word_t)r.word();
+                base += popcount(w.mask[l][slot][k]);
+            }
+        }
         const int nnz = r.count(CONFIG_T::max_lane_nnz);
         for (int i = 0; i < nnz; i++) w.values[l][i].bits = (bits_t)r.word();
     }

@@ -4,9 +4,10 @@
 //
 // It computes the same results and the same figures as the dataflow engine
 // without simulating its processes, in two independent parts:
-//   figures   per lane, the rows in slot order and their windows in order, as
-//             the front end examines them: each window's pair and issue
-//             counts by popcounts, fed to the same lane_clock;
+//   figures   per bank, the rows in slot order and their windows in order, as
+//             the front ends examine them: each window's pair and issue
+//             counts by popcounts, fed to the same lane_clock (under run-time
+//             balancing, each slot to the lane of the bank that is free first);
 //   products  y = W v, computed the fastest exact way: dense SIMD dot products
 //             on 16-bit raw values where the types allow, else MACs over the
 //             set bits of (weight mask AND activation mask).
@@ -45,39 +46,61 @@ namespace masr {
 
 // ---------------------------------------------------------------- figures
 
+// Issue cycles and pairs of window `window` of a row (issued 0: the front end drops it).
+template <class CONFIG_T>
+int csim_window(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v, const mask_word_t *row, int window,
+                mxv_stats &stats) {
+    typedef mxv_shape<CONFIG_T> S;
+    int issued = 0, pairs = 0;
+    for (int k = 0; k < S::WIN_WORDS; k++) {
+        const int word = window * S::WIN_WORDS + k;
+        if (word >= S::N_WORDS) break;
+        const mask_word_t wm = row[word];
+        pairs += popcount(wm & v.mask[word]);
+        issued += CONFIG_T::mode == MODE_MASR             ? popcount(wm & v.mask[word])
+                  : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? popcount(wm)
+                                                         : popcount(valid_bits(word, CONFIG_T::n_in));
+    }
+    stats.pairs += pairs;
+    stats.issued += issued;
+    return (issued + CONFIG_T::macs_per_lane - 1) / CONFIG_T::macs_per_lane;
+}
+
+inline void csim_lane_done(mxv_stats &stats, long long lane) {
+    if (lane > stats.busiest_lane) stats.busiest_lane = lane;
+    if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
+}
+
 template <class CONFIG_T>
 void mxv_csim_figures(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
                       const sparse_weights<CONFIG_T> &w, mxv_stats &stats) {
     typedef mxv_shape<CONFIG_T> S;
-    static const int K = CONFIG_T::macs_per_lane;
+    static const int G = CONFIG_T::bank_lanes;
     clear_mxv_stats(stats);
     stats.idlest_lane = -1;
-    for (int l = 0; l < CONFIG_T::lanes; l++) {
-        const int n_rows = w.lane_n_rows[l];
-        lane_clock clock;
-        clock.start(CONFIG_T::fifo_depth);
-        int scan = 0;
+    for (int b = 0; b < S::BANKS; b++) {
+        const int n_rows = w.lane_n_rows[b];
+        lane_clock clock[G];
+        long long free_at[G];  // the cycle each lane's front end is free
+        for (int g = 0; g < G; g++) {
+            clock[g].start(CONFIG_T::fifo_depth);
+            free_at[g] = 0;
+        }
         for (int slot = 0; slot < n_rows; slot++) {
-            const mask_word_t *row = w.mask[l][slot];
-            for (int window = 0; window < S::WINDOWS; window++, scan++) {
-                int issued = 0, pairs = 0;
-                for (int k = 0; k < S::WIN_WORDS; k++) {
-                    const int word = window * S::WIN_WORDS + k;
-                    if (word >= S::N_WORDS) break;
-                    const mask_word_t wm = row[word];
-                    pairs += popcount(wm & v.mask[word]);
-                    issued += CONFIG_T::mode == MODE_MASR             ? popcount(wm & v.mask[word])
-                              : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? popcount(wm)
-                                                                     : popcount(valid_bits(word, CONFIG_T::n_in));
+            int g = 0;  // the lane that takes the slot: free first, the lowest of those free together
+            for (int k = 1; k < G; k++)
+                if (free_at[k] < free_at[g]) g = k;
+            for (int window = 0; window < S::WINDOWS; window++) {
+                const int c = csim_window<CONFIG_T>(v, w.mask[b][slot], window, stats);
+                long long f = free_at[g];
+                if (c != 0) {
+                    f = clock[g].examine_at(f);
+                    clock[g].window_at(f, c);
                 }
-                if (issued != 0) clock.window(scan, (issued + K - 1) / K);
-                stats.pairs += pairs;
-                stats.issued += issued;
+                free_at[g] = f + 1;
             }
         }
-        const long long lane = clock.lane_cycles((long long)n_rows * S::WINDOWS, MXV_MAC_DEPTH);
-        if (lane > stats.busiest_lane) stats.busiest_lane = lane;
-        if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
+        for (int g = 0; g < G; g++) csim_lane_done(stats, clock[g].cycles_after(free_at[g], MXV_MAC_DEPTH));
     }
     stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;
 }
@@ -142,8 +165,8 @@ struct mxv_csim_products {
     static void run(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
                     const sparse_weights<CONFIG_T> &w, typename CONFIG_T::accum_t y[CONFIG_T::n_out]) {
         typedef mxv_shape<CONFIG_T> S;
-        typename CONFIG_T::accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
-        for (int l = 0; l < CONFIG_T::lanes; l++) {
+        typename CONFIG_T::accum_t bank[S::BANKS][CONFIG_T::max_lane_rows];
+        for (int l = 0; l < S::BANKS; l++) {
             const rom_word<typename CONFIG_T::weight_t> *values = w.values[l];
             int weight_base = 0;
             for (int slot = 0; slot < w.lane_n_rows[l]; slot++) {
@@ -181,9 +204,9 @@ struct mxv_csim_products<CONFIG_T, true> {
         static decoded d;  // zero-initialised: no space in the library file
         if (d.source == &w && d.epoch == csim_weights_epoch()) return d;
         memset(d.w, 0, sizeof(d.w));
-        static int row_at[CONFIG_T::lanes][CONFIG_T::max_lane_rows];  // the inverse of row_lane/row_slot
+        static int row_at[mxv_shape<CONFIG_T>::BANKS][CONFIG_T::max_lane_rows];  // the inverse of row_lane/row_slot
         for (int r = 0; r < CONFIG_T::n_out; r++) row_at[w.row_lane[r]][w.row_slot[r]] = r;
-        for (int l = 0; l < CONFIG_T::lanes; l++) {
+        for (int l = 0; l < mxv_shape<CONFIG_T>::BANKS; l++) {
             int next = 0;  // the lane's packed weights, its rows in slot order
             for (int slot = 0; slot < w.lane_n_rows[l]; slot++)
                 for (int j = 0; j < N; j++)

@@ -94,19 +94,23 @@ struct mxv_shape {
     static const int WINDOWS = (N_WORDS + WIN_WORDS - 1) / WIN_WORDS;  // per row
     static const int WIN_BITS = WIN_WORDS * MASK_BITS;
     static const int MAX_SCAN = CONFIG_T::max_lane_rows * WINDOWS;
+    // Weight banks: one per lane, or under run-time balancing one per bank_lanes lanes.
+    static const int BANKS = CONFIG_T::lanes / CONFIG_T::bank_lanes;
     // Back-end iterations: every window of every row at its worst, plus the end marker.
     static const int MAX_ISSUE = MAX_SCAN * ((WIN_BITS + CONFIG_T::macs_per_lane - 1) / CONFIG_T::macs_per_lane) + 1;
 };
 
-// Weights of one matrix (n_out x n_in) in bitmask form, banked by lane; a ROM
-// (values are held as raw ROM words, see raw_bits.h).
+// Weights of one matrix (n_out x n_in) in bitmask form, by bank (one per lane,
+// or one per bank_lanes lanes under run-time balancing); a ROM (values are
+// held as raw ROM words, see raw_bits.h).  The members say "lane" for a bank.
 template <class CONFIG_T>
 struct sparse_weights {
-    mask_word_t mask[CONFIG_T::lanes][CONFIG_T::max_lane_rows][mask_words(CONFIG_T::n_in)];  // by lane and slot
-    int lane_n_rows[CONFIG_T::lanes];
-    rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::lanes][CONFIG_T::max_lane_nnz];
-    int row_lane[CONFIG_T::n_out];  // where each result row lives
-    int row_slot[CONFIG_T::n_out];
+    mask_word_t mask[mxv_shape<CONFIG_T>::BANKS][CONFIG_T::max_lane_rows][mask_words(CONFIG_T::n_in)];  // by bank and slot
+    int lane_n_rows[mxv_shape<CONFIG_T>::BANKS];
+    rom_word<typename CONFIG_T::weight_t> values[mxv_shape<CONFIG_T>::BANKS][CONFIG_T::max_lane_nnz];
+    int row_lane[CONFIG_T::n_out];  // where each result row lives: its bank ...
+    int row_slot[CONFIG_T::n_out];  // ... and slot
+    int slot_base[mxv_shape<CONFIG_T>::BANKS][CONFIG_T::max_lane_rows];  // packed address of each slot's first weight
 };
 
 // One FIFO entry: a window with work.
@@ -153,6 +157,53 @@ int window_lowest_bit(const mask_word_t w[WORDS]) {
     return pos;
 }
 
+// One window of a row as the front end examines it: the FIFO entry (its
+// weight, issue and activation bits) and the row's weights in the window.
+template <class CONFIG_T>
+int examine_window(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS], const int act_base[mxv_shape<CONFIG_T>::N_WORDS],
+                   const mask_word_t row[mxv_shape<CONFIG_T>::N_WORDS], int window, mxv_window<CONFIG_T> &e,
+                   mask_word_t &any) {
+#pragma HLS INLINE
+    typedef mxv_shape<CONFIG_T> S;
+    any = 0;
+    int weights = 0;
+    for (int k = 0; k < S::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+        const int word = window * S::WIN_WORDS + k;
+        const mask_word_t wm = word < S::N_WORDS ? row[word] : mask_word_t(0);
+        const mask_word_t am = word < S::N_WORDS ? act_mask[word] : mask_word_t(0);
+        const mask_word_t issue = CONFIG_T::mode == MODE_MASR           ? mask_word_t(wm & am)
+                                  : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? wm
+                                                                         : valid_bits(word, CONFIG_T::n_in);
+        e.weights[k] = wm;
+        e.issue[k] = issue;
+        e.act[k] = am;
+        any |= issue;
+        weights += popcount(wm);
+    }
+    e.act_base = act_base[window * S::WIN_WORDS];
+    e.end = false;
+    return weights;
+}
+
+// The entry that ends a lane's work; `scan` is what the back end's clock needs
+// (the lane's scan count, or the cycle its shared front end stopped).
+template <class CONFIG_T>
+mxv_window<CONFIG_T> end_marker(long long scan) {
+#pragma HLS INLINE
+    mxv_window<CONFIG_T> end;
+    for (int k = 0; k < mxv_shape<CONFIG_T>::WIN_WORDS; k++) {
+#pragma HLS UNROLL
+        end.weights[k] = end.issue[k] = end.act[k] = 0;
+    }
+    end.slot = end.weight_base = end.act_base = 0;
+    end.end = true;
+#ifndef __SYNTHESIS__
+    end.scan = (int)scan;
+#endif
+    return end;
+}
+
 // Front end of one lane: scan every window of every row, queue those with work.
 template <class CONFIG_T>
 void mxv_front(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS], const int act_base[mxv_shape<CONFIG_T>::N_WORDS],
@@ -170,26 +221,10 @@ SCAN:
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 0 max = S::MAX_SCAN
         mxv_window<CONFIG_T> e;
-        mask_word_t any = 0;
-        int weights = 0;
-        for (int k = 0; k < S::WIN_WORDS; k++) {
-#pragma HLS UNROLL
-            const int word = window * S::WIN_WORDS + k;
-            const mask_word_t wm = word < S::N_WORDS ? mask[slot][word] : mask_word_t(0);
-            const mask_word_t am = word < S::N_WORDS ? act_mask[word] : mask_word_t(0);
-            const mask_word_t issue = CONFIG_T::mode == MODE_MASR           ? mask_word_t(wm & am)
-                                      : CONFIG_T::mode == MODE_WEIGHT_SPARSE ? wm
-                                                                             : valid_bits(word, CONFIG_T::n_in);
-            e.weights[k] = wm;
-            e.issue[k] = issue;
-            e.act[k] = am;
-            any |= issue;
-            weights += popcount(wm);
-        }
+        mask_word_t any;
+        const int weights = examine_window<CONFIG_T>(act_mask, act_base, mask[slot], window, e, any);
         e.slot = slot;
         e.weight_base = weight_base;
-        e.act_base = act_base[window * S::WIN_WORDS];
-        e.end = false;
 #ifndef __SYNTHESIS__
         e.scan = s;
 #endif
@@ -202,17 +237,7 @@ SCAN:
             window++;
         }
     }
-    mxv_window<CONFIG_T> end;
-    for (int k = 0; k < S::WIN_WORDS; k++) {
-#pragma HLS UNROLL
-        end.weights[k] = end.issue[k] = end.act[k] = 0;
-    }
-    end.slot = end.weight_base = end.act_base = 0;
-    end.end = true;
-#ifndef __SYNTHESIS__
-    end.scan = n_scan;
-#endif
-    fifo.write(end);
+    fifo.write(end_marker<CONFIG_T>(n_scan));
 }
 
 // Cycle count of one lane (C simulation only): the recurrence of the header
@@ -232,24 +257,113 @@ struct lane_clock {
         offset = issue_end = n = 0;
         ring = 0;
     }
-    // Window found by front-end iteration `scan`, costing `c` back-end cycles.
-    void window(long long scan, long long c) {
-        long long f = scan + offset;
-        if (n >= depth && q[ring] > f) f = q[ring];  // FIFO full: stall until window n-D leaves
-        offset = f - scan;
+    // The cycle a front end free in cycle t examines a window with work: it
+    // stalls while the FIFO is full (until window n-D leaves it).
+    long long examine_at(long long t) const { return (n >= depth && q[ring] > t) ? q[ring] : t; }
+    // A window with work examined in cycle f, costing `c` back-end cycles.
+    void window_at(long long f, long long c) {
         const long long leave = (n == 0 || issue_end - 1 < f) ? f : issue_end - 1;
         q[ring] = leave;
         issue_end = leave + 1 + c;
         n++;
         ring = ring + 1 == depth ? 0 : ring + 1;
     }
-    long long lane_cycles(long long n_scan, int mac_depth) const {
-        const long long front = n_scan + offset;  // f_{S-1} + 1
+    // Window found by front-end iteration `scan` of a lane with rows of its own.
+    void window(long long scan, long long c) {
+        const long long f = examine_at(scan + offset);
+        offset = f - scan;
+        window_at(f, c);
+    }
+    // The lane's cycles, its front end free from cycle `front` on.
+    long long cycles_after(long long front, int mac_depth) const {
         const long long back = n == 0 ? 0 : issue_end + mac_depth;
         return front > back ? front : back;
     }
+    long long lane_cycles(long long n_scan, int mac_depth) const { return cycles_after(n_scan + offset, mac_depth); }
 #endif
 };
+
+// Issue cycles of a window: ceil(bits to issue / K).
+template <class CONFIG_T>
+int window_cost(const mxv_window<CONFIG_T> &e) {
+    int issued = 0;
+    for (int k = 0; k < mxv_shape<CONFIG_T>::WIN_WORDS; k++) issued += popcount(e.issue[k]);
+    return (issued + CONFIG_T::macs_per_lane - 1) / CONFIG_T::macs_per_lane;
+}
+
+// Run-time balancing: the front ends of the bank_lanes lanes sharing one bank,
+// one iteration per cycle.  A lane whose front end is free takes the bank's
+// next slot (lanes free in the same cycle take them in lane order, by a
+// shared slot counter) and examines one window of that row per cycle into its
+// own FIFO, stalling while the FIFO is full.  Every entry carries the cycle it
+// was examined; each lane's end marker, the cycle its front end stopped.
+template <class CONFIG_T>
+void mxv_bank_front(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS], const int act_base[mxv_shape<CONFIG_T>::N_WORDS],
+                    const mask_word_t mask[CONFIG_T::max_lane_rows][mxv_shape<CONFIG_T>::N_WORDS],
+                    const int slot_base[CONFIG_T::max_lane_rows], int n_rows,
+                    hls::stream<mxv_window<CONFIG_T> > fifo[CONFIG_T::bank_lanes]) {
+    typedef mxv_shape<CONFIG_T> S;
+    static const int G = CONFIG_T::bank_lanes;
+    // The lanes read a window of different rows each cycle: a port per lane (dual-port for two).
+#pragma HLS ARRAY_PARTITION variable = mask type = cyclic factor = S::WIN_WORDS dim = 2
+#pragma HLS BIND_STORAGE variable = mask type = rom_np
+    int slot[G], window[G], weight_base[G];
+    bool busy[G], done[G];
+#pragma HLS ARRAY_PARTITION variable = slot type = complete
+#pragma HLS ARRAY_PARTITION variable = window type = complete
+#pragma HLS ARRAY_PARTITION variable = weight_base type = complete
+#pragma HLS ARRAY_PARTITION variable = busy type = complete
+#pragma HLS ARRAY_PARTITION variable = done type = complete
+#ifndef __SYNTHESIS__
+    lane_clock clock[G];  // each FIFO's fill as the hardware sees it (full() is never true in C simulation)
+#endif
+    for (int g = 0; g < G; g++) {
+#pragma HLS UNROLL
+        busy[g] = done[g] = false;
+#ifndef __SYNTHESIS__
+        clock[g].start(CONFIG_T::fifo_depth);
+#endif
+    }
+    int next_slot = 0, stopped = 0;
+CYCLES:
+    for (long long cycle = 0; stopped < G; cycle++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = S::MAX_ISSUE
+        for (int g = 0; g < G; g++) {
+#pragma HLS UNROLL
+            if (done[g]) continue;
+            if (!busy[g]) {
+                if (next_slot == n_rows) {
+                    done[g] = true;
+                    stopped++;
+                    fifo[g].write(end_marker<CONFIG_T>(cycle));
+                    continue;
+                }
+                slot[g] = next_slot++;
+                window[g] = 0;
+                weight_base[g] = slot_base[slot[g]];
+                busy[g] = true;
+            }
+            mxv_window<CONFIG_T> e;
+            mask_word_t any;
+            const int weights = examine_window<CONFIG_T>(act_mask, act_base, mask[slot[g]], window[g], e, any);
+            e.slot = slot[g];
+            e.weight_base = weight_base[g];
+            if (any != 0) {
+#ifdef __SYNTHESIS__
+                if (fifo[g].full()) continue;
+#else
+                if (clock[g].examine_at(cycle) > cycle) continue;  // the FIFO is full: try again next cycle
+                clock[g].window_at(cycle, window_cost<CONFIG_T>(e));
+                e.scan = (int)cycle;
+#endif
+                fifo[g].write(e);
+            }
+            weight_base[g] += weights;
+            if (++window[g] == S::WINDOWS) busy[g] = false;
+        }
+    }
+}
 
 // Back end of one lane: K pairs per iteration, accumulated per row slot.
 // Everything it needs of the activations but their values arrives with the
@@ -311,7 +425,11 @@ ISSUE:
                 }
                 stats.issued += issued;
                 stats.pairs += pairs;
-                clock.window(head.scan, (issued + K - 1) / K);
+                if (CONFIG_T::bank_lanes == 1) {
+                    clock.window(head.scan, (issued + K - 1) / K);
+                } else {
+                    clock.window_at(head.scan, (issued + K - 1) / K);  // the cycle the shared front end examined it
+                }
             }
 #endif
             if (head.slot != last_slot) acc = 0;
@@ -354,7 +472,8 @@ ISSUE:
         }
     }
 #ifndef __SYNTHESIS__
-    const long long lane = clock.lane_cycles(n_scan, MXV_MAC_DEPTH);
+    // The end marker carries the lane's front-end scan count, or (shared banks) the cycle its front end stopped.
+    const long long lane = CONFIG_T::bank_lanes == 1 ? clock.lane_cycles(n_scan, MXV_MAC_DEPTH) : clock.cycles_after(n_scan, MXV_MAC_DEPTH);
     if (lane > stats.busiest_lane) stats.busiest_lane = lane;
     if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
 #endif
@@ -377,6 +496,26 @@ void mxv_lane(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
     mxv_back<CONFIG_T>(v.values, values, fifo, bank, stats);
 }
 
+// The lanes sharing one bank: their front ends (one process) -> a FIFO each ->
+// a back end each, as a dataflow region.  Each back end keeps results by the
+// bank's slot; a slot another lane took stays zero in its bank.
+template <class CONFIG_T>
+void mxv_shared_bank(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
+                     const mask_word_t mask[CONFIG_T::max_lane_rows][mxv_shape<CONFIG_T>::N_WORDS],
+                     const rom_word<typename CONFIG_T::weight_t> values[CONFIG_T::max_lane_nnz],
+                     const int slot_base[CONFIG_T::max_lane_rows], int n_rows,
+                     typename CONFIG_T::accum_t bank[CONFIG_T::bank_lanes][CONFIG_T::max_lane_rows], mxv_stats &stats) {
+#pragma HLS INLINE off
+#pragma HLS DATAFLOW
+    hls::stream<mxv_window<CONFIG_T> > fifo[CONFIG_T::bank_lanes];
+#pragma HLS STREAM variable = fifo depth = CONFIG_T::fifo_depth
+    mxv_bank_front<CONFIG_T>(v.mask, v.base, mask, slot_base, n_rows, fifo);
+    for (int g = 0; g < CONFIG_T::bank_lanes; g++) {
+#pragma HLS UNROLL
+        mxv_back<CONFIG_T>(v.values, values, fifo[g], bank[g], stats);
+    }
+}
+
 }  // namespace masr
 
 #include "masr/mxv_csim.h"  // the fast C-simulation twin, built on the definitions above
@@ -390,6 +529,7 @@ void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &
     static const int K = CONFIG_T::macs_per_lane;
     static_assert(CONFIG_T::lanes >= 1 && K >= 1 && CONFIG_T::scan_words >= 1, "lanes, MACs and scan width >= 1");
     static_assert(CONFIG_T::fifo_depth >= 1 && CONFIG_T::fifo_depth <= 64, "FIFO depth in 1..64");
+    static_assert(CONFIG_T::bank_lanes >= 1 && CONFIG_T::lanes % CONFIG_T::bank_lanes == 0, "bank_lanes divides lanes");
     static_assert(accum_t::omode == AP_WRAP, "accum_t must use AP_WRAP so that summation order cannot matter");
 #ifdef MASR_MXV_CSIM_ENABLED
     sparse_mxv_csim<CONFIG_T>(v, w, y, stats);  // the dataflow engine below is not even instantiated
@@ -398,12 +538,12 @@ void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &
 #error "a fast C simulation must run the engine's twin (mxv_csim.h): it was not defined before sparse_mxv()"
 #endif
 
-    accum_t bank[CONFIG_T::lanes][CONFIG_T::max_lane_rows];
-#pragma HLS ARRAY_PARTITION variable = bank type = complete dim = 0
-    // Every lane has its own banks of the weights (a ROM each, see mxv_front
-    // and mxv_back), and the merge reads the whole row map at once.
+    typedef mxv_shape<CONFIG_T> S;
+    static const int G = CONFIG_T::bank_lanes;
+    // Every bank is its own ROM (see mxv_front and mxv_back), and the merge reads the whole row map at once.
 #pragma HLS ARRAY_PARTITION variable = w.mask type = complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = w.values type = complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = w.slot_base type = complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = w.lane_n_rows type = complete
 #pragma HLS ARRAY_PARTITION variable = w.row_lane type = complete
 #pragma HLS ARRAY_PARTITION variable = w.row_slot type = complete
@@ -411,15 +551,32 @@ void sparse_mxv(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &
 #ifndef __SYNTHESIS__
     stats.idlest_lane = -1;
 #endif
-LANES:
-    for (int l = 0; l < CONFIG_T::lanes; l++) {
+    accum_t bank[S::BANKS][G][CONFIG_T::max_lane_rows];
+#pragma HLS ARRAY_PARTITION variable = bank type = complete dim = 0
+    if (G == 1) {
+    LANES:
+        for (int l = 0; l < CONFIG_T::lanes; l++) {
 #pragma HLS UNROLL
-        mxv_lane<CONFIG_T>(v, w.mask[l], w.values[l], w.lane_n_rows[l], bank[l], stats);
+            mxv_lane<CONFIG_T>(v, w.mask[l], w.values[l], w.lane_n_rows[l], bank[l][0], stats);
+        }
+    } else {
+    BANKS:
+        for (int b = 0; b < S::BANKS; b++) {
+#pragma HLS UNROLL
+            mxv_shared_bank<CONFIG_T>(v, w.mask[b], w.values[b], w.slot_base[b], w.lane_n_rows[b], bank[b], stats);
+        }
     }
+    // With the weights fixed the row map is wiring; with shared banks a row's
+    // slot was taken by one lane of its bank, and the others hold zero there.
 MERGE:
     for (int r = 0; r < CONFIG_T::n_out; r++) {
 #pragma HLS UNROLL
-        y[r] = bank[w.row_lane[r]][w.row_slot[r]];
+        accum_t sum = 0;
+        for (int g = 0; g < G; g++) {
+#pragma HLS UNROLL
+            sum += bank[w.row_lane[r]][g][w.row_slot[r]];
+        }
+        y[r] = sum;
     }
 #ifndef __SYNTHESIS__
     stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;
