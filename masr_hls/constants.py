@@ -16,12 +16,17 @@ FIFO_DEPTH = 4  # default: windows with pairs queued between an engine's front a
 
 # The C simulation's figures of one layer, as int64 words (the stats block): a direction's figures (kernel engine,
 # recurrent engine: pairs, issued, cycles, busiest lane, idlest lane; then cycles and steps), the backward
-# direction's after the forward one's, the layer's cycles last.  A dense head puts pairs, issued and engine cycles
-# in the first three words.
+# direction's after the forward one's, the layer's cycles, then its sequence storage traffic in words (mask words
+# and values; docs/arithmetic.md, "Sequence storage"): written on entry (the model's first layer encodes the input
+# port's frames), read from its input (every reader), written into its output store.  A dense head puts pairs,
+# issued and engine cycles in the first three words.
 STATS_PER_DIRECTION = 12
 STATS_BACKWARD = STATS_PER_DIRECTION  # where the backward direction's figures start
 STATS_LAYER_CYCLES = 2 * STATS_PER_DIRECTION
-STATS_PER_LAYER = STATS_LAYER_CYCLES + 1
+STATS_ENTRY_WRITTEN = STATS_LAYER_CYCLES + 1
+STATS_SEQ_READ = STATS_LAYER_CYCLES + 2
+STATS_OUT_WRITTEN = STATS_LAYER_CYCLES + 3
+STATS_PER_LAYER = STATS_LAYER_CYCLES + 4
 
 # Pipeline depths (cycles) of the cycle model, name -> (value, what they are).
 DEPTHS = {
@@ -80,6 +85,9 @@ def _int_constants() -> list[tuple[str, int, str]]:
         ("STATS_PER_DIRECTION", STATS_PER_DIRECTION, "stats block: a direction's figures"),
         ("STATS_BACKWARD", STATS_BACKWARD, "stats block: where the backward direction's figures start"),
         ("STATS_LAYER_CYCLES", STATS_LAYER_CYCLES, "stats block: the layer's cycles"),
+        ("STATS_ENTRY_WRITTEN", STATS_ENTRY_WRITTEN, "stats block: words the first layer wrote encoding its input on entry"),
+        ("STATS_SEQ_READ", STATS_SEQ_READ, "stats block: words read from the layer's input sequence, every reader"),
+        ("STATS_OUT_WRITTEN", STATS_OUT_WRITTEN, "stats block: words written into the layer's output store"),
         ("STATS_PER_LAYER", STATS_PER_LAYER, "stats block: words per layer"),
     ]
     return [("MASK_BITS", MASK_BITS, "bits of one bitmask word"), *stats] + [(n, v, why) for n, (v, why) in DEPTHS.items()]

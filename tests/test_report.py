@@ -43,8 +43,14 @@ def test_report_matches_reference_counts(hw):
     assert figures["cycles_per_inference"] == sum(r.cycles for r in ref)
     assert 0.45 <= fwd["weight_density"] <= 0.55 and 0 < fwd["activation_density"] < 1
     assert fwd["storage_bits"]["bitmask"] < fwd["storage_bits"]["dense"]
-    # Each layer's input sequence: held dense today; compact would hold its mask words and non-zeros.
+    # Each layer's input sequence: the first layer's is the input port, encoded once on entry; the head's is held
+    # compact (mask words and non-zeros), written once by the Bidirectional layer and read by the head.
     bi, head_input = figures["sequences"]
+    assert (bi["held"], head_input["held"]) == ("input port, encoded on entry", "compact")
+    words = lambda v: np.sum(-(-v.shape[-1] // 32) + np.count_nonzero(v, axis=-1))  # noqa: E731
+    hidden = hw.layers[0].reference(hw.quantize_input(x)[0])[0]
+    assert bi["entry_written"] == words(hw.quantize_input(x)[0]) and bi["seq_read"] == 2 * bi["entry_written"]
+    assert bi["out_written"] == head_input["seq_read"] == words(hidden) > 0 and head_input["out_written"] == 0
     assert (bi["layer"], bi["n"], head_input["n"]) == ("bi", 6, hw.layers[0].n_out) and bi["balancing"].startswith("static")
     x_raw = hw.quantize_input(x)
     assert bi["dense"] == 8 * 6 * hw.input_t.width == bi["dense_worst"]
@@ -122,3 +128,17 @@ def test_report_command(hw, tmp_path, capsys):
         cli.main(["report", str(hw.output_dir), "--samples", "0"])
     assert exc.value.code == 2
     assert "argument --samples: expected a positive whole number, got '0'" in capsys.readouterr().err
+
+
+def test_sequence_storage_words_csim_equals_reference(hw):
+    """The words each layer writes and reads in the compact stores between layers: C simulation == reference."""
+    x = sparse_input(3, seed=5)
+    sim, ref = hw.csim(x).layers, hw.reference(x).layers
+    for sample_sim, sample_ref in zip(sim, ref):
+        for a, b in zip(sample_sim, sample_ref):
+            assert (a.entry_written, a.seq_read, a.out_written, a.cycles) == (b.entry_written, b.seq_read, b.out_written, b.cycles)
+        bi, head = sample_sim
+        # The Bidirectional layer encodes the input port once and both directions read it; the head reads what the
+        # merge wrote; the head's outputs leave through the output port.
+        assert bi.seq_read == 2 * bi.entry_written > 0 and bi.out_written == head.seq_read > 0
+        assert head.entry_written == head.out_written == 0

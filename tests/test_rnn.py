@@ -377,3 +377,15 @@ def test_bad_weights_are_refused():
         c2 = CellConfig("gru", 3, 4)
         w2 = CellWeights.from_keras(c2, np.zeros((3, 12)), np.zeros((4, 12)), np.zeros((2, 12)))
         bidirectional(cfg, CellWeights.from_keras(cfg, k, r, b), c2, w2, MergeConfig("sum", F("ap_fixed<16,6>")), np.zeros((2, 3)))
+
+
+def test_merge_pass_and_entry_cycles():
+    """The merge goes through the output in index order (concat: one half after the other), and only the model's
+    first layer waits for frame 0's encoding on entry (docs/arithmetic.md)."""
+    from masr_hls.reference.rnn_layer import entry_cycles, merge_groups
+
+    t = "ap_fixed<16,6>"
+    assert merge_groups(MergeConfig("concat", t, lanes=4), 10, 6) == 3 + 2
+    assert merge_groups(MergeConfig("sum", t, lanes=4), 10, 10) == 3
+    assert merge_groups(MergeConfig("ave", t, lanes=16), 10, 10) == 1
+    assert (entry_cycles(70, True), entry_cycles(70, False), entry_cycles(5, True)) == (3, 0, 1)

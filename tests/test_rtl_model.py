@@ -17,7 +17,7 @@ from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, Recurre
 from masr_hls.model import MasrModel
 from masr_hls.reference.mxv import ideal_cycles, mxv_stats
 from masr_hls.reference.rnn_cell import step as rnn_step
-from masr_hls.reference.rnn_layer import SWEEP_START_DEPTH, sweep_cycles
+from masr_hls.reference.rnn_layer import SWEEP_START_DEPTH, entry_cycles, sweep_cycles
 from masr_hls.rtl import engine, twin
 
 NARROW = {  # every rounding and overflow mode family on the way through a cell
@@ -135,19 +135,21 @@ def check_cycles(layer, run: twin.LayerRun, inputs: np.ndarray) -> int:
     """Every step of every direction against the schedule of docs/arithmetic.md, exactly.
 
     Step i runs the recurrent chain of its frame beside the kernel chain of the next one:
-    max(RH_i, KX_{i+1}); step 0 also holds the start cycle and the kernel chain of frame 0.
+    max(RH_i, KX_{i+1}); step 0 also holds the start cycle, the model's first layer's encoding of frame 0 on
+    entry, and the kernel chain of frame 0.
     The engines inside are each at least their ideal.  Returns the steps checked.
     """
     checked = 0
     for k, (_, cfg, w) in enumerate(twin.directions(layer)):
         backward = k == 1 or (layer.kind == "recurrent" and layer.spec.go_backwards)
         mats = w.engine_matrices(cfg)
+        entry = entry_cycles(cfg.n_in, layer.entry)
         for s, x in enumerate(inputs):
             steps = step_figures(cfg, w, x, backward)
             for i, (x_t, h, st) in enumerate(steps):
                 where = f"{layer.name} dir {k} sample {s} step {i}"
                 kx_next = steps[i + 1][2].kernel_chain if i + 1 < len(steps) else 0
-                expected = max(st.cycles, kx_next) + (SWEEP_START_DEPTH + st.kernel_chain if i == 0 else 0)
+                expected = max(st.cycles, kx_next) + (SWEEP_START_DEPTH + entry + st.kernel_chain if i == 0 else 0)
                 assert run.step_cycles[s, k, i] == expected, (where, int(run.step_cycles[s, k, i]), expected)
                 k_next = steps[i + 1][2].kernel.cycles if i + 1 < len(steps) else 0
                 assert run.kernel_cycles[s, k, i] == k_next + (st.kernel.cycles if i == 0 else 0), where
@@ -159,7 +161,7 @@ def check_cycles(layer, run: twin.LayerRun, inputs: np.ndarray) -> int:
                     got = mxv_stats(mc, m != 0, v != 0, w.lanes[name]).cycles
                     assert got >= ideal_cycles(pairs, mc.lanes * mc.macs_per_lane), where
                 checked += 1
-            assert run.sweep_cycles[s, k] == run.step_cycles[s, k].sum() == sweep_cycles([st for *_, st in steps])
+            assert run.sweep_cycles[s, k] == run.step_cycles[s, k].sum() == sweep_cycles([st for *_, st in steps], entry)
     return checked
 
 

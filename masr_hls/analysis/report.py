@@ -115,8 +115,10 @@ SEQUENCE_SAMPLES = 256  # samples whose layer inputs the reference records for t
 
 
 def _sequence_rows(hw, x) -> list[dict]:
-    """Per layer: its input sequence's storage, as the hardware holds it (dense) and in compact form, from the
-    numpy reference's activations on the first SEQUENCE_SAMPLES samples."""
+    """Per layer: its input sequence's storage, dense and compact (mask words + non-zeros, as the hardware holds it
+    between layers: docs/arithmetic.md, "Sequence storage"; the first layer reads the model's input port and encodes
+    each frame once on entry), and its storage traffic in words per inference, from the numpy reference's
+    activations on the first SEQUENCE_SAMPLES samples."""
     h, rows = hw.quantize_input(x[:SEQUENCE_SAMPLES]), []
     in_t = hw.input_t
     for layer in hw.layers:
@@ -130,9 +132,12 @@ def _sequence_rows(hw, x) -> list[dict]:
                 "dense_worst": s.dense_worst_bits,
                 "compact": s.compact_mean_bits,
                 "compact_worst": s.compact_worst_bits,
+                "held": "input port, encoded on entry" if layer.entry else "compact",
             }
         )
-        h, _ = layer.reference_batch(h)
+        h, results = layer.reference_batch(h)
+        for key in ("entry_written", "seq_read", "out_written"):
+            rows[-1][key] = float(np.mean([getattr(r, key) for r in results]))
         in_t = layer.out_t
     return rows
 
@@ -202,12 +207,18 @@ def format_text(report: dict) -> str:
             f"{b['dense']:>9} {b['bitmask']:>9} {b['csc']:>9}"
         )
     if report.get("sequences"):
-        lines.append("activation storage of each layer's input sequence, bits: held dense (as built) and compact (mask + non-zeros)")
-        lines.append(f"{'layer':<22} {'n':>5} {'dense':>10} {'worst':>10} {'compact':>10} {'worst':>10}  lane balancing")
+        lines.append(
+            "activation storage of each layer's input sequence, bits: dense, and compact (mask + non-zeros) as the hardware "
+            "holds it between layers; words read and written per inference (mask words + values)"
+        )
+        lines.append(
+            f"{'layer':<22} {'n':>5} {'dense':>10} {'worst':>10} {'compact':>10} {'worst':>10} {'read':>8} {'written':>8}  held / lane balancing"
+        )
         for r in report["sequences"]:
             lines.append(
                 f"{r['layer']:<22} {r['n']:>5} {r['dense']:>10.0f} {r['dense_worst']:>10.0f} {r['compact']:>10.0f} "
-                f"{r['compact_worst']:>10.0f}  {r['balancing']}"
+                f"{r['compact_worst']:>10.0f} {r['seq_read']:>8.0f} {r['out_written'] + r['entry_written']:>8.0f}  "
+                f"{r['held']} / {r['balancing']}"
             )
     lo, hi = report["cycles_range"]
     spread = f" (range {lo}..{hi})" if report["samples"] > 1 else ""

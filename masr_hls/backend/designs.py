@@ -12,14 +12,22 @@ import numpy as np
 
 from masr_hls.backend import cpp_render
 from masr_hls.backend.config import LayerSettings
-from masr_hls.constants import STATS_BACKWARD, STATS_LAYER_CYCLES, STATS_PER_DIRECTION, STATS_PER_LAYER
+from masr_hls.constants import (
+    STATS_BACKWARD,
+    STATS_ENTRY_WRITTEN,
+    STATS_LAYER_CYCLES,
+    STATS_OUT_WRITTEN,
+    STATS_PER_DIRECTION,
+    STATS_PER_LAYER,
+    STATS_SEQ_READ,
+)
 from masr_hls.frontend.keras_reader import BidirectionalSpec, DenseSpec, RecurrentSpec
 from masr_hls.numerics.fixed_point import FixedType
 from masr_hls.reference import dense_head as dh
 from masr_hls.reference import softmax as sm
 from masr_hls.reference.mxv import MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
-from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, rnn_layer_batch
+from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, layer_words, rnn_layer_batch
 
 
 @dataclass
@@ -40,6 +48,9 @@ class LayerResult:
     backward: StepStats | None
     cycles: int
     head: list | None = None  # per-frame dense head figures
+    entry_written: int = 0  # words written encoding the model's input on entry (first layer)
+    seq_read: int = 0  # words read from the layer's input sequence, every reader
+    out_written: int = 0  # words written into the layer's compact output store (0: the model's output port)
 
     def block(self) -> list[int]:
         """The figures as the generated C++ reports them (STATS_PER_LAYER integers)."""
@@ -52,16 +63,18 @@ class LayerResult:
             if s is not None:
                 out[offset : offset + STATS_PER_DIRECTION] = s.as_tuple()
         out[STATS_LAYER_CYCLES] = self.cycles
+        out[STATS_ENTRY_WRITTEN], out[STATS_SEQ_READ], out[STATS_OUT_WRITTEN] = self.entry_written, self.seq_read, self.out_written
         return out
 
     @classmethod
     def from_block(cls, name: str, raw, kind: str) -> "LayerResult":
         raw = [int(v) for v in raw]
         unpack = lambda r: StepStats(MxvStats(*r[0:5]), MxvStats(*r[5:10]), r[10], r[11])  # noqa: E731
+        words = {"entry_written": raw[STATS_ENTRY_WRITTEN], "seq_read": raw[STATS_SEQ_READ], "out_written": raw[STATS_OUT_WRITTEN]}
         if kind == "dense":
-            return cls(name, None, None, raw[STATS_LAYER_CYCLES], head=[HeadTotals(raw[0], raw[1], raw[2])])
+            return cls(name, None, None, raw[STATS_LAYER_CYCLES], head=[HeadTotals(raw[0], raw[1], raw[2])], **words)
         backward = unpack(raw[STATS_BACKWARD : STATS_BACKWARD + STATS_PER_DIRECTION]) if kind == "bidirectional" else None
-        return cls(name, unpack(raw[:STATS_PER_DIRECTION]), backward, raw[STATS_LAYER_CYCLES])
+        return cls(name, unpack(raw[:STATS_PER_DIRECTION]), backward, raw[STATS_LAYER_CYCLES], **words)
 
     @property
     def pairs(self) -> int:
@@ -97,6 +110,7 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: Laye
         scan_words=settings.scan_words,
         mode=settings.mode,
         bank_lanes=settings.bank_lanes,
+        fifo_depth=settings.fifo_depth,
         act_n_log2=settings.table_size_log2,
         act_r_log2=settings.table_range_log2,
         rec_n_log2=settings.table_size_log2,
@@ -106,7 +120,20 @@ def _cell_config(spec: RecurrentSpec, n_in: int, in_t: FixedType, settings: Laye
 
 class LayerDesign:
     """What every converted layer shares: its reference on one sample is its reference on a batch of one, and its
-    constants are rendered once."""
+    constants are rendered once.
+
+    Where its sequences live (docs/arithmetic.md, "Sequence storage"), set by the build_designs pass from the layer's
+    place in the chain: ``entry`` (it reads the model's dense input port and encodes each frame once on entry; else a
+    compact store) and ``stores_output`` (another layer reads its outputs from a compact store; else they leave
+    through the model's output port).
+    """
+
+    entry = True
+    stores_output = False
+
+    def _words(self, x, y, readers: int) -> list[dict]:
+        words = layer_words(x, y, readers, self.entry, self.stores_output)
+        return [{k: int(v[j]) for k, v in words.items()} for j in range(len(x))]
 
     def cpp_weights(self, prefix: str) -> list[cpp_render.Rom]:
         """The layer's constants named after ``prefix``; rendered once, since the written project, the C simulation's
@@ -158,9 +185,9 @@ class RecurrentDesign(LayerDesign):
 
     def reference_batch(self, x: np.ndarray):
         """Outputs (samples, frames out, n_out) and one LayerResult per sample of x (samples, frames, n_in)."""
-        out, stats = rnn_layer_batch(self.cell, self.weights, x, self.spec.go_backwards)
+        out, stats = rnn_layer_batch(self.cell, self.weights, x, self.spec.go_backwards, self.entry)
         y = out if self.return_sequences else out[:, -1:]
-        return y, [LayerResult(self.name, s, None, s.cycles) for s in stats]
+        return y, [LayerResult(self.name, s, None, s.cycles, **w) for s, w in zip(stats, self._words(x, y, 1))]
 
     def cpp_config(self, prefix: str, any_weights: bool = False) -> str:
         return cpp_render.cell_config(f"{prefix}_cell", self.cell, self.weights, any_weights=any_weights)
@@ -200,8 +227,8 @@ class BidirectionalDesign(LayerDesign):
 
     def reference_batch(self, x: np.ndarray):
         """Outputs (samples, frames out, n_out) and one LayerResult per sample of x (samples, frames, n_in)."""
-        y, sf, sb, cycles = bidirectional_batch(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences)
-        return y, [LayerResult(self.name, f, b, c) for f, b, c in zip(sf, sb, cycles)]
+        y, sf, sb, cycles = bidirectional_batch(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences, self.entry)
+        return y, [LayerResult(self.name, f, b, c, **w) for f, b, c, w in zip(sf, sb, cycles, self._words(x, y, 2))]
 
     def cpp_config(self, prefix: str, any_weights: bool = False) -> str:
         return (
@@ -253,6 +280,7 @@ class DenseDesign(LayerDesign):
             mode=settings.mode,
             max_frames=max_frames,
             bank_lanes=settings.bank_lanes,
+            fifo_depth=settings.fifo_depth,
         )
         self.weights = dh.quantize_weights(self.head, spec.kernel, spec.bias, settings.lane_assignment)
         self.softmax = (
@@ -282,7 +310,8 @@ class DenseDesign(LayerDesign):
         if self.softmax is not None:
             y = sm.softmax(self.softmax, y)
             cycles = [c + frames * sm.softmax_cycles(self.softmax) for c in cycles]
-        return y, [LayerResult(self.name, None, None, c, head=head) for c, head in zip(cycles, per_sample)]
+        words = self._words(x, y, 1)
+        return y, [LayerResult(self.name, None, None, c, head=head, **w) for c, head, w in zip(cycles, per_sample, words)]
 
     def cpp_config(self, prefix: str, any_weights: bool = False) -> str:
         text = cpp_render.head_config(f"{prefix}_head", self.head, self.weights.matrix, any_weights)

@@ -39,11 +39,15 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
     fill = lambda name, **kw: Template((templates / "project" / name).read_text()).substitute(project=project, **kw)  # noqa: E731
     nodes = masr_nodes(graph)
     last = nodes[-1].design
-    # A layer stores a frame's units in one cycle and the next reads a whole frame (its frame reader) or 32 units
-    # (an encoder) per cycle: one memory per unit.
+    # Every sequence between layers is held compact (docs/arithmetic.md, "Sequence storage"), allocated for the worst
+    # case: one block RAM of MAX_T entries per mask word and per packed value slot, so a frame is one entry of each.
     buffers = [
-        f"    static {hls_type(n.design.out_t)} layer{i}_out[MAX_T][{n.design.n_out}];\n"
-        f"#pragma HLS ARRAY_PARTITION variable = layer{i}_out type = complete dim = 2"
+        f"    static masr::compact_sequence<{hls_type(n.design.out_t)}, {n.design.n_out}, MAX_T> layer{i}_out;\n"
+        + "\n".join(
+            f"#pragma HLS ARRAY_PARTITION variable = layer{i}_out.{member} type = complete dim = 2\n"
+            f"#pragma HLS BIND_STORAGE variable = layer{i}_out.{member} type = ram_2p impl = bram"
+            for member in ("mask", "values")
+        )
         for i, n in enumerate(nodes[:-1])
     ]
     if csim:

@@ -12,30 +12,39 @@ import numpy as np
 from masr_hls.constants import ENUMS, LAYER_DONE_DEPTH, MERGE_PIPELINE_DEPTH, SWEEP_START_DEPTH, enum_constant
 from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul
+from masr_hls.numerics.sequences import sequence_words
 from masr_hls.reference.mxv import MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, kernel_chain, recurrent_chain
 
 MERGE_MODES = {mode: enum_constant("merge_mode", mode) for mode in ENUMS["merge_mode"][1]}  # Keras merge_mode -> C++ constant
 
 
-def schedule_cycles(rh: np.ndarray, kx: np.ndarray) -> np.ndarray:
+def schedule_cycles(rh: np.ndarray, kx: np.ndarray, entry: int = 0) -> np.ndarray:
     """The schedule of rnn_sweep for (sweeps, steps) arrays of RH_t and KX_t in visiting order: per sweep,
-    the kernel chain of frame 0, then per step max(RH_t, KX_{t+1})."""
+    the entry encoding of frame 0 (``entry`` cycles: the model's first layer), the kernel chain of frame 0,
+    then per step max(RH_t, KX_{t+1})."""
     if rh.shape[1] == 0:
         return np.zeros(len(rh), np.int64)
     kx_next = np.concatenate([kx[:, 1:], np.zeros((len(kx), 1), np.int64)], axis=1)
-    return SWEEP_START_DEPTH + kx[:, 0] + np.maximum(rh, kx_next).sum(axis=1)
+    return SWEEP_START_DEPTH + entry + kx[:, 0] + np.maximum(rh, kx_next).sum(axis=1)
 
 
-def sweep_cycles(steps: list[StepStats]) -> int:
+def sweep_cycles(steps: list[StepStats], entry: int = 0) -> int:
     """:func:`schedule_cycles` of one sweep's steps."""
     rh, kx = np.array([[s.cycles for s in steps]], np.int64), np.array([[s.kernel_chain for s in steps]], np.int64)
-    return int(schedule_cycles(rh, kx)[0])
+    return int(schedule_cycles(rh, kx, entry)[0])
 
 
-def sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool = False, realign: bool = False):
+def entry_cycles(n_in: int, entry: bool) -> int:
+    """Cycles a sweep waits for frame 0's encoding on entry: the mask words of a frame when the layer reads the
+    model's dense input port, else 0 (it loads compact frames from a store)."""
+    return n_words(n_in) if entry else 0
+
+
+def sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool = False, realign: bool = False, entry: bool = False):
     """:func:`sweep` of every sample of x (samples, frames, n_in) at once: the samples step together.
 
+    ``entry``: the frames come from the model's dense input port (encoded on entry), not from a compact store.
     Returns the states (samples, frames, units) and one StepStats per sample.
     """
     x = as_raw(x)
@@ -50,7 +59,7 @@ def sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool = False, real
         h, c, r, rh[:, i] = recurrent_chain(cfg, w, xw[:, i], h, c)
         recurrent = recurrent + r
         out[:, t if realign else i] = h
-    cycles = schedule_cycles(rh, kx)
+    cycles = schedule_cycles(rh, kx, entry_cycles(cfg.n_in, entry))
     kernel = kernel.summed(axis=1)
     stats = [StepStats(kernel.sample(j), recurrent.sample(j), int(cycles[j]), n_frames) for j in range(n)]
     return out, stats
@@ -70,9 +79,12 @@ def encode_cycles(n_frames: int, n_in: int) -> int:
     return n_frames * n_words(n_in)
 
 
-def rnn_layer_batch(cfg: CellConfig, w: CellWeights, x, go_backwards: bool = False):
-    """:func:`rnn_layer` of every sample of x (samples, frames, n_in): states (samples, frames, units), StepStats per sample."""
-    out, stats = sweep_batch(cfg, w, x, backward=go_backwards)
+def rnn_layer_batch(cfg: CellConfig, w: CellWeights, x, go_backwards: bool = False, entry: bool = True):
+    """:func:`rnn_layer` of every sample of x (samples, frames, n_in): states (samples, frames, units), StepStats per sample.
+
+    ``entry``: x is the model's dense input (encoded once on entry); False: x is read from a compact store.
+    """
+    out, stats = sweep_batch(cfg, w, x, backward=go_backwards, entry=entry)
     for s in stats:
         s.cycles += LAYER_DONE_DEPTH
     return out, stats
@@ -125,27 +137,37 @@ def merge(m: MergeConfig, a, fa: int, b, fb: int) -> np.ndarray:
     return m.out_t.quantize_raw(total, f + 1)  # ave: halving is exact, one more fractional bit
 
 
-def bidirectional_batch(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x, return_sequences=True):
+def bidirectional_batch(
+    fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x, return_sequences=True, entry: bool = True
+):
     """:func:`bidirectional` of every sample of x (samples, frames, n_in): outputs (samples, frames out, n_out) and,
-    per sample, the forward and backward StepStats and the layer's cycles."""
+    per sample, the forward and backward StepStats and the layer's cycles.  ``entry`` as for :func:`rnn_layer_batch`."""
     if fwd.n_in != bwd.n_in:
         raise ValueError(f"Bidirectional: forward reads {fwd.n_in} inputs but backward reads {bwd.n_in}")
     if m.mode != "concat" and fwd.n_units != bwd.n_units:
         raise ValueError(f"Bidirectional merge_mode={m.mode!r} needs equal units, got {fwd.n_units} and {bwd.n_units}")
     x = as_raw(x)
-    hf, sf = sweep_batch(fwd, wf, x)
-    hb, sb = sweep_batch(bwd, wb, x, backward=True, realign=True)
+    hf, sf = sweep_batch(fwd, wf, x, entry=entry)
+    hb, sb = sweep_batch(bwd, wb, x, backward=True, realign=True, entry=entry)
     if not return_sequences:
         hf, hb = hf[:, -1:], hb[:, :1]
     y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
-    after = merge_cycles(y.shape[1], max(fwd.n_units, bwd.n_units), m.lanes)
+    after = merge_cycles(y.shape[1], merge_groups(m, fwd.n_units, bwd.n_units), 1)
     cycles = [max(f.cycles, b.cycles) + after for f, b in zip(sf, sb)]
     return y, sf, sb, cycles
 
 
+def merge_groups(m: MergeConfig, forward_units: int, backward_units: int) -> int:
+    """Cycles of the merge pass per output frame: it goes through the output in index order, ``lanes`` outputs a
+    cycle (so that it writes the compact frame as it goes): concat takes the forward half's groups, then the
+    backward half's; sum / mul / ave merge a group of both halves per cycle."""
+    groups = lambda units: -(-units // m.lanes)  # noqa: E731
+    return groups(forward_units) + groups(backward_units) if m.mode == "concat" else groups(max(forward_units, backward_units))
+
+
 def merge_cycles(out_frames: int, units: int, lanes: int) -> int:
-    """Cycles of a Bidirectional layer after both sweeps: the merge of every output frame, a group of ``lanes``
-    units (both halves) per cycle, then the merge pipeline and done."""
+    """Cycles of a Bidirectional layer after both sweeps: the merge of every output frame, ``ceil(units / lanes)``
+    cycles each (:func:`merge_groups` with ``lanes`` = 1 gives a mode's groups), then the merge pipeline and done."""
     return out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
 
 
@@ -153,6 +175,19 @@ def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWei
     """Keras Bidirectional: backward outputs re-aligned with input time, then merged frame by frame."""
     y, sf, sb, cycles = bidirectional_batch(fwd, wf, bwd, wb, m, as_raw(x_seq)[None], return_sequences)
     return y[0], sf[0], sb[0], cycles[0]
+
+
+def layer_words(x, y, readers: int, entry: bool, stores_output: bool, x_frames=None, y_frames=None) -> dict[str, np.ndarray]:
+    """A layer's sequence storage traffic in words per sample (docs/arithmetic.md, "Sequence storage"): the input
+    frames x (samples, frames, n_in) encoded on entry (``entry``) and read by ``readers`` engines, the output frames
+    y (samples, frames out, n_out) written into a compact store (``stores_output``: another layer reads them)."""
+    x_words, y_words = sequence_words(x), sequence_words(y)
+    zero = np.zeros(len(x_words), np.int64)
+    return {
+        "entry_written": x_words if entry else zero,
+        "seq_read": readers * x_words,
+        "out_written": y_words if stores_output else zero,
+    }
 
 
 def sequence_storage_bits(x_seq, value_bits: int) -> dict[str, int]:

@@ -173,6 +173,7 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
             "DIRS": 2 if bidirectional else 1,
             "BACKWARD": int(not bidirectional and layer.spec.go_backwards),
             "MERGE": enum_value("merge_mode", layer.merge.mode) if bidirectional else 0,
+            "ENTRY": int(layer.entry),  # the model's first layer: frame 0 is encoded on entry (docs/arithmetic.md)
         }
     )
     p.update(_type_params("O", layer.out_t))

@@ -52,6 +52,118 @@ WORDS:
     out.nnz = nnz;
 }
 
+// ---------------------------------------------------------------------------
+// Sequence storage between layers (docs/arithmetic.md, "Sequence storage").
+//
+// A sequence of up to MAX_T frames held compact, as the engine consumes a
+// frame: its mask words and its non-zero values packed from slot 0, in index
+// order.  Allocated for the worst case (every value non-zero); the declaring
+// function partitions both arrays on dim 2 (one memory of MAX_T entries per
+// mask word and per value slot) and binds them to block RAM, so a frame is one
+// entry of each.  Bases and nnz are popcounts of the mask words, not stored.
+template <class T, int N, int MAX_T>
+struct compact_sequence {
+    mask_word_t mask[MAX_T][mask_words(N)];
+    T values[MAX_T][N];
+};
+
+// Words a stored frame occupies, written or read: its mask words and its non-zeros.
+template <class T, int N>
+int frame_words(const compact_vector<T, N> &v) {
+    return mask_words(N) + v.nnz;
+}
+
+// Frame t of a store into an engine's operand: mask word k and the values it
+// covers in iteration k (the engine takes its operand one mask word per
+// cycle), no encoding.
+template <class T, int N, int MAX_T>
+void load_frame(const compact_sequence<T, N, MAX_T> &s, int t, compact_vector<T, N> &out) {
+    int nnz = 0;
+LOAD_WORDS:
+    for (int k = 0; k < mask_words(N); k++) {
+#pragma HLS PIPELINE II = 1
+        const mask_word_t word = s.mask[t][k];
+        out.mask[k] = word;
+        out.base[k] = nnz;
+        const int count = popcount(word);
+    LOAD_VALUES:
+        for (int b = 0; b < MASK_BITS; b++) {
+#pragma HLS UNROLL
+            const int i = k * MASK_BITS + b;  // the slots of this word's values lie in [nnz, nnz + count)
+            if (i < N) {
+                const int slot = nnz + b;
+                if (b < count && slot < N) out.values[slot] = s.values[t][slot];
+            }
+        }
+        nnz += count;
+    }
+    out.nnz = nnz;
+}
+
+// A produced frame into frame t of a store: the producer's write stage gives
+// each output its mask bit and packed slot (a prefix count and the frame's
+// running count), so the pack has no cycle of its own in the model.  Returns
+// the words written (C simulation's figures).
+template <class T, int N, int MAX_T, class in_T>
+int store_frame(compact_sequence<T, N, MAX_T> &s, int t, const in_T x[N]) {
+#pragma HLS INLINE
+    int nnz = 0;
+STORE_WORDS:
+    for (int k = 0; k < mask_words(N); k++) {
+#pragma HLS UNROLL
+        mask_word_t word = 0;
+        for (int b = 0; b < MASK_BITS; b++) {
+#pragma HLS UNROLL
+            const int i = k * MASK_BITS + b;
+            if (i < N && x[i] != 0) {
+                word |= mask_word_t(1) << b;
+                s.values[t][nnz++] = T(x[i]);
+            }
+        }
+        s.mask[t][k] = word;
+    }
+    return mask_words(N) + nnz;
+}
+
+// The same frame of a dense buffer (the model's output port): a plain copy.
+template <class T, int N, int MAX_T, class in_T>
+int store_frame(T s[MAX_T][N], int t, const in_T x[N]) {
+#pragma HLS INLINE
+    for (int j = 0; j < N; j++) {
+#pragma HLS UNROLL
+        s[t][j] = T(x[j]);
+    }
+    return 0;
+}
+
+// Frame t of a dense source (the model's input port) as an engine operand:
+// encoded on entry.  Returns the words the encoding wrote.
+template <class T, int N, int MAX_T>
+int take_frame(const T x[MAX_T][N], int t, compact_vector<T, N> &out) {
+#pragma HLS INLINE
+    encode_activations<T, N>(x[t], out);
+    return frame_words(out);
+}
+
+// Frame t of a compact store: loaded, nothing encoded.
+template <class T, int N, int MAX_T>
+int take_frame(const compact_sequence<T, N, MAX_T> &s, int t, compact_vector<T, N> &out) {
+#pragma HLS INLINE
+    load_frame<T, N, MAX_T>(s, t, out);
+    return 0;
+}
+
+// Dense frame t of a store (C simulation and tests: traces, testbenches).
+template <class T, int N, int MAX_T>
+void decode_frame(const compact_sequence<T, N, MAX_T> &s, int t, T x[N]) {
+    int next = 0;
+    for (int i = 0; i < N; i++) {
+        const bool set = (s.mask[t][i / MASK_BITS] >> (i % MASK_BITS)) & 1;
+        x[i] = set ? s.values[t][next] : T(0);
+        next += set;
+    }
+}
+
 template <class T, int N>
 void decode_activations(const compact_vector<T, N> &in, T x[N]) {
     int next = 0;

@@ -1,7 +1,8 @@
 // A dense output head on MASR's sparse engine: y = out_t(act(accum_t(W x + b))).
 //
-// x arrives dense (in_t) and is encoded to compact form (bitmask + packed
-// non-zeros), so zero activations cost no MAC; W (n_out x n_in, the Keras
+// x arrives in compact form (bitmask + packed non-zeros: loaded from the
+// previous layer's compact store, or, as the model's first layer, encoded
+// once on entry from the dense input port), so zero activations cost no MAC; W (n_out x n_in, the Keras
 // kernel transposed) is held in bitmask form banked over L lanes x K MACs.
 // Then, per output i:
 //   acc_i = sum_j accum_t(W[i,j] x_j)        the engine (sparse_mxv.h), wrap-around
@@ -17,12 +18,14 @@
 // Time-distributed: dense_head_sequence applies the same head to n_frames
 // frames one after another.  Cycle model per frame (one cycle = one iteration
 // of an II=1 loop):
-//   encode  = ceil(n_in / 32)                 one mask word per cycle
+//   load    = ceil(n_in / 32)                 one mask word per cycle (or the encoding on entry)
 //   engine  = sparse_mxv cycles               busiest lane + engine pipeline
 //   post    = ceil(n_out / lanes) + HEAD_POST_DEPTH
 //             an element unit `lanes` wide reads y in index order; two stages
 //             (bias add; activation + output quantise)
-//   cycles  = encode + engine + post          frames do not overlap
+//   cycles  = load + engine + post            frames do not overlap
+// With another layer after it, the post pass writes each output frame into
+// that layer's compact store as it goes (store_frame: no cycle of its own).
 #ifndef MASR_DENSE_HEAD_H
 #define MASR_DENSE_HEAD_H
 
@@ -44,7 +47,10 @@ struct head_stats {
     long long pairs;          // non-zero (weight, activation) pairs
     long long issued;         // pairs sent to the MACs in the engine's mode
     long long cycles;         // encode + engine + post
-    long long encode_cycles;  // activation encoder
+    long long encode_cycles;  // the frame into the engine: loaded, or encoded on entry
+    long long entry_written;  // words of the frame encoded on entry (the model's first layer)
+    long long words_read;     // words of the compact frame the engine took
+    long long words_written;  // words written into the next layer's compact store
     long long engine_cycles;  // sparse engine, its pipeline included
     long long post_cycles;    // bias + activation + output
 #endif
@@ -66,9 +72,9 @@ typename CONFIG_T::out_t head_activate(const typename CONFIG_T::accum_t &z,
     return linear<accum_t, out_t>(z);
 }
 
-// One frame: y = out_t(act(accum_t(W x + b))).
+// One frame, in compact form: y = out_t(act(accum_t(W x + b))).
 template <class CONFIG_T>
-void dense_head(const typename CONFIG_T::in_t x[CONFIG_T::n_in], typename CONFIG_T::out_t y[CONFIG_T::n_out],
+void dense_head(const compact_vector<typename CONFIG_T::in_t, CONFIG_T::n_in> &v, typename CONFIG_T::out_t y[CONFIG_T::n_out],
                 const sparse_weights<typename CONFIG_T::mxv_config> &weights,
                 const rom_word<typename CONFIG_T::bias_t> bias[CONFIG_T::n_out],
                 const rom_word<typename CONFIG_T::table_t> table[CONFIG_T::table_size], head_stats &stats) {
@@ -83,12 +89,6 @@ void dense_head(const typename CONFIG_T::in_t x[CONFIG_T::n_in], typename CONFIG
     // The post pass reads `lanes` biases and looks up `lanes` activations per cycle.
 #pragma HLS ARRAY_PARTITION variable = bias type = cyclic factor = L
 #pragma HLS BIND_STORAGE variable = table type = rom_np
-
-    compact_vector<in_t, CONFIG_T::n_in> v;
-#pragma HLS ARRAY_PARTITION variable = v.mask type = complete
-#pragma HLS ARRAY_PARTITION variable = v.base type = complete
-#pragma HLS ARRAY_PARTITION variable = v.values type = complete
-    encode_activations<in_t, CONFIG_T::n_in>(x, v);
 
     // Written whole by the engine's merge, read `lanes` per cycle.
     accum_t acc[CONFIG_T::n_out];
@@ -109,6 +109,7 @@ POST:
     }
 
 #ifndef __SYNTHESIS__
+    stats.words_read = frame_words(v);
     stats.pairs = engine.pairs;
     stats.issued = engine.issued;
     stats.encode_cycles = encode_cycles(CONFIG_T::n_in);
@@ -119,17 +120,30 @@ POST:
 }
 
 // The same head over n_frames <= max_frames frames (Keras Dense on a sequence / TimeDistributed).
-template <class CONFIG_T>
-void dense_head_sequence(const typename CONFIG_T::in_t x[CONFIG_T::max_frames][CONFIG_T::n_in], int n_frames,
-                         typename CONFIG_T::out_t y[CONFIG_T::max_frames][CONFIG_T::n_out],
-                         const sparse_weights<typename CONFIG_T::mxv_config> &weights,
+// x: the dense input port (each frame encoded on entry) or a compact store; y: a dense buffer or a compact store.
+template <class CONFIG_T, class X, class Y>
+void dense_head_sequence(const X &x, int n_frames, Y &y, const sparse_weights<typename CONFIG_T::mxv_config> &weights,
                          const rom_word<typename CONFIG_T::bias_t> bias[CONFIG_T::n_out],
                          const rom_word<typename CONFIG_T::table_t> table[CONFIG_T::table_size],
                          head_stats stats[CONFIG_T::max_frames]) {
+    typedef typename CONFIG_T::in_t in_t;
+    static const int MAX_T = CONFIG_T::max_frames;
 FRAMES:
     for (int t = 0; t < n_frames; t++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = CONFIG_T::max_frames
-        dense_head<CONFIG_T>(x[t], y[t], weights, bias, table, stats[t]);
+        compact_vector<in_t, CONFIG_T::n_in> v;
+#pragma HLS ARRAY_PARTITION variable = v.mask type = complete
+#pragma HLS ARRAY_PARTITION variable = v.base type = complete
+#pragma HLS ARRAY_PARTITION variable = v.values type = complete
+        const int entry = take_frame<in_t, CONFIG_T::n_in, MAX_T>(x, t, v);
+        typename CONFIG_T::out_t out[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = out type = complete
+        dense_head<CONFIG_T>(v, out, weights, bias, table, stats[t]);
+        const int written = store_frame<typename CONFIG_T::out_t, CONFIG_T::n_out, MAX_T>(y, t, out);
+#ifndef __SYNTHESIS__
+        stats[t].entry_written = entry;
+        stats[t].words_written = written;
+#endif
     }
 }
 

@@ -5,6 +5,11 @@
 // figures: where a layer reports in C simulation, a block of STATS_PER_LAYER
 // integers laid out as constants.h's STATS_* say.  In synthesis it holds
 // nothing, so the top function's calls read the same in both.
+//
+// x is the model's dense input port (the first layer: its frames are encoded
+// once on entry) or the previous layer's compact store (compact_sequence); y
+// is the next layer's compact store or the model's dense output port
+// (docs/arithmetic.md, "Sequence storage").  Each call is a template on both.
 #ifndef MASR_MODEL_LAYERS_H
 #define MASR_MODEL_LAYERS_H
 
@@ -26,32 +31,32 @@ struct figures {
 
 // A unidirectional GRU / LSTM / SimpleRNN layer.  Without return_sequences
 // the layer still produces every frame; only the last goes on (y[0]).
-template <class CELL_T, int MAX_T>
-int model_rnn_layer(const typename CELL_T::in_t x[MAX_T][CELL_T::n_in], int frames, bool go_backwards,
-                    bool return_sequences, typename CELL_T::state_t y[MAX_T][CELL_T::n_units],
-                    const rnn_weights<CELL_T> &w, figures out) {
+template <class CELL_T, int MAX_T, class X, class Y>
+int model_rnn_layer(const X &x, int frames, bool go_backwards, bool return_sequences, Y &y, const rnn_weights<CELL_T> &w,
+                    figures out) {
     static typename CELL_T::state_t all[MAX_T][CELL_T::n_units];
 #pragma HLS ARRAY_PARTITION variable = all type = complete dim = 2
     rnn_stats s;
-    rnn_layer<CELL_T, MAX_T>(x, frames, go_backwards, return_sequences ? y : all, w, s);
-    if (!return_sequences) {
-    LAST_FRAME:
-        for (int j = 0; j < CELL_T::n_units; j++) {
-#pragma HLS UNROLL
-            y[0][j] = all[frames - 1][j];
-        }
+    entry_stats entry;
+    if (return_sequences) {
+        rnn_layer<CELL_T, MAX_T>(x, frames, go_backwards, y, w, s, entry);
+    } else {
+        rnn_layer<CELL_T, MAX_T>(x, frames, go_backwards, all, w, s, entry);
+        const int words = store_frame<typename CELL_T::state_t, CELL_T::n_units, MAX_T>(y, 0, all[frames - 1]);
+#ifndef __SYNTHESIS__
+        s.words_written = words;
+#endif
     }
 #ifndef __SYNTHESIS__
     out.clear();
-    report_figures(s, out.block);
+    report_figures(s, entry.written, out.block);
 #endif
     return return_sequences ? frames : 1;
 }
 
 // A Bidirectional layer (rnn_layer.h's bidirectional_layer).
-template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T>
-int model_bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int frames, bool return_sequences,
-                              typename MERGE_T::out_t y[MAX_T][MERGE_T::n_out], const rnn_weights<FWD_T> &wf,
+template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T, class X, class Y>
+int model_bidirectional_layer(const X &x, int frames, bool return_sequences, Y &y, const rnn_weights<FWD_T> &wf,
                               const rnn_weights<BWD_T> &wb, figures out) {
     layer_stats s;
     bidirectional_layer<FWD_T, BWD_T, MERGE_T, MAX_T>(x, frames, return_sequences, y, wf, wb, s);
@@ -68,21 +73,24 @@ int model_bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], 
 template <int MAX_T>
 void report_head_figures(const head_stats stats[MAX_T], int frames, long long extra_cycles, figures out) {
     out.clear();
-    long long cycles = extra_cycles;
+    long long cycles = extra_cycles, entry = 0, read = 0, written = 0;
     for (int t = 0; t < frames; t++) {
         cycles += stats[t].cycles;
         out.block[0] += stats[t].pairs;
         out.block[1] += stats[t].issued;
         out.block[2] += stats[t].engine_cycles;
+        entry += stats[t].entry_written;
+        read += stats[t].words_read;
+        written += stats[t].words_written;
     }
     out.block[STATS_LAYER_CYCLES] = cycles;
+    report_words(entry, read, written, out.block);
 }
 #endif
 
 // A Dense / TimeDistributed(Dense) head on every frame.
-template <class HEAD_T, int MAX_T>
-int model_dense_layer(const typename HEAD_T::in_t x[MAX_T][HEAD_T::n_in], int frames,
-                      typename HEAD_T::out_t y[MAX_T][HEAD_T::n_out],
+template <class HEAD_T, int MAX_T, class X, class Y>
+int model_dense_layer(const X &x, int frames, Y &y,
                       const sparse_weights<typename HEAD_T::mxv_config> &weights,
                       const rom_word<typename HEAD_T::bias_t> bias[HEAD_T::n_out],
                       const rom_word<typename HEAD_T::table_t> table[HEAD_T::table_size], figures out) {
@@ -96,9 +104,8 @@ int model_dense_layer(const typename HEAD_T::in_t x[MAX_T][HEAD_T::n_in], int fr
 
 // A Dense head whose activation is a softmax: the head, then the softmax
 // stage on each frame.
-template <class HEAD_T, class SOFTMAX_T, int MAX_T>
-int model_dense_softmax_layer(const typename HEAD_T::in_t x[MAX_T][HEAD_T::n_in], int frames,
-                              typename SOFTMAX_T::out_t y[MAX_T][SOFTMAX_T::n],
+template <class HEAD_T, class SOFTMAX_T, int MAX_T, class X, class Y>
+int model_dense_softmax_layer(const X &x, int frames, Y &y,
                               const sparse_weights<typename HEAD_T::mxv_config> &weights,
                               const rom_word<typename HEAD_T::bias_t> bias[HEAD_T::n_out],
                               const rom_word<typename HEAD_T::table_t> table[HEAD_T::table_size],
@@ -112,7 +119,13 @@ int model_dense_softmax_layer(const typename HEAD_T::in_t x[MAX_T][HEAD_T::n_in]
 SOFTMAX_FRAMES:
     for (int t = 0; t < frames; t++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
-        softmax<SOFTMAX_T>(z[t], y[t], exp_table, inv_table);
+        typename SOFTMAX_T::out_t p[SOFTMAX_T::n];
+#pragma HLS ARRAY_PARTITION variable = p type = complete
+        softmax<SOFTMAX_T>(z[t], p, exp_table, inv_table);
+        const int words = store_frame<typename SOFTMAX_T::out_t, SOFTMAX_T::n, MAX_T>(y, t, p);
+#ifndef __SYNTHESIS__
+        hs[t].words_written = words;  // the head's own output went to z, an internal buffer
+#endif
     }
 #ifndef __SYNTHESIS__
     report_head_figures<MAX_T>(hs, frames, (long long)frames * softmax_cycles<SOFTMAX_T>(), out);

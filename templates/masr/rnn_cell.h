@@ -1,6 +1,7 @@
 // MASR's recurrent cells (GRU, LSTM, SimpleRNN) built on the sparse engine.
 //
-// One step reads the frame x (already in compact form), encodes the previous
+// One step reads the frame x (already in compact form: loaded from the layer's
+// compact input store, or encoded once on entry by the model's first layer), encodes the previous
 // state h into compact form (ReLU cells make it sparse: that is MASR's
 // activation sparsity) and runs the kernel and recurrent matrices on the
 // sparse engine, then one elementwise pass applies the gates.  The arithmetic
@@ -9,11 +10,12 @@
 //
 // A step is two chains that run at the same time (rnn_stage, a DATAFLOW
 // region; docs/arithmetic.md, "Cycles of a cell and a layer"):
-//   kernel chain     (kernel_chain) encode the NEXT frame x_{t+1}, the kernel
-//                    engine, the bias: xw_{t+1} = accum_t(W x_{t+1} + b), into
-//                    the step's second xw buffer.  W x does not depend on
+//   kernel chain     (kernel_chain) load the NEXT compact frame x_{t+1} into
+//                    the kernel engine (one mask word per cycle, no
+//                    encoding), the engine, the bias: xw_{t+1} = accum_t(W x_{t+1} + b),
+//                    into the step's second xw buffer.  W x does not depend on
 //                    the state, so it runs ahead by one frame.
-//                    KX = encode(n_in) + ENGINE_START_DEPTH + kernel engine
+//                    KX = mask words(n_in) + ENGINE_START_DEPTH + kernel engine
 //   recurrent chain  (recurrent_chain) encode h_t, the recurrent engine, then
 //                    one pipelined elementwise pass of ceil(units / lanes)
 //                    groups of `lanes` units that reads xw_t:
@@ -47,7 +49,9 @@ struct rnn_stats {
 #ifndef __SYNTHESIS__
     long long cycles;        // end to end
     long long steps;
-    long long kernel_chain;  // the last kernel chain's cycles (encode x, start, engine)
+    long long kernel_chain;  // the last kernel chain's cycles (load x, start, engine)
+    long long words_read;     // words of the compact frames the kernel chains loaded (mask words + non-zeros)
+    long long words_written;  // words written into a compact store: the encoded input on entry, the states
 #endif
 };
 
@@ -55,7 +59,7 @@ inline void clear_stats(rnn_stats &s) {
     clear_mxv_stats(s.kernel);
     clear_mxv_stats(s.recurrent);
 #ifndef __SYNTHESIS__
-    s.cycles = s.steps = s.kernel_chain = 0;
+    s.cycles = s.steps = s.kernel_chain = s.words_read = s.words_written = 0;
 #endif
 }
 
@@ -65,6 +69,8 @@ inline void add_stats(rnn_stats &total, const rnn_stats &s) {
 #ifndef __SYNTHESIS__
     total.cycles += s.cycles;
     total.steps += s.steps;
+    total.words_read += s.words_read;
+    total.words_written += s.words_written;
 #endif
 }
 
@@ -312,17 +318,16 @@ struct cell_update<CONFIG_T, CELL_SIMPLE_RNN, R> {
     }
 };
 
-// One input frame as a FIFO entry: a sweep receives its frames in the order
-// it visits them (rnn_layer.h), so no two processes read the layer's input.
+// One input frame as a FIFO entry, in compact form: a sweep receives its
+// frames in the order it visits them (rnn_layer.h), so no two processes read
+// the layer's input.
 template <class T, int N>
-struct frame {
-    T v[N];
-};
+using frame = compact_vector<T, N>;
 
-// The kernel chain of one frame: take the next frame, encode it, run the
-// kernel engine, add the bias: xw = accum_t(W x + b).  Its cycles (C
-// simulation) go to `cycles`.  active = false (after the last frame): nothing
-// runs, no frame is taken, 0 cycles.
+// The kernel chain of one frame: take the next compact frame, load it into
+// the kernel engine (no encoding), run the engine, add the bias:
+// xw = accum_t(W x + b).  Its cycles (C simulation) go to `cycles`.
+// active = false (after the last frame): nothing runs, no frame is taken, 0 cycles.
 template <class CONFIG_T>
 void kernel_chain(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, bool active,
                   typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * CONFIG_T::n_units],
@@ -332,19 +337,17 @@ void kernel_chain(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &
     typedef typename CONFIG_T::in_t in_t;
     clear_stats(stats);
     if (active) {
-        frame<in_t, CONFIG_T::n_in> x = frames.read();
-#pragma HLS ARRAY_PARTITION variable = x.v type = complete
-        compact_vector<in_t, CONFIG_T::n_in> xc;
+        compact_vector<in_t, CONFIG_T::n_in> xc = frames.read();
 #pragma HLS ARRAY_PARTITION variable = xc.mask type = complete
 #pragma HLS ARRAY_PARTITION variable = xc.base type = complete
 #pragma HLS ARRAY_PARTITION variable = xc.values type = complete
-        encode_activations<in_t, CONFIG_T::n_in>(x.v, xc);
         mxv_stats s;
         sparse_mxv<typename CONFIG_T::kernel_config>(xc, kernel, xw, s);
         add_bias<typename CONFIG_T::accum_t, typename CONFIG_T::bias_t, gate_count(CONFIG_T::kind) * CONFIG_T::n_units>(xw, bias);
         add_mxv_stats(stats.kernel, s);
 #ifndef __SYNTHESIS__
-        stats.kernel_chain = encode_cycles(CONFIG_T::n_in) + ENGINE_START_DEPTH + s.cycles;
+        stats.kernel_chain = encode_cycles(CONFIG_T::n_in) + ENGINE_START_DEPTH + s.cycles;  // load: one mask word a cycle
+        stats.words_read = frame_words(xc);
 #endif
     }
 }
@@ -413,6 +416,7 @@ inline rnn_stats step_stats(const rnn_stats &ks, const rnn_stats &rs) {
     rnn_stats s = rs;
     s.kernel = ks.kernel;
     s.kernel_chain = ks.kernel_chain;
+    s.words_read = ks.words_read;
     s.cycles = rs.cycles > ks.kernel_chain ? rs.cycles : ks.kernel_chain;
     s.steps = 1;
     return s;

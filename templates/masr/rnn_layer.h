@@ -5,20 +5,28 @@
 // go_backwards), or to the frame it came from (the backward half of a
 // Bidirectional, which Keras re-aligns with the input).  The initial state is 0.
 //
-// The sequence is the layer's input array, held whole (the backward
-// direction starts at the last frame).  One frame reader per layer passes
-// each direction its frames in the order it visits them, through a FIFO, one
-// frame per cycle and ahead of the sweep (its first frame is the sweep's
-// SWEEP_START_DEPTH cycle); each direction's kernel chain encodes the frame
-// it needs one step ahead (rnn_cell.h).
+// The sequence is held whole (the backward direction starts at the last
+// frame), in compact form (docs/arithmetic.md, "Sequence storage"): the
+// previous layer's compact store (compact_sequence, activation_encoder.h),
+// or, for the model's first layer, the dense input port, whose frames the
+// reader encodes once on entry.  One frame reader per layer passes each
+// direction its compact frames in the order it visits them, through a FIFO,
+// ahead of the sweep (its first frame is the sweep's SWEEP_START_DEPTH cycle,
+// after frame 0's encoding on entry); each direction's kernel chain loads
+// the frame it needs one step ahead, without encoding it (rnn_cell.h).  A
+// layer writes its outputs once, into the next layer's compact store or the
+// model's dense output port (store_frame).
 //
 // Cycle model (docs/arithmetic.md, "Cycles of a cell and a layer"; one cycle
 // = one iteration of an II=1 loop, the RTL twin runs the same schedule):
-//   sweep  = SWEEP_START_DEPTH + KX_0 + sum over t of max(RH_t, KX_{t+1})
+//   sweep  = SWEEP_START_DEPTH + ENTRY + KX_0 + sum over t of max(RH_t, KX_{t+1})
+//            (ENTRY = mask words(n_in) when the input is the dense port, else 0)
 //   layer  = sweep + LAYER_DONE_DEPTH                          (one direction)
 //          = max(forward sweep, backward sweep)                 (Bidirectional:
-//            + frames out x ceil(units / lanes)                  two modules at
+//            + frames out x merge groups                         two modules at
 //            + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH            the same time)
+//   merge groups: the output in index order, `lanes` a cycle: concat
+//   ceil(UF / lanes) + ceil(UB / lanes), sum / mul / ave ceil(U / lanes).
 #ifndef MASR_RNN_LAYER_H
 #define MASR_RNN_LAYER_H
 
@@ -34,58 +42,97 @@ namespace masr {
 struct layer_stats {
     rnn_stats fwd, bwd;
 #ifndef __SYNTHESIS__
-    long long cycles;  // the layer, end to end
+    long long cycles;         // the layer, end to end
+    long long entry_written;  // words of the input port's frames encoded on entry
+    long long out_written;    // words written into the output store
 #endif
 };
 
+// Words a reader wrote encoding the input port's frames on entry; C simulation only.
+struct entry_stats {
 #ifndef __SYNTHESIS__
+    long long written;
+#endif
+};
+
+// Where the layer's input lives: the dense input port (frames encoded on entry) or a compact store.
+template <class X>
+struct input_kind {
+    static const bool dense = true;
+};
+template <class T, int N, int MAX_T>
+struct input_kind<compact_sequence<T, N, MAX_T> > {
+    static const bool dense = false;
+};
+
+// Cycles a sweep waits for frame 0's encoding on entry (docs/arithmetic.md: ENTRY).
+template <class X, int N>
+constexpr int entry_cycles() {
+    return input_kind<X>::dense ? encode_cycles(N) : 0;
+}
+
+#ifndef __SYNTHESIS__
+// The sequence storage words of a layer into its block (STATS_ENTRY_WRITTEN, STATS_SEQ_READ, STATS_OUT_WRITTEN).
+inline void report_words(long long entry, long long read, long long written, long long *block) {
+    block[STATS_ENTRY_WRITTEN] = entry;
+    block[STATS_SEQ_READ] = read;
+    block[STATS_OUT_WRITTEN] = written;
+}
+
 // A layer's figures into its block of the C simulation's stats (the layout: constants.h, STATS_*).
-inline void report_figures(const rnn_stats &s, long long *block) {
+inline void report_figures(const rnn_stats &s, long long entry, long long *block) {
     flatten_stats(s, block);
     block[STATS_LAYER_CYCLES] = s.cycles;
+    report_words(entry, s.words_read, s.words_written, block);
 }
 
 inline void report_figures(const layer_stats &s, long long *block) {
     flatten_stats(s.fwd, block);
     flatten_stats(s.bwd, block + STATS_BACKWARD);
     block[STATS_LAYER_CYCLES] = s.cycles;
+    report_words(s.entry_written, s.fwd.words_read + s.bwd.words_read, s.out_written, block);
 }
 #endif
 
-// Frames of x in a sweep's order (backward: n_frames-1 down to 0), one per
-// cycle, into the sweep's FIFO; the reader runs ahead of the sweep, which
-// takes one frame per step.
-template <class in_t, int N, int MAX_T>
-void read_frames(const in_t x[MAX_T][N], int n_frames, bool backward, hls::stream<frame<in_t, N> > &out) {
+// Frames of x (the dense input port or a compact store) in a sweep's order
+// (backward: n_frames-1 down to 0), compact, into the sweep's FIFO; the
+// reader runs ahead of the sweep, which takes one frame per step.
+template <class in_t, int N, int MAX_T, class X>
+void read_frames(const X &x, int n_frames, bool backward, hls::stream<frame<in_t, N> > &out, entry_stats &entry) {
+#ifndef __SYNTHESIS__
+    entry.written = 0;
+#endif
 READ_FRAMES:
     for (int i = 0; i < n_frames; i++) {
-#pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int t = backward ? n_frames - 1 - i : i;
         frame<in_t, N> f;
-        for (int j = 0; j < N; j++) {
-#pragma HLS UNROLL
-            f.v[j] = x[t][j];
-        }
+        const int words = take_frame<in_t, N, MAX_T>(x, t, f);
+#ifndef __SYNTHESIS__
+        entry.written += words;
+#endif
         out.write(f);
     }
 }
 
-// Both directions' frames from one reader of x: per cycle frame i to the
-// forward FIFO and frame n_frames-1-i to the backward one (two reads of x).
-template <class in_t, int N, int MAX_T>
-void split_frames(const in_t x[MAX_T][N], int n_frames, hls::stream<frame<in_t, N> > &fwd,
-                  hls::stream<frame<in_t, N> > &bwd) {
+// Both directions' frames from one reader of x: frame i to the forward FIFO
+// and frame n_frames-1-i to the backward one (two reads of x; an input port's
+// frame is encoded once on entry, when the forward direction takes it).
+template <class in_t, int N, int MAX_T, class X>
+void split_frames(const X &x, int n_frames, hls::stream<frame<in_t, N> > &fwd, hls::stream<frame<in_t, N> > &bwd,
+                  entry_stats &entry) {
+#ifndef __SYNTHESIS__
+    entry.written = 0;
+#endif
 SPLIT_FRAMES:
     for (int i = 0; i < n_frames; i++) {
-#pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         frame<in_t, N> f, b;
-        for (int j = 0; j < N; j++) {
-#pragma HLS UNROLL
-            f.v[j] = x[i][j];
-            b.v[j] = x[n_frames - 1 - i][j];
-        }
+        const int words = take_frame<in_t, N, MAX_T>(x, i, f);
+        take_frame<in_t, N, MAX_T>(x, n_frames - 1 - i, b);
+#ifndef __SYNTHESIS__
+        entry.written += words;
+#endif
         fwd.write(f);
         bwd.write(b);
     }
@@ -96,10 +143,12 @@ SPLIT_FRAMES:
 // first; then every step is one rnn_stage (the recurrent chain of frame t
 // beside the kernel chain of the next frame) and the xw pair swaps (a
 // register copy, in the step's first cycle).
-template <class CONFIG_T, int MAX_T>
+// `entry`: the cycles frame 0's encoding on entry takes (the model's first
+// layer), else 0.  out: a dense buffer (hf, hb, the output port) or a compact
+// store (store_frame packs each state as it is written).
+template <class CONFIG_T, int MAX_T, class OUT>
 void rnn_sweep(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, int n_frames, bool backward,
-               bool realign, typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w,
-               rnn_stats &total) {
+               bool realign, int entry, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
     typedef typename CONFIG_T::accum_t accum_t;
     static const int U = CONFIG_T::n_units;
     static const int GU = gate_count(CONFIG_T::kind) * U;
@@ -120,7 +169,8 @@ void rnn_sweep(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &fra
     kernel_chain<CONFIG_T>(frames, true, xw_now, w.kernel, w.bias, ks);
     add_mxv_stats(total.kernel, ks.kernel);
 #ifndef __SYNTHESIS__
-    total.cycles = SWEEP_START_DEPTH + ks.kernel_chain;
+    total.cycles = SWEEP_START_DEPTH + entry + ks.kernel_chain;
+    total.words_read = ks.words_read;
 #endif
 STEPS:
     for (int i = 0; i < n_frames; i++) {
@@ -136,43 +186,52 @@ STEPS:
         add_stats(total, step_stats(ks, rs));
 #endif
         const int slot = realign ? t : i;
-    STORE:
-        for (int j = 0; j < U; j++) {
-#pragma HLS UNROLL
-            out[slot][j] = h[j];
-        }
+        const int words = store_frame<typename CONFIG_T::state_t, U, MAX_T>(out, slot, h);
+#ifndef __SYNTHESIS__
+        total.words_written += words;
+#endif
     }
 }
 
-// A unidirectional layer: dense input frames in, one state per frame out; a
+// A unidirectional layer: input frames in (the dense port or a compact store:
+// X), one state per frame out (a dense buffer or a compact store: OUT); a
 // DATAFLOW region of the frame reader and the sweep.
-template <class CONFIG_T, int MAX_T>
-void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_frames, bool go_backwards,
-               typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
+template <class CONFIG_T, int MAX_T, class X, class OUT>
+void rnn_layer(const X &x, int n_frames, bool go_backwards, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total,
+               entry_stats &entry) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > frames("frames");
 #pragma HLS STREAM variable = frames depth = 2
-    read_frames<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, go_backwards, frames);
-    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, out, w, total);
+    read_frames<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, go_backwards, frames, entry);
+    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, entry_cycles<X, CONFIG_T::n_in>(), out, w, total);
 #ifndef __SYNTHESIS__
     total.cycles += LAYER_DONE_DEPTH;
 #endif
 }
 
+// The same on the dense input port with a dense output (module testbenches).
+template <class CONFIG_T, int MAX_T>
+void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_frames, bool go_backwards,
+               typename CONFIG_T::state_t out[MAX_T][CONFIG_T::n_units], const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
+    entry_stats entry;
+    rnn_layer<CONFIG_T, MAX_T>(x, n_frames, go_backwards, out, w, total, entry);
+}
+
 // Both directions of a Bidirectional layer at the same time, each on its own
 // modules: a DATAFLOW region of three processes, the reader of x and the two
 // sweeps, joined by a FIFO of frames each (x has one reader).
-template <class FWD_T, class BWD_T, int MAX_T>
-void bidirectional_sweeps(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n_frames,
-                          typename FWD_T::state_t hf[MAX_T][FWD_T::n_units], typename BWD_T::state_t hb[MAX_T][BWD_T::n_units],
-                          const rnn_weights<FWD_T> &wf, const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb) {
+template <class FWD_T, class BWD_T, int MAX_T, class X>
+void bidirectional_sweeps(const X &x, int n_frames, typename FWD_T::state_t hf[MAX_T][FWD_T::n_units],
+                          typename BWD_T::state_t hb[MAX_T][BWD_T::n_units], const rnn_weights<FWD_T> &wf,
+                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
 #pragma HLS STREAM variable = fwd depth = 2
 #pragma HLS STREAM variable = bwd depth = 2
-    split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd);
-    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, hf, wf, sf);
-    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, hb, wb, sb);
+    split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd, entry);
+    static const int ENTRY = entry_cycles<X, FWD_T::n_in>();
+    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, ENTRY, hf, wf, sf);
+    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, ENTRY, hb, wb, sb);
 }
 
 // MERGE_T: mode, out_t, n_out, lanes.
@@ -186,12 +245,12 @@ typename MERGE_T::out_t merge_pair(const a_T &a, const b_T &b) {
     return out_t((a + b) * half);  // MERGE_AVE: exact halving
 }
 
-// Bidirectional layer: forward cell FWD_T, backward cell BWD_T (both take their frames from x).
-// With return_sequences=false, y[0] merges the final states: the forward
-// half's at frame n_frames-1 and the backward half's at frame 0.
-template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T>
-void bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n_frames, bool return_sequences,
-                         typename MERGE_T::out_t y[MAX_T][MERGE_T::n_out], const rnn_weights<FWD_T> &wf,
+// Bidirectional layer: forward cell FWD_T, backward cell BWD_T (both take their frames from x: the dense
+// input port or a compact store).  With return_sequences=false, y[0] merges the final states: the forward
+// half's at frame n_frames-1 and the backward half's at frame 0.  y: a dense buffer (the output port) or a
+// compact store, which the merge writes as it goes through each output frame in index order.
+template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T, class X, class Y>
+void bidirectional_layer(const X &x, int n_frames, bool return_sequences, Y &y, const rnn_weights<FWD_T> &wf,
                          const rnn_weights<BWD_T> &wb, layer_stats &stats) {
     static_assert(FWD_T::n_in == BWD_T::n_in, "both directions read the same input");
     static const int UF = FWD_T::n_units, UB = BWD_T::n_units;
@@ -199,18 +258,24 @@ void bidirectional_layer(const typename FWD_T::in_t x[MAX_T][FWD_T::n_in], int n
                   "merge output size");
     static const int L = MERGE_T::lanes;
     static const int UM = UF > UB ? UF : UB;
-    static const int GROUPS = (UM + L - 1) / L;
+    static const int GF = (UF + L - 1) / L;  // concat: the forward half's groups, then the backward half's
+    static const int GROUPS = MERGE_T::mode == MERGE_CONCAT ? GF + (UB + L - 1) / L : (UM + L - 1) / L;
     static typename FWD_T::state_t hf[MAX_T][UF];
     static typename BWD_T::state_t hb[MAX_T][UB];
     // A sweep stores all its units per step; the merge reads `lanes` per cycle.
 #pragma HLS ARRAY_PARTITION variable = hf type = complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = hb type = complete dim = 2
-    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd);
+    entry_stats entry;
+    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd, entry);
     const int n_out_frames = return_sequences ? n_frames : 1;
 #ifndef __SYNTHESIS__
     stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) +
                    (long long)n_out_frames * GROUPS + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH;
+    stats.entry_written = entry.written;
+    stats.out_written = 0;
 #endif
+    typename MERGE_T::out_t frame_out[MERGE_T::n_out];  // the output frame as the merge writes it, `lanes` a cycle
+#pragma HLS ARRAY_PARTITION variable = frame_out type = complete
 MERGE:
     for (int t = 0; t < n_out_frames; t++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
@@ -220,15 +285,21 @@ MERGE:
 #pragma HLS PIPELINE II = 1
             for (int l = 0; l < L; l++) {
 #pragma HLS UNROLL
-                const int j = g * L + l;
-                if (MERGE_T::mode == MERGE_CONCAT) {
-                    if (j < UF) y[t][j] = typename MERGE_T::out_t(hf[tf][j]);
-                    if (j < UB) y[t][UF + j] = typename MERGE_T::out_t(hb[tb][j]);
-                } else if (j < UF) {
-                    y[t][j] = merge_pair<MERGE_T>(hf[tf][j], hb[tb][j < UB ? j : 0]);
+                if (MERGE_T::mode == MERGE_CONCAT) {  // index order: the forward half, then the backward half
+                    const int jf = g * L + l, jb = (g - GF) * L + l;
+                    if (g < GF && jf < UF) frame_out[jf] = typename MERGE_T::out_t(hf[tf][jf]);
+                    if (g >= GF && jb < UB) frame_out[UF + jb] = typename MERGE_T::out_t(hb[tb][jb]);
+                } else {
+                    const int j = g * L + l;
+                    if (j < UF) frame_out[j] = merge_pair<MERGE_T>(hf[tf][j], hb[tb][j < UB ? j : 0]);
                 }
             }
         }
+        // Each group's outputs are packed in the merge's write stage (store_frame: mask bits, prefix count).
+        const int words = store_frame<typename MERGE_T::out_t, MERGE_T::n_out, MAX_T>(y, t, frame_out);
+#ifndef __SYNTHESIS__
+        stats.out_written += words;
+#endif
     }
 }
 

@@ -5,7 +5,10 @@ package masr_constants;
   localparam int STATS_PER_DIRECTION = 12;  // stats block: a direction's figures
   localparam int STATS_BACKWARD = 12;  // stats block: where the backward direction's figures start
   localparam int STATS_LAYER_CYCLES = 24;  // stats block: the layer's cycles
-  localparam int STATS_PER_LAYER = 25;  // stats block: words per layer
+  localparam int STATS_ENTRY_WRITTEN = 25;  // stats block: words the first layer wrote encoding its input on entry
+  localparam int STATS_SEQ_READ = 26;  // stats block: words read from the layer's input sequence, every reader
+  localparam int STATS_OUT_WRITTEN = 27;  // stats block: words written into the layer's output store
+  localparam int STATS_PER_LAYER = 28;  // stats block: words per layer
   localparam int MXV_MAC_DEPTH = 2;  // stages after a back-end issue cycle: read + multiply, quantise + accumulate
   localparam int MXV_DONE_DEPTH = 1;  // the cycle after the last lane: results valid
   localparam int ENGINE_START_DEPTH = 1;  // the cycle an engine samples start, after its operand is encoded

@@ -18,8 +18,12 @@
 // A step begins both chains together (the kernel results of frame t, ready
 // since the previous step, are copied to xw in the step's first cycle, so
 // the kernel engine is free for x_{t+1}) and ends when both have ended:
-// max(RH_t, KX_{t+1}) cycles.  Before step 0: one cycle to read frame 0,
-// then KX_0.  A sweep takes 1 + KX_0 + sum over t of max(RH_t, KX_{t+1}).
+// max(RH_t, KX_{t+1}) cycles.  Before step 0: one cycle to read frame 0
+// (with ENTRY = 1, the model's first layer, KW more: frame 0 is encoded on
+// entry before it can be loaded), then KX_0.  A sweep takes
+// 1 + ENTRY x KW + KX_0 + sum over t of max(RH_t, KX_{t+1}).
+// The frame is loaded into the kernel engine one mask word per cycle (KW
+// cycles): the count of docs/arithmetic.md's load of a compact frame.
 // RESET_AFTER=0 (Keras reset_after=False): U has the 2 UNITS rows of z and r;
 // the first gate pass stores rh = r * h, which is encoded and run through a
 // third engine U_h (MEM_DIR/recurrent_h) before the second gate pass
@@ -87,6 +91,7 @@ module masr_rnn_cell #(
     parameter int MAX_T = 8,
     parameter int BACKWARD = 0,  // visit frames T-1 .. 0
     parameter int REALIGN = 0,  // write step i's state to the frame it read (Bidirectional's backward half)
+    parameter int ENTRY = 0,  // the model's first layer: frame 0 is encoded on entry (KW cycles) before its load
     parameter MEM_DIR = ".",
     // derived
     parameter int T_W = $clog2(MAX_T + 1),
@@ -388,12 +393,16 @@ module masr_rnn_cell #(
         IDLE:
         if (start && n_frames != '0) begin
           phase <= PRE;
+          ld <= '0;
           frames <= n_frames;
           step <= '0;
           frame <= BACKWARD != 0 ? n_frames - 1'b1 : '0;
           second <= 1'b0;
         end
-        PRE: phase <= FIRST;
+        PRE: begin
+          ld <= ld + 1'b1;
+          if (ENTRY == 0 || ld == LD_W'(KW)) phase <= FIRST;
+        end
         FIRST:
         if (k_done) begin
           phase <= LOAD;

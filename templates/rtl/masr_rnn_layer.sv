@@ -12,10 +12,17 @@
 // DIRS = 2: the forward and the backward cell run at the same time, each
 //   reading the buffer through its own port; the backward cell writes the
 //   state of step i to the frame it read (T-1-i), so both state buffers are
-//   in input time.  When both are done the merge pass reads one group of
-//   GU = min(LANES, UNITS) states per direction per cycle.  With last_only (Keras
-//   return_sequences=False) it merges the forward state of frame T-1 with
-//   the backward state of frame 0, as one output frame.
+//   in input time.  When both are done the merge pass goes through each
+//   output frame in index order, one group of GU = min(LANES, UNITS) outputs
+//   per cycle (what lets the producer pack the frame as it writes it,
+//   docs/arithmetic.md "Sequence storage"): sum / mul / ave merge a group of
+//   both directions' states, concat copies the forward half's groups, then
+//   the backward half's.  With last_only (Keras return_sequences=False) it
+//   merges the forward state of frame T-1 with the backward state of frame 0,
+//   as one output frame.
+// ENTRY = 1: the model's first layer, whose frames come from the dense input
+//   port and are encoded once on entry: the sweeps wait for frame 0's
+//   encoding, mask words(N_IN) cycles (the cells' PRE phase).
 // Weights: MEM_DIR/fwd and MEM_DIR/bwd (see masr_rnn_cell).
 module masr_rnn_layer #(
     parameter int N_IN = 8,
@@ -82,12 +89,13 @@ module masr_rnn_layer #(
     parameter int O_SIGNED = 1,
     parameter int O_ROUNDING = 0,
     parameter int O_OVERFLOW = 0,
+    parameter int ENTRY = 0,
     parameter MEM_DIR = ".",
     // derived
     parameter int T_W = $clog2(MAX_T + 1),
     parameter int N_OUT = DIRS == 2 && MERGE == 0 ? 2 * UNITS : UNITS,
     parameter int GU = LANES < UNITS ? LANES : UNITS,  // gate units per cell
-    parameter int OUT_K = DIRS == 2 && MERGE == 0 ? 2 * GU : GU,
+    parameter int OUT_K = GU,
     parameter int OI_W = $clog2(N_OUT + 1)
 ) (
     input  logic                 clk,
@@ -165,7 +173,7 @@ module masr_rnn_layer #(
             .ACT(ACT), .REC(REC), .ACT_N(ACT_N), .ACT_R(ACT_R), .REC_N(REC_N), .REC_R(REC_R), .MAX_T(MAX_T),
             .KIND(KIND), .CL_W(CL_W), .CL_FRAC(CL_FRAC), .CL_SIGNED(CL_SIGNED), .CL_ROUNDING(CL_ROUNDING),
             .CL_OVERFLOW(CL_OVERFLOW), .RESET_AFTER(RESET_AFTER), .H_ROWS(H_ROWS), .H_NNZ(H_NNZ),
-            .BACKWARD(d == 1 ? 1 : BACKWARD), .REALIGN(d == 1 ? 1 : 0),
+            .BACKWARD(d == 1 ? 1 : BACKWARD), .REALIGN(d == 1 ? 1 : 0), .ENTRY(ENTRY),
             .MEM_DIR({MEM_DIR, d == 1 ? "/bwd" : "/fwd"})
         ) u_cell (
             .clk(clk), .rst(rst), .start(launch), .n_frames(n_frames), .busy(dir_busy[d]), .done(cell_done[d]),
@@ -214,14 +222,20 @@ module masr_rnn_layer #(
         if (h_we[1]) h_buf_b[HA_W'(32'(h_slot[1]) * NG + 32'(h_group[1]))] <= h_data[1];
       end
 
-      logic f_fin, b_fin, merging, m_valid, m_last_only;
+      // Groups per output frame: concat the forward half's NG, then the backward half's.
+      localparam int MG = MERGE == 0 ? 2 * NG : NG;
+      localparam int MG_W = MG > 1 ? $clog2(MG) : 1;
+      logic f_fin, b_fin, merging, m_valid, m_last_only, m_second;
       logic [T_W-1:0] mt, m_frames, m_frame;
-      logic [NG_W-1:0] mg, m_group;
+      logic [MG_W-1:0] mg;
+      logic [NG_W-1:0] m_group;
       logic [GU*ST_W-1:0] m_f, m_b;
       wire [T_W-1:0] tf = m_last_only ? m_frames - 1'b1 : mt;
       wire [T_W-1:0] tb = m_last_only ? '0 : mt;
       wire [T_W-1:0] out_frames = m_last_only ? T_W'(1) : m_frames;
-      wire m_last = mg == NG_W'(NG - 1) && mt == out_frames - 1'b1;
+      wire m_last = mg == MG_W'(MG - 1) && mt == out_frames - 1'b1;
+      wire second_half = MERGE == 0 && 32'(mg) >= NG;  // concat: the backward half's groups
+      wire [NG_W-1:0] mg_half = NG_W'(second_half ? 32'(mg) - NG : 32'(mg));
 
       always_ff @(posedge clk) begin : merge_control
         if (rst) begin
@@ -249,11 +263,13 @@ module masr_rnn_layer #(
             mg <= '0;
           end
           if (merging) begin
-            m_f <= h_buf_f[HA_W'(32'(tf) * NG + 32'(mg))];
-            m_b <= h_buf_b[HA_W'(32'(tb) * NG + 32'(mg))];
+            if (second_half) m_f <= h_buf_b[HA_W'(32'(tb) * NG + 32'(mg_half))];  // concat: a backward group
+            else m_f <= h_buf_f[HA_W'(32'(tf) * NG + 32'(mg_half))];
+            m_b <= h_buf_b[HA_W'(32'(tb) * NG + 32'(mg_half))];
             m_frame <= mt;
-            m_group <= mg;
-            if (mg == NG_W'(NG - 1)) begin
+            m_group <= mg_half;
+            m_second <= second_half;
+            if (mg == MG_W'(MG - 1)) begin
               mg <= '0;
               mt <= mt + 1'b1;
             end else begin
@@ -271,7 +287,9 @@ module masr_rnn_layer #(
       assign out_valid = m_valid;
       assign out_frame = m_frame;
       for (genvar l = 0; l < GU; l++) begin : g_out
-        logic [O_W-1:0] y0, y1;
+        /* verilator lint_off UNUSEDSIGNAL */
+        logic [O_W-1:0] y0, y1;  // y1: concat's second input, not used (one half per cycle)
+        /* verilator lint_on UNUSEDSIGNAL */
         masr_merge_unit #(
             .ST_W(ST_W), .ST_FRAC(ST_FRAC), .ST_SIGNED(ST_SIGNED), .MODE(MERGE),
             .O_W(O_W), .O_FRAC(O_FRAC), .O_SIGNED(O_SIGNED), .O_ROUNDING(O_ROUNDING), .O_OVERFLOW(O_OVERFLOW)
@@ -283,18 +301,8 @@ module masr_rnn_layer #(
         );
         wire [OI_W-1:0] unit = OI_W'(m_group * GU + l);
         assign out_keep[l] = m_group * GU + l < UNITS;
-        assign out_index[l*OI_W+:OI_W] = unit;
+        assign out_index[l*OI_W+:OI_W] = m_second ? unit + OI_W'(UNITS) : unit;
         assign out_data[l*O_W+:O_W] = y0;
-        if (MERGE == 0) begin : g_second_half
-          assign out_keep[GU+l] = m_group * GU + l < UNITS;
-          assign out_index[(GU+l)*OI_W+:OI_W] = unit + OI_W'(UNITS);
-          assign out_data[(GU+l)*O_W+:O_W] = y1;
-        end else begin : g_one_half
-          /* verilator lint_off UNUSEDSIGNAL */
-          logic [O_W-1:0] y1_unused;
-          /* verilator lint_on UNUSEDSIGNAL */
-          assign y1_unused = y1;
-        end
       end
     end
   endgenerate

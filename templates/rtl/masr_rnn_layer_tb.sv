@@ -74,12 +74,13 @@ module masr_rnn_layer_tb #(
     parameter int O_SIGNED = 1,
     parameter int O_ROUNDING = 0,
     parameter int O_OVERFLOW = 0,
+    parameter int ENTRY = 0,  // the model's first layer: frames encoded on entry
     parameter int TIMEOUT = 10000000
 );
   localparam int T_W = $clog2(MAX_T + 1);
   localparam int N_OUT = DIRS == 2 && MERGE == 0 ? 2 * UNITS : UNITS;
   localparam int GU = LANES < UNITS ? LANES : UNITS;
-  localparam int OUT_K = DIRS == 2 && MERGE == 0 ? 2 * GU : GU;
+  localparam int OUT_K = GU;  // the merge writes one group of one half (concat) or of both merged a cycle
   localparam int OI_W = $clog2(N_OUT + 1);
 
   logic clk = 1'b0;
@@ -167,6 +168,7 @@ module masr_rnn_layer_tb #(
       .O_SIGNED(O_SIGNED),
       .O_ROUNDING(O_ROUNDING),
       .O_OVERFLOW(O_OVERFLOW),
+      .ENTRY(ENTRY),
       .MEM_DIR(".")
   ) dut (.*);
 

@@ -164,6 +164,7 @@ class BuildDesigns(ModelOptimizerPass):
             for role in ROM_ROLES:
                 check_word(f"layer {node.name!r} Precision.{role}", settings.precision[role], "ROM words")
             sequence = design.return_sequences if recurrent else sequence
+            design.entry, design.stores_output = position == 0, position < len(layers) - 1  # docs/arithmetic.md, "Sequence storage"
             node.set_attr("design", design)
             node.set_attr("masr_position", position)
             node.set_attr("masr_last", position == len(layers) - 1)
