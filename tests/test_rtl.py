@@ -293,7 +293,7 @@ def test_weight_files_round_trip(tmp_path, name):
     bank_rows, bank_nnz = engine.bank_sizes(matrix)
     engine.write_weight_files(tmp_path, cfg, matrix, bank_rows + 2, bank_nnz + 5)
     assert np.array_equal(read_weight_files(tmp_path, cfg, bank_rows + 2), w)
-    with pytest.raises(ValueError, match="lane banks"):
+    with pytest.raises(ValueError, match="needs banks of"):
         engine.write_weight_files(tmp_path, cfg, matrix, bank_rows - 1 or 1, bank_nnz - 1)
 
 

@@ -37,6 +37,7 @@ TESTBENCH_TOP = "masr_mxv_tb"
 DESIGN_SOURCES = (
     "masr_constants.sv",  # the package every module reads (generated from masr_hls/constants.py)
     "masr_mxv.sv",
+    "masr_mxv_bank.sv",
     "masr_mxv_lane.sv",
     "masr_act_encoder.sv",
     "masr_pair_picker.sv",
@@ -46,7 +47,7 @@ DESIGN_SOURCES = (
 TESTBENCH_SOURCE = "masr_mxv_tb.sv"
 QUANTIZE_TESTBENCH = "masr_quantize_tb"
 DEFAULT_FIFO_DEPTH = 4  # MxvConfig.fifo_depth's default
-MAX_LANES = 1000  # bank file names carry a three-digit lane number
+MAX_LANES = 1000  # bank file names carry a three-digit bank number (a bank per lane under static balancing)
 
 
 def rtl_dir() -> Path:
@@ -85,7 +86,10 @@ def windows_per_row(cfg: MxvConfig) -> int:
 
 
 def rtl_parameters(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: int | None = None) -> dict[str, int]:
-    """The ``masr_mxv`` parameters for one engine instance with lane banks of the given size."""
+    """The ``masr_mxv`` parameters for one engine instance with weight banks of the given size (rows, non-zeros a bank).
+
+    ``BANK_LANES`` is ``cfg.bank_lanes``: 1 for static balancing, G > 1 for G lanes sharing each bank.
+    """
     if cfg.mode != "masr":
         raise ValueError(f"the RTL engine implements mode 'masr' only, not {cfg.mode!r}")
     if cfg.lanes > MAX_LANES:
@@ -102,6 +106,7 @@ def rtl_parameters(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: in
         "SCAN_WORDS": cfg.scan_words,
         "LANE_ROWS": int(bank_rows),
         "LANE_NNZ": int(bank_nnz),
+        "BANK_LANES": cfg.bank_lanes,
         "W_W": cfg.weight_t.width,
         "W_FRAC": cfg.weight_t.frac,
         "W_SIGNED": int(cfg.weight_t.signed),
@@ -116,7 +121,7 @@ def rtl_parameters(cfg: MxvConfig, bank_rows: int, bank_nnz: int, fifo_depth: in
 
 
 def bank_sizes(matrix: SparseMatrix) -> tuple[int, int]:
-    """The smallest lane banks (rows, non-zeros) that hold ``matrix``."""
+    """The smallest banks (rows, non-zeros) that hold ``matrix`` (a bank per lane, or per BankLanes lanes)."""
     return max(1, int(matrix.lane_n_rows.max())), max(1, int(matrix.lane_nnz.max()))
 
 
@@ -144,13 +149,14 @@ def _bits_for(n: int) -> int:
 
 def write_weight_files(folder: Path, cfg: MxvConfig, matrix: SparseMatrix, bank_rows: int, bank_nnz: int) -> None:
     """Write the ``$readmemh`` files of ``masr_mxv`` for ``matrix`` into ``folder``."""
-    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.lanes):
+    if (matrix.n_rows, matrix.n_cols, matrix.lanes) != (cfg.n_out, cfg.n_in, cfg.banks):
         raise ValueError(
-            f"matrix {matrix.n_rows}x{matrix.n_cols} on {matrix.lanes} lanes does not match the engine ({cfg.n_out}x{cfg.n_in} on {cfg.lanes} lanes)"
+            f"matrix {matrix.n_rows}x{matrix.n_cols} in {matrix.lanes} banks does not match the engine "
+            f"({cfg.n_out}x{cfg.n_in} in {cfg.banks} banks of {cfg.bank_lanes} lane(s))"
         )
     rows_needed, nnz_needed = bank_sizes(matrix)
     if rows_needed > bank_rows or nnz_needed > bank_nnz:
-        raise ValueError(f"matrix needs lane banks of {rows_needed} rows and {nnz_needed} non-zeros; the engine has {bank_rows} and {bank_nnz}")
+        raise ValueError(f"matrix needs banks of {rows_needed} rows and {nnz_needed} non-zeros; the engine has {bank_rows} and {bank_nnz}")
     cfg.weight_t.check_raw(matrix.lane_values, "weights")
     folder = Path(folder)
     words, per_window = n_words(cfg.n_in), window_words(cfg)
@@ -158,7 +164,7 @@ def write_weight_files(folder: Path, cfg: MxvConfig, matrix: SparseMatrix, bank_
     window_bits = per_window * MASK_BITS
     row_lane = np.zeros(cfg.n_out, np.int64)
     row_slot = np.zeros(cfg.n_out, np.int64)
-    for lane in range(cfg.lanes):
+    for lane in range(cfg.banks):  # files are named by bank ("lane" under static balancing)
         rows = matrix.lane_rows[lane, : matrix.lane_n_rows[lane]]
         row_lane[rows] = lane
         row_slot[rows] = np.arange(rows.size)
@@ -174,8 +180,12 @@ def write_weight_files(folder: Path, cfg: MxvConfig, matrix: SparseMatrix, bank_
         values = np.zeros(bank_nnz, np.int64)
         values[: matrix.lane_nnz[lane]] = matrix.lane_values[lane, : matrix.lane_nnz[lane]]
         (folder / f"lane{lane:03d}_values.hex").write_text(hex_lines(values, cfg.weight_t.width))
+        # Each slot's first packed weight: where a lane sharing the bank starts the row (read with BANK_LANES > 1).
+        bases = np.zeros(bank_rows, np.int64)
+        bases[: rows.size] = matrix.lane_row_base[lane, : rows.size]
+        (folder / f"lane{lane:03d}_slot_base.hex").write_text(hex_lines(bases, _bits_for(bank_nnz)))
     (folder / "lane_n_rows.hex").write_text(hex_lines(matrix.lane_n_rows, (bank_rows).bit_length()))
-    (folder / "row_lane.hex").write_text(hex_lines(row_lane, _bits_for(cfg.lanes)))
+    (folder / "row_lane.hex").write_text(hex_lines(row_lane, _bits_for(cfg.banks)))
     (folder / "row_slot.hex").write_text(hex_lines(row_slot, _bits_for(bank_rows)))
 
 

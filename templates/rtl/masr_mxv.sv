@@ -5,27 +5,28 @@
 // in_data while in_ready; pulse start; done pulses when y is complete; then
 // read y[r] combinationally through y_row / y_data (or every row at once on
 // y_all, with Y_ALL=1, as the GRU gates need).  The weights come from
-// hex files in MEM_DIR written by masr_hls.rtl from a SparseMatrix:
-//   laneNNN_mask.hex    each row's weight mask, one window (WIN_BITS) a line
-//   laneNNN_values.hex  the lane's packed non-zero weights
-//   lane_n_rows.hex     rows per lane
-//   row_lane.hex, row_slot.hex   where each output row's result lives
+// hex files in MEM_DIR written by masr_hls.rtl from a SparseMatrix, one
+// set per bank (masr_mxv_bank; a bank per lane unless BANK_LANES > 1):
+//   laneNNN_mask.hex       each row's weight mask, one window (WIN_BITS) a line
+//   laneNNN_values.hex     the bank's packed non-zero weights
+//   laneNNN_slot_base.hex  each slot's first packed weight (read with BANK_LANES > 1)
+//   lane_n_rows.hex        rows per bank
+//   row_lane.hex, row_slot.hex   where each output row's result lives (bank, slot)
 // Products are quantised to the accumulator (W_FRAC + A_FRAC -> ACC_FRAC with
 // ROUNDING) and summed with wrap-around at ACC_W bits.
 //
-// Timing: with start sampled at clock edge 0, done is high in cycle
-// (busiest lane's issue cycles) + 4, the C++ model's figure whenever every
-// window holds a pair.  MACs take pairs of one window at a time, so a row
-// spread over several windows can cost a few cycles more than the model,
-// which packs a whole row; a vector with no pairs takes scan time + 1.
+// Timing: with start sampled at clock edge 0, done is high in the cycle the
+// cycle model of docs/arithmetic.md counts (busiest lane + DONE_DEPTH), for
+// static balancing (BANK_LANES = 1) and for lanes sharing banks alike.
 module masr_mxv #(
     parameter int N_IN = 8,
     parameter int N_OUT = 8,
     parameter int LANES = 1,
     parameter int MACS = 1,
     parameter int SCAN_WORDS = 4,  // mask words the front end examines per cycle
-    parameter int LANE_ROWS = 8,  // bank sizes: rows and non-zeros one lane can hold
+    parameter int LANE_ROWS = 8,  // bank sizes: rows and non-zeros one bank can hold
     parameter int LANE_NNZ = 64,
+    parameter int BANK_LANES = 1,  // lanes sharing a bank (1: static balancing; G > 1: dynamic, docs/arithmetic.md)
     parameter int W_W = 8,
     parameter int W_FRAC = 4,
     parameter int W_SIGNED = 1,
@@ -63,10 +64,11 @@ module masr_mxv #(
   localparam int SLOT_W = LANE_ROWS > 1 ? $clog2(LANE_ROWS) : 1;
   localparam int ROWC_W = $clog2(LANE_ROWS + 1);
   localparam int WIN_W = WINDOWS > 1 ? $clog2(WINDOWS) : 1;
-  localparam int LANE_W = LANES > 1 ? $clog2(LANES) : 1;
+  localparam int BANKS = LANES / BANK_LANES;
+  localparam int BANK_W = BANKS > 1 ? $clog2(BANKS) : 1;
 
-  logic [ROWC_W-1:0] lane_n_rows[0:LANES-1];
-  logic [LANE_W-1:0] row_lane[0:N_OUT-1];
+  logic [ROWC_W-1:0] lane_n_rows[0:BANKS-1];  // rows per bank
+  logic [BANK_W-1:0] row_lane[0:N_OUT-1];  // each row's bank
   logic [SLOT_W-1:0] row_slot[0:N_OUT-1];
   initial begin
     $readmemh({MEM_DIR, "/lane_n_rows.hex"}, lane_n_rows);
@@ -106,16 +108,17 @@ module masr_mxv #(
       .act_wdata(act_wdata)
   );
 
-  logic [LANES-1:0] lane_busy;
-  logic [ACC_W-1:0] lane_y[0:LANES-1];
+  logic [BANKS-1:0] bank_busy;
+  logic [ACC_W-1:0] bank_y[0:BANKS-1];
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [LANE_ROWS*ACC_W-1:0] lane_y_all[0:LANES-1];  // read only with Y_ALL
+  logic [LANE_ROWS*ACC_W-1:0] bank_y_all[0:BANKS-1];  // read only with Y_ALL
   /* verilator lint_on UNUSEDSIGNAL */
 
   generate
-    for (genvar l = 0; l < LANES; l++) begin : g_lane
-      masr_mxv_lane #(
-          .LANE(l),
+    for (genvar b = 0; b < BANKS; b++) begin : g_bank
+      masr_mxv_bank #(
+          .BANK(b),
+          .BANK_LANES(BANK_LANES),
           .N_IN(N_IN),
           .LANE_ROWS(LANE_ROWS),
           .LANE_NNZ(LANE_NNZ),
@@ -137,24 +140,24 @@ module masr_mxv #(
           .ROWC_W(ROWC_W),
           .WIN_W(WIN_W),
           .Y_ALL(Y_ALL)
-      ) u_lane (
+      ) u_bank (
           .clk(clk),
           .rst(rst),
           .start(launch),
-          .n_rows(lane_n_rows[l]),
+          .n_rows(lane_n_rows[b]),
           .act_mask(act_mask),
           .act_we(act_we),
           .act_wrow(act_wrow),
           .act_wdata(act_wdata),
           .y_slot(row_slot[y_row]),
-          .y_value(lane_y[l]),
-          .y_all(lane_y_all[l]),
-          .busy(lane_busy[l])
+          .y_value(bank_y[b]),
+          .y_all(bank_y_all[b]),
+          .busy(bank_busy[b])
       );
     end
   endgenerate
 
-  assign y_data = lane_y[row_lane[y_row]];
+  assign y_data = bank_y[row_lane[y_row]];
 
   // Every row at once: with the weights fixed, row_lane and row_slot are
   // constants and synthesis turns this crossbar into plain wires.
@@ -162,7 +165,7 @@ module masr_mxv #(
     for (genvar r = 0; r < N_OUT; r++) begin : g_y_all
       if (Y_ALL != 0) begin : g_on
         logic [LANE_ROWS*ACC_W-1:0] bank;
-        assign bank = lane_y_all[row_lane[r]];
+        assign bank = bank_y_all[row_lane[r]];
         assign y_all[r*ACC_W+:ACC_W] = bank[row_slot[r]*ACC_W+:ACC_W];
       end else begin : g_off
         assign y_all[r*ACC_W+:ACC_W] = '0;
@@ -172,7 +175,7 @@ module masr_mxv #(
 
   // done is combinational on registered state: it rises in the first cycle
   // after the last accumulate, and running drops with it.
-  assign done = running & ~(|lane_busy);
+  assign done = running & ~(|bank_busy);
   always_ff @(posedge clk) begin
     if (rst) running <= 1'b0;
     else if (launch) running <= 1'b1;

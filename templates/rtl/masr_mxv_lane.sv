@@ -1,8 +1,17 @@
-// One lane of the sparse engine: the rows assigned to it, their weight masks
-// and packed weights (read with $readmemh, in SparseMatrix's lane order), a
-// private copy of the activations (by element index, a row of MASK_BITS
-// elements per write; only elements whose mask bit is set are ever read),
-// and its results.
+// One lane of the sparse engine: it reads the weight masks and packed weights
+// of its bank (masr_mxv_bank, one read port per lane), holds a private copy of
+// the activations (by element index, a row of MASK_BITS elements per write;
+// only elements whose mask bit is set are ever read), and its results, by
+// the bank's slot.
+//
+// Which rows it takes: with SHARED = 0 (static balancing) the lane owns its
+// bank and goes through its rows in slot order, the weight address of a
+// window counted on from the previous window's.  With SHARED = 1 (dynamic
+// balancing, docs/arithmetic.md "Run-time balancing") the lane asks its bank
+// for the next slot (take) in the cycle it examines the last window of a row
+// and is told the slot (grant, grant_slot) in the same cycle; the row's first
+// weight address comes from the bank's slot_base ROM, read through the
+// registered slot.  A lane granted nothing has finished its front end.
 //
 // Front end (irregular): one mask window (WIN_BITS bits of one row) per
 // cycle, AND-ed with the activation mask.  A window without pairs is dropped
@@ -15,10 +24,8 @@
 //   cycle:  front (mask read, AND) | issue (priority encode, popcount)
 //           | weight/activation read, multiply | quantise, accumulate
 module masr_mxv_lane #(
-    parameter int LANE = 0,
     parameter int N_IN = 8,
     parameter int LANE_ROWS = 1,
-    parameter int LANE_NNZ = 1,
     parameter int MACS = 1,
     parameter int WIN_BITS = masr_constants::MASK_BITS,
     parameter int WINDOWS = 1,
@@ -30,13 +37,14 @@ module masr_mxv_lane #(
     parameter int PROD_SHIFT = 0,
     parameter int ROUNDING = 0,
     parameter int FIFO_DEPTH = 4,
-    parameter MEM_DIR = ".",
     parameter int AA_W = 3,
     parameter int WA_W = 1,
     parameter int SLOT_W = 1,
     parameter int ROWC_W = 1,
     parameter int WIN_W = 1,
     parameter int Y_ALL = 0,  // also drive y_all (turns the result bank into registers)
+    parameter int SHARED = 0,  // 1: rows taken from a shared bank at run time (dynamic balancing)
+    parameter int MADDR_W = 1,  // mask ROM address: LANE_ROWS * WINDOWS windows
     // derived
     parameter int MB = masr_constants::MASK_BITS,
     parameter int ROWS = (N_IN + MB - 1) / MB,  // activation rows
@@ -45,7 +53,20 @@ module masr_mxv_lane #(
     input  logic                        clk,
     input  logic                        rst,
     input  logic                        start,
-    input  logic [ROWC_W-1:0]           n_rows,
+    /* verilator lint_off UNUSEDSIGNAL */  // each of SHARED's two front ends reads some of these
+    input  logic [ROWC_W-1:0]           n_rows,  // SHARED = 0: the lane's rows (SHARED = 1: the bank counts them)
+    // the bank's memories, one read port per lane (addresses are registers of this lane)
+    output logic [MADDR_W-1:0]          mask_addr,
+    input  logic [WIN_BITS-1:0]         mask_data,
+    output logic [MACS*WA_W-1:0]        weight_addr,
+    input  logic [MACS*W_W-1:0]         weight_data,
+    // SHARED = 1: the bank's next slot, and the first weight of the lane's slot
+    output logic                        take,
+    input  logic                        grant,
+    input  logic [ROWC_W-1:0]           grant_slot,
+    output logic [SLOT_W-1:0]           slot,
+    input  logic [WA_W-1:0]             slot_base,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  logic [WINDOWS*WIN_BITS-1:0] act_mask,
     input  logic [MB-1:0]               act_we,  // per element of row act_wrow
     input  logic [ROW_W-1:0]            act_wrow,
@@ -55,25 +76,11 @@ module masr_mxv_lane #(
     output logic [LANE_ROWS*ACC_W-1:0]  y_all,  // every slot at once (used only with Y_ALL)
     output logic                        busy
 );
-  localparam int MASK_DEPTH = LANE_ROWS * WINDOWS;
-  localparam int MADDR_W = MASK_DEPTH > 1 ? $clog2(MASK_DEPTH) : 1;
   localparam int COUNT_W = $clog2(WIN_BITS + 1);
   localparam int P_W = W_W + A_W + 2;  // any product of the two sign-extended operands
   localparam int PTR_W = FIFO_DEPTH > 1 ? $clog2(FIFO_DEPTH) : 1;
   localparam int FILL_W = $clog2(FIFO_DEPTH + 1);
   localparam int ENTRY_W = SLOT_W + WIN_W + WA_W + 2 * WIN_BITS;
-
-  // ------------------------------------------------------------ lane banks
-  // File names carry the lane number, e.g. lane007_mask.hex.
-  localparam logic [23:0] LANE_DIGITS = {
-    8'(48 + LANE / 100 % 10), 8'(48 + LANE / 10 % 10), 8'(48 + LANE % 10)
-  };
-  logic [WIN_BITS-1:0] mask_rom[0:MASK_DEPTH-1];  // slot-major: slot * WINDOWS + window
-  logic [W_W-1:0] weight_rom[0:LANE_NNZ-1];  // non-zeros, row by row in slot order
-  initial begin
-    $readmemh({MEM_DIR, "/lane", LANE_DIGITS, "_mask.hex"}, mask_rom);
-    $readmemh({MEM_DIR, "/lane", LANE_DIGITS, "_values.hex"}, weight_rom);
-  end
 
   // One write port with an enable per element: a row (mask word) per cycle.
   logic [MB*A_W-1:0] act_ram[0:ROWS-1];
@@ -94,7 +101,9 @@ module masr_mxv_lane #(
 
   // -------------------------------------------------------------- front end
   logic f_active;
-  logic [ROWC_W-1:0] f_slot;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [ROWC_W-1:0] f_slot;  // SHARED = 1: never LANE_ROWS, so its top bit may go unread
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [WIN_W-1:0] f_win;
   logic [MADDR_W-1:0] f_maddr;
   logic [WA_W-1:0] f_wbase;  // weight address of the window's first non-zero
@@ -103,7 +112,8 @@ module masr_mxv_lane #(
   logic [COUNT_W-1:0] f_weights;  // may be wider than a weight address
   /* verilator lint_on UNUSEDSIGNAL */
 
-  assign f_wm = mask_rom[f_maddr];
+  assign mask_addr = f_maddr;  // the mask ROM's read address register
+  assign f_wm = mask_data;
   assign f_pairs = f_wm & act_mask_of[f_win];
   masr_popcount #(.WIDTH(WIN_BITS)) u_window_weights (
       .bits (f_wm),
@@ -112,7 +122,6 @@ module masr_mxv_lane #(
 
   wire f_push = f_active & (|f_pairs);
   wire f_last_window = f_win == WIN_W'(WINDOWS - 1);
-  wire f_last_row = f_slot == n_rows - 1'b1;
   wire [ENTRY_W-1:0] f_entry = {f_slot[SLOT_W-1:0], f_win, f_wbase, f_wm, f_pairs};
 
   // --------------------------------------------------- FIFO and back end head
@@ -163,27 +172,58 @@ module masr_mxv_lane #(
     next_ptr = ptr == PTR_W'(FIFO_DEPTH - 1) ? '0 : ptr + 1'b1;
   endfunction
 
-  always_ff @(posedge clk) begin : front_end
-    if (rst) begin
-      f_active <= 1'b0;
-    end else if (start) begin
-      f_active <= n_rows != '0;
-      f_slot <= '0;
-      f_win <= '0;
-      f_maddr <= '0;
-      f_wbase <= '0;
-    end else if (f_advance) begin
-      f_wbase <= f_wbase + WA_W'(f_weights);
-      f_maddr <= f_maddr + 1'b1;
-      if (f_last_window) begin
-        f_win <= '0;
-        f_slot <= f_slot + 1'b1;
-        if (f_last_row) f_active <= 1'b0;
-      end else begin
-        f_win <= f_win + 1'b1;
+  assign slot = f_slot[SLOT_W-1:0];
+  generate
+    if (SHARED == 0) begin : g_own_rows
+      wire f_last_row = f_slot == n_rows - 1'b1;
+      assign take = 1'b0;
+      always_ff @(posedge clk) begin : front_end
+        if (rst) begin
+          f_active <= 1'b0;
+        end else if (start) begin
+          f_active <= n_rows != '0;
+          f_slot <= '0;
+          f_win <= '0;
+          f_maddr <= '0;
+          f_wbase <= '0;
+        end else if (f_advance) begin
+          f_wbase <= f_wbase + WA_W'(f_weights);
+          f_maddr <= f_maddr + 1'b1;
+          if (f_last_window) begin
+            f_win <= '0;
+            f_slot <= f_slot + 1'b1;
+            if (f_last_row) f_active <= 1'b0;
+          end else begin
+            f_win <= f_win + 1'b1;
+          end
+        end
+      end
+    end else begin : g_shared_rows
+      // The slot's first weight (slot_base, read through the registered slot)
+      // plus the weights of the row's windows examined so far.
+      logic [WA_W-1:0] f_woff;
+      wire f_row_done = f_advance & f_last_window;  // the row's last window examined this cycle
+      assign take = start | f_row_done;
+      assign f_wbase = slot_base + f_woff;
+      always_ff @(posedge clk) begin : front_end
+        if (rst) begin
+          f_active <= 1'b0;
+        end else if (start || f_row_done) begin
+          f_active <= grant;
+          if (grant) begin
+            f_slot <= grant_slot;
+            f_maddr <= MADDR_W'(32'(grant_slot) * WINDOWS);
+          end
+          f_win <= '0;
+          f_woff <= '0;
+        end else if (f_advance) begin
+          f_woff <= f_woff + WA_W'(f_weights);
+          f_maddr <= f_maddr + 1'b1;
+          f_win <= f_win + 1'b1;
+        end
       end
     end
-  end
+  endgenerate
 
   always_ff @(posedge clk) if (fifo_write) fifo[wr_ptr] <= f_entry;
 
@@ -215,11 +255,12 @@ module masr_mxv_lane #(
   logic [MACS*WA_W-1:0] r_waddr;
   logic [MACS*AA_W-1:0] r_aaddr;
   logic [SLOT_W-1:0] r_slot;
+  assign weight_addr = r_waddr;
 
   always_ff @(posedge clk) begin : issue
     if (rst || start) r_valid <= '0;
     else r_valid <= pick_valid & {MACS{cur_valid}};
-    r_waddr <= pick_waddr;  // also the banks' read address registers
+    r_waddr <= pick_waddr;  // also the weight ROM's read address registers
     r_aaddr <= pick_aaddr;
     r_slot  <= cur_slot;
   end
@@ -242,7 +283,7 @@ module masr_mxv_lane #(
       for (genvar e = 0; e < MB; e++) begin : g_elem
         assign act_of[e] = act_row[e*A_W+:A_W];
       end
-      assign weight = weight_rom[r_waddr[j*WA_W+:WA_W]];
+      assign weight = weight_data[j*W_W+:W_W];
       assign act = act_of[element[4:0]];
       assign weight_ext = {{(P_W - W_W) {W_SIGNED != 0 && weight[W_W-1]}}, weight};
       assign act_ext = {{(P_W - A_W) {A_SIGNED != 0 && act[A_W-1]}}, act};
