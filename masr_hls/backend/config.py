@@ -51,6 +51,7 @@ DEFAULT_PRECISION = {
     "table": "ap_fixed<16,6,AP_RND,AP_SAT>",
     "softmax": "ap_ufixed<16,1,AP_RND,AP_SAT>",
 }
+DYNAMIC_FROM_LANES = 8  # LaneBalancing auto: measured faster than static from here up on the trained speech models (bench/README.md)
 LAYER_KEYS = {
     "Precision": "dict of precision roles (see PRECISION_ROLES) to ap_fixed type strings; 'auto': the Model's",
     "Lanes": "engine lanes L (rows are spread over them)",
@@ -58,8 +59,11 @@ LAYER_KEYS = {
     "ScanWords": "32-bit mask words the front end examines per cycle",
     "Mode": f"engine mode: one of {tuple(MODES)}",
     "LaneAssignment": f"row-to-bank assignment at conversion: one of {STRATEGIES}",
-    "LaneBalancing": f"one of {BALANCING}: static ties each bank of rows to one lane; dynamic lets BankLanes lanes share a bank and take its rows at run time",
+    "LaneBalancing": f"one of {BALANCING}: static ties rows to lanes at conversion; dynamic lets BankLanes lanes share "
+    f"a bank of rows and take them at run time; auto: dynamic from {DYNAMIC_FROM_LANES} lanes up",
     "BankLanes": "lanes sharing a weight bank under dynamic balancing (2: a dual-port memory, no copy of the weights)",
+    "FifoDepth": "windows queued between a lane's front end and back end; auto: 4 static, 1 dynamic (a lane takes rows "
+    "ahead of its back end by this much)",
     "TableSizeLog2": "log2 of the sigmoid/tanh table entries",
     "TableRangeLog2": "tables cover [-2**r, 2**r)",
 }
@@ -94,7 +98,7 @@ HLS4ML_ROLES = {
     "result": "the layer's output: state (recurrent), output (Bidirectional, Dense)",
     "recurrent_bias": "MASR keeps both biases of a layer in the bias type: must equal bias",
 }
-AUTO = "auto"  # in a LayerName section: the Model's value (or, for Lanes, hls4ml's ReuseFactor rule)
+AUTO = "auto"  # in a LayerName section: the Model's value (in Model: for Lanes, hls4ml's ReuseFactor rule; else the rule the key names)
 DATA_ROLES = ("input", "weight", "recurrent_weight", "bias", "state", "cand", "output", "table")  # what 'default' sets
 ENGINE_DEFAULTS = {
     "Lanes": 4,
@@ -102,8 +106,9 @@ ENGINE_DEFAULTS = {
     "ScanWords": 4,
     "Mode": "masr",
     "LaneAssignment": "balanced",
-    "LaneBalancing": "static",
+    "LaneBalancing": AUTO,
     "BankLanes": 2,
+    "FifoDepth": AUTO,
     "TableSizeLog2": 10,
     "TableRangeLog2": 3,
 }
@@ -259,13 +264,15 @@ def _check_section(where: str, section: dict, keys: dict) -> None:
             _check_precision(where, value, in_layer)
         elif value == AUTO:
             continue
-        elif key in ("Lanes", "MacsPerLane", "ScanWords", "BankLanes", "MaxFrames", "TableSizeLog2", "TableRangeLog2"):
+        elif key in ("Lanes", "MacsPerLane", "ScanWords", "BankLanes", "FifoDepth", "MaxFrames", "TableSizeLog2", "TableRangeLog2"):
             if not isinstance(value, int) or isinstance(value, bool) or (value < 1 and key != "TableRangeLog2"):
                 raise ConfigError(f"{where}.{key}: expected a positive integer, got {value!r}")
         elif key == "Mode" and value not in MODES:
             raise ConfigError(f"{where}.Mode: {value!r} is not one of {tuple(MODES)}")
         elif key == "Interface" and value not in INTERFACES:
             raise ConfigError(f"{where}.Interface: {value!r} is not one of {tuple(INTERFACES)}")
+        elif key == "FifoDepth" and value > 64:
+            raise ConfigError(f"{where}.FifoDepth: at most 64, got {value!r}")
         elif key == "LaneAssignment" and value not in STRATEGIES:
             raise ConfigError(f"{where}.LaneAssignment: {value!r} is not one of {STRATEGIES}")
         elif key == "LaneBalancing" and value not in BALANCING:
@@ -330,6 +337,7 @@ class LayerSettings:
     mode: str
     lane_assignment: str
     bank_lanes: int  # lanes sharing a weight bank (1: static balancing)
+    fifo_depth: int
     table_size_log2: int
     table_range_log2: int
     precision: dict  # role -> FixedType
@@ -343,13 +351,17 @@ class LayerSettings:
 
     @classmethod
     def from_keys(cls, keys: dict) -> "LayerSettings":
+        balancing = keys["LaneBalancing"]
+        lanes = keys["Lanes"]
+        dynamic = balancing == "dynamic" or (balancing == AUTO and isinstance(lanes, int) and lanes >= DYNAMIC_FROM_LANES)
         return cls(
             lanes=keys["Lanes"],
             macs_per_lane=keys["MacsPerLane"],
             scan_words=keys["ScanWords"],
             mode=keys["Mode"],
             lane_assignment=keys["LaneAssignment"],
-            bank_lanes=bank_lanes(keys["Lanes"], keys["BankLanes"]) if keys["LaneBalancing"] == "dynamic" else 1,
+            bank_lanes=bank_lanes(keys["Lanes"], keys["BankLanes"]) if dynamic else 1,
+            fifo_depth=(1 if dynamic else 4) if keys["FifoDepth"] == AUTO else keys["FifoDepth"],
             table_size_log2=keys["TableSizeLog2"],
             table_range_log2=keys["TableRangeLog2"],
             precision=keys["Precision"],

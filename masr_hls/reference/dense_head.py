@@ -51,6 +51,7 @@ class DenseHeadConfig:
     mode: str = "masr"
     max_frames: int = 1  # frames per call of dense_head_sequence
     bank_lanes: int = 1  # lanes sharing a weight bank (1: static balancing)
+    fifo_depth: int = 4  # windows queued between a lane's front end and back end
 
     def __post_init__(self):
         for name in ("n_in", "n_out", "lanes", "macs_per_lane", "scan_words", "max_frames"):
@@ -90,6 +91,7 @@ class DenseHeadConfig:
             scan_words=self.scan_words,
             mode=self.mode,
             bank_lanes=self.bank_lanes,
+            fifo_depth=self.fifo_depth,
         )
 
     @property

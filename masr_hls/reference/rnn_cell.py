@@ -47,6 +47,7 @@ class CellConfig:
     scan_words: int = 4
     mode: str = "masr"
     bank_lanes: int = 1  # lanes sharing a weight bank (1: static balancing)
+    fifo_depth: int = 4  # windows queued between a lane's front end and back end
     act_n_log2: int = 10  # tanh table: 2**n entries over [-2**r, 2**r)
     act_r_log2: int = 3
     rec_n_log2: int = 10  # sigmoid table
@@ -82,7 +83,7 @@ class CellConfig:
 
     def _mxv(self, n_in: int, n_out: int, weight_t: FixedType, act_t: FixedType) -> MxvConfig:
         return MxvConfig(
-            n_in, n_out, weight_t, act_t, self.accum_t, self.lanes, self.macs_per_lane, self.scan_words, self.mode, bank_lanes=self.bank_lanes
+            n_in, n_out, weight_t, act_t, self.accum_t, self.lanes, self.macs_per_lane, self.scan_words, self.mode, self.fifo_depth, self.bank_lanes
         )
 
     def kernel_config(self) -> MxvConfig:
