@@ -66,7 +66,7 @@ def test_a_sweep_runs_on_two_workers_stores_every_point_and_resumes(sweep_file, 
     front = report.pareto(rows, "latency_us")
     assert front and all(a["latency_us"] <= b["latency_us"] for a, b in zip(front, front[1:]))
     paths = report.write_plots(rows, tmp_path / "plots")
-    assert sorted(p.name for p in paths) == ["pareto_latency.png", "pareto_storage.png"]
+    assert sorted(p.name for p in paths) == ["pareto_energy.png", "pareto_latency.png", "pareto_storage.png"]
     assert main(["sweep", str(sweep_file), "--report"]) == 0
 
 

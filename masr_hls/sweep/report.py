@@ -1,4 +1,4 @@
-"""A sweep's stored points as a table and as Pareto fronts (PNG): accuracy against latency and against storage."""
+"""A sweep's stored points as a table and as Pareto fronts (PNG): accuracy against latency, storage and energy."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def pareto(rows: list[dict], cost: str) -> list[dict]:
 
 
 def write_plots(rows: list[dict], folder) -> list[Path]:
-    """pareto_latency.png and pareto_storage.png in ``folder``: every point, its label, the front joined."""
+    """pareto_latency.png, pareto_storage.png and pareto_energy.png in ``folder``: every point, its label, the front
+    joined (the energy chart: the points whose energy covers every layer)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,13 +74,17 @@ def write_plots(rows: list[dict], folder) -> list[Path]:
     for name, cost, xlabel, scale in (
         ("pareto_latency.png", "latency_us", "latency per inference (us)", 1.0),
         ("pareto_storage.png", "weight_bits", "weight storage (kbit)", 1e-3),
+        ("pareto_energy.png", "engine_energy_nj", "engine energy per inference (nJ)", 1.0),
     ):
+        shown = [r for r in rows if r.get(cost) is not None]
+        if not shown:
+            continue
         fig, ax = plt.subplots(figsize=(7.5, 4.8))
-        ax.scatter([r[cost] * scale for r in rows], [r["fixed_accuracy"] for r in rows], s=24, label="design points")
-        front = pareto(rows, cost)
+        ax.scatter([r[cost] * scale for r in shown], [r["fixed_accuracy"] for r in shown], s=24, label="design points")
+        front = pareto(shown, cost)
         ax.plot([r[cost] * scale for r in front], [r["fixed_accuracy"] for r in front], "r-o", ms=4, label="Pareto front")
         at: dict[tuple, list[str]] = {}  # points at the same place share one label, a line each
-        for r in rows:
+        for r in shown:
             at.setdefault((r[cost] * scale, r["fixed_accuracy"]), []).append(r["label"])
         for i, ((x, y), labels) in enumerate(sorted(at.items())):
             ax.annotate("\n".join(labels), (x, y), fontsize=6, xytext=(4, (9, -9, 21, -21)[i % 4]), textcoords="offset points", va="center")
