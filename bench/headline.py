@@ -24,11 +24,15 @@ the per-layer densities (and their spread over units: dead and always-on units) 
 correlation over time is not (each frame is drawn afresh).  Layer k's input at frame t is the
 concatenation of layer k-1's two state masks at t; a recurrent engine reads its own previous mask.
 
-Engines, all with P = lanes MACs (one MAC per lane or PE) and the same rows-to-lanes (row r on lane
-r mod P, as EIE interleaves its PEs and as the projects' configs set LaneAssignment):
+Engines, all with P = lanes MACs (one MAC per lane or PE) and the same interleaving (row r on lane, or
+MASR's bank, r mod P, as EIE interleaves its PEs and as the projects' configs set LaneAssignment):
   dense          every weight is a MAC           masr_hls.reference.mxv.mxv_stats_over_calls
   weight_sparse  every non-zero weight           (the same datapath, mode weight_sparse)
-  masr           every non-zero weight meeting a non-zero activation (bitmask AND)
+  masr           every non-zero weight meeting a non-zero activation (bitmask AND), lanes balanced as a
+                 conversion does by default (LaneBalancing auto: from 8 lanes up, two lanes share a bank of
+                 rows and take them at run time, FIFO of 1 window; below, rows tied to lanes); dense and
+                 weight_sparse balance the same way
+  masr_static    masr with rows tied to lanes at conversion (FIFO of 4 windows), for comparison
   eie            EIE (ISCA 2016) as masr_hls.analysis.eie models it: CSC with 4-bit codebook and
                  relative row indices, padding entries, non-zero activations broadcast one per
                  cycle, activation queues of depth 8
@@ -99,12 +103,24 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from workloads import parse_lanes  # noqa: E402 - the bench folder is on the path only now
 
-ENGINES = ("dense", "weight_sparse", "masr", "eie", "eie_16bit", "eie_magnitude")
+ENGINES = ("dense", "weight_sparse", "masr", "masr_static", "eie", "eie_16bit", "eie_magnitude")
 PAPER = {"performance": 1.6, "energy": 3.0, "area": 2.0}  # MASR over EIE, Gupta et al., PACT 2019
-TRAINED = {  # name -> (frames, mel bands) of its recipe
+TRAINED = {  # name -> (frames, mel bands) of its recipe; digits_ctc: its utterances of 300 frames or more, cut at 300
     "kws_speech": (25, 16),
     "ds2_speech": (49, 20),
+    "digits_ctc": (300, 20),
 }
+
+
+def digit_utterances(frames: int, samples: int, seed: int) -> tuple[np.ndarray, int]:
+    """``samples`` held-out connected-digit utterances of at least ``frames`` frames (a seeded choice), each cut to
+    its first ``frames``; and how many held-out utterances there are."""
+    from masr_hls.training.digits_data import load_digits
+
+    _, _, x_test, _, _ = load_digits(cache_dir=ROOT / "build" / "speech_cache", test_only=True)
+    long = [u for u in x_test if len(u) >= frames]
+    pick = np.sort(np.random.default_rng(seed).permutation(len(long))[:samples])
+    return np.stack([long[i][:frames] for i in pick]), len(x_test)
 
 
 @dataclass
@@ -227,7 +243,7 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     import masr_hls
     from masr_hls.training.speech_data import load_kws
 
-    path = ROOT / "build" / name / "model.keras"
+    path = ROOT / "projects" / name / "model.keras" if name == "digits_ctc" else ROOT / "build" / name / "model.keras"
     if path.exists():
         origin = f"trained model loaded from {path.relative_to(ROOT)}"
     else:
@@ -242,9 +258,11 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
         log(f"[{name}] {origin}")
     model = keras.models.load_model(path)
     frames, mels = TRAINED[name]
-    _, _, x_test, y_test, meta = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels)
-    pick = np.sort(np.random.default_rng(seed).permutation(len(x_test))[:samples])
-    x = x_test[pick]
+    if name == "digits_ctc":
+        x, held_out = digit_utterances(frames, samples, seed)
+    else:
+        _, _, x_test, _, _ = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels)
+        x, held_out = x_test[np.sort(np.random.default_rng(seed).permutation(len(x_test))[:samples])], len(x_test)
     hm = masr_hls.convert_from_keras_model(
         model, hls_config=str(ROOT / "projects" / name / "config.yml"), output_dir=ROOT / "build" / "headline" / name, project_name=name
     )
@@ -273,9 +291,7 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
         records.append(layer_record(layer.name, layer.fwd, layer.merge.out_t.width, layer.return_sequences, hw.max_frames, x_nz, hf_nz, hb_nz))
         rates["layers"].append((hf_nz.mean(axis=(0, 1)), hb_nz.mean(axis=(0, 1))))
     title = f"{name}: {model.count_params():,} parameters, {len(bidirectional)} BiGRU layer(s), T={frames} x {mels} bands"
-    origin += (
-        f"; {len(x)} held-out clips of {len(x_test)} (seeded choice; voices never heard in training), input density {float((x != 0).mean()):.1%}"
-    )
+    origin += f"; {len(x)} held-out clips of {held_out} (seeded choice; voices never heard in training), input density {float((x != 0).mean()):.1%}"
     pruning = (
         "EIE magnitude-pruned variant: each matrix's float weights as trained (already pruned lane-balanced) re-pruned by plain "
         "per-matrix magnitude (magnitude_mask, lanes=None) to the same sparsity; " + pruning_difference(matrices)
@@ -432,6 +448,13 @@ def eie_counts(cfg, w_nz: np.ndarray, v_nz: np.ndarray) -> tuple:
     return matrix, es
 
 
+def default_bank_lanes(lanes: int) -> int:
+    """Lanes per bank as a conversion chooses them by default (LaneBalancing auto, BankLanes 2)."""
+    from masr_hls.backend.config import DYNAMIC_FROM_LANES, bank_lanes
+
+    return bank_lanes(lanes, 2) if lanes >= DYNAMIC_FROM_LANES else 1
+
+
 def evaluate(w: Workload, lanes: int, table) -> dict:
     """Cycles, pairs, storage and energy of every engine over the workload, per inference."""
     from masr_hls.analysis.eie import EieConfig
@@ -457,15 +480,25 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
         lor = assign_rows(row_work(m.w_raw, "masr"), lanes, "interleaved")
         bits = storage_bits(m.w_raw, value_bits, lor, lanes)
         csc16 += bits["csc"]
-        for mode in ("dense", "weight_sparse", "masr"):
-            cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode=mode)
-            s = mxv_stats_over_calls(cfg, m.w_nz, m.v_nz, lor)
-            r = out[mode]
+        # MASR as it converts by default (LaneBalancing auto), and with rows tied to lanes beside it
+        group = default_bank_lanes(lanes)
+        balanced = {"bank_lanes": group, "fifo_depth": 1 if group > 1 else 4}
+        static = {"bank_lanes": 1, "fifo_depth": 4}
+        for engine, mode, balancing in (
+            ("dense", "dense", balanced),
+            ("weight_sparse", "weight_sparse", balanced),
+            ("masr", "masr", balanced),
+            ("masr_static", "masr", static),
+        ):
+            cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode=mode, **balancing)
+            bank_of_row = assign_rows(row_work(m.w_raw, "masr"), cfg.banks, "interleaved")
+            s = mxv_stats_over_calls(cfg, m.w_nz, m.v_nz, bank_of_row)
+            r = out[engine]
             r["cycles"] += s.cycles
             r["issued"] += s.issued
             r["pairs"] += s.pairs
             r["weight_bits"] += bits["dense" if mode == "dense" else "bitmask"]
-            add_energy(r, energy(masr_work(cfg, s, m.w_nz, lor, calls, operand), table))
+            add_energy(r, energy(masr_work(cfg, s, m.w_nz, bank_of_row, calls, operand), table))
         codebook, wide = EieConfig(pes=lanes), EieConfig(pes=lanes, weight_index_bits=value_bits, codebook=False)
         ours = eie_counts(codebook, m.w_nz, m.v_nz)
         own = ours if np.array_equal(m.w_mag_nz, m.w_nz) else eie_counts(codebook, m.w_mag_nz, m.v_nz)
@@ -626,10 +659,11 @@ def format_summary(all_results: dict) -> str:
     p = PAPER
     names = ("EIE 4-bit codebook", "EIE 16-bit weights", "EIE magnitude-pruned")
     groups = "".join(f" {name:<21}" for name in names)
-    head = f"{'model':<11} {'lanes':>5}" + f" {'perf':>7}{'energy':>7}{'area':>7}" * 3 + f"   {'MASR util':>9} {'EIE util':>8}"
+    head = f"{'model':<11} {'lanes':>5}" + f" {'perf':>7}{'energy':>7}{'area':>7}" * 3 + f"   {'MASR util':>9} {'static':>7} {'EIE util':>8}"
     lines = [
         "headline: MASR over each EIE variant at equal MACs: perf = EIE cycles / MASR cycles; energy = EIE nJ / MASR nJ;",
-        "area = (EIE weight + activation bits) / (MASR weight + activation bits), MASR's activations as its hardware holds them",
+        "area = (EIE weight + activation bits) / (MASR weight + activation bits), MASR's activations as its hardware holds them;",
+        "MASR balances lanes as it converts by default (LaneBalancing auto: two lanes per bank from 8 lanes up); static: rows tied to lanes",
         f"paper (Gupta et al., PACT 2019), MASR over EIE: {p['performance']}x performance, {p['energy']:.0f}x energy, {p['area']:.0f}x area",
         f"{'':<17}{groups}".rstrip(),
         head,
@@ -639,7 +673,8 @@ def format_summary(all_results: dict) -> str:
         for r in results:
             cells = "".join(f" {o['performance']:>6.2f}x{o['energy']:>6.2f}x{o['area']:>6.2f}x" for o in (r["against_eie"][v] for v in EIE_VARIANTS))
             lines.append(
-                f"{name:<11} {r['lanes']:>5}{cells}   {r['engines']['masr']['utilisation']:>9.1%} {r['engines']['eie']['utilisation']:>8.1%}"
+                f"{name:<11} {r['lanes']:>5}{cells}   {r['engines']['masr']['utilisation']:>9.1%} "
+                f"{r['engines']['masr_static']['utilisation']:>7.1%} {r['engines']['eie']['utilisation']:>8.1%}"
             )
     lines.append(f"{'paper':<11} {'':>5} {p['performance']:>6.2f}x{p['energy']:>6.2f}x{p['area']:>6.2f}x  (against EIE as published)")
     head2 = f"{'model':<11} {'lanes':>5}" + f" {'weights':>8}{'built':>7}{'c.worst':>8}{'c.mean':>7}" * 3
@@ -683,6 +718,7 @@ def main(argv=None) -> int:
     parser.add_argument("--lanes", type=parse_lanes, default=[4, 16, 64], help="comma-separated lane (= EIE PE) counts")
     parser.add_argument("--samples-kws", type=int, default=300, help="held-out clips through the kws_speech reference")
     parser.add_argument("--samples-ds2", type=int, default=100, help="held-out clips through the ds2_speech reference")
+    parser.add_argument("--samples-digits", type=int, default=20, help="held-out connected-digit utterances (T = 300 frames)")
     parser.add_argument("--paper-utterances", type=int, default=2, help="drawn utterances for the paper-scale model")
     parser.add_argument("--jobs", type=int, default=2, help="processes for the numpy reference")
     parser.add_argument("--seed", type=int, default=0)
@@ -692,9 +728,10 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     kws, _ = trained_workload("kws_speech", args.samples_kws, args.jobs, args.seed, print)
     ds2, rates = trained_workload("ds2_speech", args.samples_ds2, args.jobs, args.seed, print)
+    digits, _ = trained_workload("digits_ctc", args.samples_digits, args.jobs, args.seed, print)
     paper = paper_workload(rates, args.seed, math.lcm(*args.lanes), utterances=args.paper_utterances)
     print(f"[speech] activations recorded in {time.perf_counter() - t0:.0f} s\n", flush=True)
-    results = run([kws, ds2, paper], args.lanes)
+    results = run([kws, ds2, digits, paper], args.lanes)
     print(format_summary(results))
     seconds = time.perf_counter() - t0
     print(f"\ntotal run time {seconds:.0f} s")
@@ -706,7 +743,7 @@ def main(argv=None) -> int:
                     "paper": PAPER,
                     "results": results,
                     "seconds": seconds,
-                    "densities": {w.name: w.densities for w in (kws, ds2, paper)},
+                    "densities": {w.name: w.densities for w in (kws, ds2, digits, paper)},
                 },
                 indent=1,
                 default=float,

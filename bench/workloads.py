@@ -159,11 +159,11 @@ class Layer:
 def record(hw, x, progress) -> list[Layer]:
     """Run the numpy reference once, layer by layer, keeping every engine's input pattern."""
     from masr_hls.backend.config import layer_settings
-    from masr_hls.reference.rnn_layer import merge, sweep
+    from masr_hls.reference.rnn_layer import merge, sweep_batch
 
     h = hw.quantize_input(x)[0]
     layers = []
-    for layer in hw.layers:
+    for index, layer in enumerate(hw.layers):
         if layer.kind == "dense":
             continue  # the head is outside the figures
         if layer.kind != "bidirectional":
@@ -173,7 +173,8 @@ def record(hw, x, progress) -> list[Layer]:
             if cell.kind != "gru" or not cell.reset_after:
                 raise ValueError(f"{layer.name}: this benchmark measures GRUs with reset_after=True only")
             backward = name == "backward"
-            out, stats = sweep(cell, w, h, backward=backward, realign=True)  # out[t]: the state after frame t
+            # out[t]: the state after frame t; the first layer's sweeps wait for frame 0's encoding on entry
+            (out,), (stats,) = sweep_batch(cell, w, h[None], backward=backward, realign=True, entry=index == 0)
             # The state each step reads: zeros at the first step, then the state the step before produced
             # (the previous frame's forward, the next frame's backward).
             # Rows in visiting order, so that step i's two engine calls sit in row i.
@@ -229,27 +230,38 @@ def engine_call_cycles(e: Engine, cfg, lane_of_row: np.ndarray) -> np.ndarray:
 
 
 def lane_of_row(e: Engine, mode: str, lanes: int, strategy: str) -> np.ndarray:
-    """Rows to lanes as CellWeights.encode assigns them for this mode and lane count."""
+    """Rows to lanes (or banks) as CellWeights.encode assigns them for this mode and lane (or bank) count."""
     from masr_hls.numerics.lane_balance import assign_rows, row_work
 
     return assign_rows(row_work(e.w_raw, mode), lanes, strategy)
 
 
-def direction_stats(d: Direction, mode: str, lanes: int, strategy: str):
-    """The StepStats rnn_layer.sweep would return for this direction on this engine."""
+def balancing(lanes: int, static: bool = False) -> dict:
+    """Lanes per bank and FIFO depth as a conversion chooses them by default (LaneBalancing and FifoDepth auto,
+    BankLanes 2), or with rows tied to lanes."""
+    from masr_hls.backend.config import DYNAMIC_FROM_LANES, bank_lanes
+
+    group = 1 if static or lanes < DYNAMIC_FROM_LANES else bank_lanes(lanes, 2)
+    return {"bank_lanes": group, "fifo_depth": 1 if group > 1 else 4}
+
+
+def direction_stats(d: Direction, mode: str, lanes: int, strategy: str, static: bool = False, entry: bool = False):
+    """The StepStats rnn_layer.sweep would return for this direction on this engine (``entry``: the model's first
+    layer, whose sweeps wait for frame 0's encoding on entry)."""
     from masr_hls.numerics.bitmask import n_words
     from masr_hls.reference.rnn_cell import ENGINE_START_DEPTH, StepStats
-    from masr_hls.reference.rnn_layer import sweep_cycles
+    from masr_hls.reference.rnn_layer import entry_cycles, sweep_cycles
 
-    cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode)
+    cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode, **balancing(lanes, static))
     kc, rc = cell.kernel_config(), cell.recurrent_config()
-    k_lanes, r_lanes = lane_of_row(d.kernel, mode, lanes, strategy), lane_of_row(d.recurrent, mode, lanes, strategy)
+    banks = kc.banks
+    k_lanes, r_lanes = lane_of_row(d.kernel, mode, banks, strategy), lane_of_row(d.recurrent, mode, banks, strategy)
     k, r = engine_stats(d.kernel, kc, k_lanes), engine_stats(d.recurrent, rc, r_lanes)
     # per step (rnn_cell.h): the recurrent chain beside the next frame's kernel chain
     kx = n_words(cell.n_in) + ENGINE_START_DEPTH + engine_call_cycles(d.kernel, kc, k_lanes)
     rh = n_words(cell.n_units) + ENGINE_START_DEPTH + engine_call_cycles(d.recurrent, rc, r_lanes) + cell.elementwise_cycles()
     steps = [StepStats(None, None, int(rh[t]), 1, int(kx[t])) for t in range(d.steps)]
-    return StepStats(k, r, sweep_cycles(steps), d.steps)
+    return StepStats(k, r, sweep_cycles(steps, entry_cycles(cell.n_in, entry)), d.steps)
 
 
 def layer_cycles(layer: Layer, per_direction, lanes: int) -> int:
@@ -279,8 +291,8 @@ def evaluate(layers: list[Layer], mode: str, lanes: int) -> dict:
     macs = lanes * layers[0].directions[0].cell.macs_per_lane
     out = {"lanes": lanes, "mode": mode, "macs": macs, "layers": []}
     pairs = issued = engine = total = 0
-    for layer in layers:
-        stats = [direction_stats(d, mode, lanes, layer.strategy) for d in layer.directions]
+    for i, layer in enumerate(layers):
+        stats = [direction_stats(d, mode, lanes, layer.strategy, entry=i == 0) for d in layer.directions]
         cycles = layer_cycles(layer, stats, lanes)
         out["layers"].append({"name": layer.name, "cycles": cycles, **{d.name: step_dict(s) for d, s in zip(layer.directions, stats)}})
         pairs += sum(s.kernel.pairs + s.recurrent.pairs for s in stats)
@@ -288,6 +300,13 @@ def evaluate(layers: list[Layer], mode: str, lanes: int) -> dict:
         engine += sum(s.kernel.cycles + s.recurrent.cycles for s in stats)
         total += cycles
     ideal = ideal_cycles(pairs, macs)
+    if mode == "masr":  # rows tied to lanes, for comparison
+        static = sum(
+            s.kernel.cycles + s.recurrent.cycles
+            for layer in layers
+            for s in (direction_stats(d, mode, lanes, layer.strategy, True) for d in layer.directions)
+        )
+        out["static_utilisation"] = ideal / static
     out.update(
         pairs=pairs,
         issued=issued,
@@ -357,9 +376,9 @@ def densities(layers: list[Layer]) -> dict:
 
 def check_reference(layers: list[Layer], lanes: int) -> None:
     """The vectorised model must give the reference sweep's own counts at the converted configuration."""
-    for layer in layers:
+    for i, layer in enumerate(layers):
         for d in layer.directions:
-            mine = direction_stats(d, d.cell.mode, lanes, layer.strategy)
+            mine = direction_stats(d, d.cell.mode, lanes, layer.strategy, entry=i == 0)
             if mine.as_tuple() != d.reference.as_tuple():
                 raise AssertionError(f"{layer.name} {d.name}: cycle model {mine.as_tuple()} != reference {d.reference.as_tuple()}")
 
@@ -580,7 +599,7 @@ def format_workload(w: dict) -> str:
 def format_summary(report: dict) -> str:
     """The workloads side by side: MASR at each lane count against the other modes at the same MACs."""
     head = (
-        f"{'workload':<8} {'lanes':>5} {'act dens':>8} {'w dens':>6} {'masr util':>9} {'masr cyc/frame':>14} "
+        f"{'workload':<8} {'lanes':>5} {'act dens':>8} {'w dens':>6} {'masr util':>9} {'static':>7} {'masr cyc/frame':>14} "
         f"{'over weight_sparse':>18} {'over dense':>15} {'bitmask bits':>12} {'CSC bits':>10}"
     )
     lines = ["summary: MASR at equal MACs (speed-ups: engine / end to end)", head, "-" * len(head)]
@@ -594,7 +613,8 @@ def format_summary(report: dict) -> str:
             b = w["storage_bits"][lanes]
             lines.append(
                 f"{w['name']:<8} {lanes:>5} {w['activation_density']:>8.1%} {w['weight_density']:>6.1%} "
-                f"{by['masr']['utilisation']:>9.1%} {by['masr']['cycles_per_frame']:>14.0f} {ratio('weight_sparse'):>18} "
+                f"{by['masr']['utilisation']:>9.1%} {by['masr']['static_utilisation']:>7.1%} "
+                f"{by['masr']['cycles_per_frame']:>14.0f} {ratio('weight_sparse'):>18} "
                 f"{ratio('dense'):>15} {mbits(b['bitmask']):>12} {mbits(b['csc']):>10}"
             )
     return "\n".join(lines)
@@ -603,6 +623,8 @@ def format_summary(report: dict) -> str:
 LEGEND = """\
 engine = cycles of the matrix-vector engine calls (every step: kernel W x_t and recurrent U h_t, each its
 busiest lane + pipeline depth); ideal = ceil(non-zero pairs / MACs) with one MAC per lane; util = ideal / engine.
+Lanes are balanced as a conversion does by default (LaneBalancing auto: from 8 lanes up, two lanes share a bank
+of rows and take them at run time); static = masr with rows tied to lanes at conversion.
 cycles = the layers end to end (input encode, per-step state encode and element-wise gates, merge), as
 rnn_layer.bidirectional counts them.  Modes: dense issues every element, weight_sparse (EIE-like) every
 non-zero weight, masr only pairs whose weight and activation are both non-zero.
