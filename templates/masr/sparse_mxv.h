@@ -27,6 +27,14 @@
 // row_slot[r] of lane row_lane[r] (a ROM constant: with the weights fixed
 // at conversion this is wiring, not a crossbar).
 //
+// Run-time balancing (bank_lanes G > 1, docs/arithmetic.md "Run-time
+// balancing"): G lanes share one bank of rows (slots heaviest first, each
+// slot's first packed weight in slot_base).  Their front ends are one
+// process (mxv_bank_front) that gives each lane the bank's next slot in the
+// cycle the lane's front end is free; each lane keeps its FIFO and back end
+// and its own result bank by slot, and y[r] adds the G banks at r's slot
+// (the lanes that did not take it hold zero there).
+//
 // Modes share one datapath and compute identical results (a skipped pair has
 // a zero factor); they differ only in which bits are issued to the MACs:
 //   MODE_MASR           weight bit AND activation bit (MASR)
@@ -124,7 +132,8 @@ struct mxv_window {
     int act_base;                                         // packed address of its first activation
     bool end;                                             // end of the lane's work (no window)
 #ifndef __SYNTHESIS__
-    int scan;  // the front-end iteration that found it (the end marker: the lane's windows)
+    int scan;  // the front-end iteration that found it, or (shared banks) the cycle it was examined; the end
+               // marker: the lane's windows, or the cycle its shared front end stopped
 #endif
 };
 
@@ -189,17 +198,18 @@ int examine_window(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS], con
 // The entry that ends a lane's work; `scan` is what the back end's clock needs
 // (the lane's scan count, or the cycle its shared front end stopped).
 template <class CONFIG_T>
-mxv_window<CONFIG_T> end_marker(long long scan) {
+mxv_window<CONFIG_T> end_marker(int scan) {
 #pragma HLS INLINE
+    typedef mxv_shape<CONFIG_T> S;
     mxv_window<CONFIG_T> end;
-    for (int k = 0; k < mxv_shape<CONFIG_T>::WIN_WORDS; k++) {
+    for (int k = 0; k < S::WIN_WORDS; k++) {
 #pragma HLS UNROLL
         end.weights[k] = end.issue[k] = end.act[k] = 0;
     }
     end.slot = end.weight_base = end.act_base = 0;
     end.end = true;
 #ifndef __SYNTHESIS__
-    end.scan = (int)scan;
+    end.scan = scan;
 #endif
     return end;
 }
@@ -283,13 +293,16 @@ struct lane_clock {
 #endif
 };
 
+#ifndef __SYNTHESIS__
 // Issue cycles of a window: ceil(bits to issue / K).
 template <class CONFIG_T>
 int window_cost(const mxv_window<CONFIG_T> &e) {
+    typedef mxv_shape<CONFIG_T> S;
     int issued = 0;
-    for (int k = 0; k < mxv_shape<CONFIG_T>::WIN_WORDS; k++) issued += popcount(e.issue[k]);
+    for (int k = 0; k < S::WIN_WORDS; k++) issued += popcount(e.issue[k]);
     return (issued + CONFIG_T::macs_per_lane - 1) / CONFIG_T::macs_per_lane;
 }
+#endif
 
 // Run-time balancing: the front ends of the bank_lanes lanes sharing one bank,
 // one iteration per cycle.  A lane whose front end is free takes the bank's
@@ -326,7 +339,7 @@ void mxv_bank_front(const mask_word_t act_mask[mxv_shape<CONFIG_T>::N_WORDS], co
     }
     int next_slot = 0, stopped = 0;
 CYCLES:
-    for (long long cycle = 0; stopped < G; cycle++) {
+    for (int cycle = 0; stopped < G; cycle++) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = S::MAX_ISSUE
         for (int g = 0; g < G; g++) {
@@ -355,7 +368,7 @@ CYCLES:
 #else
                 if (clock[g].examine_at(cycle) > cycle) continue;  // the FIFO is full: try again next cycle
                 clock[g].window_at(cycle, window_cost<CONFIG_T>(e));
-                e.scan = (int)cycle;
+                e.scan = cycle;
 #endif
                 fifo[g].write(e);
             }
