@@ -457,15 +457,17 @@ def run_sweep(spec: SweepSpec, client, progress: bool = True) -> dict:
             if kind == "chunk":
                 seconds += result.seconds
                 p.results.append(result)
+                if len(p.results) == p.chunks:
+                    p.figures = {**combine(p.results, float_seconds.get((p.point.model, p.point.pruning), [])), **p.figures}
             else:
                 seconds += result["rtl_seconds"]
                 p.figures.update(result)
                 p.synth = False
+            if len(p.results) == p.chunks:
+                # stored as soon as its C simulation is in, again when its synthesis is: a failed or stopped synthesis
+                # loses no C-simulation figures, and the next run synthesises what has no resources yet
+                store.add(p.key, Path(p.point.model).name, p.point.label, dict(p.point.settings, pruning=p.point.pruning), p.figures)
             if p.complete():
-                figures = p.figures
-                if p.chunks:
-                    figures = {**combine(p.results, float_seconds.get((p.point.model, p.point.pruning), [])), **figures}
-                store.add(p.key, Path(p.point.model).name, p.point.label, dict(p.point.settings, pruning=p.point.pruning), figures)
                 bar.update()
     return {
         "run": len(pending),
