@@ -36,7 +36,10 @@ CASES = {
     "lanes4-unidirectional-tanh-hard_sigmoid": ("uni", 4, 2, 10, 30, "tanh", "hard_sigmoid", None, (0.0, 0.1, 0.5, 1.0), NARROW, "gru"),
     "lanes2-bidirectional-sum-reset_after-false": ("bi", 2, 1, 6, 10, "relu", "sigmoid", "sum", (0.5, 1.0), {}, "gru_before"),
     "lanes3-unidirectional-lstm": ("uni", 3, 1, 5, 8, "tanh", "sigmoid", None, (0.5, 1.0), {"cell": "ap_fixed<14,4,AP_RND_CONV,AP_SAT>"}, "lstm"),
+    "lanes4-bidirectional-dynamic-reset_after-false": ("bi", 4, 1, 9, 12, "relu", "sigmoid", "concat", (1.0, 0.3), {}, "gru_before"),
 }
+# Model keys beyond lanes and MACs: run-time balancing, two lanes sharing each weight bank
+MODEL_KEYS = {"lanes4-bidirectional-dynamic-reset_after-false": {"LaneBalancing": "dynamic", "BankLanes": 2}}
 SAMPLES = 2
 
 
@@ -109,7 +112,7 @@ def make_model(name, tmp_path) -> MasrModel:
             layers.append(gru(rng, f"{cell}{k}", features, units, density, act, rec, not last, cell))
     if kind == "uni":
         layers.append(DenseSpec("head", rng.normal(size=(units, 3)), rng.normal(size=3)))
-    config = {"Model": {"Lanes": lanes, "MacsPerLane": macs, "Precision": dict(precision)}}
+    config = {"Model": {"Lanes": lanes, "MacsPerLane": macs, "Precision": dict(precision), **MODEL_KEYS.get(name, {})}}
     return convert_specs(name, frames, features, layers, config, tmp_path / name)
 
 
@@ -357,6 +360,11 @@ def test_parameters_follow_the_layer(tmp_path):
     assert not (files / "fwd" / "recurrent_h").exists()  # reset_after=True: two engines
     before = make_model("lanes2-bidirectional-sum-reset_after-false", tmp_path).layers[0]
     p = twin.layer_parameters(before, twin.bank_capacity(before, "exact"), 10)
-    assert (p["RESET_AFTER"], p["DIRS"], p["MERGE"], p["KIND"]) == (0, 2, 1, 0)
+    assert (p["RESET_AFTER"], p["DIRS"], p["MERGE"], p["KIND"], p["BANK_LANES"]) == (0, 2, 1, 0, 1)
     twin.write_layer_files(files / "before", before, twin.bank_capacity(before, "exact"))
     assert (files / "before" / "bwd" / "recurrent_h" / "row_lane.hex").is_file()
+    shared = make_model("lanes4-bidirectional-dynamic-reset_after-false", tmp_path).layers[0]
+    banks = twin.bank_capacity(shared, "exact")
+    assert twin.layer_parameters(shared, banks, 12)["BANK_LANES"] == 2
+    twin.write_layer_files(files / "shared", shared, banks)
+    assert len(list((files / "shared" / "fwd" / "kernel").glob("lane*_slot_base.hex"))) == 2  # 4 lanes, 2 banks

@@ -147,6 +147,7 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
         "K_NNZ": banks["kernel"][1],
         "R_ROWS": banks["recurrent"][0],
         "R_NNZ": banks["recurrent"][1],
+        "BANK_LANES": cfg.bank_lanes,  # dynamic balancing: lanes sharing each weight bank
         "KIND": 1 if cfg.kind == "lstm" else 0,
         "RESET_AFTER": int(cfg.kind != "gru" or cfg.reset_after),
         "H_ROWS": banks.get("recurrent_h", (1, 1))[0],

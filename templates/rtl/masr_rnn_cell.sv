@@ -39,10 +39,11 @@ module masr_rnn_cell #(
     parameter int MACS = 1,
     parameter int SCAN_WORDS = 4,
     parameter int FIFO_DEPTH = 4,
-    parameter int K_ROWS = 24,  // lane bank sizes of the two engines
+    parameter int K_ROWS = 24,  // bank sizes of the two engines
     parameter int K_NNZ = 192,
     parameter int R_ROWS = 24,
     parameter int R_NNZ = 192,
+    parameter int BANK_LANES = 1,  // lanes sharing each engine's weight banks (1: static balancing)
     parameter int IN_W = 16,
     parameter int IN_FRAC = 10,
     parameter int IN_SIGNED = 1,
@@ -175,7 +176,7 @@ module masr_rnn_cell #(
 
   masr_mxv #(
       .N_IN(N_IN), .N_OUT(G_ROWS), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS),
-      .LANE_ROWS(K_ROWS), .LANE_NNZ(K_NNZ), .W_W(W_W), .W_FRAC(W_FRAC), .W_SIGNED(W_SIGNED),
+      .LANE_ROWS(K_ROWS), .LANE_NNZ(K_NNZ), .BANK_LANES(BANK_LANES), .W_W(W_W), .W_FRAC(W_FRAC), .W_SIGNED(W_SIGNED),
       .A_W(IN_W), .A_FRAC(IN_FRAC), .A_SIGNED(IN_SIGNED), .ACC_W(ACC_W), .ACC_FRAC(ACC_FRAC),
       .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .VEC(1), .MEM_DIR({MEM_DIR, "/kernel"})
   ) u_kernel (
@@ -186,7 +187,7 @@ module masr_rnn_cell #(
 
   masr_mxv #(
       .N_IN(UNITS), .N_OUT(R_OUT), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS),
-      .LANE_ROWS(R_ROWS), .LANE_NNZ(R_NNZ), .W_W(RW_W), .W_FRAC(RW_FRAC), .W_SIGNED(RW_SIGNED),
+      .LANE_ROWS(R_ROWS), .LANE_NNZ(R_NNZ), .BANK_LANES(BANK_LANES), .W_W(RW_W), .W_FRAC(RW_FRAC), .W_SIGNED(RW_SIGNED),
       .A_W(ST_W), .A_FRAC(ST_FRAC), .A_SIGNED(ST_SIGNED), .ACC_W(ACC_W), .ACC_FRAC(ACC_FRAC),
       .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .VEC(1), .MEM_DIR({MEM_DIR, "/recurrent"})
   ) u_recurrent (
@@ -203,7 +204,7 @@ module masr_rnn_cell #(
       /* verilator lint_on UNUSEDSIGNAL */
       masr_mxv #(
           .N_IN(UNITS), .N_OUT(UNITS), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS),
-          .LANE_ROWS(H_ROWS), .LANE_NNZ(H_NNZ), .W_W(RW_W), .W_FRAC(RW_FRAC), .W_SIGNED(RW_SIGNED),
+          .LANE_ROWS(H_ROWS), .LANE_NNZ(H_NNZ), .BANK_LANES(BANK_LANES), .W_W(RW_W), .W_FRAC(RW_FRAC), .W_SIGNED(RW_SIGNED),
           .A_W(ST_W), .A_FRAC(ST_FRAC), .A_SIGNED(ST_SIGNED), .ACC_W(ACC_W), .ACC_FRAC(ACC_FRAC),
           .ROUNDING(ACC_ROUNDING), .FIFO_DEPTH(FIFO_DEPTH), .Y_ALL(1), .VEC(1), .MEM_DIR({MEM_DIR, "/recurrent_h"})
       ) u_recurrent_h (

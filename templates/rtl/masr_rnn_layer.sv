@@ -35,6 +35,7 @@ module masr_rnn_layer #(
     parameter int K_NNZ = 192,
     parameter int R_ROWS = 24,
     parameter int R_NNZ = 192,
+    parameter int BANK_LANES = 1,  // lanes sharing a weight bank (masr_rnn_cell)
     parameter int IN_W = 16,
     parameter int IN_FRAC = 10,
     parameter int IN_SIGNED = 1,
@@ -163,7 +164,7 @@ module masr_rnn_layer #(
         always_ff @(posedge clk) x_data[d] <= x_buf[XF_W'(x_addr[d])];
         masr_rnn_cell #(
             .N_IN(N_IN), .UNITS(UNITS), .LANES(LANES), .MACS(MACS), .SCAN_WORDS(SCAN_WORDS), .FIFO_DEPTH(FIFO_DEPTH),
-            .K_ROWS(K_ROWS), .K_NNZ(K_NNZ), .R_ROWS(R_ROWS), .R_NNZ(R_NNZ),
+            .K_ROWS(K_ROWS), .K_NNZ(K_NNZ), .R_ROWS(R_ROWS), .R_NNZ(R_NNZ), .BANK_LANES(BANK_LANES),
             .IN_W(IN_W), .IN_FRAC(IN_FRAC), .IN_SIGNED(IN_SIGNED), .W_W(W_W), .W_FRAC(W_FRAC), .W_SIGNED(W_SIGNED),
             .RW_W(RW_W), .RW_FRAC(RW_FRAC), .RW_SIGNED(RW_SIGNED), .B_W(B_W), .B_FRAC(B_FRAC), .B_SIGNED(B_SIGNED),
             .ACC_W(ACC_W), .ACC_FRAC(ACC_FRAC), .ACC_ROUNDING(ACC_ROUNDING),
