@@ -8,10 +8,13 @@ utilisation = ceil(pairs / lanes) / cycles, summed over every engine call of an 
 recurrent engines of every direction of every Bidirectional layer; the trained models and held-out
 speech of bench/headline.py, recorded through the bit-exact numpy reference).  One MAC per lane.
 
-Schemes, per engine call (F = 4 is today's fixed cost of a call: the front end's first window, the
+Schemes, per engine call (F = 4 is the fixed cost of a call: the front end's first window, the
 MAC pipeline (MXV_MAC_DEPTH = 2) and the done cycle):
   static       rows tied to lanes at conversion (interleaved): masr_hls.reference.mxv's exact cycle
                model of the built engine (front-end scan, FIFO stalls and all)
+  shared banks the run-time balancing that was built (LaneBalancing dynamic): two lanes share a bank of
+               interleaved rows and take them, heaviest first, as their front ends come free; FIFO of one
+               window; the exact cycle model of the built engine
   row queue    rows handed out at run time, in row order, to whichever lane is free first (greedy list
                scheduling); a row costs max(1, its pairs) cycles; + F.  Needs any lane to read any row.
   pair split   the call's pairs cut into `lanes` equal contiguous runs by a prefix popcount of the rows'
@@ -41,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from workloads import parse_lanes  # noqa: E402 - the bench folder is on the path only now
 
 FIXED = 4  # cycles of a call beyond its issue cycles in today's engine: 1 + MXV_MAC_DEPTH + MXV_DONE_DEPTH
-SCHEMES = ("static", "row queue", "pair split", "row queue +overlap", "pair split +overlap", "pair split, no fixed")
+SCHEMES = ("static", "shared banks", "row queue", "pair split", "row queue +overlap", "pair split +overlap", "pair split, no fixed")
 
 
 def row_queue_cycles(row_cost: np.ndarray, lanes: int) -> np.ndarray:
@@ -58,6 +61,7 @@ def study(matrices, inferences: int, lanes: int) -> dict:
     """Cycles per inference of every scheme, and the ideal."""
     import dataclasses
 
+    from masr_hls.backend.config import bank_lanes
     from masr_hls.numerics.bitmask import n_words
     from masr_hls.numerics.lane_balance import assign_rows, row_work
     from masr_hls.reference.mxv import mxv_stats_over_calls
@@ -66,8 +70,11 @@ def study(matrices, inferences: int, lanes: int) -> dict:
     ideal = 0
     for m in matrices:
         lane_of_row = assign_rows(row_work(m.w_raw, "masr"), lanes, "interleaved")
-        cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode="masr")
+        cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode="masr", bank_lanes=1, fifo_depth=4)
         cycles["static"] += mxv_stats_over_calls(cfg, m.w_nz, m.v_nz, lane_of_row).cycles
+        shared = dataclasses.replace(cfg, bank_lanes=bank_lanes(lanes, 2), fifo_depth=1)
+        bank_of_row = assign_rows(row_work(m.w_raw, "masr"), shared.banks, "interleaved")
+        cycles["shared banks"] += mxv_stats_over_calls(shared, m.w_nz, m.v_nz, bank_of_row).cycles
         pairs_per_row = m.v_nz.astype(np.int32) @ m.w_nz.T.astype(np.int32)  # (calls, rows)
         pairs = pairs_per_row.sum(axis=1)
         share = -(-pairs // lanes)

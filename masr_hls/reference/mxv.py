@@ -156,6 +156,8 @@ class Engine:
     @functools.cached_property
     def lane_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """(banks, slots) row of every bank's slot, its rows in slot order, padded with -1; rows per bank."""
+        if len(self.lane_of_row) and not 0 <= self.lane_of_row.min() <= self.lane_of_row.max() < self.cfg.banks:
+            raise ValueError(f"rows are assigned to banks 0..{self.lane_of_row.max()}, but the engine has {self.cfg.banks}")
         heavy_first = np.count_nonzero(self.w_raw, axis=1) if self.cfg.bank_lanes > 1 else None
         rows_of = bank_slots(self.lane_of_row, self.cfg.banks, heavy_first)
         n_rows = np.array([len(r) for r in rows_of], np.int64)
