@@ -155,3 +155,24 @@ def test_slot_base_files(tmp_path):
     assert engine.rtl_parameters(cfg, rows, nnz)["BANK_LANES"] == cfg.bank_lanes
     with pytest.raises(ValueError, match="banks"):
         engine.write_weight_files(tmp_path, make_config("g2_lanes4_fifo1_windows3")[0], matrix, rows, nnz)
+
+
+@pytest.mark.verilator
+@pytest.mark.slow
+@pytest.mark.yosys
+def test_yosys_two_lanes_share_one_block_ram_bank():
+    """Two lanes reading one bank take no more block RAM than one lane owning it: a dual-port memory, not a copy."""
+    shared = MxvConfig(128, 128, F("ap_fixed<16,4>"), F("ap_fixed<16,6>"), F("ap_fixed<32,12>"), lanes=4, bank_lanes=2)
+    static = MxvConfig(128, 128, F("ap_fixed<16,4>"), F("ap_fixed<16,6>"), F("ap_fixed<32,12>"), lanes=2)
+    rng = np.random.default_rng(8)
+    w = shared.weight_t.quantize_float(rng.normal(0, 2.0, (128, 128)) * (rng.random((128, 128)) < 0.5))
+    found = {}
+    for cfg in (static, shared):
+        _, matrix = encode(cfg, w, "balanced")
+        found[cfg.bank_lanes] = engine.synthesize(cfg, matrix)
+        print(
+            f"\nyosys synth_xilinx, 128x128 at 50%, {cfg.lanes} lanes, {cfg.bank_lanes} a bank:",
+            {k: v for k, v in found[cfg.bank_lanes].items() if k != "cells"},
+        )
+    assert found[2]["BRAM18"] == found[1]["BRAM18"] >= 2 * 4  # two banks of 4,096 16-bit weights
+    assert (found[1]["DSP"], found[2]["DSP"]) == (2, 4)
