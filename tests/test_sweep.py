@@ -97,8 +97,9 @@ def test_bad_sweep_files_name_the_key(sweep_file, tmp_path, change, message):
 @pytest.mark.slow
 @pytest.mark.csim
 def test_a_sweep_on_a_real_scheduler_survives_a_killed_worker(sweep_file, tmp_path):
-    """`dask scheduler` and two `dask worker` processes on the loopback address; one worker is killed once the
-    first point is stored: the lost tasks run again on the other, every point is stored once."""
+    """`dask scheduler` and `dask worker` processes on the loopback address.  Worker "a" starts alone and is killed
+    while it runs a task (so the sweep cannot have finished); worker "b" joins after: the lost tasks run again
+    there, and every point is stored once."""
     import signal
     import subprocess
     import sys
@@ -117,23 +118,27 @@ def test_a_sweep_on_a_real_scheduler_survives_a_killed_worker(sweep_file, tmp_pa
             [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(info)], stderr=subprocess.DEVNULL
         )
     ]
+
+    def start_worker(name):
+        worker = [dask, "worker", "--scheduler-file", str(info), "--nthreads", "1", "--no-nanny", "--name", name, "--no-dashboard"]
+        procs.append(subprocess.Popen(worker, stderr=subprocess.DEVNULL, start_new_session=True))
+
     try:
         for _ in range(300):
             if info.exists() and info.stat().st_size:
                 break
             time.sleep(0.1)
-        for name in ("a", "b"):
-            worker = [dask, "worker", "--scheduler-file", str(info), "--nthreads", "1", "--no-nanny", "--name", name, "--no-dashboard"]
-            procs.append(subprocess.Popen(worker, stderr=subprocess.DEVNULL, start_new_session=True))
+        start_worker("a")
         with Client(scheduler_file=str(info)) as client:
-            client.wait_for_workers(2, timeout=60)
+            client.wait_for_workers(1, timeout=60)
             result = {}
             sweep = threading.Thread(target=lambda: result.update(run.run_sweep(spec, client, progress=False)))
             sweep.start()
-            while not ResultStore(spec.store).done() and sweep.is_alive():
-                time.sleep(0.2)
-            assert sweep.is_alive() and len(ResultStore(spec.store).done()) < 4  # mid-sweep
-            procs[1].send_signal(signal.SIGKILL)  # worker "a" dies
+            while not any(client.processing().values()) and sweep.is_alive():
+                time.sleep(0.02)
+            assert sweep.is_alive() and len(ResultStore(spec.store).done()) < 4  # worker "a" is running a task
+            procs[1].send_signal(signal.SIGKILL)  # worker "a" dies mid-task
+            start_worker("b")
             sweep.join(timeout=300)
             assert not sweep.is_alive() and result["run"] == 4
         rows = ResultStore(spec.store).rows()
