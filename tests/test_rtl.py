@@ -225,25 +225,8 @@ def test_rtl_lint_clean():
     engine.lint(make_config("lanes4_k2_rnd_wrap"), bank_rows=20, bank_nnz=500, testbench=True)
 
 
-@pytest.mark.verilator
-@pytest.mark.slow
-@pytest.mark.yosys
-def test_yosys_resources_and_block_ram_weight_banks():
-    """One synthesis (each takes tens of seconds): resources, one DSP per MAC, and large weight banks in block RAM.
-
-    Engines with small banks (LUT RAM) are synthesised inside the GRU layer of test_rtl_model.py.
-    """
-    # 128 x 128 at half density on 2 lanes: 4096 16-bit weights (64 Kb) per lane, which only block RAM holds well.
-    cfg = MxvConfig(128, 128, F("ap_fixed<16,4>"), F("ap_fixed<16,6>"), F("ap_fixed<32,12>"), lanes=2)
-    rng = np.random.default_rng(8)
-    w = cfg.weight_t.quantize_float(rng.normal(0, 2.0, (cfg.n_out, cfg.n_in)) * (rng.random((cfg.n_out, cfg.n_in)) < 0.5))
-    matrix = SparseMatrix.encode(w, assign_rows(np.count_nonzero(w, axis=1), cfg.lanes), cfg.lanes)
-    resources = engine.synthesize(cfg, matrix)
-    print("\nyosys synth_xilinx, 128x128 at 50% on 2 lanes:", {k: v for k, v in resources.items() if k != "cells"})
-    assert resources["LUT"] > 0 and resources["FF"] > 0
-    assert resources["DSP"] == cfg.lanes * cfg.macs_per_lane  # one DSP per MAC, none for address arithmetic
-    bits_per_lane = int(matrix.lane_nnz.max()) * cfg.weight_t.width
-    assert resources["BRAM18"] >= cfg.lanes * -(-bits_per_lane // (18 * 1024))  # the weight banks are block RAM
+# Resources, one DSP per MAC and weight banks in block RAM: tests/test_rtl_balancing.py synthesises the 128 x 128
+# engine once with rows tied to lanes and once with lanes sharing banks (each synthesis takes tens of seconds).
 
 
 # ------------------------------------------------------ without the tools
