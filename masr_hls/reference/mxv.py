@@ -66,10 +66,6 @@ class MxvConfig:
         return self.lanes // self.bank_lanes
 
     @property
-    def balancing(self) -> str:
-        return "static" if self.bank_lanes == 1 else "dynamic"
-
-    @property
     def product_bits(self) -> int:
         """Bits of an exact product w * v: the reference multiplies in int64 up to INT64_BITS."""
         return self.weight_t.width + self.act_t.width
