@@ -14,7 +14,7 @@
 // cycle the lanes that ask for a row (at start, or having examined the last
 // window of their row) are given the next slots in lane order, while slots
 // remain.  Each lane accumulates into its own result bank by slot, and a
-// row's result is the sum of the G lanes' banks at its slot (the lanes that
+// row's result is the OR of the G lanes' banks at its slot (the lanes that
 // did not take it hold zero there).
 module masr_mxv_bank #(
     parameter int BANK = 0,
@@ -54,7 +54,7 @@ module masr_mxv_bank #(
     input  logic [ROW_W-1:0]            act_wrow,
     input  logic [MB*A_W-1:0]           act_wdata,
     input  logic [SLOT_W-1:0]           y_slot,
-    output logic [ACC_W-1:0]            y_value,  // the sum of the lanes' results at y_slot
+    output logic [ACC_W-1:0]            y_value,  // the lanes' results at y_slot, OR-ed (one holds it)
     output logic [LANE_ROWS*ACC_W-1:0]  y_all,  // every slot at once (used only with Y_ALL)
     output logic                        busy
 );
@@ -188,20 +188,20 @@ module masr_mxv_bank #(
     end
   endgenerate
 
-  // A row's result: the sum of the lanes' banks at its slot (wrap-around, as the accumulators).
-  always_comb begin : sum_lanes
+  // A row's result: the OR of the lanes' banks at its slot.  One lane took the slot in this call and
+  // the others read zero there (a bank reads zero at a slot it did not write), so the OR is the sum
+  // without a carry chain.
+  always_comb begin : or_lanes
     y_value = '0;
-    for (int g = 0; g < G; g++) y_value = y_value + lane_y[g];
+    for (int g = 0; g < G; g++) y_value = y_value | lane_y[g];
   end
   generate
     if (Y_ALL != 0 && G == 1) begin : g_y_all_one
       assign y_all = lane_y_all[0];
-    end else if (Y_ALL != 0) begin : g_y_all_sum
-      always_comb begin : sum_lanes_all
-        for (int s = 0; s < LANE_ROWS; s++) begin
-          y_all[s*ACC_W+:ACC_W] = '0;
-          for (int g = 0; g < G; g++) y_all[s*ACC_W+:ACC_W] = y_all[s*ACC_W+:ACC_W] + lane_y_all[g][s*ACC_W+:ACC_W];
-        end
+    end else if (Y_ALL != 0) begin : g_y_all_or
+      always_comb begin : or_lanes_all
+        y_all = '0;
+        for (int g = 0; g < G; g++) y_all = y_all | lane_y_all[g];
       end
     end else begin : g_y_all_off
       assign y_all = '0;
