@@ -61,7 +61,7 @@ def study(matrices, inferences: int, lanes: int) -> dict:
     """Cycles per inference of every scheme, and the ideal."""
     import dataclasses
 
-    from masr_hls.backend.config import bank_lanes
+    from masr_hls.backend.config import engine_balancing
     from masr_hls.numerics.bitmask import n_words
     from masr_hls.numerics.lane_balance import assign_rows, row_work
     from masr_hls.reference.mxv import mxv_stats_over_calls
@@ -70,9 +70,9 @@ def study(matrices, inferences: int, lanes: int) -> dict:
     ideal = 0
     for m in matrices:
         lane_of_row = assign_rows(row_work(m.w_raw, "masr"), lanes, "interleaved")
-        cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode="masr", bank_lanes=1, fifo_depth=4)
+        cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode="masr", **engine_balancing(lanes, "static"))
         cycles["static"] += mxv_stats_over_calls(cfg, m.w_nz, m.v_nz, lane_of_row).cycles
-        shared = dataclasses.replace(cfg, bank_lanes=bank_lanes(lanes, 2), fifo_depth=1)
+        shared = dataclasses.replace(cfg, **engine_balancing(lanes, "dynamic"))
         bank_of_row = assign_rows(row_work(m.w_raw, "masr"), shared.banks, "interleaved")
         cycles["shared banks"] += mxv_stats_over_calls(shared, m.w_nz, m.v_nz, bank_of_row).cycles
         pairs_per_row = m.v_nz.astype(np.int32) @ m.w_nz.T.astype(np.int32)  # (calls, rows)

@@ -448,17 +448,11 @@ def eie_counts(cfg, w_nz: np.ndarray, v_nz: np.ndarray) -> tuple:
     return matrix, es
 
 
-def default_bank_lanes(lanes: int) -> int:
-    """Lanes per bank as a conversion chooses them by default (LaneBalancing auto, BankLanes 2)."""
-    from masr_hls.backend.config import DYNAMIC_FROM_LANES, bank_lanes
-
-    return bank_lanes(lanes, 2) if lanes >= DYNAMIC_FROM_LANES else 1
-
-
 def evaluate(w: Workload, lanes: int, table) -> dict:
     """Cycles, pairs, storage and energy of every engine over the workload, per inference."""
     from masr_hls.analysis.eie import EieConfig
     from masr_hls.analysis.energy import Operand, eie_layer_work, eie_work, energy, masr_layer_work, masr_work
+    from masr_hls.backend.config import engine_balancing
     from masr_hls.numerics.bitmask import storage_bits
     from masr_hls.numerics.lane_balance import assign_rows, row_work
     from masr_hls.reference.mxv import mxv_stats_over_calls
@@ -481,9 +475,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
         bits = storage_bits(m.w_raw, value_bits, lor, lanes)
         csc16 += bits["csc"]
         # MASR as it converts by default (LaneBalancing auto), and with rows tied to lanes beside it
-        group = default_bank_lanes(lanes)
-        balanced = {"bank_lanes": group, "fifo_depth": 1 if group > 1 else 4}
-        static = {"bank_lanes": 1, "fifo_depth": 4}
+        balanced, static = engine_balancing(lanes), engine_balancing(lanes, "static")
         for engine, mode, balancing in (
             ("dense", "dense", balanced),
             ("weight_sparse", "weight_sparse", balanced),

@@ -236,23 +236,15 @@ def lane_of_row(e: Engine, mode: str, lanes: int, strategy: str) -> np.ndarray:
     return assign_rows(row_work(e.w_raw, mode), lanes, strategy)
 
 
-def balancing(lanes: int, static: bool = False) -> dict:
-    """Lanes per bank and FIFO depth as a conversion chooses them by default (LaneBalancing and FifoDepth auto,
-    BankLanes 2), or with rows tied to lanes."""
-    from masr_hls.backend.config import DYNAMIC_FROM_LANES, bank_lanes
-
-    group = 1 if static or lanes < DYNAMIC_FROM_LANES else bank_lanes(lanes, 2)
-    return {"bank_lanes": group, "fifo_depth": 1 if group > 1 else 4}
-
-
 def direction_stats(d: Direction, mode: str, lanes: int, strategy: str, static: bool = False, entry: bool = False):
     """The StepStats rnn_layer.sweep would return for this direction on this engine (``entry``: the model's first
     layer, whose sweeps wait for frame 0's encoding on entry)."""
+    from masr_hls.backend.config import AUTO, engine_balancing
     from masr_hls.numerics.bitmask import n_words
     from masr_hls.reference.rnn_cell import ENGINE_START_DEPTH, StepStats
     from masr_hls.reference.rnn_layer import entry_cycles, sweep_cycles
 
-    cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode, **balancing(lanes, static))
+    cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode, **engine_balancing(lanes, "static" if static else AUTO))
     kc, rc = cell.kernel_config(), cell.recurrent_config()
     banks = kc.banks
     k_lanes, r_lanes = lane_of_row(d.kernel, mode, banks, strategy), lane_of_row(d.recurrent, mode, banks, strategy)

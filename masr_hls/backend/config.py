@@ -327,6 +327,16 @@ def bank_lanes(lanes: int, wanted: int) -> int:
     return max(g for g in range(1, min(lanes, wanted) + 1) if lanes % g == 0)
 
 
+def engine_balancing(lanes, balancing=AUTO, wanted_bank_lanes: int = ENGINE_DEFAULTS["BankLanes"], fifo_depth=AUTO) -> dict:
+    """The engine's ``bank_lanes`` and ``fifo_depth`` for these keys (LaneBalancing, BankLanes, FifoDepth); by default
+    as a conversion chooses them: dynamic from DYNAMIC_FROM_LANES lanes up, the FIFO 1 window deep then, else 4."""
+    dynamic = balancing == "dynamic" or (balancing == AUTO and isinstance(lanes, int) and lanes >= DYNAMIC_FROM_LANES)
+    return {
+        "bank_lanes": bank_lanes(lanes, wanted_bank_lanes) if dynamic else 1,
+        "fifo_depth": (1 if dynamic else 4) if fifo_depth == AUTO else fifo_depth,
+    }
+
+
 @dataclass(frozen=True)
 class LayerSettings:
     """One layer's resolved engine keys (docs/config.md) and its precision roles as FixedTypes."""
@@ -351,17 +361,13 @@ class LayerSettings:
 
     @classmethod
     def from_keys(cls, keys: dict) -> "LayerSettings":
-        balancing = keys["LaneBalancing"]
-        lanes = keys["Lanes"]
-        dynamic = balancing == "dynamic" or (balancing == AUTO and isinstance(lanes, int) and lanes >= DYNAMIC_FROM_LANES)
         return cls(
             lanes=keys["Lanes"],
             macs_per_lane=keys["MacsPerLane"],
             scan_words=keys["ScanWords"],
             mode=keys["Mode"],
             lane_assignment=keys["LaneAssignment"],
-            bank_lanes=bank_lanes(keys["Lanes"], keys["BankLanes"]) if dynamic else 1,
-            fifo_depth=(1 if dynamic else 4) if keys["FifoDepth"] == AUTO else keys["FifoDepth"],
+            **engine_balancing(keys["Lanes"], keys["LaneBalancing"], keys["BankLanes"], keys["FifoDepth"]),
             table_size_log2=keys["TableSizeLog2"],
             table_range_log2=keys["TableRangeLog2"],
             precision=keys["Precision"],
