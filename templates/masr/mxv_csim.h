@@ -66,11 +66,6 @@ int csim_window(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &
     return (issued + CONFIG_T::macs_per_lane - 1) / CONFIG_T::macs_per_lane;
 }
 
-inline void csim_lane_done(mxv_stats &stats, long long lane) {
-    if (lane > stats.busiest_lane) stats.busiest_lane = lane;
-    if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
-}
-
 template <class CONFIG_T>
 void mxv_csim_figures(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n_in> &v,
                       const sparse_weights<CONFIG_T> &w, mxv_stats &stats) {
@@ -100,7 +95,7 @@ void mxv_csim_figures(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n
                 free_at[g] = f + 1;
             }
         }
-        for (int g = 0; g < G; g++) csim_lane_done(stats, clock[g].cycles_after(free_at[g], MXV_MAC_DEPTH));
+        for (int g = 0; g < G; g++) note_lane_cycles(stats, clock[g].cycles_after(free_at[g], MXV_MAC_DEPTH));
     }
     stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;
 }

@@ -85,6 +85,14 @@ inline void clear_mxv_stats(mxv_stats &s) {
 #endif
 }
 
+#ifndef __SYNTHESIS__
+// A lane's cycles into the busiest and idlest lane (idlest_lane starts at -1: none yet).
+inline void note_lane_cycles(mxv_stats &stats, long long lane) {
+    if (lane > stats.busiest_lane) stats.busiest_lane = lane;
+    if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
+}
+#endif
+
 inline void add_mxv_stats(mxv_stats &total, const mxv_stats &s) {
 #ifndef __SYNTHESIS__
     total.pairs += s.pairs;
@@ -487,8 +495,7 @@ ISSUE:
 #ifndef __SYNTHESIS__
     // The end marker carries the lane's front-end scan count, or (shared banks) the cycle its front end stopped.
     const long long lane = CONFIG_T::bank_lanes == 1 ? clock.lane_cycles(n_scan, MXV_MAC_DEPTH) : clock.cycles_after(n_scan, MXV_MAC_DEPTH);
-    if (lane > stats.busiest_lane) stats.busiest_lane = lane;
-    if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
+    note_lane_cycles(stats, lane);
 #endif
 }
 
