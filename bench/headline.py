@@ -68,11 +68,17 @@ mean = what the measured sequences occupy; masr_hls.analysis.eie.sequence_storag
 Ratios use MASR as built.
 
 Energy: masr_hls.analysis.energy, accesses times Horowitz ISSCC 2014 45 nm per-access energies
-(energy_45nm.yaml), with the activation traffic: every engine call reads its operand from where it is
-held (the layer's input sequence, or the state register) and writes its own copy (masr: non-zeros and
-mask words; EIE: the PEs' source register files), and every layer writes its outputs (masr: state
-register, hf / hb, then the merge's reads and the output array; EIE: the state, then the output
-sequence).
+(energy_45nm.yaml), with the activation traffic.  MASR as built: each kernel engine loads its frames
+from the layer's compact sequence store and each layer writes its output frames into the next one's
+(the first layer reads the dense input port once and writes the encoding on entry; a last layer writes
+the dense output port): the words the reference counts (rnn_layer.layer_words, as the C simulation's
+STATS_ENTRY_WRITTEN / STATS_SEQ_READ / STATS_OUT_WRITTEN), each an access of the store's size at its
+word width (masr_store_work); a recurrent engine reads the state register; every engine writes its own
+copy of the operand (non-zeros and mask words); every step writes the state register and hf / hb, which
+the merge reads.  EIE holds activations dense: every call reads its operand (N values) from where it is
+held (the layer's input sequence, or the state) into the PEs' source register files, and every step
+writes the state (destination register files) and, when the layer returns sequences, the output
+sequence.
 
 Printout: per model, the densities, the magnitude-pruning note, the activation storage, and per lane
 count every engine's cycles, utilisation, weight and activation bits, energy and MASR's ratios over it;
@@ -151,7 +157,26 @@ class LayerRecord:
     sequences: object  # masr_hls.analysis.energy.LayerSequences
     in_bits: int
     x_nz: np.ndarray  # (utterances, frames, n_in) the layer's input sequence
-    out_nz: np.ndarray  # (utterances, frames, 2 u) its output sequence (states of both directions)
+    out_nz: np.ndarray  # (utterances, frames out, n_out) its output sequence (the merge of both directions' states)
+    entry: bool = False  # it reads the model's dense input port (each frame encoded once on entry)
+    stores_output: bool = True  # it writes a compact store another layer reads (else the model's dense output port)
+    in_split: int = 0  # where the halves of a split input store meet (0: one part)
+    out_split: int = 0  # where the halves of its split output store meet: the sweeps write them apart, no hf / hb
+
+    def store_words(self):
+        """The layer's sequence storage words over every utterance, as the reference counts them
+        (masr_hls.reference.rnn_layer.layer_words): a StoreWords for masr_hls.analysis.energy.masr_store_work."""
+        from masr_hls.analysis.energy import StoreWords
+        from masr_hls.reference.rnn_layer import layer_words
+
+        words = layer_words(self.x_nz, self.out_nz, 2, self.entry, self.stores_output, self.in_split, self.out_split)
+        count = len(self.x_nz)
+        return StoreWords(
+            **{k: int(v.sum()) for k, v in words.items()},
+            in_frames=count * self.x_nz.shape[1],
+            out_frames=count * self.out_nz.shape[1],
+            readers=2,
+        )
 
 
 @dataclass
@@ -172,7 +197,8 @@ _HW = None  # the model a forked worker records with
 
 
 def _record_one(x):
-    """Per Bidirectional layer: (input non-zeros (T, n_in), forward states (T, u), backward states (T, u), realigned)."""
+    """Per Bidirectional layer: non-zeros of its input (T, n_in), forward states (T, u), backward states (T, u, realigned)
+    and output (frames out, n_out)."""
     from masr_hls.reference.rnn_layer import merge, sweep
 
     h = _HW.quantize_input(x[None])[0]
@@ -184,15 +210,16 @@ def _record_one(x):
             raise ValueError(f"{layer.name}: the headline measures Bidirectional layers only")
         hf, _ = sweep(layer.fwd, layer.wf, h)
         hb, _ = sweep(layer.bwd, layer.wb, h, backward=True, realign=True)
-        out.append((h != 0, hf != 0, hb != 0))
+        states = (h != 0, hf != 0, hb != 0)
         if not layer.return_sequences:
             hf, hb = hf[-1:], hb[:1]
         h = merge(layer.merge, hf, layer.fwd.state_t.frac, hb, layer.bwd.state_t.frac)
+        out.append((*states, h != 0))
     return out
 
 
 def record(hw, x: np.ndarray, jobs: int, desc: str) -> list:
-    """_record_one over every clip, ``jobs`` processes; returns per layer (x_nz, hf_nz, hb_nz) stacked over clips."""
+    """_record_one over every clip, ``jobs`` processes; returns per layer (x_nz, hf_nz, hb_nz, y_nz) stacked over clips."""
     from tqdm import tqdm
 
     global _HW
@@ -202,7 +229,7 @@ def record(hw, x: np.ndarray, jobs: int, desc: str) -> list:
             runs = list(tqdm(pool.imap(_record_one, x, chunksize=4), total=len(x), desc=desc, leave=False))
     else:
         runs = [_record_one(clip) for clip in tqdm(x, desc=desc, leave=False)]
-    return [tuple(np.stack([r[i][j] for r in runs]) for j in range(3)) for i in range(len(runs[0]))]
+    return [tuple(np.stack([r[i][j] for r in runs]) for j in range(4)) for i in range(len(runs[0]))]
 
 
 def engine_inputs(x_nz, hf_nz, hb_nz):
@@ -270,7 +297,7 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     recorded = record(hw, x, jobs, f"{name}: numpy reference")
     matrices, densities, records, rates = [], [], [], {"input": (x != 0).mean(axis=(0, 1)), "layers": []}
     bidirectional = [layer for layer in hw.layers if layer.kind == "bidirectional"]
-    for layer, (x_nz, hf_nz, hb_nz) in zip(bidirectional, recorded):
+    for layer, (x_nz, hf_nz, hb_nz, y_nz) in zip(bidirectional, recorded):
         kin, fin, bin_ = engine_inputs(x_nz, hf_nz, hb_nz)
         keras_layer = model.get_layer(layer.name)
         mine = []
@@ -288,7 +315,9 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
                 mine.append(Matrix(layer.name, direction, kind, w_raw, config, v, w_magnitude=w_mag, source_bytes=source))
         matrices += mine
         densities += density_rows(layer.name, x_nz, hf_nz, hb_nz, mine)
-        records.append(layer_record(layer.name, layer.fwd, layer.merge.out_t.width, layer.return_sequences, hw.max_frames, x_nz, hf_nz, hb_nz))
+        # where the layer's sequences live, as the conversion decided (split stores: designs that write concat halves apart)
+        where = (layer.entry, layer.stores_output, getattr(layer, "in_split", 0), getattr(layer, "out_split", 0))
+        records.append(layer_record(layer.name, layer.fwd, layer.merge.out_t.width, layer.return_sequences, hw.max_frames, x_nz, y_nz, *where))
         rates["layers"].append((hf_nz.mean(axis=(0, 1)), hb_nz.mean(axis=(0, 1))))
     title = f"{name}: {model.count_params():,} parameters, {len(bidirectional)} BiGRU layer(s), T={frames} x {mels} bands"
     origin += f"; {len(x)} held-out clips of {held_out} (seeded choice; voices never heard in training), input density {float((x != 0).mean()):.1%}"
@@ -320,11 +349,11 @@ def pruning_difference(matrices: list) -> str:
     return f"{nnz_mag:,} non-zeros against {nnz:,} lane-balanced; {moved:,} of the lane-balanced non-zeros are pruned there, as many others kept"
 
 
-def layer_record(name, cell, out_bits, return_sequences, max_frames, x_nz, hf_nz, hb_nz) -> "LayerRecord":
+def layer_record(name, cell, out_bits, return_sequences, max_frames, x_nz, y_nz, entry, stores_output, in_split=0, out_split=0) -> "LayerRecord":
     from masr_hls.analysis.energy import LayerSequences
 
-    seq = LayerSequences(x_nz.shape[1], max_frames, cell.n_units, cell.state_t.width, out_bits, bool(return_sequences))
-    return LayerRecord(name, seq, cell.in_t.width, x_nz, np.concatenate([hf_nz, hb_nz], axis=-1))
+    seq = LayerSequences(x_nz.shape[1], max_frames, cell.n_units, cell.state_t.width, out_bits, bool(return_sequences), state_sequences=not out_split)
+    return LayerRecord(name, seq, cell.in_t.width, x_nz, y_nz, entry, stores_output, in_split, out_split)
 
 
 # --------------------------------------------------------------------------- the paper-scale model on borrowed statistics
@@ -370,8 +399,9 @@ def paper_workload(
                 mine.append(Matrix(name, direction, kind, w, config, v, w_magnitude=w_mag, source_bytes=source))
         matrices += mine
         densities += density_rows(name, x_nz, *states, mine)
-        records.append(layer_record(name, cell, cell.state_t.width, True, frames, x_nz, *states))
-        x_nz = np.concatenate(states, axis=-1)
+        y_nz = np.concatenate(states, axis=-1)  # concat of one state type: the merge keeps every value
+        records.append(layer_record(name, cell, cell.state_t.width, True, frames, x_nz, y_nz, k == 0, k < layers - 1))
+        x_nz = y_nz
         n_in = 2 * units
     title = f"MASR-paper scale: {layers} x BiGRU({units}, concat), T={frames} x {features} features, {sparsity:.0%} pruned"
     origin = (
@@ -433,8 +463,9 @@ def activation_storage(w: Workload) -> dict:
             out[k] += state
         out["eie_mean_values"] += q.directions * q.units
         out["compact_mean_values"] += q.directions * q.units
-        out["masr_worst"] += hfb
-        out["masr_mean"] += hfb * q.frames / q.max_frames
+        if q.state_sequences:
+            out["masr_worst"] += hfb
+            out["masr_mean"] += hfb * q.frames / q.max_frames
     return out
 
 
@@ -451,7 +482,7 @@ def eie_counts(cfg, w_nz: np.ndarray, v_nz: np.ndarray) -> tuple:
 def evaluate(w: Workload, lanes: int, table) -> dict:
     """Cycles, pairs, storage and energy of every engine over the workload, per inference."""
     from masr_hls.analysis.eie import EieConfig
-    from masr_hls.analysis.energy import Operand, eie_layer_work, eie_work, energy, masr_layer_work, masr_work
+    from masr_hls.analysis.energy import Operand, SequenceStore, eie_layer_work, eie_work, energy, masr_layer_work, masr_store_work, masr_work
     from masr_hls.backend.config import engine_balancing
     from masr_hls.numerics.bitmask import storage_bits
     from masr_hls.numerics.lane_balance import assign_rows, row_work
@@ -470,7 +501,9 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
         calls = len(m.v_nz)
         value_bits = m.config.weight_t.width
         act_bits, accum_bits = m.config.act_t.width, m.config.accum_t.width
-        operand = Operand(m.source_bytes, int(m.v_nz.sum()))
+        operand = Operand(m.source_bytes, int(m.v_nz.sum()))  # EIE holds every operand dense
+        # MASR's kernel engines load their frames from the layer's compact store, charged below from the counted words
+        masr_operand = dataclasses.replace(operand, compact=m.kind == "kernel")
         lor = assign_rows(row_work(m.w_raw, "masr"), lanes, "interleaved")
         bits = storage_bits(m.w_raw, value_bits, lor, lanes)
         csc16 += bits["csc"]
@@ -490,7 +523,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
             r["issued"] += s.issued
             r["pairs"] += s.pairs
             r["weight_bits"] += bits["dense" if mode == "dense" else "bitmask"]
-            add_energy(r, energy(masr_work(cfg, s, m.w_nz, bank_of_row, calls, operand), table))
+            add_energy(r, energy(masr_work(cfg, s, m.w_nz, bank_of_row, calls, masr_operand), table))
         codebook, wide = EieConfig(pes=lanes), EieConfig(pes=lanes, weight_index_bits=value_bits, codebook=False)
         ours = eie_counts(codebook, m.w_nz, m.v_nz)
         own = ours if np.array_equal(m.w_mag_nz, m.w_nz) else eie_counts(codebook, m.w_mag_nz, m.v_nz)
@@ -511,10 +544,18 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
                 d["padding"] += int(matrix.entries.sum() - matrix.nnz.sum())
                 d["nnz"] += int(matrix.nnz.sum())
     n = w.inferences
-    for layer in w.layers:  # the layers' activation writes (and MASR's merge reads)
-        masr_writes, eie_writes = energy(masr_layer_work(layer.sequences, n), table), energy(eie_layer_work(layer.sequences, n), table)
+    for layer in w.layers:  # the layers' state writes (and MASR's merge reads); MASR's sequence stores, counted words
+        q = layer.sequences
+        stores = (
+            SequenceStore(q.max_frames, layer.x_nz.shape[2], layer.in_bits, layer.in_split),
+            SequenceStore(q.max_frames, layer.out_nz.shape[2], q.out_bits, layer.out_split),
+        )
+        masr_store = energy(masr_store_work(layer.store_words(), *stores, layer.entry, layer.stores_output), table)
+        masr_writes, eie_writes = energy(masr_layer_work(q, n), table), energy(eie_layer_work(q, n), table)
         for e in ENGINES:
             add_energy(out[e], eie_writes if e.startswith("eie") else masr_writes)
+            if not e.startswith("eie"):
+                add_energy(out[e], masr_store)
     act = activation_storage(w)
     for e, r in out.items():
         ideal = -(-r["pairs"] // lanes)

@@ -1,6 +1,7 @@
 """bench/workloads.py: its printed and JSON figures agree with each other, with bitmask.storage_bits,
 and with the cycles the C simulation counts."""
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -175,12 +176,14 @@ def test_headline_tiny_workload():
     x = np.maximum(np.random.default_rng(1).normal(size=(3, 6, 10)), 0)
     recorded = hl.record(hw, x, jobs=1, desc="tiny")
     assert [r[0].shape for r in recorded] == [(3, 6, 10), (3, 6, 32)]
+    assert [r[3].shape for r in recorded] == [(3, 6, 32), (3, 1, 32)]  # the layers' outputs: bigru2 returns its last states
+    assert np.array_equal(recorded[0][3], recorded[1][0])  # layer 1's output is layer 2's input
     layer = hw.layers[0]
     from masr_hls.reference.rnn_layer import sweep
 
     hf, _ = sweep(layer.fwd, layer.wf, hw.quantize_input(x[1:2])[0])
     assert np.array_equal(recorded[0][1][1], hf != 0)  # the reference's own states
-    rates = {"input": (x != 0).mean(axis=(0, 1)), "layers": [(hf.mean(axis=(0, 1)), hb.mean(axis=(0, 1))) for _, hf, hb in recorded]}
+    rates = {"input": (x != 0).mean(axis=(0, 1)), "layers": [(hf.mean(axis=(0, 1)), hb.mean(axis=(0, 1))) for _, hf, hb, _ in recorded]}
     paper = hl.paper_workload(rates, seed=0, prune_lanes=4, layers=2, units=24, frames=5, features=12, sparsity=0.8)
     assert len(paper.matrices) == 8 and paper.matrices[4].w_raw.shape == (72, 48)
     lines = []
@@ -194,6 +197,20 @@ def test_headline_tiny_workload():
         assert e["eie"]["issued"] >= e["eie"]["pairs"]  # padding entries are processed too
         assert all(0 < x["utilisation"] <= 1 and x["energy_nj"] > 0 and x["weight_bits"] > 0 for x in e.values())
         assert r["masr_over"]["eie"]["performance"] == pytest.approx(e["eie"]["cycles"] / e["masr"]["cycles"])
+    # The sequence stores are charged from the counted words: one more non-zero in the last layer's input costs every
+    # MASR engine exactly its two readers' value reads of that store, and EIE (which holds it dense) nothing.
+    from masr_hls.analysis.energy import SequenceStore, load_table
+
+    last = paper.layers[1]
+    x_nz = last.x_nz.copy()
+    x_nz[tuple(np.argwhere(~x_nz)[0])] = True
+    grown = dataclasses.replace(paper, layers=[paper.layers[0], dataclasses.replace(last, x_nz=x_nz)])
+    table = load_table()
+    before, after = (hl.evaluate(w, 2, table)["engines"] for w in (paper, grown))
+    store = SequenceStore(last.sequences.max_frames, x_nz.shape[2], last.in_bits)
+    step = 2 * table.sram(last.in_bits, store.array_bytes) / paper.inferences / 1000
+    for e in hl.ENGINES:
+        assert after[e]["energy_nj"] - before[e]["energy_nj"] == pytest.approx(0 if e.startswith("eie") else step, abs=1e-12)
     summary = hl.format_summary(results)
     assert "MASR over EIE: 1.6x performance, 3x energy, 2x area" in summary
     assert [line.split()[1] for line in summary.splitlines() if line.startswith("paper ") and "Gupta" not in line][:2] == ["2", "4"]

@@ -51,6 +51,7 @@ def test_a_sweep_runs_on_two_workers_stores_every_point_and_resumes(sweep_file, 
             assert 0 <= r["fixed_accuracy"] <= 1 and 0 < r["utilisation"] <= 1
             assert r["cycles_p99"] >= r["cycles_mean"] > 0 and r["latency_us"] == pytest.approx(r["cycles_mean"] * 5 / 1000)
             assert 0 < r["head_energy_nj"] < r["engine_energy_nj"]
+            assert r["store_energy_nj"] > 0 and r["energy_with_stores_nj"] == pytest.approx(r["engine_energy_nj"] + r["store_energy_nj"])
             # The float model ran in tasks of its own, shared by the points of one pruning level, not in the points'.
             assert "float" not in r["task_parts"] and r["float_task_seconds"] > 0 and 0 < r["csim_seconds"] < r["task_seconds"]
         floats = {r["settings"]["pruning"]: r["float_task_seconds"] for r in rows}  # one model per pruning level
@@ -179,9 +180,9 @@ def test_a_ctc_recogniser_is_scored_by_word_errors(tmp_path):
 @pytest.mark.csim
 def test_the_dense_heads_energy_is_counted_frame_by_frame(tmp_path):
     """The head's engine energy from the C simulation's per-layer totals equals the reference's frame-by-frame
-    figures, and it grows with the frames a TimeDistributed head sees."""
+    figures, and it grows with the frames a TimeDistributed head sees; so do the sequence stores' (counted words)."""
     import masr_hls
-    from masr_hls.analysis.energy import energy, masr_work
+    from masr_hls.analysis.energy import energy, masr_work, store_energy_pj
 
     model = chain(
         5,
@@ -194,8 +195,11 @@ def test_the_dense_heads_energy_is_counted_frame_by_frame(tmp_path):
     hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=cfg, output_dir=tmp_path / "p"))
     x = np.random.default_rng(4).normal(size=(3, 5, 3)) * (np.random.default_rng(5).random((3, 5, 3)) < 0.5)
     reference = hw.reference(x).layers
-    from_csim = run.head_energy_pj(hw, hw.csim(x, threads=1).layers, [5, 5, 5])
+    csim = hw.csim(x, threads=1).layers
+    from_csim = run.head_energy_pj(hw, csim, [5, 5, 5])
     assert from_csim == pytest.approx(run.head_energy_pj(hw, reference, [5, 5, 5])) and from_csim > 0
+    stores = store_energy_pj(hw, csim, [5, 5, 5])
+    assert stores == pytest.approx(store_energy_pj(hw, reference, [5, 5, 5])) and stores > 0
     head = hw.layers[1]
     w_nonzero, lanes = head.weights.w_raw != 0, head.weights.lane_of_row
     calls = [energy(masr_work(head.head.mxv, frame, w_nonzero, lanes)).total for frame in _frames(reference)]

@@ -46,6 +46,14 @@ Activation storage (``sequence_storage``): EIE keeps activations as dense values
 destination activation register files, spilled to SRAM), so a layer's input sequence of T frames of
 n values takes T x n values whatever their zeros.  The compact alternative, a bitmask + packed
 non-zero store, takes per frame ceil(n / 32) mask words of 32 bits plus the non-zero values.
+
+Activation traffic (charged by masr_hls.analysis.energy): section IV, "Activation Read/Write": each PE's
+source and destination register files hold its share of the input and output vectors; a vector longer
+than they hold is kept in SRAM, read into the register files at the start of a batch and written from
+them at its end.  So every call reads its whole input vector (N values, zeros included: the LNZD must
+examine them, ``EieStats.activation_reads``) from where the sequence or state is held into the source
+register files, and every step writes its results into the destination register files and, for a layer
+that returns sequences, into the dense output sequence.
 """
 
 from __future__ import annotations

@@ -26,10 +26,11 @@ dense / weight_sparse / masr (masr_hls.reference.mxv; L lanes, R rows, N inputs,
   masr also reads the activation-mask word it ANDs with each of them.
 - activation: one activation value read per issued pair.
 - accumulator: the back end sums a row in registers and writes it once: R writes.
-- with ``operand`` (where the input vector is held between calls): N reads of the operand per call from
-  that array (the layer's input sequence for a kernel engine, the state register for a recurrent one),
-  then the engine's own copy: masr's encoder writes the non-zero values and the Wd activation-mask
-  words; dense and weight_sparse write the N values.
+- with ``operand`` (where the input vector is held between calls): the engine's own copy of it is written
+  (masr: the non-zero values and the Wd activation-mask words; dense and weight_sparse: the N values); where
+  the operand is held dense (a state register, or any dense array) also N reads of it per call from that
+  array.  A kernel engine of the hardware as built reads its operand from a compact sequence store instead
+  (``Operand(compact=True)``): those reads are the layer's counted store words (``masr_store_work``).
 
 eie (masr_hls.analysis.eie; P PEs, K non-zero activations):
 - MACs: the issued entries (padding included).
@@ -44,14 +45,27 @@ eie (masr_hls.analysis.eie; P PEs, K non-zero activations):
 - with ``operand``: N reads of the operand per call from where it is held, and N writes into the PEs'
   source activation register files (N / P values each).
 
-A layer's activation writes (``masr_layer_work``, ``eie_layer_work``; ``LayerSequences``, per
-Bidirectional layer, U units per direction, T frames):
-- masr, as templates/masr/rnn_layer.h does it today: every step of every direction writes its U
-  states into the state register and into that direction's state sequence (hf / hb, T_max x U, held
-  whole); the merge pass reads both halves of every output frame and writes the layer's output
-  array (T_max x 2U, the next layer's input sequence).
+A layer's sequence stores (``masr_store_work``; docs/arithmetic.md, "Sequence storage"), from the words the
+C simulation and the reference count per layer (STATS_ENTRY_WRITTEN, STATS_SEQ_READ, STATS_OUT_WRITTEN:
+``StoreWords``).  A stored frame of n values is W(n) 32-bit mask words and its non-zero values; of the
+counted words, frames x W(n) are mask-word accesses (MASK_BITS each) and the rest value accesses (the
+store's value width).  Every access goes to an SRAM of the store's whole allocation,
+max_frames x (W(n) x 32 + n x value bits) (``SequenceStore``):
+- the model's first layer reads each input frame from the dense input port once (n values, an array of
+  max_frames x n values) and writes its encoding, the entry words;
+- every reader (two for a Bidirectional layer) reads its frames, the read words;
+- the layer writes its output frames into the next layer's store, the output words, or, the model's last
+  layer, its output values into the dense output port (out frames x n_out values; nothing is counted there).
+
+A Bidirectional layer's state traffic (``masr_layer_work``, ``eie_layer_work``; ``LayerSequences``, U units
+per direction, T frames):
+- masr: every step of every direction writes its U states into the state register and, where the layer
+  keeps them (``state_sequences``), into that direction's state sequence (hf / hb, T_max x U, held whole),
+  which the merge pass reads for every output frame; its output writes are the store traffic above.  A
+  design whose sweeps write their halves straight into a split output store has no hf / hb traffic.
 - eie: every step of every direction writes its U results into the state (destination register
-  file, the next step's source) and, when the layer returns sequences, into the output sequence.
+  file, the next step's source) and, when the layer returns sequences, into the output sequence, held
+  dense (max_frames x 2U values), which the next layer's calls read as their operand (``eie_work``).
 Array sizes are the whole array's (a partitioned array's banks are smaller; both engines are charged
 alike).
 """
@@ -161,6 +175,58 @@ class Operand:
 
     array_bytes: float  # the array the operand is read from: a layer's input sequence, or a state register
     nonzeros: int  # non-zero values over every call counted (what masr's encoder writes)
+    compact: bool = False  # held in a compact sequence store: its reads are the layer's counted words (masr_store_work)
+
+
+@dataclass(frozen=True)
+class SequenceStore:
+    """A compact sequence store (docs/arithmetic.md, "Sequence storage"): ``max_frames`` frames of ``n`` values of
+    ``value_bits``, allocated for the worst case (every frame's mask words and n value slots).  A split store (a
+    concat Bidirectional layer's halves written apart) has the mask words of its first ``split`` values and of the
+    rest."""
+
+    max_frames: int
+    n: int
+    value_bits: int
+    split: int = 0
+
+    @property
+    def mask_words(self) -> int:
+        """Mask words of a frame."""
+        return n_words(self.split) + n_words(self.n - self.split) if self.split else n_words(self.n)
+
+    @property
+    def array_bytes(self) -> float:
+        return self.max_frames * (self.mask_words * MASK_BITS + self.n * self.value_bits) / 8
+
+    @property
+    def dense_bytes(self) -> float:
+        """The same frames held dense (the model's ports)."""
+        return self.max_frames * self.n * self.value_bits / 8
+
+    def accesses(self, what: str, words: int, frames: int) -> tuple[Access, Access]:
+        """``words`` counted words of ``frames`` frames (each frame's mask words, then its non-zero values)."""
+        masks = frames * self.mask_words
+        values = words - masks
+        if not 0 <= values <= frames * self.n:
+            raise ValueError(f"{what}: {words} words cannot be {frames} frames of {self.n} values ({masks} mask words + 0..{frames * self.n} values)")
+        return (
+            Access("activation", f"{what}: mask words", masks, MASK_BITS, self.array_bytes),
+            Access("activation", f"{what}: values", values, self.value_bits, self.array_bytes),
+        )
+
+
+@dataclass(frozen=True)
+class StoreWords:
+    """A layer's counted sequence storage words (the stats' STATS_ENTRY_WRITTEN, STATS_SEQ_READ, STATS_OUT_WRITTEN) summed
+    over the inferences counted, with the frames they cover."""
+
+    entry_written: int  # words of the model's input frames encoded on entry (the first layer), else 0
+    seq_read: int  # words read from the layer's input, every reader
+    out_written: int  # words written into the layer's output store (0: the model's output port)
+    in_frames: int  # input frames over the inferences counted
+    out_frames: int  # output frames over the inferences counted
+    readers: int  # engines reading every input frame (2 for a Bidirectional layer)
 
 
 @dataclass(frozen=True)
@@ -174,6 +240,7 @@ class LayerSequences:
     out_bits: int  # the layer's output (merge) type
     return_sequences: bool = True
     directions: int = 2
+    state_sequences: bool = True  # hf / hb held whole and merged by a merge pass (False: the halves go straight to the store)
 
     @property
     def out_frames(self) -> int:
@@ -235,7 +302,8 @@ def masr_work(
     if cfg.mode == "masr":
         accesses.append(Access("index", "activation mask words", calls * rows * words, MASK_BITS, words * MASK_BITS / 8))
     if operand is not None:
-        accesses.append(Access("activation", "operand reads from the held sequence or state", calls * cfg.n_in, ab, operand.array_bytes))
+        if not operand.compact:
+            accesses.append(Access("activation", "operand reads from the held sequence or state", calls * cfg.n_in, ab, operand.array_bytes))
         if cfg.mode == "masr":
             accesses.append(Access("activation", "encoded operand writes (non-zero values)", operand.nonzeros, ab, cfg.n_in * ab / 8))
             accesses.append(Access("index", "activation mask word writes", calls * words, MASK_BITS, words * MASK_BITS / 8))
@@ -284,18 +352,39 @@ def eie_work(
 
 
 def masr_layer_work(layer: LayerSequences, inferences: int = 1) -> EngineWork:
-    """MASR's activation writes of one Bidirectional layer (and the merge's reads), as the hardware does them today."""
+    """MASR's state writes of one Bidirectional layer and the merge's reads of them, as the hardware does them today
+    (the merge's output writes are store traffic: :func:`masr_store_work`)."""
     d, u, t, out = layer.directions, layer.units, layer.frames, layer.out_frames
-    sb, ob = layer.state_bits, layer.out_bits
+    sb = layer.state_bits
     steps = inferences * t * d * u
     merged = inferences * out * d * u
-    accesses = (
-        Access("activation", "state register writes", steps, sb, u * sb / 8),
-        Access("activation", "state sequence writes (hf, hb)", steps, sb, layer.max_frames * u * sb / 8),
-        Access("activation", "merge reads of hf, hb", merged, sb, layer.max_frames * u * sb / 8),
-        Access("activation", "layer output writes", merged, ob, layer.max_frames * d * u * ob / 8),
-    )
+    accesses = (Access("activation", "state register writes", steps, sb, u * sb / 8),)
+    if layer.state_sequences:
+        accesses += (
+            Access("activation", "state sequence writes (hf, hb)", steps, sb, layer.max_frames * u * sb / 8),
+            Access("activation", "merge reads of hf, hb", merged, sb, layer.max_frames * u * sb / 8),
+        )
     return EngineWork("masr", 0, (1, 1), 1, accesses)
+
+
+def masr_store_work(words: StoreWords, source: SequenceStore, output: SequenceStore, entry: bool, stores_output: bool) -> EngineWork:
+    """MASR's sequence storage traffic of one layer (module docstring) from its counted ``words``: ``source`` is the
+    layer's input store, ``output`` the store it writes (its geometry is the output port's when ``stores_output`` is
+    False); ``entry``: the layer reads the model's dense input port and encodes each frame once."""
+    if not entry and words.entry_written:
+        raise ValueError(f"{words.entry_written} entry words counted for a layer that reads a compact store")
+    if not stores_output and words.out_written:
+        raise ValueError(f"{words.out_written} output store words counted for a layer that writes the output port")
+    accesses = []
+    if entry:
+        accesses.append(Access("activation", "input port reads (dense, on entry)", words.in_frames * source.n, source.value_bits, source.dense_bytes))
+        accesses += source.accesses("entry writes", words.entry_written, words.in_frames)
+    accesses += source.accesses("sequence reads", words.seq_read, words.readers * words.in_frames)
+    if stores_output:
+        accesses += output.accesses("output store writes", words.out_written, words.out_frames)
+    else:
+        accesses.append(Access("activation", "output port writes (dense)", words.out_frames * output.n, output.value_bits, output.dense_bytes))
+    return EngineWork("masr", 0, (1, 1), 1, tuple(accesses))
 
 
 def eie_layer_work(layer: LayerSequences, inferences: int = 1) -> EngineWork:
@@ -331,3 +420,40 @@ def recurrent_energy_pj(hw, results: list, table: EnergyTable | None = None) -> 
                 matrix = weights.engine_matrices(cell)[name]
                 total += energy(masr_work(cfg, stats, matrix != 0, weights.lanes[name], calls), table).total
     return total / len(results) if results else 0.0
+
+
+def _layer_input(layer) -> tuple[int, int]:
+    """(n_in, value bits) of a converted layer's input."""
+    if layer.kind == "dense":
+        return layer.head.n_in, layer.head.in_t.width
+    cell = layer.cell if layer.kind == "recurrent" else layer.fwd
+    return cell.n_in, cell.in_t.width
+
+
+def store_energy_pj(hw, results: list, frames: list[int], table: EnergyTable | None = None) -> float:
+    """Sequence storage energy per inference of a converted model (:func:`masr_store_work`, every layer), from the words
+    counted by the C simulation or the reference of some samples (``results``: per sample, per layer; ``frames``: each
+    sample's input frames)."""
+    if not results:
+        return 0.0
+    table = table or load_table()
+    total, seen = 0.0, list(frames)  # frames reaching the current layer, per sample
+    for i, layer in enumerate(hw.layers):
+        out = [layer.out_frames(f) for f in seen]
+        n_in, in_bits = _layer_input(layer)
+        words = StoreWords(
+            entry_written=sum(sample[i].entry_written for sample in results),
+            seq_read=sum(sample[i].seq_read for sample in results),
+            out_written=sum(sample[i].out_written for sample in results),
+            in_frames=sum(seen),
+            out_frames=sum(out),
+            readers=2 if layer.kind == "bidirectional" else 1,
+        )
+        # in_split / out_split: where a split store's halves meet, for designs that write concat halves apart
+        stores = (
+            SequenceStore(hw.max_frames, n_in, in_bits, getattr(layer, "in_split", 0)),
+            SequenceStore(hw.max_frames, layer.n_out, layer.out_t.width, getattr(layer, "out_split", 0)),
+        )
+        total += energy(masr_store_work(words, *stores, layer.entry, layer.stores_output), table).total
+        seen = out
+    return total / len(results)

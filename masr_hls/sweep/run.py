@@ -110,6 +110,7 @@ class ChunkFigures:
     seconds: float  # the task's own time (loading, converting and compiling, when it did, included)
     energy_pj: float  # every layer's engine energy, summed over the chunk's inferences
     head_energy_pj: float = 0.0  # the dense layers' share of it
+    store_energy_pj: float = 0.0  # the sequence stores' reads and writes (counted words), beside the engines'
     parts: dict = field(default_factory=dict)  # seconds by part: load, convert, design, csim, float, score
 
 
@@ -198,7 +199,7 @@ def evaluate_chunk(point: Point, base_config: str | None, x, labels, expected: F
     ``x``: a batch (a classifier, labels: class per sample or None for the float model's own top class) or a list
     of utterances (a CTC recogniser, labels: token lists; scored by word errors after greedy decoding).
     ``expected``: the float model's outputs on ``x`` (:func:`float_outputs`); computed here if not given."""
-    from masr_hls.analysis.energy import recurrent_energy_pj
+    from masr_hls.analysis.energy import recurrent_energy_pj, store_energy_pj
 
     clock = _Stopwatch()
     _keras_model(point.model, point.pruning)
@@ -228,6 +229,7 @@ def evaluate_chunk(point: Point, base_config: str | None, x, labels, expected: F
     ideal, engine = _engine_cycles(hw, result.layers)
     head_pj = head_energy_pj(hw, result.layers, frames) * len(x)
     recurrent_pj = recurrent_energy_pj(hw, result.layers) * len(x)
+    store_pj = store_energy_pj(hw, result.layers, frames) * len(x)
     clock.lap("score")
     return ChunkFigures(
         samples=len(x),
@@ -241,6 +243,7 @@ def evaluate_chunk(point: Point, base_config: str | None, x, labels, expected: F
         static=static,
         energy_pj=recurrent_pj + head_pj,
         head_energy_pj=head_pj,
+        store_energy_pj=store_pj,
         seconds=clock.total,
         parts=clock.parts,
     )
@@ -298,6 +301,8 @@ def combine(chunks: list[ChunkFigures], floats: list[float] = ()) -> dict:
         "utilisation": sum(c.ideal_cycles for c in chunks) / engine if engine else 1.0,
         "engine_energy_nj": sum(c.energy_pj for c in chunks) / n / 1000,
         "head_energy_nj": sum(c.head_energy_pj for c in chunks) / n / 1000,
+        "store_energy_nj": sum(c.store_energy_pj for c in chunks) / n / 1000,
+        "energy_with_stores_nj": sum(c.energy_pj + c.store_energy_pj for c in chunks) / n / 1000,
         "task_seconds": sum(c.seconds for c in chunks),
         "csim_seconds": parts.get("csim", 0.0),
         "task_parts": parts,
