@@ -13,9 +13,9 @@
 // docs/arithmetic.md "Run-time balancing"): a shared slot counter; in each
 // cycle the lanes that ask for a row (at start, or having examined the last
 // window of their row) are given the next slots in lane order, while slots
-// remain.  Each lane accumulates into its own result bank by slot, and a
-// row's result is the OR of the G lanes' banks at its slot (the lanes that
-// did not take it hold zero there).
+// remain.  The bank keeps one result register per slot, written by the lane
+// that took the slot (a write enable and a G-way data mux per register: in a
+// call each slot has one lane); a slot no lane wrote reads zero.
 module masr_mxv_bank #(
     parameter int BANK = 0,
     parameter int BANK_LANES = 1,
@@ -54,7 +54,7 @@ module masr_mxv_bank #(
     input  logic [ROW_W-1:0]            act_wrow,
     input  logic [MB*A_W-1:0]           act_wdata,
     input  logic [SLOT_W-1:0]           y_slot,
-    output logic [ACC_W-1:0]            y_value,  // the lanes' results at y_slot, OR-ed (one holds it)
+    output logic [ACC_W-1:0]            y_value,  // the result at y_slot
     output logic [LANE_ROWS*ACC_W-1:0]  y_all,  // every slot at once (used only with Y_ALL)
     output logic                        busy
 );
@@ -133,16 +133,14 @@ module masr_mxv_bank #(
   endgenerate
 
   // ------------------------------------------------------------------ lanes
-  logic [ACC_W-1:0] lane_y[0:G-1];
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [LANE_ROWS*ACC_W-1:0] lane_y_all[0:G-1];  // read only with Y_ALL
-  /* verilator lint_on UNUSEDSIGNAL */
+  logic [G-1:0] res_we;
+  logic [G*SLOT_W-1:0] res_slot;
+  logic [G*ACC_W-1:0] res_data;
 
   generate
     for (genvar g = 0; g < G; g++) begin : g_lane
       masr_mxv_lane #(
           .N_IN(N_IN),
-          .LANE_ROWS(LANE_ROWS),
           .MACS(MACS),
           .WIN_BITS(WIN_BITS),
           .WINDOWS(WINDOWS),
@@ -159,7 +157,6 @@ module masr_mxv_bank #(
           .SLOT_W(SLOT_W),
           .ROWC_W(ROWC_W),
           .WIN_W(WIN_W),
-          .Y_ALL(Y_ALL),
           .SHARED(G > 1 ? 1 : 0),
           .MADDR_W(MADDR_W)
       ) u_lane (
@@ -180,31 +177,35 @@ module masr_mxv_bank #(
           .act_we(act_we),
           .act_wrow(act_wrow),
           .act_wdata(act_wdata),
-          .y_slot(y_slot),
-          .y_value(lane_y[g]),
-          .y_all(lane_y_all[g]),
+          .res_we(res_we[g]),
+          .res_slot(res_slot[g*SLOT_W+:SLOT_W]),
+          .res_data(res_data[g*ACC_W+:ACC_W]),
           .busy(lane_busy[g])
       );
     end
   endgenerate
 
-  // A row's result: the OR of the lanes' banks at its slot.  One lane took the slot in this call and
-  // the others read zero there (a bank reads zero at a slot it did not write), so the OR is the sum
-  // without a carry chain.
-  always_comb begin : or_lanes
-    y_value = '0;
-    for (int g = 0; g < G; g++) y_value = y_value | lane_y[g];
+  // ---------------------------------------------------------------- results
+  // One register per slot.  A lane writes the slot it holds, and in a call no two lanes hold the same
+  // slot, so a register takes the data of the one lane writing it (G = 1: a plain one-port memory).
+  logic [ACC_W-1:0] y_bank[0:LANE_ROWS-1];
+  logic [LANE_ROWS-1:0] y_written;  // rows without a single pair read as zero
+  always_ff @(posedge clk) begin : write_results
+    for (int g = 0; g < G; g++) if (res_we[g]) y_bank[res_slot[g*SLOT_W+:SLOT_W]] <= res_data[g*ACC_W+:ACC_W];
   end
+  always_ff @(posedge clk) begin : mark_results
+    if (rst || start) y_written <= '0;
+    else for (int g = 0; g < G; g++) if (res_we[g]) y_written[res_slot[g*SLOT_W+:SLOT_W]] <= 1'b1;
+  end
+
+  assign y_value = y_written[y_slot] ? y_bank[y_slot] : '0;
   generate
-    if (Y_ALL != 0 && G == 1) begin : g_y_all_one
-      assign y_all = lane_y_all[0];
-    end else if (Y_ALL != 0) begin : g_y_all_or
-      always_comb begin : or_lanes_all
-        y_all = '0;
-        for (int g = 0; g < G; g++) y_all = y_all | lane_y_all[g];
+    for (genvar s = 0; s < LANE_ROWS; s++) begin : g_y_all
+      if (Y_ALL != 0) begin : g_on
+        assign y_all[s*ACC_W+:ACC_W] = y_written[s] ? y_bank[s] : '0;
+      end else begin : g_off
+        assign y_all[s*ACC_W+:ACC_W] = '0;
       end
-    end else begin : g_y_all_off
-      assign y_all = '0;
     end
   endgenerate
   assign busy = |lane_busy;

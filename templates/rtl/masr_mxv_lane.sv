@@ -1,8 +1,8 @@
 // One lane of the sparse engine: it reads the weight masks and packed weights
 // of its bank (masr_mxv_bank, one read port per lane), holds a private copy of
 // the activations (by element index, a row of MASK_BITS elements per write;
-// only elements whose mask bit is set are ever read), and its results, by
-// the bank's slot.
+// only elements whose mask bit is set are ever read), and writes its results
+// into the bank's result registers, at the slot of the row it sums.
 //
 // Which rows it takes: with SHARED = 0 (static balancing) the lane owns its
 // bank and goes through its rows in slot order, the weight address of a
@@ -19,13 +19,13 @@
 // hide behind the back end's work.
 // Back end (regular): each cycle the lowest MACS pairs of the head window
 // get their addresses by popcount, then read + multiply, then quantise +
-// accumulate.  Results are written through to the lane's result bank.
+// accumulate.  The running sum is written through to the bank's result
+// register of its slot (res_we, res_slot, res_data).
 //
 //   cycle:  front (mask read, AND) | issue (priority encode, popcount)
 //           | weight/activation read, multiply | quantise, accumulate
 module masr_mxv_lane #(
     parameter int N_IN = 8,
-    parameter int LANE_ROWS = 1,
     parameter int MACS = 1,
     parameter int WIN_BITS = masr_constants::MASK_BITS,
     parameter int WINDOWS = 1,
@@ -42,7 +42,6 @@ module masr_mxv_lane #(
     parameter int SLOT_W = 1,
     parameter int ROWC_W = 1,
     parameter int WIN_W = 1,
-    parameter int Y_ALL = 0,  // also drive y_all (turns the result bank into registers)
     parameter int SHARED = 0,  // 1: rows taken from a shared bank at run time (dynamic balancing)
     parameter int MADDR_W = 1,  // mask ROM address: LANE_ROWS * WINDOWS windows
     // derived
@@ -71,9 +70,10 @@ module masr_mxv_lane #(
     input  logic [MB-1:0]               act_we,  // per element of row act_wrow
     input  logic [ROW_W-1:0]            act_wrow,
     input  logic [MB*A_W-1:0]           act_wdata,
-    input  logic [SLOT_W-1:0]           y_slot,
-    output logic [ACC_W-1:0]            y_value,
-    output logic [LANE_ROWS*ACC_W-1:0]  y_all,  // every slot at once (used only with Y_ALL)
+    // the accumulate stage's write of its row's running sum into the bank's result register of that slot
+    output logic                        res_we,
+    output logic [SLOT_W-1:0]           res_slot,
+    output logic [ACC_W-1:0]            res_data,
     output logic                        busy
 );
   localparam int COUNT_W = $clog2(WIN_BITS + 1);
@@ -316,8 +316,6 @@ module masr_mxv_lane #(
   logic [ACC_W-1:0] group_sum, acc, acc_next;
   logic [SLOT_W-1:0] acc_slot;
   logic acc_valid;
-  logic [ACC_W-1:0] y_bank[0:LANE_ROWS-1];
-  logic [LANE_ROWS-1:0] y_written;  // rows without a single pair read as zero
 
   always_comb begin : add_group
     group_sum = '0;
@@ -328,26 +326,15 @@ module masr_mxv_lane #(
   always_ff @(posedge clk) begin : accumulate
     if (rst || start) begin
       acc_valid <= 1'b0;
-      y_written <= '0;
     end else if (p_valid) begin
       acc_valid <= 1'b1;
       acc <= acc_next;
       acc_slot <= p_slot;
-      y_written[p_slot] <= 1'b1;
     end
   end
 
-  always_ff @(posedge clk) if (p_valid) y_bank[p_slot] <= acc_next;
-
-  assign y_value = y_written[y_slot] ? y_bank[y_slot] : '0;
-  generate
-    for (genvar s = 0; s < LANE_ROWS; s++) begin : g_y_all
-      if (Y_ALL != 0) begin : g_on
-        assign y_all[s*ACC_W+:ACC_W] = y_written[s] ? y_bank[s] : '0;
-      end else begin : g_off
-        assign y_all[s*ACC_W+:ACC_W] = '0;
-      end
-    end
-  endgenerate
+  assign res_we = p_valid;
+  assign res_slot = p_slot;
+  assign res_data = acc_next;
   assign busy = f_active | cur_valid | ~fifo_empty | (|r_valid) | p_valid;
 endmodule
