@@ -61,10 +61,12 @@ mean = what the measured sequences occupy; masr_hls.analysis.eie.sequence_storag
   MASR           what the generated hardware holds: every sequence between layers compact (bitmask +
                  packed non-zeros: per frame ceil(n / 32) 32-bit mask words + the non-zero values;
                  docs/arithmetic.md, "Sequence storage"), the model's input and output ports dense, the
-                 state registers, and each layer's two state sequences hf / hb (max frames x units each,
-                 rnn_layer.h) that the merge pass reads.
-  MASR compact   every sequence compact, the ports too, and no hf / hb (a concat merge could write each
-                 half straight into the output): what is left to build, printed beside, never in the headline.
+                 state registers, and the two state sequences hf / hb (max frames x units each,
+                 rnn_layer.h) of a layer that merges them after its sweeps (sum / mul / ave, or concat
+                 into the output port); a concat layer read by another writes its halves straight into a
+                 split store (each half its own mask words) and keeps none.
+  MASR compact   every sequence compact, the ports too, and no hf / hb: printed beside, never in the
+                 headline.
 Ratios use MASR as built.
 
 Energy: masr_hls.analysis.energy, accesses times Horowitz ISSCC 2014 45 nm per-access energies
@@ -400,7 +402,8 @@ def paper_workload(
         matrices += mine
         densities += density_rows(name, x_nz, *states, mine)
         y_nz = np.concatenate(states, axis=-1)  # concat of one state type: the merge keeps every value
-        records.append(layer_record(name, cell, cell.state_t.width, True, frames, x_nz, y_nz, k == 0, k < layers - 1))
+        split = units if k < layers - 1 else 0  # concat into the next layer's store: halves written apart, no hf / hb
+        records.append(layer_record(name, cell, cell.state_t.width, True, frames, x_nz, y_nz, k == 0, k < layers - 1, units if k else 0, split))
         x_nz = y_nz
         n_in = 2 * units
     title = f"MASR-paper scale: {layers} x BiGRU({units}, concat), T={frames} x {features} features, {sparsity:.0%} pruned"
@@ -432,9 +435,10 @@ def activation_storage(w: Workload) -> dict:
     eie: dense values: each layer's input sequence (max frames x n_in), both directions' states (2 u) and, when the
       last layer returns sequences, its output sequence.
     masr: what the generated hardware holds: the sequences between layers compact (each frame as ceil(n / 32) 32-bit
-      mask words + its non-zero values), the first layer's input and the last layer's output sequence dense (the
-      model's ports), the state registers, and each layer's two state sequences hf / hb (max frames x u each,
-      templates/masr/rnn_layer.h) that the merge pass reads.
+      mask words + its non-zero values; a concat layer's store split in two halves, each with its own mask words),
+      the first layer's input and a last layer's output sequence dense (the model's ports), the state registers, and
+      the two state sequences hf / hb (max frames x u each, templates/masr/rnn_layer.h) of a layer that keeps them
+      for its merge pass (sum / mul / ave, or concat into the output port: ``state_sequences``).
     compact (not built): every sequence compact, the ports too, no hf / hb; states dense.
     ``*_worst``: the allocation (every frame, every value non-zero); ``*_mean``: what the measured sequences occupy."""
     from masr_hls.analysis.eie import sequence_storage
@@ -443,13 +447,13 @@ def activation_storage(w: Workload) -> dict:
     out.update(eie_mean_values=0.0, compact_mean_values=0.0, compact_mean_mask_words=0.0)
     for i, r in enumerate(w.layers):
         q = r.sequences
-        seqs = [sequence_storage(r.x_nz, r.in_bits, max_frames=q.max_frames)]
-        if i == len(w.layers) - 1 and q.return_sequences:
-            seqs.append(sequence_storage(r.out_nz, q.out_bits, max_frames=q.max_frames))
+        seqs = [sequence_storage(r.x_nz, r.in_bits, max_frames=q.max_frames, split=r.in_split)]
+        if i == len(w.layers) - 1 and q.return_sequences:  # read by a head (a compact store) or the output port
+            seqs.append(sequence_storage(r.out_nz, q.out_bits, max_frames=q.max_frames, split=r.out_split))
         state = q.directions * q.units * q.state_bits
         hfb = q.directions * q.max_frames * q.units * q.state_bits
         for k, s in enumerate(seqs):
-            port = (i == 0 and k == 0) or k == 1  # the model's input port, or the last layer's output port
+            port = r.entry if k == 0 else not r.stores_output  # the model's input port, or a last layer's output port
             out["masr_worst"] += s.dense_worst_bits if port else s.compact_worst_bits
             out["masr_mean"] += s.dense_mean_bits if port else s.compact_mean_bits
             out["eie_worst"] += s.dense_worst_bits
@@ -629,7 +633,7 @@ def format_storage(act: dict) -> list:
         " mean = the measured sequences):",
         f"      EIE, dense values                       worst {fmt_bits(act['eie_worst']):>8}   mean {fmt_bits(act['eie_mean']):>8}"
         f"   ({act['eie_mean_values']:,.0f} values)",
-        f"      MASR as built: compact between layers, dense ports + hf/hb"
+        f"      MASR as built: compact between layers, dense ports + hf/hb where kept"
         f"   worst {fmt_bits(act['masr_worst']):>8}   mean {fmt_bits(act['masr_mean']):>8}",
         f"      MASR all compact, no hf/hb (not built): bitmask + packed non-zeros"
         f"   worst {fmt_bits(act['compact_worst'])}   mean {fmt_bits(act['compact_mean'])}"

@@ -31,12 +31,14 @@ def headers():
 @pytest.fixture(scope="module")
 def small_project(tmp_path_factory):
     """A generated project whose top function instantiates every module: Bidirectional GRU (reset_after=False,
-    so the U_h engine too) merged by sum, LSTM, ReLU SimpleRNN returning its last state, Dense + softmax."""
+    so the U_h engine too) merged by sum, Bidirectional GRU concatenated into a split store, LSTM, ReLU SimpleRNN
+    returning its last state, Dense + softmax."""
     root = tmp_path_factory.mktemp("lint")
     model = chain(
         5,
         3,
         L.Bidirectional(L.GRU(4, reset_after=False, return_sequences=True), merge_mode="sum", name="bigru"),
+        L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="concat", name="bigru2"),
         L.LSTM(4, return_sequences=True, name="lstm"),
         L.SimpleRNN(4, activation="relu", name="rnn"),
         L.Dense(3, activation="softmax", name="head"),

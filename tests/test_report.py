@@ -46,11 +46,16 @@ def test_report_matches_reference_counts(hw):
     # Each layer's input sequence: the first layer's is the input port, encoded once on entry; the head's is held
     # compact (mask words and non-zeros), written once by the Bidirectional layer and read by the head.
     bi, head_input = figures["sequences"]
-    assert (bi["held"], head_input["held"]) == ("input port, encoded on entry", "compact")
+    assert bi["held"] == "input port, encoded on entry"
     words = lambda v: np.sum(-(-v.shape[-1] // 32) + np.count_nonzero(v, axis=-1))  # noqa: E731
     hidden = hw.layers[0].reference(hw.quantize_input(x)[0])[0]
     assert bi["entry_written"] == words(hw.quantize_input(x)[0]) and bi["seq_read"] == 2 * bi["entry_written"]
-    assert bi["out_written"] == head_input["seq_read"] == words(hidden) > 0 and head_input["out_written"] == 0
+    # The concat layer writes its halves into a split store, each half with its own mask words, and keeps no hf / hb.
+    split = hw.layers[0].out_split
+    assert split == hw.layers[0].fwd.n_units and head_input["held"] == f"compact, split {split} + {head_input['n'] - split}"
+    halves = words(hidden[:, :split]) + words(hidden[:, split:])
+    assert bi["out_written"] == head_input["seq_read"] == halves > words(hidden) > 0 and head_input["out_written"] == 0
+    assert bi["state_buffers"] == 0 == head_input["state_buffers"]
     assert (bi["layer"], bi["n"], head_input["n"]) == ("bi", 6, hw.layers[0].n_out) and bi["balancing"].startswith("static")
     x_raw = hw.quantize_input(x)
     assert bi["dense"] == 8 * 6 * hw.input_t.width == bi["dense_worst"]

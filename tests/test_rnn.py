@@ -274,14 +274,25 @@ def merge_layers():
 @pytest.mark.parametrize("merge_mode", MERGE_MODES)
 @pytest.mark.parametrize("return_sequences", [True, False])
 def test_bidirectional_merges(merge_mode, return_sequences, merge_layers):
+    """Into the output port and into a compact store (split for concat: 8 forward units, so the backward half starts
+    inside a mask word), bit for bit, cycle for cycle and word for word."""
+    from masr_hls.numerics.sequences import sequence_words
+    from masr_hls.reference.rnn_layer import output_split
+
     fwd, wf, bwd, wb, m, rng, sim = merge_layers[merge_mode, return_sequences]
     for t in (1, 12):
         x = frames(rng, fwd, t)
-        y, fs, bs, cycles = sim.bidirectional(x, return_sequences)
-        ry, rfs, rbs, rcycles = bidirectional(fwd, wf, bwd, wb, m, x, return_sequences)
-        np.testing.assert_array_equal(y, ry)
-        assert (fs.as_tuple(), bs.as_tuple(), cycles) == (rfs.as_tuple(), rbs.as_tuple(), rcycles)
-        assert y.shape == (t if return_sequences else 1, m.n_out(fwd, bwd))
+        for stores_output in (False, True):
+            y, fs, bs, cycles = sim.bidirectional(x, return_sequences, stores_output)
+            ry, rfs, rbs, rcycles = bidirectional(fwd, wf, bwd, wb, m, x, return_sequences, stores_output)
+            np.testing.assert_array_equal(y, ry)
+            assert (fs.as_tuple(), bs.as_tuple(), cycles) == (rfs.as_tuple(), rbs.as_tuple(), rcycles)
+            assert y.shape == (t if return_sequences else 1, m.n_out(fwd, bwd))
+            if stores_output:
+                assert sim.out_written == sequence_words(ry, output_split(m, fwd, True))
+        # A split store costs no merge pass: the layer is its slower sweep and done.
+        split = merge_mode == "concat"
+        assert (rcycles == max(rfs.cycles, rbs.cycles) + 1) == split
 
 
 def test_bidirectional_with_different_cell_kinds():
@@ -389,3 +400,23 @@ def test_merge_pass_and_entry_cycles():
     assert merge_groups(MergeConfig("sum", t, lanes=4), 10, 10) == 3
     assert merge_groups(MergeConfig("ave", t, lanes=16), 10, 10) == 1
     assert (entry_cycles(70, True), entry_cycles(70, False), entry_cycles(5, True)) == (3, 0, 1)
+
+
+def test_split_store_words():
+    """A split store (a concat layer's halves written apart) has each half's mask words: one more than a store of one
+    part when the boundary falls inside a word (48 + 48: 4 against 3), none at multiples of 32."""
+    from masr_hls.numerics.sequences import frame_words, mask_words, sequence_words, worst_case_bits
+    from masr_hls.reference.rnn_layer import output_split, writes_halves
+
+    assert (mask_words(96), mask_words(96, 48), mask_words(256, 128), mask_words(13, 8)) == (3, 4, 8, 2)
+    frame = np.zeros(13, np.int64)
+    frame[[0, 7, 8, 12]] = 1
+    assert frame_words(frame) == 1 + 4 and frame_words(frame, split=8) == 2 + 4
+    assert sequence_words(np.stack([frame, frame]), 8) == 12
+    assert worst_case_bits(10, 96, 16, 48) - worst_case_bits(10, 96, 16) == 10 * 32
+    for bad in (13, 20, -1):
+        with pytest.raises(ValueError, match="cannot split"):
+            mask_words(13, bad)
+    fwd, t = CellConfig("gru", 3, 8), F("ap_fixed<16,6>")
+    assert output_split(MergeConfig("concat", t), fwd, True) == 8 and writes_halves(MergeConfig("concat", t), True)
+    assert output_split(MergeConfig("concat", t), fwd, False) == 0 == output_split(MergeConfig("sum", t), fwd, True)

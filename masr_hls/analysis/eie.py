@@ -62,7 +62,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from masr_hls.numerics.bitmask import MASK_BITS, n_words
+from masr_hls.numerics.bitmask import MASK_BITS
+from masr_hls.numerics.sequences import mask_words as frame_mask_words
 
 PIPELINE_DEPTH = 4  # LNZD, pointer read, weight decode + multiply, accumulate (the entry read is counted per entry)
 
@@ -286,11 +287,15 @@ class SequenceStorage:
     compact_mean_mask_words: float  # mean 32-bit mask words held
 
 
-def sequence_storage(nonzero: np.ndarray, value_bits: int, frames: np.ndarray | None = None, max_frames: int | None = None) -> SequenceStorage:
+def sequence_storage(
+    nonzero: np.ndarray, value_bits: int, frames: np.ndarray | None = None, max_frames: int | None = None, split: int = 0
+) -> SequenceStorage:
     """The storage of sequences whose non-zero pattern is ``nonzero`` (sequences, frames, n).
 
     ``frames``: the frames each sequence really has (default: all of them); frames beyond are not
-    held.  ``max_frames``: the frames the buffer is allocated for (default: the array's)."""
+    held.  ``max_frames``: the frames the buffer is allocated for (default: the array's).  ``split``: a split
+    store's forward values (a concat Bidirectional layer's output), each half with its own mask words."""
+
     nz = np.asarray(nonzero) != 0
     if nz.ndim != 3:
         raise ValueError(f"sequences must be (sequences, frames, n), got shape {nz.shape}")
@@ -301,7 +306,8 @@ def sequence_storage(nonzero: np.ndarray, value_bits: int, frames: np.ndarray | 
         raise ValueError(f"frames {used.tolist()} must be one count per sequence in 0..{t_max} <= max_frames {max_frames}")
     live = np.arange(t_max)[None, :] < used[:, None]  # (sequences, frames)
     values = (nz & live[:, :, None]).sum(axis=(1, 2))  # non-zeros held per sequence
-    mask_words = n_words(n) * used
+    per_frame = frame_mask_words(n, split)
+    mask_words = per_frame * used
     mean = lambda a: float(np.mean(a)) if count else 0.0  # noqa: E731
     return SequenceStorage(
         max_frames=max_frames,
@@ -310,7 +316,7 @@ def sequence_storage(nonzero: np.ndarray, value_bits: int, frames: np.ndarray | 
         dense_worst_bits=max_frames * n * value_bits,
         dense_mean_bits=mean(used) * n * value_bits,
         dense_mean_values=mean(used) * n,
-        compact_worst_bits=max_frames * (n_words(n) * MASK_BITS + n * value_bits),
+        compact_worst_bits=max_frames * (per_frame * MASK_BITS + n * value_bits),
         compact_mean_bits=mean(mask_words * MASK_BITS + values * value_bits),
         compact_mean_values=mean(values),
         compact_mean_mask_words=mean(mask_words),

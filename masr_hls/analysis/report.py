@@ -114,6 +114,20 @@ def _head_row(layer, per_sample, frames: int) -> dict:
 SEQUENCE_SAMPLES = 256  # samples whose layer inputs the reference records for the sequence storage figures
 
 
+def state_buffer_bits(layer, max_frames: int) -> int:
+    """Bits of the dense state sequences a layer keeps beside its stores (templates/masr/rnn_layer.h,
+    model_layers.h): a Bidirectional layer's hf / hb (max frames x units x state bits each) unless it writes its
+    halves straight into a split store (concat into a store another layer reads); a unidirectional layer without
+    return_sequences, its whole state sequence (only the last frame goes on)."""
+    if layer.kind == "bidirectional":
+        if layer.out_split:
+            return 0
+        return max_frames * (layer.fwd.n_units * layer.fwd.state_t.width + layer.bwd.n_units * layer.bwd.state_t.width)
+    if layer.kind == "recurrent" and not layer.return_sequences:
+        return max_frames * layer.cell.n_units * layer.cell.state_t.width
+    return 0
+
+
 def _sequence_rows(hw, x) -> list[dict]:
     """Per layer: its input sequence's storage, dense and compact (mask words + non-zeros, as the hardware holds it
     between layers: docs/arithmetic.md, "Sequence storage"; the first layer reads the model's input port and encodes
@@ -122,7 +136,11 @@ def _sequence_rows(hw, x) -> list[dict]:
     h, rows = hw.quantize_input(x[:SEQUENCE_SAMPLES]), []
     in_t = hw.input_t
     for layer in hw.layers:
-        s = sequence_storage(h != 0, in_t.width, max_frames=hw.max_frames)
+        split = getattr(layer, "in_split", 0)
+        s = sequence_storage(h != 0, in_t.width, max_frames=hw.max_frames, split=split)
+        held = "input port, encoded on entry" if layer.entry else "compact"
+        if split:
+            held += f", split {split} + {s.n - split}"
         rows.append(
             {
                 "layer": layer.name,
@@ -132,7 +150,8 @@ def _sequence_rows(hw, x) -> list[dict]:
                 "dense_worst": s.dense_worst_bits,
                 "compact": s.compact_mean_bits,
                 "compact_worst": s.compact_worst_bits,
-                "held": "input port, encoded on entry" if layer.entry else "compact",
+                "held": held,
+                "state_buffers": state_buffer_bits(layer, hw.max_frames),
             }
         )
         h, results = layer.reference_batch(h)
@@ -209,16 +228,18 @@ def format_text(report: dict) -> str:
     if report.get("sequences"):
         lines.append(
             "activation storage of each layer's input sequence, bits: dense, and compact (mask + non-zeros) as the hardware "
-            "holds it between layers; words read and written per inference (mask words + values)"
+            "holds it between layers; words read and written per inference (mask words + values); states: the dense "
+            "state sequences the layer keeps (hf / hb), bits"
         )
         lines.append(
-            f"{'layer':<22} {'n':>5} {'dense':>10} {'worst':>10} {'compact':>10} {'worst':>10} {'read':>8} {'written':>8}  held / lane balancing"
+            f"{'layer':<22} {'n':>5} {'dense':>10} {'worst':>10} {'compact':>10} {'worst':>10} {'read':>8} {'written':>8} "
+            f"{'states':>9}  held / lane balancing"
         )
         for r in report["sequences"]:
             lines.append(
                 f"{r['layer']:<22} {r['n']:>5} {r['dense']:>10.0f} {r['dense_worst']:>10.0f} {r['compact']:>10.0f} "
-                f"{r['compact_worst']:>10.0f} {r['seq_read']:>8.0f} {r['out_written'] + r['entry_written']:>8.0f}  "
-                f"{r['held']} / {r['balancing']}"
+                f"{r['compact_worst']:>10.0f} {r['seq_read']:>8.0f} {r['out_written'] + r['entry_written']:>8.0f} "
+                f"{r['state_buffers']:>9}  {r['held']} / {r['balancing']}"
             )
     lo, hi = report["cycles_range"]
     spread = f" (range {lo}..{hi})" if report["samples"] > 1 else ""

@@ -27,7 +27,7 @@ from masr_hls.reference import dense_head as dh
 from masr_hls.reference import softmax as sm
 from masr_hls.reference.mxv import MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
-from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, layer_words, rnn_layer_batch
+from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, layer_words, output_split, rnn_layer_batch
 
 
 @dataclass
@@ -125,14 +125,16 @@ class LayerDesign:
     Where its sequences live (docs/arithmetic.md, "Sequence storage"), set by the build_designs pass from the layer's
     place in the chain: ``entry`` (it reads the model's dense input port and encodes each frame once on entry; else a
     compact store) and ``stores_output`` (another layer reads its outputs from a compact store; else they leave
-    through the model's output port).
+    through the model's output port); ``in_split``: where the halves of a split input store meet (0: one part).
     """
 
     entry = True
     stores_output = False
+    in_split = 0
+    out_split = 0  # where the halves of the layer's output store meet: a concat Bidirectional's (0: one part)
 
     def _words(self, x, y, readers: int) -> list[dict]:
-        words = layer_words(x, y, readers, self.entry, self.stores_output)
+        words = layer_words(x, y, readers, self.entry, self.stores_output, self.in_split, self.out_split)
         return [{k: int(v[j]) for k, v in words.items()} for j in range(len(x))]
 
     def cpp_weights(self, prefix: str) -> list[cpp_render.Rom]:
@@ -227,7 +229,9 @@ class BidirectionalDesign(LayerDesign):
 
     def reference_batch(self, x: np.ndarray):
         """Outputs (samples, frames out, n_out) and one LayerResult per sample of x (samples, frames, n_in)."""
-        y, sf, sb, cycles = bidirectional_batch(self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences, self.entry)
+        y, sf, sb, cycles = bidirectional_batch(
+            self.fwd, self.wf, self.bwd, self.wb, self.merge, x, self.return_sequences, self.entry, self.stores_output
+        )
         return y, [LayerResult(self.name, f, b, c, **w) for f, b, c, w in zip(sf, sb, cycles, self._words(x, y, 2))]
 
     def cpp_config(self, prefix: str, any_weights: bool = False) -> str:
@@ -249,6 +253,10 @@ class BidirectionalDesign(LayerDesign):
 
     def out_frames(self, frames: int) -> int:
         return frames if self.return_sequences else 1
+
+    @property
+    def out_split(self) -> int:
+        return output_split(self.merge, self.fwd, self.stores_output)
 
 
 class DenseDesign(LayerDesign):

@@ -41,12 +41,14 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
     last = nodes[-1].design
     # Every sequence between layers is held compact (docs/arithmetic.md, "Sequence storage"), allocated for the worst
     # case: one block RAM of MAX_T entries per mask word and per packed value slot, so a frame is one entry of each.
+    # A concat Bidirectional layer's store is split (out_split: its forward units), one half per sweep.
     buffers = [
-        f"    static masr::compact_sequence<{hls_type(n.design.out_t)}, {n.design.n_out}, MAX_T> layer{i}_out;\n"
+        f"    static masr::compact_sequence<{hls_type(n.design.out_t)}, {n.design.n_out}, MAX_T"
+        + (f", {n.design.out_split}> layer{i}_out;\n" if n.design.out_split else f"> layer{i}_out;\n")
         + "\n".join(
             f"#pragma HLS ARRAY_PARTITION variable = layer{i}_out.{member} type = complete dim = 2\n"
             f"#pragma HLS BIND_STORAGE variable = layer{i}_out.{member} type = ram_2p impl = bram"
-            for member in ("mask", "values")
+            for member in (("fwd.mask", "fwd.values", "bwd.mask", "bwd.values") if n.design.out_split else ("mask", "values"))
         )
         for i, n in enumerate(nodes[:-1])
     ]

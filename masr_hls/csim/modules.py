@@ -15,7 +15,7 @@ import numpy as np
 
 from masr_hls import toolchain
 from masr_hls.backend import cpp_render
-from masr_hls.constants import STATS_BACKWARD, STATS_LAYER_CYCLES, STATS_PER_DIRECTION, STATS_PER_LAYER
+from masr_hls.constants import STATS_BACKWARD, STATS_LAYER_CYCLES, STATS_OUT_WRITTEN, STATS_PER_DIRECTION, STATS_PER_LAYER
 from masr_hls.files import templates_dir
 from masr_hls.numerics.activations import Activation
 from masr_hls.numerics.bitmask import SparseMatrix, n_words
@@ -276,11 +276,16 @@ class RnnSim(_Batched):
         self._layer(toolchain.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(go_backwards)), toolchain.ptr(out), toolchain.ptr(stats))
         return out, _step_stats(stats)
 
-    def bidirectional(self, x_raw, return_sequences: bool = True):
+    def bidirectional(self, x_raw, return_sequences: bool = True, stores_output: bool = False):
+        """Outputs, forward and backward StepStats, layer cycles; ``stores_output``: into a compact store (split for
+        concat) as when another layer follows, else a dense array (the output port).  The words the layer wrote
+        into the store are left in ``out_written``."""
         x = self._frames(x_raw)
         n_out = self.merge.n_out(self.fwd, self.bwd)
         y, stats = np.zeros((len(x) if return_sequences else 1, n_out), np.int64), np.zeros(STATS_PER_LAYER, np.int64)
-        self._bidirectional(toolchain.ptr(x), ctypes.c_int(len(x)), ctypes.c_int(int(return_sequences)), toolchain.ptr(y), toolchain.ptr(stats))
+        flags = ctypes.c_int(int(return_sequences)), ctypes.c_int(int(stores_output))
+        self._bidirectional(toolchain.ptr(x), ctypes.c_int(len(x)), *flags, toolchain.ptr(y), toolchain.ptr(stats))
+        self.out_written = int(stats[STATS_OUT_WRITTEN])
         return y, _step_stats(stats[:STATS_PER_DIRECTION]), _step_stats(stats[STATS_BACKWARD:STATS_LAYER_CYCLES]), int(stats[STATS_LAYER_CYCLES])
 
 

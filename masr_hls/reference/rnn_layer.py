@@ -138,10 +138,19 @@ def merge(m: MergeConfig, a, fa: int, b, fb: int) -> np.ndarray:
 
 
 def bidirectional_batch(
-    fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x, return_sequences=True, entry: bool = True
+    fwd: CellConfig,
+    wf: CellWeights,
+    bwd: CellConfig,
+    wb: CellWeights,
+    m: MergeConfig,
+    x,
+    return_sequences=True,
+    entry: bool = True,
+    stores_output: bool = False,
 ):
     """:func:`bidirectional` of every sample of x (samples, frames, n_in): outputs (samples, frames out, n_out) and,
-    per sample, the forward and backward StepStats and the layer's cycles.  ``entry`` as for :func:`rnn_layer_batch`."""
+    per sample, the forward and backward StepStats and the layer's cycles.  ``entry`` as for :func:`rnn_layer_batch`;
+    ``stores_output``: the outputs go into a compact store that another layer reads (not the model's output port)."""
     if fwd.n_in != bwd.n_in:
         raise ValueError(f"Bidirectional: forward reads {fwd.n_in} inputs but backward reads {bwd.n_in}")
     if m.mode != "concat" and fwd.n_units != bwd.n_units:
@@ -152,9 +161,23 @@ def bidirectional_batch(
     if not return_sequences:
         hf, hb = hf[:, -1:], hb[:, :1]
     y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
-    after = merge_cycles(y.shape[1], merge_groups(m, fwd.n_units, bwd.n_units), 1)
+    if writes_halves(m, stores_output):  # each sweep writes its half as it goes: no merge pass
+        after = LAYER_DONE_DEPTH
+    else:
+        after = merge_cycles(y.shape[1], merge_groups(m, fwd.n_units, bwd.n_units), 1)
     cycles = [max(f.cycles, b.cycles) + after for f, b in zip(sf, sb)]
     return y, sf, sb, cycles
+
+
+def writes_halves(m: MergeConfig, stores_output: bool) -> bool:
+    """Whether a Bidirectional layer's sweeps write their halves of the output straight into a split compact store
+    (concat into a store another layer reads; docs/arithmetic.md), with no state sequences and no merge pass."""
+    return m.mode == "concat" and stores_output
+
+
+def output_split(m: MergeConfig, fwd: CellConfig, stores_output: bool) -> int:
+    """Where a Bidirectional layer's output store splits (the forward units), 0 for a store of one part."""
+    return fwd.n_units if writes_halves(m, stores_output) else 0
 
 
 def merge_groups(m: MergeConfig, forward_units: int, backward_units: int) -> int:
@@ -171,22 +194,25 @@ def merge_cycles(out_frames: int, units: int, lanes: int) -> int:
     return out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
 
 
-def bidirectional(fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x_seq, return_sequences=True):
+def bidirectional(
+    fwd: CellConfig, wf: CellWeights, bwd: CellConfig, wb: CellWeights, m: MergeConfig, x_seq, return_sequences=True, stores_output=False
+):
     """Keras Bidirectional: backward outputs re-aligned with input time, then merged frame by frame."""
-    y, sf, sb, cycles = bidirectional_batch(fwd, wf, bwd, wb, m, as_raw(x_seq)[None], return_sequences)
+    y, sf, sb, cycles = bidirectional_batch(fwd, wf, bwd, wb, m, as_raw(x_seq)[None], return_sequences, stores_output=stores_output)
     return y[0], sf[0], sb[0], cycles[0]
 
 
-def layer_words(x, y, readers: int, entry: bool, stores_output: bool, x_frames=None, y_frames=None) -> dict[str, np.ndarray]:
+def layer_words(x, y, readers: int, entry: bool, stores_output: bool, in_split: int = 0, out_split: int = 0) -> dict[str, np.ndarray]:
     """A layer's sequence storage traffic in words per sample (docs/arithmetic.md, "Sequence storage"): the input
     frames x (samples, frames, n_in) encoded on entry (``entry``) and read by ``readers`` engines, the output frames
-    y (samples, frames out, n_out) written into a compact store (``stores_output``: another layer reads them)."""
-    x_words, y_words = sequence_words(x), sequence_words(y)
+    y (samples, frames out, n_out) written into a compact store (``stores_output``: another layer reads them).
+    ``in_split`` / ``out_split``: where a split store's halves meet (0: one part)."""
+    x_words = sequence_words(x, in_split)
     zero = np.zeros(len(x_words), np.int64)
     return {
         "entry_written": x_words if entry else zero,
         "seq_read": readers * x_words,
-        "out_written": y_words if stores_output else zero,
+        "out_written": sequence_words(y, out_split) if stores_output else zero,
     }
 
 

@@ -28,7 +28,7 @@ from masr_hls.constants import ENUMS, enum_value
 from masr_hls.errors import NotInRtl
 from masr_hls.numerics.fixed_point import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from masr_hls.reference.mxv import MxvConfig, ideal_cycles
-from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH
+from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH, writes_halves
 from masr_hls.rtl import engine
 
 SOURCES = engine.DESIGN_SOURCES + (
@@ -175,6 +175,7 @@ def layer_parameters(layer, banks: dict[str, tuple[int, int]], max_frames: int) 
             "BACKWARD": int(not bidirectional and layer.spec.go_backwards),
             "MERGE": enum_value("merge_mode", layer.merge.mode) if bidirectional else 0,
             "ENTRY": int(layer.entry),  # the model's first layer: frame 0 is encoded on entry (docs/arithmetic.md)
+            "SPLIT": int(bidirectional and writes_halves(layer.merge, layer.stores_output)),  # concat into a split store
         }
     )
     p.update(_type_params("O", layer.out_t))

@@ -21,6 +21,9 @@ struct compact_vector {
     int base[mask_words(N)];
     T values[N];
     int nnz;
+#ifndef __SYNTHESIS__
+    int words;  // words its encoding wrote or its load read (C simulation's figures: frame_words)
+#endif
 };
 
 // Elements encoded per cycle: the encoder keeps pace with one mask word per cycle.
@@ -50,6 +53,9 @@ WORDS:
         out.mask[k] = word;
     }
     out.nnz = nnz;
+#ifndef __SYNTHESIS__
+    out.words = mask_words(N) + nnz;
+#endif
 }
 
 // ---------------------------------------------------------------------------
@@ -61,8 +67,19 @@ WORDS:
 // function partitions both arrays on dim 2 (one memory of MAX_T entries per
 // mask word and per value slot) and binds them to block RAM, so a frame is one
 // entry of each.  Bases and nnz are popcounts of the mask words, not stored.
-template <class T, int N, int MAX_T>
+//
+// A split store (NF > 0: a concat Bidirectional layer's output) keeps its
+// forward NF values and its backward N - NF values apart, each a store of its
+// own, so that the two sweeps (two DATAFLOW processes) write one each.
+template <class T, int N, int MAX_T, int NF = 0>
 struct compact_sequence {
+    static_assert(0 < NF && NF < N, "a split store has two non-empty halves");
+    compact_sequence<T, NF, MAX_T> fwd;
+    compact_sequence<T, N - NF, MAX_T> bwd;
+};
+
+template <class T, int N, int MAX_T>
+struct compact_sequence<T, N, MAX_T, 0> {
     mask_word_t mask[MAX_T][mask_words(N)];
     T values[MAX_T][N];
 };
@@ -70,7 +87,11 @@ struct compact_sequence {
 // Words a stored frame occupies, written or read: its mask words and its non-zeros.
 template <class T, int N>
 int frame_words(const compact_vector<T, N> &v) {
+#ifndef __SYNTHESIS__
+    return v.words;
+#else
     return mask_words(N) + v.nnz;
+#endif
 }
 
 // Frame t of a store into an engine's operand: mask word k and the values it
@@ -98,6 +119,44 @@ LOAD_WORDS:
         nnz += count;
     }
     out.nnz = nnz;
+#ifndef __SYNTHESIS__
+    out.words = mask_words(N) + nnz;
+#endif
+}
+
+// Frame t of a split store into an engine's operand, in the consumer's index
+// order: operand word k holds elements 32k..32k+31, taken from at most one
+// forward and two backward stored words (a shift by NF mod 32, fixed at
+// compile time; the halves have their own memories, so both are read in the
+// same cycle), its values the forward half's non-zeros, then the backward
+// half's.  mask words(N) iterations, as any load; the words read are both
+// halves' mask words and the non-zeros.
+template <class T, int N, int MAX_T, int NF>
+void load_frame(const compact_sequence<T, N, MAX_T, NF> &s, int t, compact_vector<T, N> &out) {
+    int nnz = 0, nf = 0, nb = 0;  // slots filled: of the operand, of each half
+SPLIT_WORDS:
+    for (int k = 0; k < mask_words(N); k++) {
+#pragma HLS PIPELINE II = 1
+        mask_word_t word = 0;
+        out.base[k] = nnz;
+    SPLIT_BITS:
+        for (int b = 0; b < MASK_BITS; b++) {
+#pragma HLS UNROLL
+            const int i = k * MASK_BITS + b, j = i - NF;
+            const bool forward = i < NF;
+            const bool set = forward ? ((s.fwd.mask[t][i / MASK_BITS] >> (i % MASK_BITS)) & 1) != 0
+                                     : i < N && ((s.bwd.mask[t][j / MASK_BITS] >> (j % MASK_BITS)) & 1) != 0;
+            if (set) {
+                word |= mask_word_t(1) << b;
+                out.values[nnz++] = forward ? s.fwd.values[t][nf++] : s.bwd.values[t][nb++];
+            }
+        }
+        out.mask[k] = word;
+    }
+    out.nnz = nnz;
+#ifndef __SYNTHESIS__
+    out.words = mask_words(NF) + mask_words(N - NF) + nnz;
+#endif
 }
 
 // A produced frame into frame t of a store: the producer's write stage gives
@@ -136,6 +195,17 @@ int store_frame(T s[MAX_T][N], int t, const in_T x[N]) {
     return 0;
 }
 
+// The same, with the store's type and width taken from the buffer (callers generic over the output).
+template <class T, int N, class in_T>
+int store_frame(T (*s)[N], int t, const in_T x[N]) {
+#pragma HLS INLINE
+    for (int j = 0; j < N; j++) {
+#pragma HLS UNROLL
+        s[t][j] = T(x[j]);
+    }
+    return 0;
+}
+
 // Frame t of a dense source (the model's input port) as an engine operand:
 // encoded on entry.  Returns the words the encoding wrote.
 template <class T, int N, int MAX_T>
@@ -145,9 +215,9 @@ int take_frame(const T x[MAX_T][N], int t, compact_vector<T, N> &out) {
     return frame_words(out);
 }
 
-// Frame t of a compact store: loaded, nothing encoded.
-template <class T, int N, int MAX_T>
-int take_frame(const compact_sequence<T, N, MAX_T> &s, int t, compact_vector<T, N> &out) {
+// Frame t of a compact store (split or not): loaded, nothing encoded.
+template <class T, int N, int MAX_T, int NF>
+int take_frame(const compact_sequence<T, N, MAX_T, NF> &s, int t, compact_vector<T, N> &out) {
 #pragma HLS INLINE
     load_frame<T, N, MAX_T>(s, t, out);
     return 0;
@@ -162,6 +232,13 @@ void decode_frame(const compact_sequence<T, N, MAX_T> &s, int t, T x[N]) {
         x[i] = set ? s.values[t][next] : T(0);
         next += set;
     }
+}
+
+// Dense frame t of a split store: the forward half, then the backward half.
+template <class T, int N, int MAX_T, int NF>
+void decode_frame(const compact_sequence<T, N, MAX_T, NF> &s, int t, T x[N]) {
+    decode_frame(s.fwd, t, x);
+    decode_frame(s.bwd, t, x + NF);
 }
 
 template <class T, int N>

@@ -15,7 +15,13 @@
 // after frame 0's encoding on entry); each direction's kernel chain loads
 // the frame it needs one step ahead, without encoding it (rnn_cell.h).  A
 // layer writes its outputs once, into the next layer's compact store or the
-// model's dense output port (store_frame).
+// model's dense output port (store_frame).  A concat Bidirectional layer
+// whose outputs go into a store writes them as its sweeps produce them, each
+// direction into its own half of a split store (compact_sequence with NF > 0):
+// no state sequences, no merge pass.  Other merges, and concat into the output
+// port, keep both directions' state sequences hf / hb and merge them after
+// the sweeps (the merge of frame t needs forward step t and backward step
+// T-1-t; the port has one writer).
 //
 // Cycle model (docs/arithmetic.md, "Cycles of a cell and a layer"; one cycle
 // = one iteration of an II=1 loop, the RTL twin runs the same schedule):
@@ -23,8 +29,12 @@
 //            (ENTRY = mask words(n_in) when the input is the dense port, else 0)
 //   layer  = sweep + LAYER_DONE_DEPTH                          (one direction)
 //          = max(forward sweep, backward sweep)                 (Bidirectional:
-//            + frames out x merge groups                         two modules at
-//            + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH            the same time)
+//            + LAYER_DONE_DEPTH                                  two modules at
+//                                                                the same time;
+//                                                                concat, split store)
+//          = max(forward sweep, backward sweep)                 (Bidirectional,
+//            + frames out x merge groups                         other merges or
+//            + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH            the output port)
 //   merge groups: the output in index order, `lanes` a cycle: concat
 //   ceil(UF / lanes) + ceil(UB / lanes), sum / mul / ave ceil(U / lanes).
 #ifndef MASR_RNN_LAYER_H
@@ -60,10 +70,23 @@ template <class X>
 struct input_kind {
     static const bool dense = true;
 };
-template <class T, int N, int MAX_T>
-struct input_kind<compact_sequence<T, N, MAX_T> > {
+template <class T, int N, int MAX_T, int NF>
+struct input_kind<compact_sequence<T, N, MAX_T, NF> > {
     static const bool dense = false;
 };
+
+// Where Y, a Bidirectional layer's output, splits into its halves: NF of a split store, else 0.
+template <class Y>
+struct split_of {
+    static const int value = 0;
+};
+template <class T, int N, int MAX_T, int NF>
+struct split_of<compact_sequence<T, N, MAX_T, NF> > {
+    static const int value = NF;
+};
+
+template <bool B>
+struct bool_tag {};
 
 // Cycles a sweep waits for frame 0's encoding on entry (docs/arithmetic.md: ENTRY).
 template <class X, int N>
@@ -145,10 +168,12 @@ SPLIT_FRAMES:
 // register copy, in the step's first cycle).
 // `entry`: the cycles frame 0's encoding on entry takes (the model's first
 // layer), else 0.  out: a dense buffer (hf, hb, the output port) or a compact
-// store (store_frame packs each state as it is written).
+// store (store_frame packs each state as it is written).  last_only: only
+// the final state is written, into out[0] (a concat Bidirectional's half with
+// return_sequences=false).
 template <class CONFIG_T, int MAX_T, class OUT>
 void rnn_sweep(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, int n_frames, bool backward,
-               bool realign, int entry, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
+               bool realign, bool last_only, int entry, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
     typedef typename CONFIG_T::accum_t accum_t;
     static const int U = CONFIG_T::n_units;
     static const int GU = gate_count(CONFIG_T::kind) * U;
@@ -185,11 +210,13 @@ STEPS:
 #ifndef __SYNTHESIS__
         add_stats(total, step_stats(ks, rs));
 #endif
-        const int slot = realign ? t : i;
-        const int words = store_frame<typename CONFIG_T::state_t, U, MAX_T>(out, slot, h);
+        if (!last_only || i == n_frames - 1) {
+            const int slot = last_only ? 0 : realign ? t : i;
+            const int words = store_frame(out, slot, h);  // cast to the store's type (concat: out_t)
 #ifndef __SYNTHESIS__
-        total.words_written += words;
+            total.words_written += words;
 #endif
+        }
     }
 }
 
@@ -203,7 +230,7 @@ void rnn_layer(const X &x, int n_frames, bool go_backwards, OUT &out, const rnn_
     hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > frames("frames");
 #pragma HLS STREAM variable = frames depth = 2
     read_frames<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, go_backwards, frames, entry);
-    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, entry_cycles<X, CONFIG_T::n_in>(), out, w, total);
+    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, false, entry_cycles<X, CONFIG_T::n_in>(), out, w, total);
 #ifndef __SYNTHESIS__
     total.cycles += LAYER_DONE_DEPTH;
 #endif
@@ -230,8 +257,25 @@ void bidirectional_sweeps(const X &x, int n_frames, typename FWD_T::state_t hf[M
 #pragma HLS STREAM variable = bwd depth = 2
     split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd, entry);
     static const int ENTRY = entry_cycles<X, FWD_T::n_in>();
-    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, ENTRY, hf, wf, sf);
-    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, ENTRY, hb, wb, sb);
+    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, false, ENTRY, hf, wf, sf);
+    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, false, ENTRY, hb, wb, sb);
+}
+
+// The same, each sweep writing its states straight into its half of a split
+// store y (a concat Bidirectional layer): y.fwd and y.bwd have one writer
+// each.  last_only (return_sequences=false): each writes its final state only,
+// into frame 0.
+template <class FWD_T, class BWD_T, int MAX_T, class X, class Y>
+void bidirectional_halves(const X &x, int n_frames, bool last_only, Y &y, const rnn_weights<FWD_T> &wf,
+                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry) {
+#pragma HLS DATAFLOW
+    hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
+#pragma HLS STREAM variable = fwd depth = 2
+#pragma HLS STREAM variable = bwd depth = 2
+    split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd, entry);
+    static const int ENTRY = entry_cycles<X, FWD_T::n_in>();
+    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, last_only, ENTRY, y.fwd, wf, sf);
+    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, last_only, ENTRY, y.bwd, wb, sb);
 }
 
 // MERGE_T: mode, out_t, n_out, lanes.
@@ -245,17 +289,26 @@ typename MERGE_T::out_t merge_pair(const a_T &a, const b_T &b) {
     return out_t((a + b) * half);  // MERGE_AVE: exact halving
 }
 
-// Bidirectional layer: forward cell FWD_T, backward cell BWD_T (both take their frames from x: the dense
-// input port or a compact store).  With return_sequences=false, y[0] merges the final states: the forward
-// half's at frame n_frames-1 and the backward half's at frame 0.  y: a dense buffer (the output port) or a
-// compact store, which the merge writes as it goes through each output frame in index order.
+// A concat Bidirectional layer into a split store: the sweeps write the halves, nothing after them but done.
 template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T, class X, class Y>
-void bidirectional_layer(const X &x, int n_frames, bool return_sequences, Y &y, const rnn_weights<FWD_T> &wf,
-                         const rnn_weights<BWD_T> &wb, layer_stats &stats) {
-    static_assert(FWD_T::n_in == BWD_T::n_in, "both directions read the same input");
+void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y, const rnn_weights<FWD_T> &wf,
+                          const rnn_weights<BWD_T> &wb, layer_stats &stats, bool_tag<true>) {
+    static_assert(MERGE_T::mode == MERGE_CONCAT && split_of<Y>::value == FWD_T::n_units,
+                  "a split store holds a concat layer's forward half, then its backward half");
+    entry_stats entry;
+    bidirectional_halves<FWD_T, BWD_T, MAX_T>(x, n_frames, !return_sequences, y, wf, wb, stats.fwd, stats.bwd, entry);
+#ifndef __SYNTHESIS__
+    stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) + LAYER_DONE_DEPTH;
+    stats.entry_written = entry.written;
+    stats.out_written = stats.fwd.words_written + stats.bwd.words_written;
+#endif
+}
+
+// Any other Bidirectional layer: both sweeps keep their state sequences hf / hb, then the merge pass.
+template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T, class X, class Y>
+void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y, const rnn_weights<FWD_T> &wf,
+                          const rnn_weights<BWD_T> &wb, layer_stats &stats, bool_tag<false>) {
     static const int UF = FWD_T::n_units, UB = BWD_T::n_units;
-    static_assert(MERGE_T::mode == MERGE_CONCAT ? MERGE_T::n_out == UF + UB : (UF == UB && MERGE_T::n_out == UF),
-                  "merge output size");
     static const int L = MERGE_T::lanes;
     static const int UM = UF > UB ? UF : UB;
     static const int GF = (UF + L - 1) / L;  // concat: the forward half's groups, then the backward half's
@@ -301,6 +354,22 @@ MERGE:
         stats.out_written += words;
 #endif
     }
+}
+
+// Bidirectional layer: forward cell FWD_T, backward cell BWD_T (both take their frames from x: the dense
+// input port or a compact store).  With return_sequences=false, y[0] merges the final states: the forward
+// half's at frame n_frames-1 and the backward half's at frame 0.  y: a split store (concat: each sweep writes
+// its half as it goes), a compact store (the merge writes it as it goes through each output frame in index
+// order) or a dense buffer (the output port).
+template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T, class X, class Y>
+void bidirectional_layer(const X &x, int n_frames, bool return_sequences, Y &y, const rnn_weights<FWD_T> &wf,
+                         const rnn_weights<BWD_T> &wb, layer_stats &stats) {
+    static_assert(FWD_T::n_in == BWD_T::n_in, "both directions read the same input");
+    static const int UF = FWD_T::n_units, UB = BWD_T::n_units;
+    static_assert(MERGE_T::mode == MERGE_CONCAT ? MERGE_T::n_out == UF + UB : (UF == UB && MERGE_T::n_out == UF),
+                  "merge output size");
+    bidirectional_output<FWD_T, BWD_T, MERGE_T, MAX_T>(x, n_frames, return_sequences, y, wf, wb, stats,
+                                                       bool_tag<(split_of<Y>::value > 0)>());
 }
 
 }  // namespace masr

@@ -4,8 +4,8 @@
 //
 // Use: stream the T x N_IN input elements (frame by frame) through
 // in_valid / in_data while in_ready, then pulse start with n_frames = T.
-// Outputs leave as a stream: each out_valid cycle carries up to OUT_K values
-// of frame out_frame, value k at position out_index[k] when out_keep[k].
+// Outputs leave as a stream: each out_valid cycle carries up to OUT_K values,
+// value k of frame out_frame[k] at position out_index[k] when out_keep[k].
 //
 // DIRS = 1: one sweep (BACKWARD = go_backwards); states stream out as the
 //   cell writes them, step i to frame i.
@@ -20,6 +20,13 @@
 //   the backward half's.  With last_only (Keras return_sequences=False) it
 //   merges the forward state of frame T-1 with the backward state of frame 0,
 //   as one output frame.
+// SPLIT = 1 (DIRS = 2, concat into a compact store that another layer reads:
+//   docs/arithmetic.md, "Split stores"): no state buffers and no merge pass.
+//   Each cell's states leave as it writes them, the forward group in values
+//   0..GU-1 and the backward group (positions UNITS + ...) in GU..2GU-1, each
+//   with its own frame (the two cells write different frames in the same
+//   cycle); with last_only only the final states, as frame 0.  done when both
+//   cells are done.
 // ENTRY = 1: the model's first layer, whose frames come from the dense input
 //   port and are encoded once on entry: the sweeps wait for frame 0's
 //   encoding, mask words(N_IN) cycles (the cells' PRE phase).
@@ -91,12 +98,13 @@ module masr_rnn_layer #(
     parameter int O_ROUNDING = 0,
     parameter int O_OVERFLOW = 0,
     parameter int ENTRY = 0,
+    parameter int SPLIT = 0,
     parameter MEM_DIR = ".",
     // derived
     parameter int T_W = $clog2(MAX_T + 1),
     parameter int N_OUT = DIRS == 2 && MERGE == 0 ? 2 * UNITS : UNITS,
     parameter int GU = LANES < UNITS ? LANES : UNITS,  // gate units per cell
-    parameter int OUT_K = GU,
+    parameter int OUT_K = SPLIT != 0 ? 2 * GU : GU,
     parameter int OI_W = $clog2(N_OUT + 1)
 ) (
     input  logic                 clk,
@@ -110,7 +118,7 @@ module masr_rnn_layer #(
     output logic                 busy,
     output logic                 done,
     output logic                 out_valid,
-    output logic [T_W-1:0]       out_frame,
+    output logic [OUT_K*T_W-1:0] out_frame,
     output logic [OUT_K-1:0]     out_keep,
     output logic [OUT_K*OI_W-1:0] out_index,
     output logic [OUT_K*O_W-1:0] out_data,
@@ -203,8 +211,8 @@ module masr_rnn_layer #(
       /* verilator lint_on UNUSEDSIGNAL */
       assign unused = {cell_done[1], h_we[1], last_only};
       assign out_valid = h_we[0];
-      assign out_frame = h_slot[0];
       for (genvar l = 0; l < GU; l++) begin : g_out
+        assign out_frame[l*T_W+:T_W] = h_slot[0];
         assign out_index[l*OI_W+:OI_W] = OI_W'(h_group[0] * GU + l);
         assign out_keep[l] = h_group[0] * GU + l < UNITS;
         assign out_data[l*O_W+:O_W] = h_data[0][l*ST_W+:ST_W];
@@ -215,6 +223,53 @@ module masr_rnn_layer #(
         else if (finished) running <= 1'b0;
       end
       assign done = finished;
+    end else if (SPLIT != 0) begin : g_split
+      // Each cell's states leave as it writes them, cast to the output type.
+      logic f_fin, b_fin, s_last_only;
+      logic [T_W-1:0] s_frames;
+      wire finished = running && (f_fin | cell_done[0]) && (b_fin | cell_done[1]);
+      always_ff @(posedge clk) begin : split_control
+        if (rst) begin
+          running <= 1'b0;
+        end else begin
+          if (launch) begin
+            running <= 1'b1;
+            f_fin <= 1'b0;
+            b_fin <= 1'b0;
+            s_frames <= n_frames;
+            s_last_only <= last_only;
+          end
+          if (cell_done[0]) f_fin <= 1'b1;
+          if (cell_done[1]) b_fin <= 1'b1;
+          if (finished) running <= 1'b0;
+        end
+      end
+      assign done = finished;
+      // last_only: the forward state of frame T-1 and the backward state of frame 0, as frame 0.
+      wire f_we = h_we[0] && (!s_last_only || h_slot[0] == s_frames - 1'b1);
+      wire b_we = h_we[1] && (!s_last_only || h_slot[1] == '0);
+      assign out_valid = f_we | b_we;
+      for (genvar l = 0; l < GU; l++) begin : g_out
+        logic [O_W-1:0] yf, yb;
+        masr_merge_unit #(
+            .ST_W(ST_W), .ST_FRAC(ST_FRAC), .ST_SIGNED(ST_SIGNED), .MODE(MERGE),
+            .O_W(O_W), .O_FRAC(O_FRAC), .O_SIGNED(O_SIGNED), .O_ROUNDING(O_ROUNDING), .O_OVERFLOW(O_OVERFLOW)
+        ) u_cast (
+            .a (h_data[0][l*ST_W+:ST_W]),
+            .b (h_data[1][l*ST_W+:ST_W]),
+            .y0(yf),
+            .y1(yb)
+        );
+        wire [OI_W-1:0] uf = OI_W'(h_group[0] * GU + l), ub = OI_W'(h_group[1] * GU + l);
+        assign out_keep[l] = f_we && h_group[0] * GU + l < UNITS;
+        assign out_keep[GU+l] = b_we && h_group[1] * GU + l < UNITS;
+        assign out_frame[l*T_W+:T_W] = s_last_only ? '0 : h_slot[0];
+        assign out_frame[(GU+l)*T_W+:T_W] = s_last_only ? '0 : h_slot[1];
+        assign out_index[l*OI_W+:OI_W] = uf;
+        assign out_index[(GU+l)*OI_W+:OI_W] = ub + OI_W'(UNITS);
+        assign out_data[l*O_W+:O_W] = yf;
+        assign out_data[(GU+l)*O_W+:O_W] = yb;
+      end
     end else begin : g_merge
       // Both directions' states in input time, one word per group of GU units.
       logic [GU*ST_W-1:0] h_buf_f[0:MAX_T*NG-1], h_buf_b[0:MAX_T*NG-1];
@@ -286,8 +341,8 @@ module masr_rnn_layer #(
       end
 
       assign out_valid = m_valid;
-      assign out_frame = m_frame;
       for (genvar l = 0; l < GU; l++) begin : g_out
+        assign out_frame[l*T_W+:T_W] = m_frame;
         /* verilator lint_off UNUSEDSIGNAL */
         logic [O_W-1:0] y0, y1;  // y1: concat's second input, not used (one half per cycle)
         /* verilator lint_on UNUSEDSIGNAL */

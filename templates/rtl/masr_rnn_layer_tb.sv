@@ -76,12 +76,13 @@ module masr_rnn_layer_tb #(
     parameter int O_ROUNDING = 0,
     parameter int O_OVERFLOW = 0,
     parameter int ENTRY = 0,  // the model's first layer: frames encoded on entry
+    parameter int SPLIT = 0,  // concat into a split store: states leave as the cells write them
     parameter int TIMEOUT = 10000000
 );
   localparam int T_W = $clog2(MAX_T + 1);
   localparam int N_OUT = DIRS == 2 && MERGE == 0 ? 2 * UNITS : UNITS;
   localparam int GU = LANES < UNITS ? LANES : UNITS;
-  localparam int OUT_K = GU;  // the merge writes one group of one half (concat) or of both merged a cycle
+  localparam int OUT_K = SPLIT != 0 ? 2 * GU : GU;  // a group of one half (concat) or of both merged, or one per cell (SPLIT)
   localparam int OI_W = $clog2(N_OUT + 1);
 
   logic clk = 1'b0;
@@ -95,7 +96,7 @@ module masr_rnn_layer_tb #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic busy;  // the driver waits for done
   /* verilator lint_on UNUSEDSIGNAL */
-  logic [T_W-1:0] out_frame;
+  logic [OUT_K*T_W-1:0] out_frame;
   logic [OUT_K-1:0] out_keep;
   logic [OUT_K*OI_W-1:0] out_index;
   logic [OUT_K*O_W-1:0] out_data;
@@ -171,6 +172,7 @@ module masr_rnn_layer_tb #(
       .O_ROUNDING(O_ROUNDING),
       .O_OVERFLOW(O_OVERFLOW),
       .ENTRY(ENTRY),
+      .SPLIT(SPLIT),
       .MEM_DIR(".")
   ) dut (.*);
 
@@ -184,7 +186,7 @@ module masr_rnn_layer_tb #(
     if (out_valid) begin
       for (int k = 0; k < OUT_K; k++) begin
         if (out_keep[k]) begin
-          y[int'(out_frame)][int'(out_index[k*OI_W+:OI_W])] = out_data[k*O_W+:O_W];
+          y[int'(out_frame[k*T_W+:T_W])][int'(out_index[k*OI_W+:OI_W])] = out_data[k*O_W+:O_W];
           n_written++;
         end
       end

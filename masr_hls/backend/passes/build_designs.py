@@ -165,6 +165,7 @@ class BuildDesigns(ModelOptimizerPass):
                 check_word(f"layer {node.name!r} Precision.{role}", settings.precision[role], "ROM words")
             sequence = design.return_sequences if recurrent else sequence
             design.entry, design.stores_output = position == 0, position < len(layers) - 1  # docs/arithmetic.md, "Sequence storage"
+            design.in_split = layers[position - 1].get_attr("design").out_split if position else 0  # a split store's halves
             node.set_attr("design", design)
             node.set_attr("masr_position", position)
             node.set_attr("masr_last", position == len(layers) - 1)

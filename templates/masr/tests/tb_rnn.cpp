@@ -58,17 +58,29 @@ struct rnn_tb {
     }
 
     // The bidirectional layer; y: frames x merge_cfg::n_out, stats: a block as the top function writes it.
-    static void bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, int64_t *y_raw, int64_t *stats_out) {
+    // stores_output: y goes into a compact store (split for concat), decoded here, as when another layer follows.
+    static void bidirectional(const int64_t *x_raw, int n_frames, int return_sequences, int stores_output, int64_t *y_raw,
+                              int64_t *stats_out) {
         static typename merge_cfg::out_t y[MAX_T][merge_cfg::n_out];
+        static const int SPLIT = merge_cfg::mode == masr::MERGE_CONCAT ? fwd_cell::n_units : 0;
+        static masr::compact_sequence<typename merge_cfg::out_t, merge_cfg::n_out, MAX_T, SPLIT> store;
         read_frames(x_raw, n_frames);
         masr::layer_stats s;
-        masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, y,
-                                                                        fwd_weights, bwd_weights, s);
         const int n_out_frames = return_sequences ? n_frames : 1;
+        if (stores_output) {
+            masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, store,
+                                                                            fwd_weights, bwd_weights, s);
+            for (int t = 0; t < n_out_frames; t++) masr::decode_frame(store, t, y[t]);
+        } else {
+            masr::bidirectional_layer<fwd_cell, bwd_cell, merge_cfg, MAX_T>(x, n_frames, return_sequences != 0, y,
+                                                                            fwd_weights, bwd_weights, s);
+        }
         for (int t = 0; t < n_out_frames; t++) masr::array_to_raw(y[t], y_raw + t * merge_cfg::n_out, merge_cfg::n_out);
+        for (int i = 0; i < masr::STATS_PER_LAYER; i++) stats_out[i] = 0;
         rnn_stats_to_raw(s.fwd, stats_out);
         rnn_stats_to_raw(s.bwd, stats_out + masr::STATS_BACKWARD);
         stats_out[masr::STATS_LAYER_CYCLES] = s.cycles;
+        stats_out[masr::STATS_OUT_WRITTEN] = s.out_written;
     }
 };
 
@@ -81,8 +93,9 @@ struct rnn_tb {
         rnn_tb<FWD, BWD, MERGE, MAX_T>::layer(x_raw, n_frames, go_backwards, out_raw, stats_out);              \
     }                                                                                                          \
     extern "C" void tb_bidirectional_##k(const int64_t *x_raw, int n_frames, int return_sequences,            \
-                                         int64_t *y_raw, int64_t *stats_out) {                                 \
-        rnn_tb<FWD, BWD, MERGE, MAX_T>::bidirectional(x_raw, n_frames, return_sequences, y_raw, stats_out);    \
+                                         int stores_output, int64_t *y_raw, int64_t *stats_out) {              \
+        rnn_tb<FWD, BWD, MERGE, MAX_T>::bidirectional(x_raw, n_frames, return_sequences, stores_output, y_raw,  \
+                                                      stats_out);                                              \
     }
 
 #include "tb_config.h"
