@@ -492,7 +492,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
     from masr_hls.numerics.lane_balance import assign_rows, row_work
     from masr_hls.reference.mxv import mxv_stats_over_calls
 
-    out = {e: {"cycles": 0, "issued": 0, "pairs": 0, "weight_bits": 0, "energy_pj": 0.0, "energy_by": {}} for e in ENGINES}
+    out = {e: {"cycles": 0, "issued": 0, "pairs": 0, "weight_bits": 0, "energy_pj": 0.0, "store_pj": 0.0, "energy_by": {}} for e in ENGINES}
 
     def add_energy(r, e):
         r["energy_pj"] += e.total
@@ -560,6 +560,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
             add_energy(out[e], eie_writes if e.startswith("eie") else masr_writes)
             if not e.startswith("eie"):
                 add_energy(out[e], masr_store)
+                out[e]["store_pj"] += masr_store.total
     act = activation_storage(w)
     for e, r in out.items():
         ideal = -(-r["pairs"] // lanes)
@@ -570,6 +571,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
             ideal=ideal / n,
             utilisation=ideal / r["cycles"] if r["cycles"] else 1.0,
             energy_nj=r["energy_pj"] / n / 1000,
+            store_nj=r["store_pj"] / n / 1000,  # MASR's sequence stores (part of its activation energy)
             energy_by={k: v / n / 1000 for k, v in r["energy_by"].items()},
             activation_bits=act["eie_worst"] if e.startswith("eie") else act["masr_worst"],
         )
@@ -687,8 +689,9 @@ def format_workload(w: Workload, results: list) -> str:
             )
         lines.append(f"    {'':>5} CSC at 16-bit values (bitmask.storage_bits' csc, narrow pointers): {fmt_bits(r['csc16_bits'])}")
         for e in ("masr", "eie", "eie_16bit", "eie_magnitude"):
-            by = r["engines"][e]["energy_by"]
-            lines.append(f"    {'':>5} {e} energy nJ: " + ", ".join(f"{k} {v:,.1f}" for k, v in by.items() if v))
+            x = r["engines"][e]
+            stores = f" (sequence stores {x['store_nj']:,.1f} of the activation)" if x["store_nj"] else ""
+            lines.append(f"    {'':>5} {e} energy nJ: " + ", ".join(f"{k} {v:,.1f}" for k, v in x["energy_by"].items() if v) + stores)
     return "\n".join(lines)
 
 

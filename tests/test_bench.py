@@ -211,6 +211,8 @@ def test_headline_tiny_workload():
     step = 2 * table.sram(last.in_bits, store.array_bytes) / paper.inferences / 1000
     for e in hl.ENGINES:
         assert after[e]["energy_nj"] - before[e]["energy_nj"] == pytest.approx(0 if e.startswith("eie") else step, abs=1e-12)
+        assert after[e]["store_nj"] - before[e]["store_nj"] == pytest.approx(0 if e.startswith("eie") else step, abs=1e-12)
+        assert (before[e]["store_nj"] > 0) != e.startswith("eie")
     summary = hl.format_summary(results)
     assert "MASR over EIE: 1.6x performance, 3x energy, 2x area" in summary
     assert [line.split()[1] for line in summary.splitlines() if line.startswith("paper ") and "Gupta" not in line][:2] == ["2", "4"]
