@@ -64,6 +64,9 @@ LAYER_KEYS = {
     "BankLanes": "lanes sharing a weight bank under dynamic balancing (2: a dual-port memory, no copy of the weights)",
     "FifoDepth": "windows queued between a lane's front end and back end; auto: 4 static, 1 dynamic (a lane takes rows "
     "ahead of its back end by this much)",
+    "Interleave": "Bidirectional layers: true lets both directions share one set of recurrent engines, each keeping its "
+    "own weights (counted by the reference and the C simulation; not yet in the HLS structure or the RTL twin); false "
+    "(default): an engine per direction",
     "TableSizeLog2": "log2 of the sigmoid/tanh table entries",
     "TableRangeLog2": "tables cover [-2**r, 2**r)",
 }
@@ -109,6 +112,7 @@ ENGINE_DEFAULTS = {
     "LaneBalancing": AUTO,
     "BankLanes": 2,
     "FifoDepth": AUTO,
+    "Interleave": False,
     "TableSizeLog2": 10,
     "TableRangeLog2": 3,
 }
@@ -277,6 +281,8 @@ def _check_section(where: str, section: dict, keys: dict) -> None:
             raise ConfigError(f"{where}.LaneAssignment: {value!r} is not one of {STRATEGIES}")
         elif key == "LaneBalancing" and value not in BALANCING:
             raise ConfigError(f"{where}.LaneBalancing: {value!r} is not one of {BALANCING}")
+        elif key == "Interleave" and not isinstance(value, bool):
+            raise ConfigError(f"{where}.Interleave: expected true or false, got {value!r}")
 
 
 def _check_hls4ml_key(where: str, key: str, value) -> None:
@@ -351,6 +357,7 @@ class LayerSettings:
     table_size_log2: int
     table_range_log2: int
     precision: dict  # role -> FixedType
+    interleave: bool = False  # Bidirectional: both directions share the recurrent engines
 
     @property
     def balancing(self) -> str:
@@ -371,6 +378,7 @@ class LayerSettings:
             table_size_log2=keys["TableSizeLog2"],
             table_range_log2=keys["TableRangeLog2"],
             precision=keys["Precision"],
+            interleave=keys["Interleave"],
         )
 
 

@@ -250,6 +250,7 @@ _MERGE = Template(
     static const masr::merge_mode mode = masr::${mode};
     static const int n_out = ${n_out};
     static const int lanes = ${lanes};
+    static const bool interleave = ${interleave};  // both directions share the recurrent engines
     typedef ${out_t} out_t;
 };
 """
@@ -257,7 +258,14 @@ _MERGE = Template(
 
 
 def merge_config(name: str, m: MergeConfig, fwd: CellConfig, bwd: CellConfig) -> str:
-    return _MERGE.substitute(name=name, mode=MERGE_MODES[m.mode], n_out=m.n_out(fwd, bwd), lanes=m.lanes, out_t=hls_type(m.out_t))
+    return _MERGE.substitute(
+        name=name,
+        mode=MERGE_MODES[m.mode],
+        n_out=m.n_out(fwd, bwd),
+        lanes=m.lanes,
+        interleave="true" if m.interleave else "false",
+        out_t=hls_type(m.out_t),
+    )
 
 
 _SOFTMAX = Template(

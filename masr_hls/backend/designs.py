@@ -27,7 +27,7 @@ from masr_hls.reference import dense_head as dh
 from masr_hls.reference import softmax as sm
 from masr_hls.reference.mxv import MxvStats
 from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats
-from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, layer_words, output_split, rnn_layer_batch
+from masr_hls.reference.rnn_layer import MergeConfig, bidirectional_batch, check_interleave, layer_words, output_split, rnn_layer_batch
 
 
 @dataclass
@@ -214,7 +214,7 @@ class BidirectionalDesign(LayerDesign):
     def __init__(self, spec: BidirectionalSpec, n_in: int, in_t: FixedType, settings: LayerSettings):
         self.name, self.spec = spec.name, spec
         self.lane_assignment = settings.lane_assignment  # rows tied to banks at conversion, by this strategy
-        self.balancing = settings.balancing
+        self.balancing = settings.balancing + (", directions interleaved" if settings.interleave else "")
         self.fwd = _cell_config(spec.forward, n_in, in_t, settings)
         self.bwd = _cell_config(spec.backward, n_in, in_t, settings)
         strategy = settings.lane_assignment
@@ -223,7 +223,9 @@ class BidirectionalDesign(LayerDesign):
         # Concatenating two halves of one state type needs no conversion; everything else is quantised to output.
         same_states = spec.merge_mode == "concat" and self.bwd.state_t == self.fwd.state_t
         out_t = self.fwd.state_t if same_states else settings.precision["output"]
-        self.merge = MergeConfig(spec.merge_mode, out_t, settings.lanes)
+        self.merge = MergeConfig(spec.merge_mode, out_t, settings.lanes, settings.interleave)
+        if self.merge.interleave:
+            check_interleave(self.fwd, self.bwd)
         self.return_sequences = spec.return_sequences
         self.n_out, self.out_t = self.merge.n_out(self.fwd, self.bwd), out_t
 

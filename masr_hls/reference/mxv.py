@@ -86,6 +86,11 @@ class MxvStats:
     busiest_lane: int = 0
     idlest_lane: int = 0
     lane_cycles: list[int] = field(default_factory=list)
+    # Per call (stats_per_call only; sums drop them): F, the cycle every front end is free, and B, the cycle every
+    # back end has issued its last window (docs/arithmetic.md, "Calls back to back on a shared engine").
+    front: object = None
+    issue: object = None
+    calls: list = field(default_factory=list)  # a recurrent chain's calls: (F, B, engine cycles) each
 
     def as_tuple(self):
         return (self.pairs, self.issued, self.cycles, self.busiest_lane, self.idlest_lane)
@@ -192,25 +197,36 @@ class Engine:
 
     def work(self, v_nonzero: np.ndarray, chunk: int = CALL_CHUNK):
         """Per call (a row of v_nonzero): pairs and issued MACs (summed over rows) and cycles per lane."""
+        pairs, issued, lanes, _, _ = self.work_phases(v_nonzero, chunk)
+        return pairs, issued, lanes
+
+    def work_phases(self, v_nonzero: np.ndarray, chunk: int = CALL_CHUNK):
+        """:meth:`work`, and per call F and B (docs/arithmetic.md, "Calls back to back on a shared engine")."""
         v = np.atleast_2d(np.asarray(v_nonzero, dtype=bool))
-        pairs, issued, lanes = [], [], []
+        pairs, issued, lanes, front, issue = [], [], [], [], []
         for start in range(0, v.shape[0], chunk):
             p, i, cost = self.window_costs(v[start : start + chunk])
             pairs.append(p.sum(axis=(1, 2)))
             issued.append(i.sum(axis=(1, 2)))
             schedule = _lane_cycles if self.cfg.bank_lanes == 1 else _shared_bank_cycles
-            lanes.append(schedule(self.cfg, cost, *self.lane_slots))
+            cycles, f, b = schedule(self.cfg, cost, *self.lane_slots, phases=True)
+            lanes.append(cycles)
+            front.append(f.max(axis=1))
+            issue.append(b.max(axis=1))
         if not lanes:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, self.cfg.lanes), np.int64)
-        return np.concatenate(pairs), np.concatenate(issued), np.concatenate(lanes)
+            zero = np.zeros(0, np.int64)
+            return zero, zero, np.zeros((0, self.cfg.lanes), np.int64), zero, zero
+        return tuple(np.concatenate(a) for a in (pairs, issued, lanes, front, issue))
 
     def stats_per_call(self, v_nonzero: np.ndarray) -> MxvStats:
         """:func:`mxv_stats` of one call per vector of ``v_nonzero`` (..., n_in), each figure an array of shape (...)."""
         v = np.asarray(v_nonzero, dtype=bool)
-        pairs, issued, lanes = self.work(v.reshape(-1, v.shape[-1]))
+        pairs, issued, lanes, front, issue = self.work_phases(v.reshape(-1, v.shape[-1]))
         shape = v.shape[:-1]
         busiest, idlest = lanes.max(axis=1).reshape(shape), lanes.min(axis=1).reshape(shape)
-        return MxvStats(pairs.reshape(shape), issued.reshape(shape), busiest + MXV_DONE_DEPTH, busiest, idlest)
+        stats = MxvStats(pairs.reshape(shape), issued.reshape(shape), busiest + MXV_DONE_DEPTH, busiest, idlest)
+        stats.front, stats.issue = front.reshape(shape), issue.reshape(shape)
+        return stats
 
 
 def mxv(cfg: MxvConfig, w_raw: np.ndarray, v_raw: np.ndarray) -> np.ndarray:
@@ -241,7 +257,7 @@ def windows(cfg: MxvConfig) -> tuple[int, int]:
     return per_window, -(-words // per_window)
 
 
-def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: np.ndarray) -> np.ndarray:
+def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: np.ndarray, phases: bool = False):
     """Cycles of every lane in every call (calls, lanes): the schedule of docs/arithmetic.md.
 
     Window s of a lane (its rows in order, each row's windows in order) is examined by the
@@ -249,7 +265,8 @@ def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: n
     (the FIFO of D windows is full until window i-D leaves it), else f_{s-1} + 1.  Window i
     leaves the FIFO in cycle q_i = max(f_s, b_{i-1} + c_{i-1} - 1) and the back end issues it
     in cycles b_i = q_i + 1 .. b_i + c_i - 1.  A lane takes max(f_last + 1, b_last + c_last + MXV_MAC_DEPTH).
-    ``row_at`` and ``n_rows`` are :attr:`Engine.lane_slots`.
+    ``row_at`` and ``n_rows`` are :attr:`Engine.lane_slots`.  ``phases``: also each lane's front-end cycles and
+    issue end (b_last + c_last, 0 without work), the F and B of a call.
     """
     calls, _, n_win = cost.shape
     lanes = cfg.lanes
@@ -268,17 +285,17 @@ def _lane_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: n
         issue_end = np.where(has, q + 1 + c, issue_end)
     front = n_rows[None, :] * n_win + offset
     back = np.where(issue_end > 0, issue_end + MXV_MAC_DEPTH, 0)
-    return np.maximum(front, back)
+    return (np.maximum(front, back), front, issue_end) if phases else np.maximum(front, back)
 
 
-def _shared_bank_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: np.ndarray) -> np.ndarray:
+def _shared_bank_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_rows: np.ndarray, phases: bool = False):
     """Cycles of every lane in every call (calls, lanes) when the lanes of a bank take its rows at run time.
 
     The schedule of docs/arithmetic.md, "Run-time balancing": each lane runs the front end, FIFO and back
     end of :func:`_lane_cycles` on the rows it takes.  A lane takes its bank's next slot in the cycle its
     front end is free (cycle 0, then the cycle after it examined the last window of its previous row);
     lanes of a bank free in the same cycle take slots in lane order.  With one lane per bank this is
-    exactly :func:`_lane_cycles` (tested).
+    exactly :func:`_lane_cycles` (tested).  ``phases`` as there.
     """
     calls, _, n_win = cost.shape
     banks, group, depth = cfg.banks, cfg.bank_lanes, cfg.fifo_depth
@@ -305,7 +322,8 @@ def _shared_bank_cycles(cfg: MxvConfig, cost: np.ndarray, row_at: np.ndarray, n_
             n_work[ci, bi, li] += 1
             free[c_idx, b_idx, lane] = np.where(live[None], f + 1, t)
     back = np.where(issue_end > 0, issue_end + MXV_MAC_DEPTH, 0)
-    return np.maximum(free, back).reshape(calls, cfg.lanes)
+    cycles = np.maximum(free, back).reshape(calls, cfg.lanes)
+    return (cycles, free.reshape(calls, cfg.lanes), issue_end.reshape(calls, cfg.lanes)) if phases else cycles
 
 
 def _engine_work(cfg: MxvConfig, w_nonzero, v_nonzero, lane_of_row, chunk: int = CALL_CHUNK):

@@ -233,6 +233,7 @@ def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
     n = cfg.elementwise_bits()
     hu = engines["recurrent"].mxv(h)
     r_stats = engines["recurrent"].stats_per_call(h != 0)
+    calls = [(r_stats.front, r_stats.issue, r_stats.cycles)]  # F, B, engine cycles of each engine call, in order
     cycles = n_words(u) + ENGINE_START_DEPTH + r_stats.cycles + cfg.elementwise_cycles()
 
     act, rec = cfg.act(), cfg.rec_act()
@@ -253,6 +254,7 @@ def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
             rh = st.quantize_raw(*exact_mul(r, gt.frac, h, st.frac, n))
             hh_in = engines["recurrent_h"].mxv(rh)
             h_stats = engines["recurrent_h"].stats_per_call(rh != 0)
+            calls.append((h_stats.front, h_stats.issue, h_stats.cycles))
             r_stats = r_stats + h_stats
             cycles = cycles + cfg.elementwise_cycles() + n_words(u) + ENGINE_START_DEPTH + h_stats.cycles
             hh = act.apply(*exact_add(xw[..., 2 * u :], a.frac, hh_in, a.frac, n))
@@ -267,6 +269,7 @@ def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
     else:
         pre = a.quantize_raw(*exact_add(xw, a.frac, hu, a.frac, n))
         h_new = st.quantize_raw(act.apply(pre, a.frac), ct.frac)
+    r_stats.calls = calls
     return h_new, c, r_stats, cycles
 
 

@@ -47,6 +47,24 @@ def sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool = False, real
     ``entry``: the frames come from the model's dense input port (encoded on entry), not from a compact store.
     Returns the states (samples, frames, units) and one StepStats per sample.
     """
+    out, stats, _ = _sweep_batch(cfg, w, x, backward, realign, entry)
+    return out, stats
+
+
+@dataclass
+class SweepTrace:
+    """What a sweep's schedule needs of each step, per sample (arrays (samples, steps), in visiting order): the
+    kernel chains KX, and F, B and engine cycles of each recurrent engine call (calls, 3, samples, steps)."""
+
+    start: np.ndarray  # (samples,) the cycle the first step starts: SWEEP_START_DEPTH + ENTRY + KX_0
+    kx: np.ndarray
+    calls: np.ndarray
+    encode: int  # W(units)
+    elementwise: int  # G
+
+
+def _sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool, realign: bool, entry: bool):
+    """:func:`sweep_batch`, and the sweep's :class:`SweepTrace`."""
     x = as_raw(x)
     n, n_frames = x.shape[:2]
     order = np.arange(n_frames)[::-1] if backward else np.arange(n_frames)
@@ -55,14 +73,82 @@ def sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool = False, real
     c = np.zeros((n, cfg.n_units), np.int64)
     out = np.zeros((n, n_frames, cfg.n_units), np.int64 if cfg.state_t.fits_int64 else object)
     recurrent, rh = MxvStats(*np.zeros((5, n), np.int64)), np.zeros((n, n_frames), np.int64)
+    n_calls = 2 if cfg.gru_reset_before else 1
+    calls = np.zeros((n_calls, 3, n, n_frames), np.int64)
     for i, t in enumerate(order):
         h, c, r, rh[:, i] = recurrent_chain(cfg, w, xw[:, i], h, c)
+        calls[:, :, :, i] = np.array(r.calls, np.int64).reshape(n_calls, 3, n)
         recurrent = recurrent + r
         out[:, t if realign else i] = h
-    cycles = schedule_cycles(rh, kx, entry_cycles(cfg.n_in, entry))
+    start = entry_cycles(cfg.n_in, entry)
+    cycles = schedule_cycles(rh, kx, start)
+    first = SWEEP_START_DEPTH + start + (kx[:, 0] if n_frames else np.zeros(n, np.int64))
+    trace = SweepTrace(first, kx, calls, n_words(cfg.n_units), cfg.elementwise_cycles())
     kernel = kernel.summed(axis=1)
     stats = [StepStats(kernel.sample(j), recurrent.sample(j), int(cycles[j]), n_frames) for j in range(n)]
-    return out, stats
+    return out, stats, trace
+
+
+@dataclass
+class SharedSchedule:
+    """The interleaved schedule of two sweeps on shared recurrent engines, per sample: each direction's sweep end,
+    and per shared engine (one per call of a step) its occupied cycles (calls overlapping counted once), the sum
+    of its calls' engine cycles, and the sum of each direction's calls' occupancies max(F, B - 1)."""
+
+    ends: np.ndarray  # (2, samples): forward, backward
+    occupied: np.ndarray  # (engines, samples)
+    engine_cycles: np.ndarray  # (engines, samples)
+    occupancy: np.ndarray  # (2, samples): per direction, summed over its calls
+
+
+def interleaved_schedule(fwd: SweepTrace, bwd: SweepTrace) -> SharedSchedule:
+    """Both directions' recurrent calls on shared engines (docs/arithmetic.md, "Interleaved directions"): call k of
+    every step goes to engine k; the engine takes the earliest ready call first (forward on a tie) and starts it
+    in max(ready + 1, previous start + max(F, B - 1)).  Vectorised over samples, one call per iteration."""
+    traces = (fwd, bwd)
+    n_calls, _, n, steps = fwd.calls.shape
+    if bwd.calls.shape != fwd.calls.shape or (fwd.encode, fwd.elementwise) != (bwd.encode, bwd.elementwise):
+        raise ValueError("interleaved directions need the same cell kind, units, lanes and frames")
+    total = n_calls * steps
+    rows = np.arange(n)
+    done = np.zeros((2, n), np.int64)  # calls each direction has placed
+    step_start = np.stack([fwd.start, bwd.start]).astype(np.int64)
+    ready = step_start + np.array([[fwd.encode], [bwd.encode]])
+    free = np.full((n_calls, n), np.iinfo(np.int64).min // 4, np.int64)  # earliest start of each engine's next call
+    occupied_end = np.zeros((n_calls, n), np.int64)
+    occupied = np.zeros((n_calls, n), np.int64)
+    engine_cycles = np.zeros((n_calls, n), np.int64)
+    occupancy = np.zeros((2, n), np.int64)
+    for _ in range(2 * total):
+        has = done < total
+        pick_b = has[1] & (~has[0] | (ready[1] < ready[0]))
+        for d, picked in ((0, ~pick_b), (1, pick_b)):
+            picked = picked & has[d]
+            if not picked.any():
+                continue
+            tr = traces[d]
+            idx = np.minimum(done[d], total - 1)
+            i, k = idx // n_calls, idx % n_calls
+            f, b, c = (tr.calls[k, j, rows, i] for j in range(3))
+            engine_free = free[k, rows]
+            start = np.maximum(ready[d] + 1, engine_free)
+            hold = np.maximum(f, b - 1)
+            end = start + c
+            new_occ = np.maximum(0, end - np.maximum(start, occupied_end[k, rows]))
+            last = k == n_calls - 1
+            kx_next = np.where(i + 1 < steps, tr.kx[rows, np.minimum(i + 1, steps - 1)], 0)
+            next_step = np.maximum(end + tr.elementwise, step_start[d] + kx_next)
+            nxt_ready = np.where(last, next_step + tr.encode, end + tr.elementwise + tr.encode)
+            sel = picked
+            free[k[sel], rows[sel]] = start[sel] + hold[sel]
+            occupied[k[sel], rows[sel]] += new_occ[sel]
+            occupied_end[k[sel], rows[sel]] = np.maximum(occupied_end[k[sel], rows[sel]], end[sel])
+            engine_cycles[k[sel], rows[sel]] += c[sel]
+            occupancy[d] += np.where(sel, hold, 0)
+            step_start[d] = np.where(sel & last, next_step, step_start[d])
+            ready[d] = np.where(sel, nxt_ready, ready[d])
+            done[d] += sel
+    return SharedSchedule(step_start, occupied, engine_cycles, occupancy)
 
 
 def sweep(cfg: CellConfig, w: CellWeights, x_seq, backward: bool = False, realign: bool = False):
@@ -101,6 +187,7 @@ class MergeConfig:
     mode: str
     out_t: FixedType
     lanes: int = 1
+    interleave: bool = False  # both directions share the recurrent engines (docs/arithmetic.md, "Interleaved directions")
 
     def __post_init__(self):
         if self.mode not in MERGE_MODES:
@@ -109,6 +196,8 @@ class MergeConfig:
             object.__setattr__(self, "out_t", FixedType.parse(self.out_t))
         if not isinstance(self.lanes, (int, np.integer)) or self.lanes < 1:
             raise ValueError(f"merge lanes must be a positive integer, got {self.lanes!r}")
+        if not isinstance(self.interleave, (bool, np.bool_)):
+            raise ValueError(f"interleave must be true or false, got {self.interleave!r}")
 
     def n_out(self, fwd: CellConfig, bwd: CellConfig) -> int:
         return fwd.n_units + bwd.n_units if self.mode == "concat" else fwd.n_units
@@ -147,17 +236,29 @@ def bidirectional_batch(
     return_sequences=True,
     entry: bool = True,
     stores_output: bool = False,
+    schedule: list | None = None,
 ):
     """:func:`bidirectional` of every sample of x (samples, frames, n_in): outputs (samples, frames out, n_out) and,
     per sample, the forward and backward StepStats and the layer's cycles.  ``entry`` as for :func:`rnn_layer_batch`;
-    ``stores_output``: the outputs go into a compact store that another layer reads (not the model's output port)."""
+    ``stores_output``: the outputs go into a compact store that another layer reads (not the model's output port);
+    with ``m.interleave`` both directions' recurrent chains share one set of recurrent engines (docs/arithmetic.md,
+    "Interleaved directions") and each direction's StepStats counts its sweep as interleaved.  ``schedule``: a list
+    that receives the :class:`SharedSchedule` (interleaved) or None."""
     if fwd.n_in != bwd.n_in:
         raise ValueError(f"Bidirectional: forward reads {fwd.n_in} inputs but backward reads {bwd.n_in}")
     if m.mode != "concat" and fwd.n_units != bwd.n_units:
         raise ValueError(f"Bidirectional merge_mode={m.mode!r} needs equal units, got {fwd.n_units} and {bwd.n_units}")
     x = as_raw(x)
-    hf, sf = sweep_batch(fwd, wf, x, entry=entry)
-    hb, sb = sweep_batch(bwd, wb, x, backward=True, realign=True, entry=entry)
+    hf, sf, tf = _sweep_batch(fwd, wf, x, False, False, entry)
+    hb, sb, tb = _sweep_batch(bwd, wb, x, True, True, entry)
+    if m.interleave:
+        check_interleave(fwd, bwd)
+        shared = interleaved_schedule(tf, tb)
+        for stats, ends in zip((sf, sb), shared.ends):
+            for s, end in zip(stats, ends):
+                s.cycles = int(end)
+    if schedule is not None:
+        schedule.append(shared if m.interleave else None)
     if not return_sequences:
         hf, hb = hf[:, -1:], hb[:, :1]
     y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
@@ -167,6 +268,19 @@ def bidirectional_batch(
         after = merge_cycles(y.shape[1], merge_groups(m, fwd.n_units, bwd.n_units), 1)
     cycles = [max(f.cycles, b.cycles) + after for f, b in zip(sf, sb)]
     return y, sf, sb, cycles
+
+
+def check_interleave(fwd: CellConfig, bwd: CellConfig) -> None:
+    """Interleaved directions share recurrent engines: both need the same engines and the same step shape."""
+    same = (fwd.kind, fwd.n_units, fwd.reset_after, fwd.recurrent_config(), fwd.recurrent_h_config()) == (
+        bwd.kind,
+        bwd.n_units,
+        bwd.reset_after,
+        bwd.recurrent_config(),
+        bwd.recurrent_h_config(),
+    )
+    if not same:
+        raise ValueError("Interleave: the two directions must have the same cell kind, units and recurrent engines to share them")
 
 
 def writes_halves(m: MergeConfig, stores_output: bool) -> bool:

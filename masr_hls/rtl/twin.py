@@ -72,6 +72,11 @@ def unsupported_reason(layer) -> str | None:
             reason = f"layer {layer.name!r}: forward and backward halves differ in shape or precision (the RTL builds one cell twice)"
         if reason is None and layer.merge.mode not in ENUMS["merge_mode"][1]:
             reason = f"layer {layer.name!r}: merge_mode {layer.merge.mode!r} is not in the RTL"
+        if reason is None and layer.merge.interleave:
+            reason = (
+                f"layer {layer.name!r}: interleaved directions (Interleave: true, shared recurrent engines) are not in the RTL; "
+                "set Interleave: false for this layer"
+            )
         return reason
     return f"layer {layer.name!r}: {layer.kind} layers are not in the RTL (GRU and LSTM layers only)"
 

@@ -95,7 +95,10 @@ void mxv_csim_figures(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n
                 free_at[g] = f + 1;
             }
         }
-        for (int g = 0; g < G; g++) note_lane_cycles(stats, clock[g].cycles_after(free_at[g], MXV_MAC_DEPTH));
+        for (int g = 0; g < G; g++) {
+            note_lane_cycles(stats, clock[g].cycles_after(free_at[g], MXV_MAC_DEPTH));
+            note_lane_phases(stats, free_at[g], clock[g].issue_done());
+        }
     }
     stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;
 }

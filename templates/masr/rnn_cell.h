@@ -52,6 +52,10 @@ struct rnn_stats {
     long long kernel_chain;  // the last kernel chain's cycles (load x, start, engine)
     long long words_read;     // words of the compact frames the kernel chains loaded (mask words + non-zeros)
     long long words_written;  // words written into a compact store: the encoded input on entry, the states
+    // A step's recurrent engine calls in order (U h; GRU reset_after=False: then U_h (r*h)): F, B and engine
+    // cycles of each, which the interleaved schedule places (rnn_layer.h, interleaved_schedule).
+    long long call[2][3];
+    int n_calls;
 #endif
 };
 
@@ -60,8 +64,19 @@ inline void clear_stats(rnn_stats &s) {
     clear_mxv_stats(s.recurrent);
 #ifndef __SYNTHESIS__
     s.cycles = s.steps = s.kernel_chain = s.words_read = s.words_written = 0;
+    s.n_calls = 0;
 #endif
 }
+
+#ifndef __SYNTHESIS__
+// One recurrent engine call's F, B and cycles into the step's list.
+inline void note_call(rnn_stats &s, const mxv_stats &call) {
+    s.call[s.n_calls][0] = call.front;
+    s.call[s.n_calls][1] = call.issue;
+    s.call[s.n_calls][2] = call.cycles;
+    s.n_calls++;
+}
+#endif
 
 inline void add_stats(rnn_stats &total, const rnn_stats &s) {
     add_mxv_stats(total.kernel, s.kernel);
@@ -236,6 +251,9 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
         mxv_stats s;
         sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, recurrent_h, hh_in, s);
         add_mxv_stats(stats.recurrent, s);
+#ifndef __SYNTHESIS__
+        note_call(stats, s);
+#endif
     GRU_BEFORE_OUT:
         for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
@@ -385,6 +403,9 @@ void recurrent_chain(typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * 
     mxv_stats s;
     sparse_mxv<typename CONFIG_T::recurrent_config>(hc, recurrent, hu, s);
     add_mxv_stats(stats.recurrent, s);
+#ifndef __SYNTHESIS__
+    note_call(stats, s);
+#endif
     // adds the elementwise passes (and U_h) to cycles
     cell_update<CONFIG_T>::run(xw, hu, h, c, recurrent_h, recurrent_bias, act_table, rec_table, stats);
 #ifndef __SYNTHESIS__

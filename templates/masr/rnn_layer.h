@@ -37,6 +37,10 @@
 //            + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH            the output port)
 //   merge groups: the output in index order, `lanes` a cycle: concat
 //   ceil(UF / lanes) + ceil(UB / lanes), sum / mul / ave ceil(U / lanes).
+//   MERGE_T::interleave (docs/arithmetic.md, "Interleaved directions"): each
+//   sweep's cycles are its end in interleaved_schedule, both directions'
+//   recurrent calls on shared engines; counted in C simulation only, the
+//   processes below still give each direction its engines (docs/hls.md).
 #ifndef MASR_RNN_LAYER_H
 #define MASR_RNN_LAYER_H
 
@@ -87,6 +91,57 @@ struct split_of<compact_sequence<T, N, MAX_T, NF> > {
 
 template <bool B>
 struct bool_tag {};
+
+// What the interleaved schedule needs of a sweep's steps (C simulation only; empty in synthesis): the cycle its
+// first step starts, per step the next frame's kernel chain KX_{i+1} (0 after the last) and the recurrent
+// engine calls' F, B and cycles (rnn_stats::call).
+template <int MAX_T>
+struct sweep_trace {
+#ifndef __SYNTHESIS__
+    long long start;
+    int steps;
+    int n_calls;
+    long long kx_next[MAX_T];
+    long long call[MAX_T][2][3];
+#endif
+};
+
+#ifndef __SYNTHESIS__
+// Both directions' recurrent calls on shared engines (docs/arithmetic.md, "Interleaved directions"; the
+// reference's rnn_layer.interleaved_schedule): call k of every step goes to engine k; the engine takes the
+// earliest ready call first (forward on a tie) and starts it (its cycle 0) in max(ready + 1, the engine's
+// previous start + max(F, B - 1)).  Returns each direction's sweep end in ends[0] (forward), ends[1].
+template <int MAX_T>
+void interleaved_schedule(const sweep_trace<MAX_T> &fwd, const sweep_trace<MAX_T> &bwd, int encode, int elementwise,
+                          long long ends[2]) {
+    const sweep_trace<MAX_T> *trace[2] = {&fwd, &bwd};
+    const int n_calls = fwd.n_calls, total = n_calls * fwd.steps;
+    long long step_start[2] = {fwd.start, bwd.start};
+    long long ready[2] = {fwd.start + encode, bwd.start + encode};
+    long long free[2] = {-(1LL << 60), -(1LL << 60)};  // the earliest start of each engine's next call
+    int done[2] = {0, 0};
+    for (int event = 0; event < 2 * total; event++) {
+        const bool has_f = done[0] < total, has_b = done[1] < total;
+        const int d = (has_b && (!has_f || ready[1] < ready[0])) ? 1 : 0;
+        const int i = done[d] / n_calls, k = done[d] % n_calls;
+        const long long *call = trace[d]->call[i][k];
+        const long long start = ready[d] + 1 > free[k] ? ready[d] + 1 : free[k];
+        const long long hold = call[0] > call[1] - 1 ? call[0] : call[1] - 1;
+        const long long end = start + call[2];
+        free[k] = start + hold;
+        if (k == n_calls - 1) {  // the step's last call: the step ends with its chain or the next kernel chain
+            const long long chain = end + elementwise, kernel = step_start[d] + trace[d]->kx_next[i];
+            step_start[d] = chain > kernel ? chain : kernel;
+            ready[d] = step_start[d] + encode;
+        } else {
+            ready[d] = end + elementwise + encode;
+        }
+        done[d]++;
+    }
+    ends[0] = step_start[0];
+    ends[1] = step_start[1];
+}
+#endif
 
 // Cycles a sweep waits for frame 0's encoding on entry (docs/arithmetic.md: ENTRY).
 template <class X, int N>
@@ -173,7 +228,8 @@ SPLIT_FRAMES:
 // return_sequences=false).
 template <class CONFIG_T, int MAX_T, class OUT>
 void rnn_sweep(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, int n_frames, bool backward,
-               bool realign, bool last_only, int entry, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total) {
+               bool realign, bool last_only, int entry, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total,
+               sweep_trace<MAX_T> &trace) {
     typedef typename CONFIG_T::accum_t accum_t;
     static const int U = CONFIG_T::n_units;
     static const int GU = gate_count(CONFIG_T::kind) * U;
@@ -196,6 +252,9 @@ void rnn_sweep(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &fra
 #ifndef __SYNTHESIS__
     total.cycles = SWEEP_START_DEPTH + entry + ks.kernel_chain;
     total.words_read = ks.words_read;
+    trace.start = total.cycles;
+    trace.steps = n_frames;
+    trace.n_calls = 0;
 #endif
 STEPS:
     for (int i = 0; i < n_frames; i++) {
@@ -209,6 +268,10 @@ STEPS:
         }
 #ifndef __SYNTHESIS__
         add_stats(total, step_stats(ks, rs));
+        trace.kx_next[i] = ks.kernel_chain;
+        trace.n_calls = rs.n_calls;
+        for (int k = 0; k < rs.n_calls; k++)
+            for (int j = 0; j < 3; j++) trace.call[i][k][j] = rs.call[k][j];
 #endif
         if (!last_only || i == n_frames - 1) {
             const int slot = last_only ? 0 : realign ? t : i;
@@ -229,8 +292,9 @@ void rnn_layer(const X &x, int n_frames, bool go_backwards, OUT &out, const rnn_
 #pragma HLS DATAFLOW
     hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > frames("frames");
 #pragma HLS STREAM variable = frames depth = 2
+    static sweep_trace<MAX_T> trace;  // unused: a lone sweep shares no engine
     read_frames<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, go_backwards, frames, entry);
-    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, false, entry_cycles<X, CONFIG_T::n_in>(), out, w, total);
+    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, false, entry_cycles<X, CONFIG_T::n_in>(), out, w, total, trace);
 #ifndef __SYNTHESIS__
     total.cycles += LAYER_DONE_DEPTH;
 #endif
@@ -250,15 +314,16 @@ void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_fra
 template <class FWD_T, class BWD_T, int MAX_T, class X>
 void bidirectional_sweeps(const X &x, int n_frames, typename FWD_T::state_t hf[MAX_T][FWD_T::n_units],
                           typename BWD_T::state_t hb[MAX_T][BWD_T::n_units], const rnn_weights<FWD_T> &wf,
-                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry) {
+                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry,
+                          sweep_trace<MAX_T> &tf, sweep_trace<MAX_T> &tb) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
 #pragma HLS STREAM variable = fwd depth = 2
 #pragma HLS STREAM variable = bwd depth = 2
     split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd, entry);
     static const int ENTRY = entry_cycles<X, FWD_T::n_in>();
-    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, false, ENTRY, hf, wf, sf);
-    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, false, ENTRY, hb, wb, sb);
+    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, false, ENTRY, hf, wf, sf, tf);
+    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, false, ENTRY, hb, wb, sb, tb);
 }
 
 // The same, each sweep writing its states straight into its half of a split
@@ -267,18 +332,32 @@ void bidirectional_sweeps(const X &x, int n_frames, typename FWD_T::state_t hf[M
 // into frame 0.
 template <class FWD_T, class BWD_T, int MAX_T, class X, class Y>
 void bidirectional_halves(const X &x, int n_frames, bool last_only, Y &y, const rnn_weights<FWD_T> &wf,
-                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry) {
+                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry,
+                          sweep_trace<MAX_T> &tf, sweep_trace<MAX_T> &tb) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
 #pragma HLS STREAM variable = fwd depth = 2
 #pragma HLS STREAM variable = bwd depth = 2
     split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd, entry);
     static const int ENTRY = entry_cycles<X, FWD_T::n_in>();
-    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, last_only, ENTRY, y.fwd, wf, sf);
-    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, last_only, ENTRY, y.bwd, wb, sb);
+    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, last_only, ENTRY, y.fwd, wf, sf, tf);
+    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, last_only, ENTRY, y.bwd, wb, sb, tb);
 }
 
-// MERGE_T: mode, out_t, n_out, lanes.
+#ifndef __SYNTHESIS__
+// With MERGE_T::interleave the two sweeps' recurrent chains share the recurrent engines: each direction's
+// cycles become its sweep's end in the interleaved schedule (docs/arithmetic.md, "Interleaved directions").
+template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T>
+void interleave_cycles(const sweep_trace<MAX_T> &tf, const sweep_trace<MAX_T> &tb, layer_stats &stats) {
+    if (!MERGE_T::interleave) return;
+    long long ends[2];
+    interleaved_schedule<MAX_T>(tf, tb, encode_cycles(FWD_T::n_units), elementwise_cycles<FWD_T>(), ends);
+    stats.fwd.cycles = ends[0];
+    stats.bwd.cycles = ends[1];
+}
+#endif
+
+// MERGE_T: mode, out_t, n_out, lanes, interleave.
 template <class MERGE_T, class a_T, class b_T>
 typename MERGE_T::out_t merge_pair(const a_T &a, const b_T &b) {
 #pragma HLS INLINE
@@ -296,8 +375,10 @@ void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y,
     static_assert(MERGE_T::mode == MERGE_CONCAT && split_of<Y>::value == FWD_T::n_units,
                   "a split store holds a concat layer's forward half, then its backward half");
     entry_stats entry;
-    bidirectional_halves<FWD_T, BWD_T, MAX_T>(x, n_frames, !return_sequences, y, wf, wb, stats.fwd, stats.bwd, entry);
+    static sweep_trace<MAX_T> tf, tb;
+    bidirectional_halves<FWD_T, BWD_T, MAX_T>(x, n_frames, !return_sequences, y, wf, wb, stats.fwd, stats.bwd, entry, tf, tb);
 #ifndef __SYNTHESIS__
+    interleave_cycles<FWD_T, BWD_T, MERGE_T, MAX_T>(tf, tb, stats);
     stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) + LAYER_DONE_DEPTH;
     stats.entry_written = entry.written;
     stats.out_written = stats.fwd.words_written + stats.bwd.words_written;
@@ -319,9 +400,11 @@ void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y,
 #pragma HLS ARRAY_PARTITION variable = hf type = complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = hb type = complete dim = 2
     entry_stats entry;
-    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd, entry);
+    static sweep_trace<MAX_T> tf, tb;
+    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd, entry, tf, tb);
     const int n_out_frames = return_sequences ? n_frames : 1;
 #ifndef __SYNTHESIS__
+    interleave_cycles<FWD_T, BWD_T, MERGE_T, MAX_T>(tf, tb, stats);
     stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) +
                    (long long)n_out_frames * GROUPS + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH;
     stats.entry_written = entry.written;
@@ -368,6 +451,9 @@ void bidirectional_layer(const X &x, int n_frames, bool return_sequences, Y &y, 
     static const int UF = FWD_T::n_units, UB = BWD_T::n_units;
     static_assert(MERGE_T::mode == MERGE_CONCAT ? MERGE_T::n_out == UF + UB : (UF == UB && MERGE_T::n_out == UF),
                   "merge output size");
+    static_assert(!MERGE_T::interleave || (FWD_T::kind == BWD_T::kind && UF == UB && FWD_T::reset_after == BWD_T::reset_after &&
+                                           FWD_T::recurrent_config::lanes == BWD_T::recurrent_config::lanes),
+                  "interleaved directions share their recurrent engines: same cell kind, units and lanes");
     bidirectional_output<FWD_T, BWD_T, MERGE_T, MAX_T>(x, n_frames, return_sequences, y, wf, wb, stats,
                                                        bool_tag<(split_of<Y>::value > 0)>());
 }

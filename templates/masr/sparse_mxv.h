@@ -76,12 +76,16 @@ struct mxv_stats {
     long long cycles;        // engine cycles, done included
     long long busiest_lane;  // cycles of the slowest lane
     long long idlest_lane;   // cycles of the fastest lane
+    // One call's F and B (docs/arithmetic.md, "Calls back to back on a shared engine"): the cycle every front end
+    // is free and the cycle every back end has issued its last window; a sum of calls sums them.
+    long long front;
+    long long issue;
 #endif
 };
 
 inline void clear_mxv_stats(mxv_stats &s) {
 #ifndef __SYNTHESIS__
-    s.pairs = s.issued = s.cycles = s.busiest_lane = s.idlest_lane = 0;
+    s.pairs = s.issued = s.cycles = s.busiest_lane = s.idlest_lane = s.front = s.issue = 0;
 #endif
 }
 
@@ -90,6 +94,12 @@ inline void clear_mxv_stats(mxv_stats &s) {
 inline void note_lane_cycles(mxv_stats &stats, long long lane) {
     if (lane > stats.busiest_lane) stats.busiest_lane = lane;
     if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
+}
+
+// A lane's front-end cycles and issue end into the call's F and B.
+inline void note_lane_phases(mxv_stats &stats, long long front, long long issue) {
+    if (front > stats.front) stats.front = front;
+    if (issue > stats.issue) stats.issue = issue;
 }
 #endif
 
@@ -100,6 +110,8 @@ inline void add_mxv_stats(mxv_stats &total, const mxv_stats &s) {
     total.cycles += s.cycles;
     total.busiest_lane += s.busiest_lane;
     total.idlest_lane += s.idlest_lane;
+    total.front += s.front;
+    total.issue += s.issue;
 #endif
 }
 
@@ -298,6 +310,7 @@ struct lane_clock {
         return front > back ? front : back;
     }
     long long lane_cycles(long long n_scan, int mac_depth) const { return cycles_after(n_scan + offset, mac_depth); }
+    long long issue_done() const { return n == 0 ? 0 : issue_end; }  // B of the lane: 0 without work
 #endif
 };
 
@@ -494,8 +507,9 @@ ISSUE:
     }
 #ifndef __SYNTHESIS__
     // The end marker carries the lane's front-end scan count, or (shared banks) the cycle its front end stopped.
-    const long long lane = CONFIG_T::bank_lanes == 1 ? clock.lane_cycles(n_scan, MXV_MAC_DEPTH) : clock.cycles_after(n_scan, MXV_MAC_DEPTH);
-    note_lane_cycles(stats, lane);
+    const long long front = CONFIG_T::bank_lanes == 1 ? n_scan + clock.offset : n_scan;
+    note_lane_cycles(stats, clock.cycles_after(front, MXV_MAC_DEPTH));
+    note_lane_phases(stats, front, clock.issue_done());
 #endif
 }
 
