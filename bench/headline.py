@@ -33,6 +33,11 @@ MASR's bank, r mod P, as EIE interleaves its PEs and as the projects' configs se
                  rows and take them at run time, FIFO of 1 window; below, rows tied to lanes); dense and
                  weight_sparse balance the same way
   masr_static    masr with rows tied to lanes at conversion (FIFO of 4 windows), for comparison
+  masr_interleaved  masr with each Bidirectional layer's directions interleaved (Interleave: true; counted by the
+                 reference and the C simulation, not built in the HLS structure or the RTL twin): its two
+                 recurrent matrices share one engine, whose cycles are its occupied cycles in the layer's
+                 interleaved schedule (calls back to back overlap; masr_hls.reference.rnn_layer.interleaved_schedule),
+                 the kernel engines' as masr's; energy as masr's
   eie            EIE (ISCA 2016) as masr_hls.analysis.eie models it: CSC with 4-bit codebook and
                  relative row indices, padding entries, non-zero activations broadcast one per
                  cycle, activation queues of depth 8
@@ -111,7 +116,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from workloads import parse_lanes  # noqa: E402 - the bench folder is on the path only now
 
-ENGINES = ("dense", "weight_sparse", "masr", "masr_static", "eie", "eie_16bit", "eie_magnitude")
+ENGINES = ("dense", "weight_sparse", "masr", "masr_static", "masr_interleaved", "eie", "eie_16bit", "eie_magnitude")
 PAPER = {"performance": 1.6, "energy": 3.0, "area": 2.0}  # MASR over EIE, Gupta et al., PACT 2019
 TRAINED = {  # name -> (frames, mel bands) of its recipe; digits_ctc: its utterances of 300 frames or more, cut at 300
     "kws_speech": (25, 16),
@@ -483,6 +488,42 @@ def eie_counts(cfg, w_nz: np.ndarray, v_nz: np.ndarray) -> tuple:
     return matrix, es
 
 
+def interleaved_saving(w: Workload, lanes: int) -> int:
+    """Engine cycles MASR (balanced as converted by default) gains when each Bidirectional layer's two recurrent
+    matrices share one engine: the shared engine's occupied cycles in the layer's interleaved schedule (docs/
+    arithmetic.md, "Interleaved directions") minus the two engines' call cycles; 0 or less, summed over utterances."""
+    from masr_hls.backend.config import engine_balancing
+    from masr_hls.constants import ENGINE_START_DEPTH, GATE_PIPELINE_DEPTH, SWEEP_START_DEPTH
+    from masr_hls.numerics.bitmask import n_words
+    from masr_hls.numerics.lane_balance import assign_rows, row_work
+    from masr_hls.reference.mxv import Engine
+    from masr_hls.reference.rnn_layer import SweepTrace, interleaved_schedule
+
+    saving = 0
+    for layer in w.layers:
+        utterances, frames = layer.x_nz.shape[:2]
+        traces, separate = [], 0
+        for direction in ("forward", "backward"):
+            stats = {}
+            for m in w.matrices:
+                if m.layer == layer.name and m.direction == direction:
+                    cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode="masr", **engine_balancing(lanes))
+                    bank_of_row = assign_rows(row_work(m.w_raw, "masr"), cfg.banks, "interleaved")
+                    s = Engine(cfg, m.w_nz, bank_of_row).stats_per_call(m.v_nz.reshape(utterances, frames, -1))
+                    order = slice(None, None, -1) if direction == "backward" else slice(None)  # the sweep's visiting order
+                    stats[m.kind] = (cfg, *(a[:, order] for a in (s.front, s.issue, s.cycles)))
+            (kcfg, _, _, kernel), (rcfg, front, issue, cycles) = stats["kernel"], stats["recurrent"]
+            units = rcfg.n_in
+            if rcfg.n_out != 3 * units:
+                raise ValueError(f"{layer.name}: the interleaved count takes GRU reset_after=True layers (one recurrent call a step)")
+            kx = n_words(kcfg.n_in) + ENGINE_START_DEPTH + kernel
+            start = SWEEP_START_DEPTH + (n_words(kcfg.n_in) if layer.entry else 0) + kx[:, 0]
+            traces.append(SweepTrace(start, kx, np.stack([front, issue, cycles])[None], n_words(units), -(-units // lanes) + GATE_PIPELINE_DEPTH))
+            separate += int(cycles.sum())
+        saving += int(interleaved_schedule(*traces).occupied.sum()) - separate
+    return saving
+
+
 def evaluate(w: Workload, lanes: int, table) -> dict:
     """Cycles, pairs, storage and energy of every engine over the workload, per inference."""
     from masr_hls.analysis.eie import EieConfig
@@ -547,6 +588,9 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
                 d["broadcasts"] += es.broadcasts
                 d["padding"] += int(matrix.entries.sum() - matrix.nnz.sum())
                 d["nnz"] += int(matrix.nnz.sum())
+    # interleaved directions: masr's work and energy, the recurrent engines' cycles as the shared engine occupies them
+    out["masr_interleaved"].update({k: (dict(v) if isinstance(v, dict) else v) for k, v in out["masr"].items()})
+    out["masr_interleaved"]["cycles"] += interleaved_saving(w, lanes)
     n = w.inferences
     for layer in w.layers:  # the layers' state writes (and MASR's merge reads); MASR's sequence stores, counted words
         q = layer.sequences
@@ -717,6 +761,19 @@ def format_summary(all_results: dict) -> str:
                 f"{r['engines']['masr_static']['utilisation']:>7.1%} {r['engines']['eie']['utilisation']:>8.1%}"
             )
     lines.append(f"{'paper':<11} {'':>5} {p['performance']:>6.2f}x{p['energy']:>6.2f}x{p['area']:>6.2f}x  (against EIE as published)")
+    lines += [
+        "",
+        "interleaved directions (Interleave: true; counted, not built in the HLS structure or the RTL twin): each layer's two",
+        "recurrent matrices on one engine, its occupied cycles; perf over the EIE 4-bit codebook and utilisation, beside masr's",
+        f"{'model':<11} {'lanes':>5} {'perf':>7} {'util':>7}   {'masr perf':>9} {'util':>7}",
+    ]
+    for name, results in all_results.items():
+        for r in results:
+            e, a, b = r["engines"]["eie"], r["engines"]["masr_interleaved"], r["engines"]["masr"]
+            lines.append(
+                f"{name:<11} {r['lanes']:>5} {e['cycles'] / a['cycles']:>6.2f}x {a['utilisation']:>7.1%}   "
+                f"{e['cycles'] / b['cycles']:>8.2f}x {b['utilisation']:>7.1%}"
+            )
     head2 = f"{'model':<11} {'lanes':>5}" + f" {'weights':>8}{'built':>7}{'c.worst':>8}{'c.mean':>7}" * 3
     lines += [
         "",

@@ -142,3 +142,56 @@ def test_rtl_twin_refuses_an_interleaved_layer():
     reason = unsupported_reason(layer)
     assert "'bigru'" in reason and "Interleave" in reason and "not in the RTL" in reason
     assert unsupported_reason(SimpleNamespace(**{**vars(layer), "merge": MergeConfig("concat", cfg.state_t, 2)})) is None
+
+
+@pytest.mark.slow
+def test_converted_model_with_an_interleaved_layer(tmp_path):
+    """A stack converted with one layer interleaved (a concat layer into a split store, then a sum layer into the
+    output port): the generated project's C simulation equals the reference, figures and cycles included."""
+    import keras
+    from builders import L, chain
+
+    import masr_hls
+
+    model = chain(
+        9,
+        5,
+        L.Bidirectional(L.GRU(7, return_sequences=True, activation="relu"), name="bi1"),
+        L.Bidirectional(L.LSTM(6, return_sequences=True), merge_mode="sum", name="bi2"),
+        seed=5,
+    )
+    assert isinstance(model, keras.Model)
+    config = {"Model": {"Lanes": 3, "Interleave": True}, "LayerName": {"bi2": {"Interleave": False}}}
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=tmp_path / "prj"))
+    bi1, bi2 = hw.layers
+    assert bi1.merge.interleave and not bi2.merge.interleave and "directions interleaved" in bi1.balancing
+    x = np.random.default_rng(2).normal(size=(4, 9, 5))
+    check = hw.cross_check(x)
+    assert check.csim_mismatches == 0 and check.figure_mismatches == 0, check.summary()
+
+
+def test_headline_counts_the_shared_engine():
+    """bench/headline.py's masr_interleaved: masr's work, never more engine cycles, and exactly masr's cycles plus
+    the shared engines' occupied cycles less the two engines' call cycles."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "headline.py"
+    spec = importlib.util.spec_from_file_location("bench_headline_interleave", path)
+    hl = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = hl
+    spec.loader.exec_module(hl)
+    rng = np.random.default_rng(0)
+    rates = {"input": rng.uniform(0.2, 0.8, 12), "layers": [(rng.uniform(0, 0.9, 24), rng.uniform(0, 0.9, 24))] * 2}
+    paper = hl.paper_workload(rates, seed=0, prune_lanes=4, layers=2, units=24, frames=5, features=12, sparsity=0.8)
+    from masr_hls.analysis.energy import load_table
+
+    savings = []
+    for lanes in (2, 8):
+        r = hl.evaluate(paper, lanes, load_table())["engines"]
+        a, m = r["masr_interleaved"], r["masr"]
+        assert a["pairs"] == m["pairs"] and a["energy_nj"] == m["energy_nj"]
+        savings.append(hl.interleaved_saving(paper, lanes))
+        assert savings[-1] <= 0 and a["cycles"] == pytest.approx(m["cycles"] + savings[-1] / paper.inferences)
+    assert min(savings) < 0  # some calls ran back to back
