@@ -13,9 +13,9 @@
 // docs/arithmetic.md "Run-time balancing"): a shared slot counter; in each
 // cycle the lanes that ask for a row (at start, or having examined the last
 // window of their row) are given the next slots in lane order, while slots
-// remain.  The bank keeps one result register per slot, written by the lane
-// that took the slot (a write enable and a G-way data mux per register: in a
-// call each slot has one lane); a slot no lane wrote reads zero.
+// remain.  The bank keeps one result per slot, written by the lane that took
+// the slot (a write enable and a G-way data mux per register: in a call each
+// slot has one lane); a slot no lane wrote reads zero.
 module masr_mxv_bank #(
     parameter int BANK = 0,
     parameter int BANK_LANES = 1,
@@ -186,26 +186,47 @@ module masr_mxv_bank #(
   endgenerate
 
   // ---------------------------------------------------------------- results
-  // One register per slot.  A lane writes the slot it holds, and in a call no two lanes hold the same
-  // slot, so a register takes the data of the one lane writing it (G = 1: a plain one-port memory).
-  logic [ACC_W-1:0] y_bank[0:LANE_ROWS-1];
-  logic [LANE_ROWS-1:0] y_written;  // rows without a single pair read as zero
-  always_ff @(posedge clk) begin : write_results
-    for (int g = 0; g < G; g++) if (res_we[g]) y_bank[res_slot[g*SLOT_W+:SLOT_W]] <= res_data[g*ACC_W+:ACC_W];
-  end
-  always_ff @(posedge clk) begin : mark_results
-    if (rst || start) y_written <= '0;
-    else for (int g = 0; g < G; g++) if (res_we[g]) y_written[res_slot[g*SLOT_W+:SLOT_W]] <= 1'b1;
-  end
-
-  assign y_value = y_written[y_slot] ? y_bank[y_slot] : '0;
+  // One result per slot, written by the lane that holds the slot.  In a call no two lanes hold the same
+  // slot, so a slot's register takes the data of the one lane writing it: a write enable and a G-way mux.
+  // A slot no lane wrote in the call reads zero.
   generate
-    for (genvar s = 0; s < LANE_ROWS; s++) begin : g_y_all
-      if (Y_ALL != 0) begin : g_on
-        assign y_all[s*ACC_W+:ACC_W] = y_written[s] ? y_bank[s] : '0;
-      end else begin : g_off
-        assign y_all[s*ACC_W+:ACC_W] = '0;
+    if (G == 1 && Y_ALL == 0) begin : g_ram
+      // One write port, one read port: a memory (LUT RAM), its zeros from a written bit per slot.
+      logic [ACC_W-1:0] y_bank[0:LANE_ROWS-1];
+      logic [LANE_ROWS-1:0] y_written;
+      always_ff @(posedge clk) if (res_we[0]) y_bank[res_slot] <= res_data;
+      always_ff @(posedge clk) begin : mark_results
+        if (rst || start) y_written <= '0;
+        else if (res_we[0]) y_written[res_slot] <= 1'b1;
       end
+      assign y_value = y_written[y_slot] ? y_bank[y_slot] : '0;
+      assign y_all = '0;
+    end else begin : g_registers
+      // Every slot read at once (Y_ALL), or written by several lanes: registers, cleared at start (each
+      // flip-flop's synchronous reset), so nothing gates the reads.
+      logic [ACC_W-1:0] y_reg[0:LANE_ROWS-1];
+      for (genvar s = 0; s < LANE_ROWS; s++) begin : g_slot
+        logic [ACC_W-1:0] value;
+        logic [ACC_W-1:0] data;
+        logic hit;
+        always_comb begin : pick_lane
+          hit = 1'b0;
+          data = res_data[ACC_W-1:0];
+          for (int g = 0; g < G; g++) begin
+            if (res_we[g] && res_slot[g*SLOT_W+:SLOT_W] == SLOT_W'(s)) begin
+              hit = 1'b1;
+              data = res_data[g*ACC_W+:ACC_W];
+            end
+          end
+        end
+        always_ff @(posedge clk) begin : write_result
+          if (rst || start) value <= '0;
+          else if (hit) value <= data;
+        end
+        assign y_reg[s] = value;
+        assign y_all[s*ACC_W+:ACC_W] = Y_ALL != 0 ? value : '0;
+      end
+      assign y_value = y_reg[y_slot];
     end
   endgenerate
   assign busy = |lane_busy;
