@@ -8,6 +8,7 @@ model and the ideal.
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass
 
@@ -306,3 +307,34 @@ def test_parse_yosys_stat():
     r = engine.parse_yosys_stat(log)
     assert (r["LUT"], r["FF"], r["DSP"], r["BRAM"], r["LUTRAM"], r["CARRY4"]) == (7, 6, 1, 2.5, 2, 2)
     assert r["BRAM18"] == 5  # one 18 Kb block and two 36 Kb blocks
+
+
+def test_yosys_results_are_cached_by_what_the_synthesis_reads(monkeypatch, tmp_path):
+    """A synthesis of the same script, sources and memory files runs Yosys once; a changed memory file runs it again.
+    (A stand-in ``yosys`` on PATH counts its runs and writes a stat block.)"""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "yosys"
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = "-V" ]; then echo "Yosys 0.0 (stand-in)"; exit 0; fi\n'
+        f'echo run >> "{tmp_path}/runs"\nprintf "   Number of cells: 3\\n     LUT2 2\\n     FDRE 1\\n" > synth.log\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("MASR_HLS_CACHE", str(tmp_path / "cache"))
+    engine._tool_version.cache_clear()
+    try:
+        design = tmp_path / "design"
+        design.mkdir()
+        (design / "lane000_values.hex").write_text("01\n")
+
+        def synth():
+            return engine.run_yosys(design, engine.TOP, {"LANES": 1}, engine.DESIGN_SOURCES)
+
+        assert (synth()["LUT"], synth()["FF"]) == (2, 1)
+        assert (tmp_path / "runs").read_text().count("run") == 1
+        (design / "lane000_values.hex").write_text("02\n")
+        synth()
+        assert (tmp_path / "runs").read_text().count("run") == 2
+    finally:
+        engine._tool_version.cache_clear()  # the real Yosys for later tests
