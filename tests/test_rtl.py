@@ -226,7 +226,7 @@ def test_rtl_lint_clean():
     engine.lint(make_config("lanes4_k2_rnd_wrap"), bank_rows=20, bank_nnz=500, testbench=True)
 
 
-# Resources, one DSP per MAC and weight banks in block RAM: tests/test_rtl_balancing.py synthesises the 128 x 128
+# Resources, one DSP per MAC and weight banks in block RAM: tests/test_rtl_balancing.py synthesises the 64 x 64
 # engine once with rows tied to lanes and once with lanes sharing banks (each synthesis takes tens of seconds).
 
 
