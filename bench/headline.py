@@ -511,14 +511,15 @@ def interleaved_saving(w: Workload, lanes: int) -> int:
                     bank_of_row = assign_rows(row_work(m.w_raw, "masr"), cfg.banks, "interleaved")
                     s = Engine(cfg, m.w_nz, bank_of_row).stats_per_call(m.v_nz.reshape(utterances, frames, -1))
                     order = slice(None, None, -1) if direction == "backward" else slice(None)  # the sweep's visiting order
-                    stats[m.kind] = (cfg, *(a[:, order] for a in (s.front, s.issue, s.cycles)))
-            (kcfg, _, _, kernel), (rcfg, front, issue, cycles) = stats["kernel"], stats["recurrent"]
+                    stats[m.kind] = (cfg, *(a[:, order] for a in (s.front, s.issue, s.bank_cycles, s.cycles)))
+            (kcfg, _, _, _, kernel), (rcfg, front, issue, bank_cycles, cycles) = stats["kernel"], stats["recurrent"]
             units = rcfg.n_in
             if rcfg.n_out != 3 * units:
                 raise ValueError(f"{layer.name}: the interleaved count takes GRU reset_after=True layers (one recurrent call a step)")
             kx = n_words(kcfg.n_in) + ENGINE_START_DEPTH + kernel
             start = SWEEP_START_DEPTH + (n_words(kcfg.n_in) if layer.entry else 0) + kx[:, 0]
-            traces.append(SweepTrace(start, kx, np.stack([front, issue, cycles])[None], n_words(units), -(-units // lanes) + GATE_PIPELINE_DEPTH))
+            calls = np.stack([front, issue, bank_cycles])[None]  # per bank F, B and cycles
+            traces.append(SweepTrace(start, kx, calls, n_words(units), -(-units // lanes) + GATE_PIPELINE_DEPTH))
             separate += int(cycles.sum())
         saving += int(interleaved_schedule(*traces).occupied.sum()) - separate
     return saving

@@ -86,10 +86,12 @@ class MxvStats:
     busiest_lane: int = 0
     idlest_lane: int = 0
     lane_cycles: list[int] = field(default_factory=list)
-    # Per call (stats_per_call only; sums drop them): F, the cycle every front end is free, and B, the cycle every
-    # back end has issued its last window (docs/arithmetic.md, "Calls back to back on a shared engine").
+    # Per call and bank (stats_per_call only, a last axis of banks; sums drop them): F, the cycle the bank's front
+    # ends are free, B, the cycle its back ends have issued their last window, and its busiest lane's cycles
+    # (docs/arithmetic.md, "Calls back to back on a shared engine").
     front: object = None
     issue: object = None
+    bank_cycles: object = None
     calls: list = field(default_factory=list)  # a recurrent chain's calls: (F, B, engine cycles) each
 
     def as_tuple(self):
@@ -211,11 +213,12 @@ class Engine:
             schedule = _lane_cycles if self.cfg.bank_lanes == 1 else _shared_bank_cycles
             cycles, f, b = schedule(self.cfg, cost, *self.lane_slots, phases=True)
             lanes.append(cycles)
-            front.append(f.max(axis=1))
-            issue.append(b.max(axis=1))
+            by_bank = lambda a: a.reshape(len(a), self.cfg.banks, self.cfg.bank_lanes).max(axis=2)  # noqa: E731
+            front.append(by_bank(f))
+            issue.append(by_bank(b))
         if not lanes:
-            zero = np.zeros(0, np.int64)
-            return zero, zero, np.zeros((0, self.cfg.lanes), np.int64), zero, zero
+            zero, banks = np.zeros(0, np.int64), np.zeros((0, self.cfg.banks), np.int64)
+            return zero, zero, np.zeros((0, self.cfg.lanes), np.int64), banks, banks
         return tuple(np.concatenate(a) for a in (pairs, issued, lanes, front, issue))
 
     def stats_per_call(self, v_nonzero: np.ndarray) -> MxvStats:
@@ -225,7 +228,9 @@ class Engine:
         shape = v.shape[:-1]
         busiest, idlest = lanes.max(axis=1).reshape(shape), lanes.min(axis=1).reshape(shape)
         stats = MxvStats(pairs.reshape(shape), issued.reshape(shape), busiest + MXV_DONE_DEPTH, busiest, idlest)
-        stats.front, stats.issue = front.reshape(shape), issue.reshape(shape)
+        banks = self.cfg.banks
+        stats.front, stats.issue = front.reshape(shape + (banks,)), issue.reshape(shape + (banks,))
+        stats.bank_cycles = lanes.reshape(-1, banks, self.cfg.bank_lanes).max(axis=2).reshape(shape + (banks,))
         return stats
 
 

@@ -233,7 +233,7 @@ def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
     n = cfg.elementwise_bits()
     hu = engines["recurrent"].mxv(h)
     r_stats = engines["recurrent"].stats_per_call(h != 0)
-    calls = [(r_stats.front, r_stats.issue, r_stats.cycles)]  # F, B, engine cycles of each engine call, in order
+    calls = [(r_stats.front, r_stats.issue, r_stats.bank_cycles)]  # per bank F, B, cycles of each engine call, in order
     cycles = n_words(u) + ENGINE_START_DEPTH + r_stats.cycles + cfg.elementwise_cycles()
 
     act, rec = cfg.act(), cfg.rec_act()
@@ -254,7 +254,7 @@ def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
             rh = st.quantize_raw(*exact_mul(r, gt.frac, h, st.frac, n))
             hh_in = engines["recurrent_h"].mxv(rh)
             h_stats = engines["recurrent_h"].stats_per_call(rh != 0)
-            calls.append((h_stats.front, h_stats.issue, h_stats.cycles))
+            calls.append((h_stats.front, h_stats.issue, h_stats.bank_cycles))
             r_stats = r_stats + h_stats
             cycles = cycles + cfg.elementwise_cycles() + n_words(u) + ENGINE_START_DEPTH + h_stats.cycles
             hh = act.apply(*exact_add(xw[..., 2 * u :], a.frac, hh_in, a.frac, n))

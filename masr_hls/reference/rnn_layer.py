@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from masr_hls.constants import ENUMS, LAYER_DONE_DEPTH, MERGE_PIPELINE_DEPTH, SWEEP_START_DEPTH, enum_constant
+from masr_hls.constants import ENUMS, LAYER_DONE_DEPTH, MERGE_PIPELINE_DEPTH, MXV_DONE_DEPTH, SWEEP_START_DEPTH, enum_constant
 from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul
 from masr_hls.numerics.sequences import sequence_words
@@ -54,7 +54,8 @@ def sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool = False, real
 @dataclass
 class SweepTrace:
     """What a sweep's schedule needs of each step, per sample (arrays (samples, steps), in visiting order): the
-    kernel chains KX, and F, B and engine cycles of each recurrent engine call (calls, 3, samples, steps)."""
+    kernel chains KX, and per bank F, B and the busiest lane's cycles of each recurrent engine call (calls, 3,
+    samples, steps, banks)."""
 
     start: np.ndarray  # (samples,) the cycle the first step starts: SWEEP_START_DEPTH + ENTRY + KX_0
     kx: np.ndarray
@@ -73,11 +74,11 @@ def _sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool, realign: bo
     c = np.zeros((n, cfg.n_units), np.int64)
     out = np.zeros((n, n_frames, cfg.n_units), np.int64 if cfg.state_t.fits_int64 else object)
     recurrent, rh = MxvStats(*np.zeros((5, n), np.int64)), np.zeros((n, n_frames), np.int64)
-    n_calls = 2 if cfg.gru_reset_before else 1
-    calls = np.zeros((n_calls, 3, n, n_frames), np.int64)
+    n_calls, banks = (2 if cfg.gru_reset_before else 1), cfg.recurrent_config().banks
+    calls = np.zeros((n_calls, 3, n, n_frames, banks), np.int64)
     for i, t in enumerate(order):
         h, c, r, rh[:, i] = recurrent_chain(cfg, w, xw[:, i], h, c)
-        calls[:, :, :, i] = np.array(r.calls, np.int64).reshape(n_calls, 3, n)
+        calls[:, :, :, i] = np.array(r.calls, np.int64).reshape(n_calls, 3, n, banks)
         recurrent = recurrent + r
         out[:, t if realign else i] = h
     start = entry_cycles(cfg.n_in, entry)
@@ -92,8 +93,9 @@ def _sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool, realign: bo
 @dataclass
 class SharedSchedule:
     """The interleaved schedule of two sweeps on shared recurrent engines, per sample: each direction's sweep end,
-    and per shared engine (one per call of a step) its occupied cycles (calls overlapping counted once), the sum
-    of its calls' engine cycles, and the sum of each direction's calls' occupancies max(F, B - 1)."""
+    and per shared engine (one per call of a step) its occupied cycles (from a call's first bank start to its done,
+    calls overlapping counted once), the sum of its calls' engine cycles (as alone), and per direction the sum of
+    its calls' occupancies max over banks of max(F, B - 1)."""
 
     ends: np.ndarray  # (2, samples): forward, backward
     occupied: np.ndarray  # (engines, samples)
@@ -103,10 +105,12 @@ class SharedSchedule:
 
 def interleaved_schedule(fwd: SweepTrace, bwd: SweepTrace) -> SharedSchedule:
     """Both directions' recurrent calls on shared engines (docs/arithmetic.md, "Interleaved directions"): call k of
-    every step goes to engine k; the engine takes the earliest ready call first (forward on a tie) and starts it
-    in max(ready + 1, previous start + max(F, B - 1)).  Vectorised over samples, one call per iteration."""
+    every step goes to engine k, which takes the earliest ready call first (forward on a tie).  A call ready in
+    cycle r may start in s = r + 1; each bank of the engine starts it in max(s, that bank's previous start + its
+    max(F, B - 1)), and the call is done when its last bank is, plus DONE_DEPTH.  Vectorised over samples, one
+    call per iteration."""
     traces = (fwd, bwd)
-    n_calls, _, n, steps = fwd.calls.shape
+    n_calls, _, n, steps, banks = fwd.calls.shape
     if bwd.calls.shape != fwd.calls.shape or (fwd.encode, fwd.elementwise) != (bwd.encode, bwd.elementwise):
         raise ValueError("interleaved directions need the same cell kind, units, lanes and frames")
     total = n_calls * steps
@@ -114,7 +118,7 @@ def interleaved_schedule(fwd: SweepTrace, bwd: SweepTrace) -> SharedSchedule:
     done = np.zeros((2, n), np.int64)  # calls each direction has placed
     step_start = np.stack([fwd.start, bwd.start]).astype(np.int64)
     ready = step_start + np.array([[fwd.encode], [bwd.encode]])
-    free = np.full((n_calls, n), np.iinfo(np.int64).min // 4, np.int64)  # earliest start of each engine's next call
+    free = np.zeros((n_calls, n, banks), np.int64)  # the cycle each bank of each engine may start its next call
     occupied_end = np.zeros((n_calls, n), np.int64)
     occupied = np.zeros((n_calls, n), np.int64)
     engine_cycles = np.zeros((n_calls, n), np.int64)
@@ -123,28 +127,29 @@ def interleaved_schedule(fwd: SweepTrace, bwd: SweepTrace) -> SharedSchedule:
         has = done < total
         pick_b = has[1] & (~has[0] | (ready[1] < ready[0]))
         for d, picked in ((0, ~pick_b), (1, pick_b)):
-            picked = picked & has[d]
-            if not picked.any():
+            sel = picked & has[d]
+            if not sel.any():
                 continue
             tr = traces[d]
             idx = np.minimum(done[d], total - 1)
             i, k = idx // n_calls, idx % n_calls
-            f, b, c = (tr.calls[k, j, rows, i] for j in range(3))
-            engine_free = free[k, rows]
-            start = np.maximum(ready[d] + 1, engine_free)
+            f, b, c = (tr.calls[k, j, rows, i] for j in range(3))  # (samples, banks)
+            first = ready[d] + 1
+            bank_start = np.maximum(first[:, None], free[k, rows])
             hold = np.maximum(f, b - 1)
-            end = start + c
-            new_occ = np.maximum(0, end - np.maximum(start, occupied_end[k, rows]))
+            end = (bank_start + c).max(axis=1) + MXV_DONE_DEPTH
+            begin = bank_start.min(axis=1)
+            new_occ = np.maximum(0, end - np.maximum(begin, occupied_end[k, rows]))
             last = k == n_calls - 1
             kx_next = np.where(i + 1 < steps, tr.kx[rows, np.minimum(i + 1, steps - 1)], 0)
             next_step = np.maximum(end + tr.elementwise, step_start[d] + kx_next)
             nxt_ready = np.where(last, next_step + tr.encode, end + tr.elementwise + tr.encode)
-            sel = picked
-            free[k[sel], rows[sel]] = start[sel] + hold[sel]
-            occupied[k[sel], rows[sel]] += new_occ[sel]
-            occupied_end[k[sel], rows[sel]] = np.maximum(occupied_end[k[sel], rows[sel]], end[sel])
-            engine_cycles[k[sel], rows[sel]] += c[sel]
-            occupancy[d] += np.where(sel, hold, 0)
+            ks, rs = k[sel], rows[sel]
+            free[ks, rs] = (bank_start + hold)[sel]
+            occupied[ks, rs] += new_occ[sel]
+            occupied_end[ks, rs] = np.maximum(occupied_end[ks, rs], end[sel])
+            engine_cycles[ks, rs] += c.max(axis=1)[sel] + MXV_DONE_DEPTH
+            occupancy[d] += np.where(sel, hold.max(axis=1), 0)
             step_start[d] = np.where(sel & last, next_step, step_start[d])
             ready[d] = np.where(sel, nxt_ready, ready[d])
             done[d] += sel

@@ -96,8 +96,9 @@ void mxv_csim_figures(const compact_vector<typename CONFIG_T::act_t, CONFIG_T::n
             }
         }
         for (int g = 0; g < G; g++) {
-            note_lane_cycles(stats, clock[g].cycles_after(free_at[g], MXV_MAC_DEPTH));
-            note_lane_phases(stats, free_at[g], clock[g].issue_done());
+            const long long lane = clock[g].cycles_after(free_at[g], MXV_MAC_DEPTH);
+            note_lane_cycles(stats, lane);
+            note_lane_phases(free_at[g], clock[g].issue_done(), lane);
         }
     }
     stats.cycles = stats.busiest_lane + MXV_DONE_DEPTH;

@@ -52,10 +52,6 @@ struct rnn_stats {
     long long kernel_chain;  // the last kernel chain's cycles (load x, start, engine)
     long long words_read;     // words of the compact frames the kernel chains loaded (mask words + non-zeros)
     long long words_written;  // words written into a compact store: the encoded input on entry, the states
-    // A step's recurrent engine calls in order (U h; GRU reset_after=False: then U_h (r*h)): F, B and engine
-    // cycles of each, which the interleaved schedule places (rnn_layer.h, interleaved_schedule).
-    long long call[2][3];
-    int n_calls;
 #endif
 };
 
@@ -64,17 +60,32 @@ inline void clear_stats(rnn_stats &s) {
     clear_mxv_stats(s.recurrent);
 #ifndef __SYNTHESIS__
     s.cycles = s.steps = s.kernel_chain = s.words_read = s.words_written = 0;
-    s.n_calls = 0;
 #endif
 }
 
 #ifndef __SYNTHESIS__
-// One recurrent engine call's F, B and cycles into the step's list.
-inline void note_call(rnn_stats &s, const mxv_stats &call) {
-    s.call[s.n_calls][0] = call.front;
-    s.call[s.n_calls][1] = call.issue;
-    s.call[s.n_calls][2] = call.cycles;
-    s.n_calls++;
+// Where a step's recurrent engine calls note their banks' phases, in order (U h; GRU reset_after=False: then
+// U_h (r*h)): set by a sweep whose calls an interleaved schedule places (rnn_layer.h), null otherwise.
+struct call_recorder {
+    phase_sink calls[2];
+    int n_calls;
+};
+inline call_recorder *&active_call_recorder() {
+    static call_recorder *recorder = 0;
+    return recorder;
+}
+// Around one recurrent engine call: its lanes note into the recorder's next call.
+inline void begin_recurrent_call() {
+    call_recorder *r = active_call_recorder();
+    if (r == 0) return;
+    r->calls[r->n_calls].lane = 0;
+    active_phase_sink() = &r->calls[r->n_calls];
+}
+inline void end_recurrent_call() {
+    call_recorder *r = active_call_recorder();
+    if (r == 0) return;
+    active_phase_sink() = 0;
+    r->n_calls++;
 }
 #endif
 
@@ -249,11 +260,14 @@ struct cell_update<CONFIG_T, CELL_GRU, false> {
         accum_t hh_in[U];
 #pragma HLS ARRAY_PARTITION variable = hh_in type = complete
         mxv_stats s;
-        sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, recurrent_h, hh_in, s);
-        add_mxv_stats(stats.recurrent, s);
 #ifndef __SYNTHESIS__
-        note_call(stats, s);
+        begin_recurrent_call();
 #endif
+        sparse_mxv<typename CONFIG_T::recurrent_h_config>(rhc, recurrent_h, hh_in, s);
+#ifndef __SYNTHESIS__
+        end_recurrent_call();
+#endif
+        add_mxv_stats(stats.recurrent, s);
     GRU_BEFORE_OUT:
         for (int g = 0; g < gate_groups<CONFIG_T>(); g++) {
 #pragma HLS PIPELINE II = 1
@@ -401,11 +415,14 @@ void recurrent_chain(typename CONFIG_T::accum_t xw[gate_count(CONFIG_T::kind) * 
     accum_t hu[G * U];
 #pragma HLS ARRAY_PARTITION variable = hu type = complete
     mxv_stats s;
-    sparse_mxv<typename CONFIG_T::recurrent_config>(hc, recurrent, hu, s);
-    add_mxv_stats(stats.recurrent, s);
 #ifndef __SYNTHESIS__
-    note_call(stats, s);
+    begin_recurrent_call();
 #endif
+    sparse_mxv<typename CONFIG_T::recurrent_config>(hc, recurrent, hu, s);
+#ifndef __SYNTHESIS__
+    end_recurrent_call();
+#endif
+    add_mxv_stats(stats.recurrent, s);
     // adds the elementwise passes (and U_h) to cycles
     cell_update<CONFIG_T>::run(xw, hu, h, c, recurrent_h, recurrent_bias, act_table, rec_table, stats);
 #ifndef __SYNTHESIS__

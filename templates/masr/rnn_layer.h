@@ -92,45 +92,56 @@ struct split_of<compact_sequence<T, N, MAX_T, NF> > {
 template <bool B>
 struct bool_tag {};
 
-// What the interleaved schedule needs of a sweep's steps (C simulation only; empty in synthesis): the cycle its
-// first step starts, per step the next frame's kernel chain KX_{i+1} (0 after the last) and the recurrent
-// engine calls' F, B and cycles (rnn_stats::call).
-template <int MAX_T>
+// What the interleaved schedule needs of a sweep's steps (C simulation only; empty in synthesis), kept when
+// BANKS > 0 (the recurrent engines' banks): the cycle its first step starts, per step the next frame's kernel
+// chain KX_{i+1} (0 after the last) and, per recurrent engine call and bank, F, B and the busiest lane's cycles.
+template <int MAX_T, int BANKS>
 struct sweep_trace {
 #ifndef __SYNTHESIS__
+    static const bool enabled = BANKS > 0;
+    static const int T = BANKS > 0 ? MAX_T : 1;
+    static const int N = BANKS > 0 ? BANKS : 1;
     long long start;
     int steps;
     int n_calls;
-    long long kx_next[MAX_T];
-    long long call[MAX_T][2][3];
+    long long kx_next[T];
+    long long front[T][2][N], issue[T][2][N], cycles[T][2][N];
 #endif
 };
 
 #ifndef __SYNTHESIS__
 // Both directions' recurrent calls on shared engines (docs/arithmetic.md, "Interleaved directions"; the
-// reference's rnn_layer.interleaved_schedule): call k of every step goes to engine k; the engine takes the
-// earliest ready call first (forward on a tie) and starts it (its cycle 0) in max(ready + 1, the engine's
-// previous start + max(F, B - 1)).  Returns each direction's sweep end in ends[0] (forward), ends[1].
-template <int MAX_T>
-void interleaved_schedule(const sweep_trace<MAX_T> &fwd, const sweep_trace<MAX_T> &bwd, int encode, int elementwise,
-                          long long ends[2]) {
-    const sweep_trace<MAX_T> *trace[2] = {&fwd, &bwd};
+// reference's rnn_layer.interleaved_schedule): call k of every step goes to engine k, which takes the earliest
+// ready call first (forward on a tie).  A call ready in cycle r may start in s = r + 1; each bank starts it in
+// max(s, that bank's previous start + its max(F, B - 1)); the call is done when its last bank is, plus
+// MXV_DONE_DEPTH.  Returns each direction's sweep end in ends[0] (forward), ends[1].
+template <int MAX_T, int BANKS>
+void interleaved_schedule(const sweep_trace<MAX_T, BANKS> &fwd, const sweep_trace<MAX_T, BANKS> &bwd, int encode,
+                          int elementwise, long long ends[2]) {
+    const sweep_trace<MAX_T, BANKS> *trace[2] = {&fwd, &bwd};
     const int n_calls = fwd.n_calls, total = n_calls * fwd.steps;
     long long step_start[2] = {fwd.start, bwd.start};
     long long ready[2] = {fwd.start + encode, bwd.start + encode};
-    long long free[2] = {-(1LL << 60), -(1LL << 60)};  // the earliest start of each engine's next call
+    long long free[2][sweep_trace<MAX_T, BANKS>::N];  // the cycle each bank of each engine may start its next call
+    for (int k = 0; k < 2; k++)
+        for (int b = 0; b < BANKS; b++) free[k][b] = 0;
     int done[2] = {0, 0};
     for (int event = 0; event < 2 * total; event++) {
         const bool has_f = done[0] < total, has_b = done[1] < total;
         const int d = (has_b && (!has_f || ready[1] < ready[0])) ? 1 : 0;
         const int i = done[d] / n_calls, k = done[d] % n_calls;
-        const long long *call = trace[d]->call[i][k];
-        const long long start = ready[d] + 1 > free[k] ? ready[d] + 1 : free[k];
-        const long long hold = call[0] > call[1] - 1 ? call[0] : call[1] - 1;
-        const long long end = start + call[2];
-        free[k] = start + hold;
+        const sweep_trace<MAX_T, BANKS> &tr = *trace[d];
+        const long long first = ready[d] + 1;
+        long long end = 0;
+        for (int b = 0; b < BANKS; b++) {
+            const long long start = first > free[k][b] ? first : free[k][b];
+            const long long hold = tr.front[i][k][b] > tr.issue[i][k][b] - 1 ? tr.front[i][k][b] : tr.issue[i][k][b] - 1;
+            if (start + tr.cycles[i][k][b] > end) end = start + tr.cycles[i][k][b];
+            free[k][b] = start + hold;
+        }
+        end += MXV_DONE_DEPTH;
         if (k == n_calls - 1) {  // the step's last call: the step ends with its chain or the next kernel chain
-            const long long chain = end + elementwise, kernel = step_start[d] + trace[d]->kx_next[i];
+            const long long chain = end + elementwise, kernel = step_start[d] + tr.kx_next[i];
             step_start[d] = chain > kernel ? chain : kernel;
             ready[d] = step_start[d] + encode;
         } else {
@@ -226,10 +237,10 @@ SPLIT_FRAMES:
 // store (store_frame packs each state as it is written).  last_only: only
 // the final state is written, into out[0] (a concat Bidirectional's half with
 // return_sequences=false).
-template <class CONFIG_T, int MAX_T, class OUT>
+template <class CONFIG_T, int MAX_T, class OUT, class TRACE>
 void rnn_sweep(hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > &frames, int n_frames, bool backward,
                bool realign, bool last_only, int entry, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total,
-               sweep_trace<MAX_T> &trace) {
+               TRACE &trace) {
     typedef typename CONFIG_T::accum_t accum_t;
     static const int U = CONFIG_T::n_units;
     static const int GU = gate_count(CONFIG_T::kind) * U;
@@ -260,7 +271,26 @@ STEPS:
     for (int i = 0; i < n_frames; i++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int t = backward ? n_frames - 1 - i : i;
+#ifndef __SYNTHESIS__
+        call_recorder recorder;  // the step's recurrent calls note their banks' phases into the trace
+        if (TRACE::enabled) {
+            for (int k = 0; k < 2; k++) {
+                recorder.calls[k].front = trace.front[i][k];
+                recorder.calls[k].issue = trace.issue[i][k];
+                recorder.calls[k].cycles = trace.cycles[i][k];
+                recorder.calls[k].group = CONFIG_T::recurrent_config::bank_lanes;
+            }
+            recorder.n_calls = 0;
+            active_call_recorder() = &recorder;
+        }
+#endif
         rnn_stage<CONFIG_T>(frames, i + 1 < n_frames, xw_now, xw_next, h, c, w, ks, rs);
+#ifndef __SYNTHESIS__
+        if (TRACE::enabled) {
+            active_call_recorder() = 0;
+            trace.n_calls = recorder.n_calls;
+        }
+#endif
     SWAP:
         for (int k = 0; k < GU; k++) {
 #pragma HLS UNROLL
@@ -268,10 +298,7 @@ STEPS:
         }
 #ifndef __SYNTHESIS__
         add_stats(total, step_stats(ks, rs));
-        trace.kx_next[i] = ks.kernel_chain;
-        trace.n_calls = rs.n_calls;
-        for (int k = 0; k < rs.n_calls; k++)
-            for (int j = 0; j < 3; j++) trace.call[i][k][j] = rs.call[k][j];
+        if (TRACE::enabled) trace.kx_next[i] = ks.kernel_chain;
 #endif
         if (!last_only || i == n_frames - 1) {
             const int slot = last_only ? 0 : realign ? t : i;
@@ -292,7 +319,7 @@ void rnn_layer(const X &x, int n_frames, bool go_backwards, OUT &out, const rnn_
 #pragma HLS DATAFLOW
     hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > frames("frames");
 #pragma HLS STREAM variable = frames depth = 2
-    static sweep_trace<MAX_T> trace;  // unused: a lone sweep shares no engine
+    sweep_trace<MAX_T, 0> trace;  // kept empty: a lone sweep shares no engine
     read_frames<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, go_backwards, frames, entry);
     rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, false, entry_cycles<X, CONFIG_T::n_in>(), out, w, total, trace);
 #ifndef __SYNTHESIS__
@@ -311,11 +338,11 @@ void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_fra
 // Both directions of a Bidirectional layer at the same time, each on its own
 // modules: a DATAFLOW region of three processes, the reader of x and the two
 // sweeps, joined by a FIFO of frames each (x has one reader).
-template <class FWD_T, class BWD_T, int MAX_T, class X>
+template <class FWD_T, class BWD_T, int MAX_T, class X, class TRACE>
 void bidirectional_sweeps(const X &x, int n_frames, typename FWD_T::state_t hf[MAX_T][FWD_T::n_units],
                           typename BWD_T::state_t hb[MAX_T][BWD_T::n_units], const rnn_weights<FWD_T> &wf,
-                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry,
-                          sweep_trace<MAX_T> &tf, sweep_trace<MAX_T> &tb) {
+                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry, TRACE &tf,
+                          TRACE &tb) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
 #pragma HLS STREAM variable = fwd depth = 2
@@ -330,10 +357,10 @@ void bidirectional_sweeps(const X &x, int n_frames, typename FWD_T::state_t hf[M
 // store y (a concat Bidirectional layer): y.fwd and y.bwd have one writer
 // each.  last_only (return_sequences=false): each writes its final state only,
 // into frame 0.
-template <class FWD_T, class BWD_T, int MAX_T, class X, class Y>
+template <class FWD_T, class BWD_T, int MAX_T, class X, class Y, class TRACE>
 void bidirectional_halves(const X &x, int n_frames, bool last_only, Y &y, const rnn_weights<FWD_T> &wf,
-                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry,
-                          sweep_trace<MAX_T> &tf, sweep_trace<MAX_T> &tb) {
+                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry, TRACE &tf,
+                          TRACE &tb) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
 #pragma HLS STREAM variable = fwd depth = 2
@@ -344,14 +371,21 @@ void bidirectional_halves(const X &x, int n_frames, bool last_only, Y &y, const 
     rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, last_only, ENTRY, y.bwd, wb, sb, tb);
 }
 
+// The sweeps' traces of a Bidirectional layer: kept when its directions are interleaved (MERGE_T::interleave).
+template <class FWD_T, class MERGE_T, int MAX_T>
+struct layer_trace {
+    static const int BANKS = FWD_T::recurrent_config::lanes / FWD_T::recurrent_config::bank_lanes;
+    typedef sweep_trace<MAX_T, MERGE_T::interleave ? BANKS : 0> type;
+};
+
 #ifndef __SYNTHESIS__
 // With MERGE_T::interleave the two sweeps' recurrent chains share the recurrent engines: each direction's
 // cycles become its sweep's end in the interleaved schedule (docs/arithmetic.md, "Interleaved directions").
-template <class FWD_T, class BWD_T, class MERGE_T, int MAX_T>
-void interleave_cycles(const sweep_trace<MAX_T> &tf, const sweep_trace<MAX_T> &tb, layer_stats &stats) {
-    if (!MERGE_T::interleave) return;
+template <class FWD_T, class TRACE>
+void interleave_cycles(const TRACE &tf, const TRACE &tb, layer_stats &stats) {
+    if (!TRACE::enabled) return;
     long long ends[2];
-    interleaved_schedule<MAX_T>(tf, tb, encode_cycles(FWD_T::n_units), elementwise_cycles<FWD_T>(), ends);
+    interleaved_schedule(tf, tb, encode_cycles(FWD_T::n_units), elementwise_cycles<FWD_T>(), ends);
     stats.fwd.cycles = ends[0];
     stats.bwd.cycles = ends[1];
 }
@@ -375,10 +409,10 @@ void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y,
     static_assert(MERGE_T::mode == MERGE_CONCAT && split_of<Y>::value == FWD_T::n_units,
                   "a split store holds a concat layer's forward half, then its backward half");
     entry_stats entry;
-    static sweep_trace<MAX_T> tf, tb;
+    static typename layer_trace<FWD_T, MERGE_T, MAX_T>::type tf, tb;
     bidirectional_halves<FWD_T, BWD_T, MAX_T>(x, n_frames, !return_sequences, y, wf, wb, stats.fwd, stats.bwd, entry, tf, tb);
 #ifndef __SYNTHESIS__
-    interleave_cycles<FWD_T, BWD_T, MERGE_T, MAX_T>(tf, tb, stats);
+    interleave_cycles<FWD_T>(tf, tb, stats);
     stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) + LAYER_DONE_DEPTH;
     stats.entry_written = entry.written;
     stats.out_written = stats.fwd.words_written + stats.bwd.words_written;
@@ -400,11 +434,11 @@ void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y,
 #pragma HLS ARRAY_PARTITION variable = hf type = complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = hb type = complete dim = 2
     entry_stats entry;
-    static sweep_trace<MAX_T> tf, tb;
+    static typename layer_trace<FWD_T, MERGE_T, MAX_T>::type tf, tb;
     bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd, entry, tf, tb);
     const int n_out_frames = return_sequences ? n_frames : 1;
 #ifndef __SYNTHESIS__
-    interleave_cycles<FWD_T, BWD_T, MERGE_T, MAX_T>(tf, tb, stats);
+    interleave_cycles<FWD_T>(tf, tb, stats);
     stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) +
                    (long long)n_out_frames * GROUPS + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH;
     stats.entry_written = entry.written;
@@ -452,7 +486,8 @@ void bidirectional_layer(const X &x, int n_frames, bool return_sequences, Y &y, 
     static_assert(MERGE_T::mode == MERGE_CONCAT ? MERGE_T::n_out == UF + UB : (UF == UB && MERGE_T::n_out == UF),
                   "merge output size");
     static_assert(!MERGE_T::interleave || (FWD_T::kind == BWD_T::kind && UF == UB && FWD_T::reset_after == BWD_T::reset_after &&
-                                           FWD_T::recurrent_config::lanes == BWD_T::recurrent_config::lanes),
+                                           FWD_T::recurrent_config::lanes == BWD_T::recurrent_config::lanes &&
+                                           FWD_T::recurrent_config::bank_lanes == BWD_T::recurrent_config::bank_lanes),
                   "interleaved directions share their recurrent engines: same cell kind, units and lanes");
     bidirectional_output<FWD_T, BWD_T, MERGE_T, MAX_T>(x, n_frames, return_sequences, y, wf, wb, stats,
                                                        bool_tag<(split_of<Y>::value > 0)>());

@@ -76,16 +76,12 @@ struct mxv_stats {
     long long cycles;        // engine cycles, done included
     long long busiest_lane;  // cycles of the slowest lane
     long long idlest_lane;   // cycles of the fastest lane
-    // One call's F and B (docs/arithmetic.md, "Calls back to back on a shared engine"): the cycle every front end
-    // is free and the cycle every back end has issued its last window; a sum of calls sums them.
-    long long front;
-    long long issue;
 #endif
 };
 
 inline void clear_mxv_stats(mxv_stats &s) {
 #ifndef __SYNTHESIS__
-    s.pairs = s.issued = s.cycles = s.busiest_lane = s.idlest_lane = s.front = s.issue = 0;
+    s.pairs = s.issued = s.cycles = s.busiest_lane = s.idlest_lane = 0;
 #endif
 }
 
@@ -96,10 +92,34 @@ inline void note_lane_cycles(mxv_stats &stats, long long lane) {
     if (stats.idlest_lane < 0 || lane < stats.idlest_lane) stats.idlest_lane = lane;
 }
 
-// A lane's front-end cycles and issue end into the call's F and B.
-inline void note_lane_phases(mxv_stats &stats, long long front, long long issue) {
-    if (front > stats.front) stats.front = front;
-    if (issue > stats.issue) stats.issue = issue;
+// Where an engine call notes its banks' phases (docs/arithmetic.md, "Calls back to back on a shared engine"):
+// per bank F (the cycle its front ends are free), B (the cycle its back ends have issued their last window) and
+// its busiest lane's cycles.  Set around the recurrent engine calls of an interleaved sweep (rnn_cell.h), null
+// otherwise.  The lanes note in lane order (bank b's lanes are b * group .. b * group + group - 1), in the
+// dataflow engine and in its fast twin alike.
+struct phase_sink {
+    long long *front, *issue, *cycles;  // one entry per bank
+    int group;                           // lanes per bank
+    int lane;                            // lanes noted so far
+};
+inline phase_sink *&active_phase_sink() {
+    static phase_sink *sink = 0;
+    return sink;
+}
+inline void note_lane_phases(long long front, long long issue, long long cycles) {
+    phase_sink *s = active_phase_sink();
+    if (s == 0) return;
+    const int b = s->lane / s->group;
+    if (s->lane % s->group == 0) {
+        s->front[b] = front;
+        s->issue[b] = issue;
+        s->cycles[b] = cycles;
+    } else {
+        if (front > s->front[b]) s->front[b] = front;
+        if (issue > s->issue[b]) s->issue[b] = issue;
+        if (cycles > s->cycles[b]) s->cycles[b] = cycles;
+    }
+    s->lane++;
 }
 #endif
 
@@ -110,8 +130,6 @@ inline void add_mxv_stats(mxv_stats &total, const mxv_stats &s) {
     total.cycles += s.cycles;
     total.busiest_lane += s.busiest_lane;
     total.idlest_lane += s.idlest_lane;
-    total.front += s.front;
-    total.issue += s.issue;
 #endif
 }
 
@@ -508,8 +526,9 @@ ISSUE:
 #ifndef __SYNTHESIS__
     // The end marker carries the lane's front-end scan count, or (shared banks) the cycle its front end stopped.
     const long long front = CONFIG_T::bank_lanes == 1 ? n_scan + clock.offset : n_scan;
-    note_lane_cycles(stats, clock.cycles_after(front, MXV_MAC_DEPTH));
-    note_lane_phases(stats, front, clock.issue_done());
+    const long long lane = clock.cycles_after(front, MXV_MAC_DEPTH);
+    note_lane_cycles(stats, lane);
+    note_lane_phases(front, clock.issue_done(), lane);
 #endif
 }
 
