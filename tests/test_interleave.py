@@ -199,3 +199,30 @@ def test_headline_counts_the_shared_engine():
         savings.append(hl.interleaved_saving(paper, lanes))
         assert savings[-1] <= 0 and a["cycles"] == pytest.approx(m["cycles"] + savings[-1] / paper.inferences)
     assert min(savings) < 0  # some calls ran back to back
+
+
+def test_study_model_of_shared_kernels_reproduces_the_built_schedule():
+    """bench/interleave_study.py's kernels_shared, with the kernel engines kept apart, is the built interleaved
+    schedule exactly (with them shared the order of the recurrent calls changes, so no bound is asserted)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from masr_hls.reference.rnn_layer import _sweep_batch
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "interleave_study.py"
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location("bench_interleave_study", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    rng = np.random.default_rng(9)
+    for cell in (dict(kind="gru", reset_after=False, lanes=3), dict(kind="lstm", lanes=4, bank_lanes=2, fifo_depth=1)):
+        cfg = CellConfig(n_in=10, n_units=7, **cell)
+        wf, wb = weights(rng, cfg), weights(rng, cfg)
+        x = np.stack([frames(rng, cfg, 6) for _ in range(3)])
+        for entry in (False, True):
+            layer = SimpleNamespace(fwd=cfg, bwd=cfg, wf=wf, wb=wb, entry=entry)
+            traces = (_sweep_batch(cfg, wf, x, False, False, entry)[2], _sweep_batch(cfg, wb, x, True, True, entry)[2])
+            built = interleaved_schedule(*traces).ends
+            assert np.array_equal(study.kernels_shared(layer, x, traces, share_kernels=False), built)
