@@ -64,6 +64,9 @@ def test_generated_project_passes(small_project, project_result):
     top = small_project / "firmware" / "myproject.cpp"
     source = top.read_text()
     assert all(f"masr::{name}<" in source for name in ENTRY_POINTS)
+    # The SimpleRNN returns its last state: the head's input store is one frame deep, in registers.
+    assert ", 4, 1> layer3_out;\n#pragma HLS ARRAY_PARTITION variable = layer3_out.mask type = complete dim = 0" in source
+    assert ", MAX_T> layer2_out;" in source
     assert project_result.checked == [str(top.resolve())]
     assert project_result.ok, project_result.summary()
 

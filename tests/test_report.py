@@ -64,6 +64,20 @@ def test_report_matches_reference_counts(hw):
     assert "one inference of 8 frames" in report.format_text(figures)
 
 
+def test_last_state_store_is_one_frame(tmp_path):
+    """A recurrent layer without return_sequences outputs one frame: its store is declared one frame deep, the
+    report counts it so (dense and compact), and the layer keeps no buffer of its other states."""
+    model = chain(8, 6, L.GRU(5, activation="relu", name="gru"), L.Dense(3, name="head"), seed=7)
+    model.save(tmp_path / "model.keras")
+    hw = project.convert(tmp_path / "model.keras", tmp_path / "p", config_updates={"Lanes": 2})
+    top = next((tmp_path / "p" / "firmware").glob("*.cpp")).read_text()
+    assert ", 5, 1> layer0_out;" in top and "MAX_T> layer0_out" not in top
+    gru, head = report._sequence_rows(hw, sparse_input(3))
+    bits = hw.layers[0].out_t.width
+    assert (head["n"], head["dense_worst"], head["compact_worst"]) == (5, 5 * bits, 32 + 5 * bits)
+    assert gru["compact_worst"] == 8 * (32 + 6 * hw.input_t.width) and gru["state_buffers"] == 0 == head["state_buffers"]
+
+
 def test_activation_density_over_a_data_set(hw):
     """Densities are pooled over every sample and split by engine; cycles are means per inference."""
     x = sparse_input(12, seed=3)

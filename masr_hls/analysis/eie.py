@@ -272,7 +272,8 @@ def eie_stats(cfg: EieConfig, w_nonzero: np.ndarray, v_nonzero: np.ndarray, matr
 class SequenceStorage:
     """Bits to hold one sequence of frames x n values, dense and compact; words are value slots.
 
-    ``*_worst``: the allocation, sized for ``max_frames`` frames with every value non-zero.
+    ``*_worst``: the allocation, sized for ``max_frames`` frames with every value non-zero (the frames the
+    producer outputs: the model's max frames, or 1 for a last-state output, dense or compact alike).
     ``*_mean``: what the measured sequences actually occupy, averaged over them."""
 
     max_frames: int
@@ -293,7 +294,7 @@ def sequence_storage(
     """The storage of sequences whose non-zero pattern is ``nonzero`` (sequences, frames, n).
 
     ``frames``: the frames each sequence really has (default: all of them); frames beyond are not
-    held.  ``max_frames``: the frames the buffer is allocated for (default: the array's).  ``split``: a split
+    held.  ``max_frames``: the frames the buffer is allocated for (default: the array's; 1 for a one-frame output).  ``split``: a split
     store's forward values (a concat Bidirectional layer's output), each half with its own mask words."""
 
     nz = np.asarray(nonzero) != 0

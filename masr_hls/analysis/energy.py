@@ -438,6 +438,7 @@ def store_energy_pj(hw, results: list, frames: list[int], table: EnergyTable | N
         return 0.0
     table = table or load_table()
     total, seen = 0.0, list(frames)  # frames reaching the current layer, per sample
+    held = hw.max_frames  # frames the layer's input store is allocated for (1 after a last-state layer)
     for i, layer in enumerate(hw.layers):
         out = [layer.out_frames(f) for f in seen]
         n_in, in_bits = _layer_input(layer)
@@ -451,9 +452,9 @@ def store_energy_pj(hw, results: list, frames: list[int], table: EnergyTable | N
         )
         # in_split / out_split: where a split store's halves meet, for designs that write concat halves apart
         stores = (
-            SequenceStore(hw.max_frames, n_in, in_bits, getattr(layer, "in_split", 0)),
-            SequenceStore(hw.max_frames, layer.n_out, layer.out_t.width, getattr(layer, "out_split", 0)),
+            SequenceStore(held, n_in, in_bits, getattr(layer, "in_split", 0)),
+            SequenceStore(layer.out_frames(held), layer.n_out, layer.out_t.width, getattr(layer, "out_split", 0)),
         )
         total += energy(masr_store_work(words, *stores, layer.entry, layer.stores_output), table).total
-        seen = out
+        seen, held = out, layer.out_frames(held)
     return total / len(results)

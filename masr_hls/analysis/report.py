@@ -115,16 +115,12 @@ SEQUENCE_SAMPLES = 256  # samples whose layer inputs the reference records for t
 
 
 def state_buffer_bits(layer, max_frames: int) -> int:
-    """Bits of the dense state sequences a layer keeps beside its stores (templates/masr/rnn_layer.h,
-    model_layers.h): a Bidirectional layer's hf / hb (max frames x units x state bits each) unless it writes its
-    halves straight into a split store (concat into a store another layer reads); a unidirectional layer without
-    return_sequences, its whole state sequence (only the last frame goes on)."""
-    if layer.kind == "bidirectional":
-        if layer.out_split:
-            return 0
+    """Bits of the dense state sequences a layer keeps beside its stores (templates/masr/rnn_layer.h): a
+    Bidirectional layer's hf / hb (max frames x units x state bits each) unless it writes its halves straight into
+    a split store (concat into a store another layer reads).  A unidirectional layer keeps none: it writes its
+    states into its output, the last one only without return_sequences."""
+    if layer.kind == "bidirectional" and not layer.out_split:
         return max_frames * (layer.fwd.n_units * layer.fwd.state_t.width + layer.bwd.n_units * layer.bwd.state_t.width)
-    if layer.kind == "recurrent" and not layer.return_sequences:
-        return max_frames * layer.cell.n_units * layer.cell.state_t.width
     return 0
 
 
@@ -134,10 +130,10 @@ def _sequence_rows(hw, x) -> list[dict]:
     each frame once on entry), and its storage traffic in words per inference, from the numpy reference's
     activations on the first SEQUENCE_SAMPLES samples."""
     h, rows = hw.quantize_input(x[:SEQUENCE_SAMPLES]), []
-    in_t = hw.input_t
+    in_t, held_frames = hw.input_t, hw.max_frames  # the frames the layer's input store is allocated for
     for layer in hw.layers:
         split = getattr(layer, "in_split", 0)
-        s = sequence_storage(h != 0, in_t.width, max_frames=hw.max_frames, split=split)
+        s = sequence_storage(h != 0, in_t.width, max_frames=held_frames, split=split)
         held = "input port, encoded on entry" if layer.entry else "compact"
         if split:
             held += f", split {split} + {s.n - split}"
@@ -157,7 +153,7 @@ def _sequence_rows(hw, x) -> list[dict]:
         h, results = layer.reference_batch(h)
         for key in ("entry_written", "seq_read", "out_written"):
             rows[-1][key] = float(np.mean([getattr(r, key) for r in results]))
-        in_t = layer.out_t
+        in_t, held_frames = layer.out_t, layer.out_frames(held_frames)
     return rows
 
 

@@ -40,18 +40,28 @@ def project_files(graph, csim: bool = False) -> dict[str, str]:
     nodes = masr_nodes(graph)
     last = nodes[-1].design
     # Every sequence between layers is held compact (docs/arithmetic.md, "Sequence storage"), allocated for the worst
-    # case: one block RAM of MAX_T entries per mask word and per packed value slot, so a frame is one entry of each.
+    # case of the frames its producer outputs (out_frames: MAX_T, or 1 after a last-state layer).  A sequence store is
+    # one block RAM of MAX_T entries per mask word and per packed value slot, so a frame is one entry of each; a
+    # one-frame store of a longer model is registers (a block RAM per slot holding one entry would waste them).
     # A concat Bidirectional layer's store is split (out_split: its forward units), one half per sweep.
-    buffers = [
-        f"    static masr::compact_sequence<{hls_type(n.design.out_t)}, {n.design.n_out}, MAX_T"
-        + (f", {n.design.out_split}> layer{i}_out;\n" if n.design.out_split else f"> layer{i}_out;\n")
-        + "\n".join(
-            f"#pragma HLS ARRAY_PARTITION variable = layer{i}_out.{member} type = complete dim = 2\n"
-            f"#pragma HLS BIND_STORAGE variable = layer{i}_out.{member} type = ram_2p impl = bram"
-            for member in (("fwd.mask", "fwd.values", "bwd.mask", "bwd.values") if n.design.out_split else ("mask", "values"))
+    buffers, frames = [], facts.max_frames
+    for i, n in enumerate(nodes[:-1]):
+        frames = n.design.out_frames(frames)
+        depth = "MAX_T" if frames == facts.max_frames else str(frames)
+        split = f", {n.design.out_split}" if n.design.out_split else ""
+        members = ("fwd.mask", "fwd.values", "bwd.mask", "bwd.values") if n.design.out_split else ("mask", "values")
+        pragmas = (
+            (
+                f"#pragma HLS ARRAY_PARTITION variable = layer{i}_out.{member} type = complete dim = 2\n"
+                f"#pragma HLS BIND_STORAGE variable = layer{i}_out.{member} type = ram_2p impl = bram"
+            )
+            if depth == "MAX_T"
+            else f"#pragma HLS ARRAY_PARTITION variable = layer{i}_out.{member} type = complete dim = 0"
+            for member in members
         )
-        for i, n in enumerate(nodes[:-1])
-    ]
+        buffers.append(
+            f"    static masr::compact_sequence<{hls_type(n.design.out_t)}, {n.design.n_out}, {depth}{split}> layer{i}_out;\n" + "\n".join(pragmas)
+        )
     if csim:
         configs = "".join(n.design.cpp_config(c_name(n), any_weights=True) for n in nodes)
         calls = [layer_call(n, named=False) for n in nodes]

@@ -2,7 +2,8 @@
 
 A stored frame is its mask words and its non-zero values packed from slot 0 (docs/arithmetic.md, "Sequence
 storage"); writing or reading one costs ``mask words(n) + nnz`` words.  The store is allocated for the worst case,
-``max_frames x (mask words(n) + n)`` words.  A split store (a concat Bidirectional layer's output) holds its
+``max_frames x (mask words(n) + n)`` words, ``max_frames`` the frames its producer outputs (the model's, or 1 for a
+last-state output).  A split store (a concat Bidirectional layer's output) holds its
 forward ``split`` values and the rest apart, each half with its own mask words.
 """
 

@@ -63,10 +63,14 @@ WORDS:
 //
 // A sequence of up to MAX_T frames held compact, as the engine consumes a
 // frame: its mask words and its non-zero values packed from slot 0, in index
-// order.  Allocated for the worst case (every value non-zero); the declaring
-// function partitions both arrays on dim 2 (one memory of MAX_T entries per
-// mask word and per value slot) and binds them to block RAM, so a frame is one
-// entry of each.  Bases and nnz are popcounts of the mask words, not stored.
+// order.  Allocated for the worst case (every value non-zero) of the frames
+// its producer outputs: the model's MAX_T, or 1 for a last-state output (a
+// recurrent layer without return_sequences and the heads after it); readers
+// and writers take the count from the type.  The declaring function
+// partitions both arrays on dim 2 (one memory of MAX_T entries per mask word
+// and per value slot) and binds them to block RAM, so a frame is one entry of
+// each; a one-frame store is partitioned whole (registers).  Bases and nnz are
+// popcounts of the mask words, not stored.
 //
 // A split store (NF > 0: a concat Bidirectional layer's output) keeps its
 // forward NF values and its backward N - NF values apart, each a store of its
@@ -184,18 +188,8 @@ STORE_WORDS:
     return mask_words(N) + nnz;
 }
 
-// The same frame of a dense buffer (the model's output port): a plain copy.
-template <class T, int N, int MAX_T, class in_T>
-int store_frame(T s[MAX_T][N], int t, const in_T x[N]) {
-#pragma HLS INLINE
-    for (int j = 0; j < N; j++) {
-#pragma HLS UNROLL
-        s[t][j] = T(x[j]);
-    }
-    return 0;
-}
-
-// The same, with the store's type and width taken from the buffer (callers generic over the output).
+// The same frame of a dense buffer (the model's output port, a layer's state
+// sequence): a plain copy.
 template <class T, int N, class in_T>
 int store_frame(T (*s)[N], int t, const in_T x[N]) {
 #pragma HLS INLINE
@@ -208,8 +202,8 @@ int store_frame(T (*s)[N], int t, const in_T x[N]) {
 
 // Frame t of a dense source (the model's input port) as an engine operand:
 // encoded on entry.  Returns the words the encoding wrote.
-template <class T, int N, int MAX_T>
-int take_frame(const T x[MAX_T][N], int t, compact_vector<T, N> &out) {
+template <class T, int N>
+int take_frame(const T (*x)[N], int t, compact_vector<T, N> &out) {
 #pragma HLS INLINE
     encode_activations<T, N>(x[t], out);
     return frame_words(out);
@@ -219,7 +213,7 @@ int take_frame(const T x[MAX_T][N], int t, compact_vector<T, N> &out) {
 template <class T, int N, int MAX_T, int NF>
 int take_frame(const compact_sequence<T, N, MAX_T, NF> &s, int t, compact_vector<T, N> &out) {
 #pragma HLS INLINE
-    load_frame<T, N, MAX_T>(s, t, out);
+    load_frame(s, t, out);
     return 0;
 }
 
@@ -240,6 +234,22 @@ void decode_frame(const compact_sequence<T, N, MAX_T, NF> &s, int t, T x[N]) {
     decode_frame(s.fwd, t, x);
     decode_frame(s.bwd, t, x + NF);
 }
+
+// Frames a source or destination of frames holds: a store's allocation, a
+// dense array's first extent; DEFAULT for a pointer (a port or buffer passed
+// as an array parameter, sized for the model's MAX_T).
+template <class S, int DEFAULT>
+struct frames_of {
+    static const int value = DEFAULT;
+};
+template <class T, int N, int MAX_T, int NF, int DEFAULT>
+struct frames_of<compact_sequence<T, N, MAX_T, NF>, DEFAULT> {
+    static const int value = MAX_T;
+};
+template <class T, int F, int N, int DEFAULT>
+struct frames_of<T[F][N], DEFAULT> {
+    static const int value = F;
+};
 
 template <class T, int N>
 void decode_activations(const compact_vector<T, N> &in, T x[N]) {

@@ -127,7 +127,6 @@ void dense_head_sequence(const X &x, int n_frames, Y &y, const sparse_weights<ty
                          const rom_word<typename CONFIG_T::table_t> table[CONFIG_T::table_size],
                          head_stats stats[CONFIG_T::max_frames]) {
     typedef typename CONFIG_T::in_t in_t;
-    static const int MAX_T = CONFIG_T::max_frames;
 FRAMES:
     for (int t = 0; t < n_frames; t++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = CONFIG_T::max_frames
@@ -135,11 +134,11 @@ FRAMES:
 #pragma HLS ARRAY_PARTITION variable = v.mask type = complete
 #pragma HLS ARRAY_PARTITION variable = v.base type = complete
 #pragma HLS ARRAY_PARTITION variable = v.values type = complete
-        const int entry = take_frame<in_t, CONFIG_T::n_in, MAX_T>(x, t, v);
+        const int entry = take_frame<in_t, CONFIG_T::n_in>(x, t, v);
         typename CONFIG_T::out_t out[CONFIG_T::n_out];
 #pragma HLS ARRAY_PARTITION variable = out type = complete
         dense_head<CONFIG_T>(v, out, weights, bias, table, stats[t]);
-        const int written = store_frame<typename CONFIG_T::out_t, CONFIG_T::n_out, MAX_T>(y, t, out);
+        const int written = store_frame<typename CONFIG_T::out_t, CONFIG_T::n_out>(y, t, out);
 #ifndef __SYNTHESIS__
         stats[t].entry_written = entry;
         stats[t].words_written = written;

@@ -30,23 +30,14 @@ struct figures {
 };
 
 // A unidirectional GRU / LSTM / SimpleRNN layer.  Without return_sequences
-// the layer still produces every frame; only the last goes on (y[0]).
+// the sweep writes its final state only, into y's frame 0 (y: a one-frame
+// store or port; no buffer of the other states).
 template <class CELL_T, int MAX_T, class X, class Y>
 int model_rnn_layer(const X &x, int frames, bool go_backwards, bool return_sequences, Y &y, const rnn_weights<CELL_T> &w,
                     figures out) {
-    static typename CELL_T::state_t all[MAX_T][CELL_T::n_units];
-#pragma HLS ARRAY_PARTITION variable = all type = complete dim = 2
     rnn_stats s;
     entry_stats entry;
-    if (return_sequences) {
-        rnn_layer<CELL_T, MAX_T>(x, frames, go_backwards, y, w, s, entry);
-    } else {
-        rnn_layer<CELL_T, MAX_T>(x, frames, go_backwards, all, w, s, entry);
-        const int words = store_frame<typename CELL_T::state_t, CELL_T::n_units, MAX_T>(y, 0, all[frames - 1]);
-#ifndef __SYNTHESIS__
-        s.words_written = words;
-#endif
-    }
+    rnn_layer<CELL_T, MAX_T>(x, frames, go_backwards, y, w, s, entry, !return_sequences);
 #ifndef __SYNTHESIS__
     out.clear();
     report_figures(s, entry.written, out.block);
@@ -113,7 +104,7 @@ int model_dense_softmax_layer(const X &x, int frames, Y &y,
                               const rom_word<typename SOFTMAX_T::inv_t> inv_table[SOFTMAX_T::inv_table_size], figures out) {
     static_assert(HEAD_T::n_out == SOFTMAX_T::n, "the softmax reads the head's outputs");
     static head_stats hs[MAX_T];
-    static typename HEAD_T::out_t z[MAX_T][HEAD_T::n_out];
+    static typename HEAD_T::out_t z[frames_of<X, MAX_T>::value][HEAD_T::n_out];  // as many frames as x holds
 #pragma HLS ARRAY_PARTITION variable = z type = complete dim = 2
     dense_head_sequence<HEAD_T>(x, frames, z, weights, bias, table, hs);
 SOFTMAX_FRAMES:
@@ -122,7 +113,7 @@ SOFTMAX_FRAMES:
         typename SOFTMAX_T::out_t p[SOFTMAX_T::n];
 #pragma HLS ARRAY_PARTITION variable = p type = complete
         softmax<SOFTMAX_T>(z[t], p, exp_table, inv_table);
-        const int words = store_frame<typename SOFTMAX_T::out_t, SOFTMAX_T::n, MAX_T>(y, t, p);
+        const int words = store_frame<typename SOFTMAX_T::out_t, SOFTMAX_T::n>(y, t, p);
 #ifndef __SYNTHESIS__
         hs[t].words_written = words;  // the head's own output went to z, an internal buffer
 #endif

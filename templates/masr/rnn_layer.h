@@ -196,7 +196,7 @@ READ_FRAMES:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         const int t = backward ? n_frames - 1 - i : i;
         frame<in_t, N> f;
-        const int words = take_frame<in_t, N, MAX_T>(x, t, f);
+        const int words = take_frame<in_t, N>(x, t, f);
 #ifndef __SYNTHESIS__
         entry.written += words;
 #endif
@@ -217,8 +217,8 @@ SPLIT_FRAMES:
     for (int i = 0; i < n_frames; i++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_T
         frame<in_t, N> f, b;
-        const int words = take_frame<in_t, N, MAX_T>(x, i, f);
-        take_frame<in_t, N, MAX_T>(x, n_frames - 1 - i, b);
+        const int words = take_frame<in_t, N>(x, i, f);
+        take_frame<in_t, N>(x, n_frames - 1 - i, b);
 #ifndef __SYNTHESIS__
         entry.written += words;
 #endif
@@ -311,17 +311,18 @@ STEPS:
 }
 
 // A unidirectional layer: input frames in (the dense port or a compact store:
-// X), one state per frame out (a dense buffer or a compact store: OUT); a
-// DATAFLOW region of the frame reader and the sweep.
+// X), one state per frame out (a dense buffer or a compact store: OUT), or
+// with last_only the final state only, into out[0]; a DATAFLOW region of the
+// frame reader and the sweep.
 template <class CONFIG_T, int MAX_T, class X, class OUT>
 void rnn_layer(const X &x, int n_frames, bool go_backwards, OUT &out, const rnn_weights<CONFIG_T> &w, rnn_stats &total,
-               entry_stats &entry) {
+               entry_stats &entry, bool last_only = false) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename CONFIG_T::in_t, CONFIG_T::n_in> > frames("frames");
 #pragma HLS STREAM variable = frames depth = 2
     sweep_trace<MAX_T, 0> trace;  // kept empty: a lone sweep shares no engine
     read_frames<typename CONFIG_T::in_t, CONFIG_T::n_in, MAX_T>(x, n_frames, go_backwards, frames, entry);
-    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, false, entry_cycles<X, CONFIG_T::n_in>(), out, w, total, trace);
+    rnn_sweep<CONFIG_T, MAX_T>(frames, n_frames, go_backwards, false, last_only, entry_cycles<X, CONFIG_T::n_in>(), out, w, total, trace);
 #ifndef __SYNTHESIS__
     total.cycles += LAYER_DONE_DEPTH;
 #endif
@@ -466,7 +467,7 @@ MERGE:
             }
         }
         // Each group's outputs are packed in the merge's write stage (store_frame: mask bits, prefix count).
-        const int words = store_frame<typename MERGE_T::out_t, MERGE_T::n_out, MAX_T>(y, t, frame_out);
+        const int words = store_frame<typename MERGE_T::out_t, MERGE_T::n_out>(y, t, frame_out);
 #ifndef __SYNTHESIS__
         stats.out_written += words;
 #endif
