@@ -60,8 +60,10 @@ pointers per PE + the 16-entry codebook of each matrix (EieMatrix.storage); eie_
 printed beside.
 
 Activation storage (bits per model, every Bidirectional layer's input sequence and both directions'
-states, plus the last layer's output sequence when it returns one; worst = allocated for max frames,
-mean = what the measured sequences occupy; masr_hls.analysis.eie.sequence_storage):
+states, plus the last layer's output: its sequence, or its one frame without return_sequences; worst =
+allocated for the frames each holds (max frames, or 1 for a last-state output, on both sides: EIE holds
+the one merged frame its head reads, MASR the one-frame store it declares), mean = what the measured
+sequences occupy; masr_hls.analysis.eie.sequence_storage):
   EIE            dense values (its activation register files / SRAM): frames x n values per sequence.
   MASR           what the generated hardware holds: every sequence between layers compact (bitmask +
                  packed non-zeros: per frame ceil(n / 32) 32-bit mask words + the non-zero values;
@@ -437,8 +439,8 @@ EIE_VARIANTS = {  # engine -> what it is (printed)
 def activation_storage(w: Workload) -> dict:
     """Bits that hold the model's activations (every Bidirectional layer's input sequence and states), per model.
 
-    eie: dense values: each layer's input sequence (max frames x n_in), both directions' states (2 u) and, when the
-      last layer returns sequences, its output sequence.
+    eie: dense values: each layer's input sequence (max frames x n_in), both directions' states (2 u) and the last
+      layer's output: its sequence, or the one frame it outputs without return_sequences.
     masr: what the generated hardware holds: the sequences between layers compact (each frame as ceil(n / 32) 32-bit
       mask words + its non-zero values; a concat layer's store split in two halves, each with its own mask words),
       the first layer's input and a last layer's output sequence dense (the model's ports), the state registers, and
@@ -453,8 +455,8 @@ def activation_storage(w: Workload) -> dict:
     for i, r in enumerate(w.layers):
         q = r.sequences
         seqs = [sequence_storage(r.x_nz, r.in_bits, max_frames=q.max_frames, split=r.in_split)]
-        if i == len(w.layers) - 1 and q.return_sequences:  # read by a head (a compact store) or the output port
-            seqs.append(sequence_storage(r.out_nz, q.out_bits, max_frames=q.max_frames, split=r.out_split))
+        if i == len(w.layers) - 1:  # read by a head (a compact store) or the output port: every frame, or the last one
+            seqs.append(sequence_storage(r.out_nz, q.out_bits, max_frames=q.max_frames if q.return_sequences else 1, split=r.out_split))
         state = q.directions * q.units * q.state_bits
         hfb = q.directions * q.max_frames * q.units * q.state_bits
         for k, s in enumerate(seqs):
@@ -597,7 +599,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
         q = layer.sequences
         stores = (
             SequenceStore(q.max_frames, layer.x_nz.shape[2], layer.in_bits, layer.in_split),
-            SequenceStore(q.max_frames, layer.out_nz.shape[2], q.out_bits, layer.out_split),
+            SequenceStore(q.max_frames if q.return_sequences else 1, layer.out_nz.shape[2], q.out_bits, layer.out_split),
         )
         masr_store = energy(masr_store_work(layer.store_words(), *stores, layer.entry, layer.stores_output), table)
         masr_writes, eie_writes = energy(masr_layer_work(q, n), table), energy(eie_layer_work(q, n), table)
@@ -676,8 +678,8 @@ def fmt_bits(bits: float) -> str:
 
 def format_storage(act: dict) -> list:
     return [
-        "    activation storage per model (every BiGRU layer's input sequence + both directions' states; worst = allocation for max frames,"
-        " mean = the measured sequences):",
+        "    activation storage per model (every BiGRU layer's input sequence + both directions' states + the last one's output;"
+        " worst = allocation for the frames each holds, 1 for a last-state output; mean = the measured sequences):",
         f"      EIE, dense values                       worst {fmt_bits(act['eie_worst']):>8}   mean {fmt_bits(act['eie_mean']):>8}"
         f"   ({act['eie_mean_values']:,.0f} values)",
         f"      MASR as built: compact between layers, dense ports + hf/hb where kept"
