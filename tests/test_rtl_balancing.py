@@ -163,9 +163,10 @@ def test_slot_base_files(tmp_path):
 @pytest.mark.parametrize("lanes, bank_lanes", [(2, 1), (4, 2)], ids=["two-lanes-own-their-banks", "four-lanes-share-two-banks"])
 def test_yosys_block_ram_banks(lanes, bank_lanes):
     """Resources of the 64 x 64 engine at half density, in two banks of up to 1,024 16-bit weights (16 Kb: one
-    block RAM each), with rows tied to 2 lanes, or with 4 lanes sharing the 2 banks: one DSP per MAC and none for address arithmetic, and each bank in exactly the block RAM its weights need,
-    whether one lane or two read it (a dual-port memory, not a copy).  The two syntheses are two tests, so that they
-    run side by side.  Engines with small banks (LUT RAM) are synthesised inside the GRU layer of test_rtl_model.py."""
+    block RAM each), with rows tied to 2 lanes, or with 4 lanes sharing the 2 banks: one DSP per MAC and none for
+    address arithmetic, and each bank in exactly the block RAM its weights need, whether one lane or two read it (a
+    dual-port memory, not a copy).  The two syntheses are two tests, so that they run side by side.  Engines with
+    small banks (LUT RAM) are synthesised inside the GRU layer of test_rtl_model.py."""
     cfg = MxvConfig(64, 64, F("ap_fixed<16,4>"), F("ap_fixed<16,6>"), F("ap_fixed<32,12>"), lanes=lanes, bank_lanes=bank_lanes)
     rng = np.random.default_rng(8)
     w = cfg.weight_t.quantize_float(rng.normal(0, 2.0, (64, 64)) * (rng.random((64, 64)) < 0.5))
