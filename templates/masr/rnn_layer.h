@@ -338,38 +338,23 @@ void rnn_layer(const typename CONFIG_T::in_t x[MAX_T][CONFIG_T::n_in], int n_fra
 
 // Both directions of a Bidirectional layer at the same time, each on its own
 // modules: a DATAFLOW region of three processes, the reader of x and the two
-// sweeps, joined by a FIFO of frames each (x has one reader).
-template <class FWD_T, class BWD_T, int MAX_T, class X, class TRACE>
-void bidirectional_sweeps(const X &x, int n_frames, typename FWD_T::state_t hf[MAX_T][FWD_T::n_units],
-                          typename BWD_T::state_t hb[MAX_T][BWD_T::n_units], const rnn_weights<FWD_T> &wf,
-                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry, TRACE &tf,
-                          TRACE &tb) {
+// sweeps, joined by a FIFO of frames each (x has one reader).  Each sweep
+// writes its realigned states into its own output, which has no other writer:
+// the dense state sequences hf / hb before a merge pass, or the halves y.fwd /
+// y.bwd of a split store (a concat layer).  last_only
+// (return_sequences=false): each writes its final state only, into frame 0.
+template <class FWD_T, class BWD_T, int MAX_T, class X, class OUT_F, class OUT_B, class TRACE>
+void bidirectional_sweeps(const X &x, int n_frames, bool last_only, OUT_F &out_f, OUT_B &out_b,
+                          const rnn_weights<FWD_T> &wf, const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb,
+                          entry_stats &entry, TRACE &tf, TRACE &tb) {
 #pragma HLS DATAFLOW
     hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
 #pragma HLS STREAM variable = fwd depth = 2
 #pragma HLS STREAM variable = bwd depth = 2
     split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd, entry);
     static const int ENTRY = entry_cycles<X, FWD_T::n_in>();
-    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, false, ENTRY, hf, wf, sf, tf);
-    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, false, ENTRY, hb, wb, sb, tb);
-}
-
-// The same, each sweep writing its states straight into its half of a split
-// store y (a concat Bidirectional layer): y.fwd and y.bwd have one writer
-// each.  last_only (return_sequences=false): each writes its final state only,
-// into frame 0.
-template <class FWD_T, class BWD_T, int MAX_T, class X, class Y, class TRACE>
-void bidirectional_halves(const X &x, int n_frames, bool last_only, Y &y, const rnn_weights<FWD_T> &wf,
-                          const rnn_weights<BWD_T> &wb, rnn_stats &sf, rnn_stats &sb, entry_stats &entry, TRACE &tf,
-                          TRACE &tb) {
-#pragma HLS DATAFLOW
-    hls::stream<frame<typename FWD_T::in_t, FWD_T::n_in> > fwd("fwd_frames"), bwd("bwd_frames");
-#pragma HLS STREAM variable = fwd depth = 2
-#pragma HLS STREAM variable = bwd depth = 2
-    split_frames<typename FWD_T::in_t, FWD_T::n_in, MAX_T>(x, n_frames, fwd, bwd, entry);
-    static const int ENTRY = entry_cycles<X, FWD_T::n_in>();
-    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, last_only, ENTRY, y.fwd, wf, sf, tf);
-    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, last_only, ENTRY, y.bwd, wb, sb, tb);
+    rnn_sweep<FWD_T, MAX_T>(fwd, n_frames, false, true, last_only, ENTRY, out_f, wf, sf, tf);
+    rnn_sweep<BWD_T, MAX_T>(bwd, n_frames, true, true, last_only, ENTRY, out_b, wb, sb, tb);
 }
 
 // The sweeps' traces of a Bidirectional layer: kept when its directions are interleaved (MERGE_T::interleave).
@@ -411,7 +396,8 @@ void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y,
                   "a split store holds a concat layer's forward half, then its backward half");
     entry_stats entry;
     static typename layer_trace<FWD_T, MERGE_T, MAX_T>::type tf, tb;
-    bidirectional_halves<FWD_T, BWD_T, MAX_T>(x, n_frames, !return_sequences, y, wf, wb, stats.fwd, stats.bwd, entry, tf, tb);
+    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, !return_sequences, y.fwd, y.bwd, wf, wb, stats.fwd, stats.bwd,
+                                              entry, tf, tb);
 #ifndef __SYNTHESIS__
     interleave_cycles<FWD_T>(tf, tb, stats);
     stats.cycles = (stats.fwd.cycles > stats.bwd.cycles ? stats.fwd.cycles : stats.bwd.cycles) + LAYER_DONE_DEPTH;
@@ -436,7 +422,7 @@ void bidirectional_output(const X &x, int n_frames, bool return_sequences, Y &y,
 #pragma HLS ARRAY_PARTITION variable = hb type = complete dim = 2
     entry_stats entry;
     static typename layer_trace<FWD_T, MERGE_T, MAX_T>::type tf, tb;
-    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, hf, hb, wf, wb, stats.fwd, stats.bwd, entry, tf, tb);
+    bidirectional_sweeps<FWD_T, BWD_T, MAX_T>(x, n_frames, false, hf, hb, wf, wb, stats.fwd, stats.bwd, entry, tf, tb);
     const int n_out_frames = return_sequences ? n_frames : 1;
 #ifndef __SYNTHESIS__
     interleave_cycles<FWD_T>(tf, tb, stats);
