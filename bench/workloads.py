@@ -154,8 +154,8 @@ class Layer:
     out_frames: int
     strategy: str
     directions: list
-    merge: object = None  # the layer's MergeConfig (None: a merge pass of max(units) per frame, as sum)
-    stores_output: bool = True  # another layer reads its outputs (concat: the sweeps write their halves, no merge pass)
+    merge: object  # the layer's MergeConfig
+    stores_output: bool  # another layer reads its outputs (concat: the sweeps write their halves, no merge pass)
 
 
 def record(hw, x, progress) -> list[Layer]:
@@ -261,17 +261,12 @@ def direction_stats(d: Direction, mode: str, lanes: int, strategy: str, static: 
 
 
 def layer_cycles(layer: Layer, per_direction, lanes: int) -> int:
-    """rnn_layer.bidirectional's count: both sweeps at the same time, then the merge of every output frame (none when
-    a concat layer's sweeps write their halves straight into the next layer's store)."""
-    from masr_hls.reference.rnn_layer import LAYER_DONE_DEPTH, merge_cycles, merge_groups, writes_halves
+    """rnn_layer.bidirectional's count at ``lanes``: both sweeps at the same time, then what follows them."""
+    from masr_hls.reference.rnn_layer import after_sweeps_cycles
 
-    sweeps = max(s.cycles for s in per_direction)
-    if layer.merge is None:
-        return sweeps + merge_cycles(layer.out_frames, max(d.cell.n_units for d in layer.directions), lanes)
-    if writes_halves(layer.merge, layer.stores_output):
-        return sweeps + LAYER_DONE_DEPTH
-    groups = merge_groups(dataclasses.replace(layer.merge, lanes=lanes), *(d.cell.n_units for d in layer.directions))
-    return sweeps + merge_cycles(layer.out_frames, groups, 1)
+    merge = dataclasses.replace(layer.merge, lanes=lanes)
+    units = (d.cell.n_units for d in layer.directions)
+    return max(s.cycles for s in per_direction) + after_sweeps_cycles(merge, *units, layer.out_frames, layer.stores_output)
 
 
 MXV_FIELDS = ("pairs", "issued", "cycles", "busiest_lane", "idlest_lane")

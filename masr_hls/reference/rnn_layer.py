@@ -267,10 +267,7 @@ def bidirectional_batch(
     if not return_sequences:
         hf, hb = hf[:, -1:], hb[:, :1]
     y = merge(m, hf, fwd.state_t.frac, hb, bwd.state_t.frac)
-    if writes_halves(m, stores_output):  # each sweep writes its half as it goes: no merge pass
-        after = LAYER_DONE_DEPTH
-    else:
-        after = merge_cycles(y.shape[1], merge_groups(m, fwd.n_units, bwd.n_units), 1)
+    after = after_sweeps_cycles(m, fwd.n_units, bwd.n_units, y.shape[1], stores_output)
     cycles = [max(f.cycles, b.cycles) + after for f, b in zip(sf, sb)]
     return y, sf, sb, cycles
 
@@ -311,6 +308,14 @@ def merge_cycles(out_frames: int, units: int, lanes: int) -> int:
     """Cycles of a Bidirectional layer after both sweeps: the merge of every output frame, ``ceil(units / lanes)``
     cycles each (:func:`merge_groups` with ``lanes`` = 1 gives a mode's groups), then the merge pipeline and done."""
     return out_frames * -(-units // lanes) + MERGE_PIPELINE_DEPTH + LAYER_DONE_DEPTH
+
+
+def after_sweeps_cycles(m: MergeConfig, forward_units: int, backward_units: int, out_frames: int, stores_output: bool) -> int:
+    """Cycles of a Bidirectional layer after the later of its sweeps: done alone where the sweeps write their halves
+    as they go (:func:`writes_halves`), else the merge pass of every output frame, its pipeline and done."""
+    if writes_halves(m, stores_output):
+        return LAYER_DONE_DEPTH
+    return merge_cycles(out_frames, merge_groups(m, forward_units, backward_units), 1)
 
 
 def bidirectional(
