@@ -1,9 +1,11 @@
 """Files and folders masr_hls writes (projects, exports, reports, outputs), and where its templates are.
 
 Checked before any work, written whole or not at all: a file goes to a hidden
-sibling (``.NAME.partial``) and is renamed into place, a folder likewise; a
-failure or an interrupt leaves the old file or folder (or none) and no
-temporary behind, and folders the write had to create are removed again.
+sibling (``.NAME.PID.partial``: one per process, so parallel writers of one
+file never take each other's) and is renamed into place, a folder likewise
+(``.NAME.partial``); a failure or an interrupt leaves the old file or folder
+(or none) and no temporary behind, and folders the write had to create are
+removed again.
 Errors name what the user asked for, never a temporary.  This module is the
 bottom layer: it imports nothing of masr_hls.
 """
@@ -77,7 +79,7 @@ def write_with(path, write) -> Path:
     Missing parent folders are created, and removed again when the write fails or is interrupted."""
     path = check_output(path)
     created = missing_parents(path)
-    tmp = path.with_name(f".{path.name}.partial")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)

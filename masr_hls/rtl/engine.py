@@ -26,7 +26,7 @@ import numpy as np
 
 from masr_hls import toolchain
 from masr_hls.errors import RtlError, ToolNotFound
-from masr_hls.files import templates_dir
+from masr_hls.files import templates_dir, write_file
 from masr_hls.numerics.bitmask import MASK_BITS, SparseMatrix, n_words
 from masr_hls.numerics.fixed_point import ROUNDING_MODES, FixedType
 from masr_hls.reference.mxv import MxvConfig
@@ -491,7 +491,7 @@ def run_yosys(
             if keep_log is not None:
                 Path(keep_log).write_text(log)
             raise RtlError(f"yosys synthesis of {top} failed:\n{tail(proc.stdout + proc.stderr + log)}")
-        _store_atomically(cached, log)
+        write_file(cached, log)  # atomic: a parallel worker may store the same synthesis
     if keep_log is not None:
         Path(keep_log).write_text(log)
     return parse_yosys_stat(log)
@@ -505,11 +505,3 @@ def _yosys_cache_path(folder: Path, design_sources: tuple[str, ...]) -> Path:
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "synth.log"):
         h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return toolchain.cache_dir() / "yosys" / f"{h.hexdigest()[:24]}.log"
-
-
-def _store_atomically(path: Path, text: str) -> None:
-    """Write ``path`` through a temporary file and a rename, so that a parallel reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{toolchain.TMP_PREFIX}{path.name}.{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
