@@ -495,11 +495,10 @@ def interleaved_saving(w: Workload, lanes: int) -> int:
     matrices share one engine: the shared engine's occupied cycles in the layer's interleaved schedule (docs/
     arithmetic.md, "Interleaved directions") minus the two engines' call cycles; 0 or less, summed over utterances."""
     from masr_hls.backend.config import engine_balancing
-    from masr_hls.constants import ENGINE_START_DEPTH, GATE_PIPELINE_DEPTH, SWEEP_START_DEPTH
-    from masr_hls.numerics.bitmask import n_words
     from masr_hls.numerics.lane_balance import assign_rows, row_work
     from masr_hls.reference.mxv import Engine
-    from masr_hls.reference.rnn_layer import SweepTrace, interleaved_schedule
+    from masr_hls.reference.rnn_cell import kernel_chain_cycles
+    from masr_hls.reference.rnn_layer import interleaved_schedule, sweep_trace
 
     saving = 0
     for layer in w.layers:
@@ -518,10 +517,8 @@ def interleaved_saving(w: Workload, lanes: int) -> int:
             units = rcfg.n_in
             if rcfg.n_out != 3 * units:
                 raise ValueError(f"{layer.name}: the interleaved count takes GRU reset_after=True layers (one recurrent call a step)")
-            kx = n_words(kcfg.n_in) + ENGINE_START_DEPTH + kernel
-            start = SWEEP_START_DEPTH + (n_words(kcfg.n_in) if layer.entry else 0) + kx[:, 0]
             calls = np.stack([front, issue, bank_cycles])[None]  # per bank F, B and cycles
-            traces.append(SweepTrace(start, kx, calls, n_words(units), -(-units // lanes) + GATE_PIPELINE_DEPTH))
+            traces.append(sweep_trace(kernel_chain_cycles(kcfg.n_in, kernel), calls, kcfg.n_in, units, lanes, layer.entry))
             separate += int(cycles.sum())
         saving += int(interleaved_schedule(*traces).occupied.sum()) - separate
     return saving

@@ -244,8 +244,7 @@ def direction_stats(d: Direction, mode: str, lanes: int, strategy: str, static: 
     """The StepStats rnn_layer.sweep would return for this direction on this engine (``entry``: the model's first
     layer, whose sweeps wait for frame 0's encoding on entry)."""
     from masr_hls.backend.config import AUTO, engine_balancing
-    from masr_hls.numerics.bitmask import n_words
-    from masr_hls.reference.rnn_cell import ENGINE_START_DEPTH, StepStats
+    from masr_hls.reference.rnn_cell import StepStats, kernel_chain_cycles, recurrent_call_cycles
     from masr_hls.reference.rnn_layer import entry_cycles, sweep_cycles
 
     cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode, **engine_balancing(lanes, "static" if static else AUTO))
@@ -254,8 +253,8 @@ def direction_stats(d: Direction, mode: str, lanes: int, strategy: str, static: 
     k_lanes, r_lanes = lane_of_row(d.kernel, mode, banks, strategy), lane_of_row(d.recurrent, mode, banks, strategy)
     k, r = engine_stats(d.kernel, kc, k_lanes), engine_stats(d.recurrent, rc, r_lanes)
     # per step (rnn_cell.h): the recurrent chain beside the next frame's kernel chain
-    kx = n_words(cell.n_in) + ENGINE_START_DEPTH + engine_call_cycles(d.kernel, kc, k_lanes)
-    rh = n_words(cell.n_units) + ENGINE_START_DEPTH + engine_call_cycles(d.recurrent, rc, r_lanes) + cell.elementwise_cycles()
+    kx = kernel_chain_cycles(cell.n_in, engine_call_cycles(d.kernel, kc, k_lanes))
+    rh = recurrent_call_cycles(cell.n_units, cell.lanes, engine_call_cycles(d.recurrent, rc, r_lanes))
     steps = [StepStats(None, None, int(rh[t]), 1, int(kx[t])) for t in range(d.steps)]
     return StepStats(k, r, sweep_cycles(steps, entry_cycles(cell.n_in, entry)), d.steps)
 

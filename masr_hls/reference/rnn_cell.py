@@ -124,7 +124,7 @@ class CellConfig:
         return Activation(kind, self.gate_t, self.rec_n_log2, self.rec_r_log2)
 
     def elementwise_cycles(self) -> int:
-        return -(-self.n_units // self.lanes) + GATE_PIPELINE_DEPTH
+        return elementwise_cycles(self.n_units, self.lanes)
 
 
 @dataclass
@@ -212,13 +212,30 @@ class StepStats:
         return cls(MxvStats(), MxvStats(), 0, 0)
 
 
+def elementwise_cycles(units: int, lanes: int) -> int:
+    """G: the elementwise pass of a step, groups of ``lanes`` units one a cycle, then its pipeline."""
+    return -(-units // lanes) + GATE_PIPELINE_DEPTH
+
+
+def kernel_chain_cycles(n_in: int, engine_cycles):
+    """KX of a frame (docs/arithmetic.md): its operand into the engine one mask word a cycle, START, the kernel
+    engine's call (``engine_cycles``: a number or an array of them)."""
+    return n_words(n_in) + ENGINE_START_DEPTH + engine_cycles
+
+
+def recurrent_call_cycles(units: int, lanes: int, engine_cycles):
+    """One recurrent engine call of a step: h encoded one mask word a cycle, START, the call, the elementwise pass
+    (RH is one of these, two for GRU reset_after=False)."""
+    return n_words(units) + ENGINE_START_DEPTH + engine_cycles + elementwise_cycles(units, lanes)
+
+
 def kernel_chain(cfg: CellConfig, w: CellWeights, x):
     """The kernel chains of frames x (..., n_in): xw = accum_t(W x + b), the engine's figures and KX, per frame."""
     a, engine = cfg.accum_t, w.engines(cfg)["kernel"]
     x = as_raw(x)
     xw = a.quantize_raw(*exact_add(engine.mxv(x), a.frac, w.bias, cfg.bias_t.frac, cfg.elementwise_bits()))
     stats = engine.stats_per_call(x != 0)
-    return xw, stats, n_words(cfg.n_in) + ENGINE_START_DEPTH + stats.cycles
+    return xw, stats, kernel_chain_cycles(cfg.n_in, stats.cycles)
 
 
 def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
@@ -234,7 +251,7 @@ def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
     hu = engines["recurrent"].mxv(h)
     r_stats = engines["recurrent"].stats_per_call(h != 0)
     calls = [(r_stats.front, r_stats.issue, r_stats.bank_cycles)]  # per bank F, B, cycles of each engine call, in order
-    cycles = n_words(u) + ENGINE_START_DEPTH + r_stats.cycles + cfg.elementwise_cycles()
+    cycles = recurrent_call_cycles(u, cfg.lanes, r_stats.cycles)
 
     act, rec = cfg.act(), cfg.rec_act()
     st, gt, ct = cfg.state_t, cfg.gate_t, cfg.cand_t
@@ -256,7 +273,7 @@ def recurrent_chain(cfg: CellConfig, w: CellWeights, xw, h, c):
             h_stats = engines["recurrent_h"].stats_per_call(rh != 0)
             calls.append((h_stats.front, h_stats.issue, h_stats.bank_cycles))
             r_stats = r_stats + h_stats
-            cycles = cycles + cfg.elementwise_cycles() + n_words(u) + ENGINE_START_DEPTH + h_stats.cycles
+            cycles = cycles + recurrent_call_cycles(u, cfg.lanes, h_stats.cycles)
             hh = act.apply(*exact_add(xw[..., 2 * u :], a.frac, hh_in, a.frac, n))
         h_new = blend(z, hh)
     elif cfg.kind == "lstm":

@@ -14,7 +14,7 @@ from masr_hls.numerics.bitmask import n_words
 from masr_hls.numerics.fixed_point import FixedType, as_raw, exact_add, exact_mul
 from masr_hls.numerics.sequences import sequence_words
 from masr_hls.reference.mxv import MxvStats
-from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, kernel_chain, recurrent_chain
+from masr_hls.reference.rnn_cell import CellConfig, CellWeights, StepStats, elementwise_cycles, kernel_chain, recurrent_chain
 
 MERGE_MODES = {mode: enum_constant("merge_mode", mode) for mode in ENUMS["merge_mode"][1]}  # Keras merge_mode -> C++ constant
 
@@ -64,6 +64,13 @@ class SweepTrace:
     elementwise: int  # G
 
 
+def sweep_trace(kx: np.ndarray, calls: np.ndarray, n_in: int, units: int, lanes: int, entry: bool) -> SweepTrace:
+    """The :class:`SweepTrace` of a sweep on a cell of ``n_in`` inputs, ``units`` and ``lanes`` from its kernel chains
+    ``kx`` (samples, steps) and its recurrent calls' phases ``calls`` (``entry``: the model's first layer)."""
+    first = SWEEP_START_DEPTH + entry_cycles(n_in, entry) + (kx[:, 0] if kx.shape[1] else np.zeros(len(kx), np.int64))
+    return SweepTrace(first, kx, calls, n_words(units), elementwise_cycles(units, lanes))
+
+
 def _sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool, realign: bool, entry: bool):
     """:func:`sweep_batch`, and the sweep's :class:`SweepTrace`."""
     x = as_raw(x)
@@ -81,10 +88,8 @@ def _sweep_batch(cfg: CellConfig, w: CellWeights, x, backward: bool, realign: bo
         calls[:, :, :, i] = np.array(r.calls, np.int64).reshape(n_calls, 3, n, banks)
         recurrent = recurrent + r
         out[:, t if realign else i] = h
-    start = entry_cycles(cfg.n_in, entry)
-    cycles = schedule_cycles(rh, kx, start)
-    first = SWEEP_START_DEPTH + start + (kx[:, 0] if n_frames else np.zeros(n, np.int64))
-    trace = SweepTrace(first, kx, calls, n_words(cfg.n_units), cfg.elementwise_cycles())
+    cycles = schedule_cycles(rh, kx, entry_cycles(cfg.n_in, entry))
+    trace = sweep_trace(kx, calls, cfg.n_in, cfg.n_units, cfg.lanes, entry)
     kernel = kernel.summed(axis=1)
     stats = [StepStats(kernel.sample(j), recurrent.sample(j), int(cycles[j]), n_frames) for j in range(n)]
     return out, stats, trace
