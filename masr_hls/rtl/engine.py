@@ -441,12 +441,14 @@ def synthesize(
     family: str = "xc7",
     timeout: float | None = None,
     keep_log: Path | None = None,
+    memories_only: bool = False,
 ) -> dict:
     """Resource counts of ``masr_mxv`` holding ``matrix``, from ``yosys synth_xilinx``.
 
     The weight banks are ROMs initialised from the memory files, so yosys sees
     the actual masks and values (constant bits and unused banks are optimised
-    away, as they would be in a real build with fixed weights).
+    away, as they would be in a real build with fixed weights).  ``memories_only``:
+    see :func:`run_yosys`.
     """
     require_tool("yosys")
     rows, nnz = bank_sizes(matrix)
@@ -455,7 +457,7 @@ def synthesize(
     with tempfile.TemporaryDirectory(prefix="masr_rtl_synth-") as tmp:
         folder = Path(tmp)
         write_weight_files(folder, cfg, matrix, bank_rows, bank_nnz)
-        return run_yosys(folder, TOP, params, DESIGN_SOURCES, family, timeout, keep_log)
+        return run_yosys(folder, TOP, params, DESIGN_SOURCES, family, timeout, keep_log, memories_only)
 
 
 def run_yosys(
@@ -466,8 +468,13 @@ def run_yosys(
     family: str = "xc7",
     timeout: float | None = None,
     keep_log: Path | None = None,
+    memories_only: bool = False,
 ) -> dict:
     """``yosys synth_xilinx`` of ``top`` in ``folder`` (where its memory files are); resource counts.
+
+    ``memories_only`` stops after synth_xilinx has mapped DSPs and memories (its steps up to ``map_ffram``):
+    the DSP48 and block-RAM cells are final there, in a fraction of the time, but logic is not yet mapped to
+    LUTs and flip-flops (``cells`` holds Yosys's generic ones, such as ``$dff``).
 
     Results are cached by everything the synthesis reads (the script, the design's sources, every file in
     ``folder`` and Yosys's version): a rerun of a sweep, a benchmark or a test takes the stored log instead of
@@ -479,7 +486,8 @@ def run_yosys(
     # (so their memory files are looked up where those parameters say).
     script = [f"read_verilog -defer -sv {' '.join(str(p) for p in _sources(design_sources))}"]
     script += ["chparam " + " ".join(f"-set {name} {value}" for name, value in params.items()) + f" {top}"]
-    script += [f"synth_xilinx -top {top} -family {family} -flatten -noiopad -noclkbuf", "stat"]
+    steps = " -run :fine" if memories_only else ""
+    script += [f"synth_xilinx -top {top} -family {family} -flatten -noiopad -noclkbuf{steps}", "stat"]
     (folder / "synth.ys").write_text("\n".join(script) + "\n")
     cached = _yosys_cache_path(folder, design_sources)
     if cached.is_file():
