@@ -160,22 +160,16 @@ module masr_mxv #(
   assign y_data = bank_y[row_lane[y_row]];
 
   // Every row at once: with the weights fixed, row_lane and row_slot are
-  // constants and synthesis turns this crossbar into plain wires.  The banks'
-  // slots are words first, so a row reads one word, not its bank's whole
-  // vector (which made Verilator's model grow with rows x slots).
+  // constants and synthesis turns this crossbar into plain wires.
   generate
-    if (Y_ALL != 0) begin : g_y_all
-      logic [ACC_W-1:0] slot_y[0:BANKS-1][0:LANE_ROWS-1];
-      for (genvar b = 0; b < BANKS; b++) begin : g_bank_slots
-        for (genvar s = 0; s < LANE_ROWS; s++) begin : g_slot
-          assign slot_y[b][s] = bank_y_all[b][s*ACC_W+:ACC_W];
-        end
+    for (genvar r = 0; r < N_OUT; r++) begin : g_y_all
+      if (Y_ALL != 0) begin : g_on
+        logic [LANE_ROWS*ACC_W-1:0] bank;
+        assign bank = bank_y_all[row_lane[r]];
+        assign y_all[r*ACC_W+:ACC_W] = bank[row_slot[r]*ACC_W+:ACC_W];
+      end else begin : g_off
+        assign y_all[r*ACC_W+:ACC_W] = '0;
       end
-      for (genvar r = 0; r < N_OUT; r++) begin : g_row
-        assign y_all[r*ACC_W+:ACC_W] = slot_y[row_lane[r]][row_slot[r]];
-      end
-    end else begin : g_no_y_all
-      assign y_all = '0;
     end
   endgenerate
 
