@@ -29,8 +29,9 @@ MASR's bank, r mod P, as EIE interleaves its PEs and as the projects' configs se
   dense          every weight is a MAC           masr_hls.reference.mxv.mxv_stats_over_calls
   weight_sparse  every non-zero weight           (the same datapath, mode weight_sparse)
   masr           every non-zero weight meeting a non-zero activation (bitmask AND), lanes balanced as a
-                 conversion does by default (LaneBalancing auto: from 8 lanes up, two lanes share a bank of
-                 rows and take them at run time, FIFO of 1 window; below, rows tied to lanes); dense and
+                 conversion does by default (LaneBalancing auto: from 8 lanes up where a layer has 4 rows a
+                 lane, two lanes share a bank of rows and take them at run time, FIFO of 1 window; else rows
+                 tied to lanes); dense and
                  weight_sparse balance the same way
   masr_static    masr with rows tied to lanes at conversion (FIFO of 4 windows), for comparison
   masr_interleaved  masr with each Bidirectional layer's directions interleaved (Interleave: true; counted by the
@@ -508,7 +509,7 @@ def interleaved_saving(w: Workload, lanes: int) -> int:
             stats = {}
             for m in w.matrices:
                 if m.layer == layer.name and m.direction == direction:
-                    cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode="masr", **engine_balancing(lanes))
+                    cfg = dataclasses.replace(m.config, lanes=lanes, macs_per_lane=1, mode="masr", **engine_balancing(lanes, rows=m.config.n_out))
                     bank_of_row = assign_rows(row_work(m.w_raw, "masr"), cfg.banks, "interleaved")
                     s = Engine(cfg, m.w_nz, bank_of_row).stats_per_call(m.v_nz.reshape(utterances, frames, -1))
                     order = slice(None, None, -1) if direction == "backward" else slice(None)  # the sweep's visiting order
@@ -553,7 +554,7 @@ def evaluate(w: Workload, lanes: int, table) -> dict:
         bits = storage_bits(m.w_raw, value_bits, lor, lanes)
         csc16 += bits["csc"]
         # MASR as it converts by default (LaneBalancing auto), and with rows tied to lanes beside it
-        balanced, static = engine_balancing(lanes), engine_balancing(lanes, "static")
+        balanced, static = engine_balancing(lanes, rows=m.w_raw.shape[0]), engine_balancing(lanes, "static")
         for engine, mode, balancing in (
             ("dense", "dense", balanced),
             ("weight_sparse", "weight_sparse", balanced),
@@ -747,7 +748,7 @@ def format_summary(all_results: dict) -> str:
     lines = [
         "headline: MASR over each EIE variant at equal MACs: perf = EIE cycles / MASR cycles; energy = EIE nJ / MASR nJ;",
         "area = (EIE weight + activation bits) / (MASR weight + activation bits), MASR's activations as its hardware holds them;",
-        "MASR balances lanes as it converts by default (LaneBalancing auto: two lanes per bank from 8 lanes up); static: rows tied to lanes",
+        "MASR balances lanes as it converts by default (LaneBalancing auto: two lanes per bank from 8 lanes up, 4 rows a lane); static: rows tied to lanes",
         f"paper (Gupta et al., PACT 2019), MASR over EIE: {p['performance']}x performance, {p['energy']:.0f}x energy, {p['area']:.0f}x area",
         f"{'':<17}{groups}".rstrip(),
         head,

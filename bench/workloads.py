@@ -247,7 +247,8 @@ def direction_stats(d: Direction, mode: str, lanes: int, strategy: str, static: 
     from masr_hls.reference.rnn_cell import StepStats, kernel_chain_cycles, recurrent_call_cycles
     from masr_hls.reference.rnn_layer import entry_cycles, sweep_cycles
 
-    cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode, **engine_balancing(lanes, "static" if static else AUTO))
+    rows = max(d.kernel.w_raw.shape[0], d.recurrent.w_raw.shape[0])
+    cell = dataclasses.replace(d.cell, lanes=lanes, mode=mode, **engine_balancing(lanes, "static" if static else AUTO, rows=rows))
     kc, rc = cell.kernel_config(), cell.recurrent_config()
     banks = kc.banks
     k_lanes, r_lanes = lane_of_row(d.kernel, mode, banks, strategy), lane_of_row(d.recurrent, mode, banks, strategy)
@@ -619,8 +620,8 @@ def format_summary(report: dict) -> str:
 LEGEND = """\
 engine = cycles of the matrix-vector engine calls (every step: kernel W x_t and recurrent U h_t, each its
 busiest lane + pipeline depth); ideal = ceil(non-zero pairs / MACs) with one MAC per lane; util = ideal / engine.
-Lanes are balanced as a conversion does by default (LaneBalancing auto: from 8 lanes up, two lanes share a bank
-of rows and take them at run time); static = masr with rows tied to lanes at conversion.
+Lanes are balanced as a conversion does by default (LaneBalancing auto: from 8 lanes up where a layer has 4 rows a
+lane, two lanes share a bank of rows and take them at run time); static = masr with rows tied to lanes at conversion.
 cycles = the layers end to end (input encode, per-step state encode and element-wise gates, merge), as
 rnn_layer.bidirectional counts them.  Modes: dense issues every element, weight_sparse (EIE-like) every
 non-zero weight, masr only pairs whose weight and activation are both non-zero.

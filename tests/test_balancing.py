@@ -138,3 +138,32 @@ def test_bank_lanes_divide_the_lanes():
     assert [bank_lanes(lanes, 4) for lanes in (1, 2, 3, 4, 6, 64)] == [1, 2, 3, 4, 3, 4]
     with pytest.raises(ValueError, match="bank_lanes .* must divide lanes"):
         MxvConfig(8, 8, W_T, A_T, ACC_T, lanes=6, bank_lanes=4)
+
+
+def test_auto_balancing_needs_lanes_and_rows_to_share():
+    """LaneBalancing auto: dynamic from DYNAMIC_FROM_LANES lanes up, and only where the layer has DYNAMIC_MIN_ROWS_PER_LANE
+    rows a lane or more (kws_speech's 144 rows: dynamic on 32 lanes, static on 64); dynamic and static as asked."""
+    from masr_hls.backend.config import DYNAMIC_FROM_LANES, DYNAMIC_MIN_ROWS_PER_LANE, engine_balancing
+
+    assert DYNAMIC_FROM_LANES == 8 and DYNAMIC_MIN_ROWS_PER_LANE == 4
+    dynamic, static = {"bank_lanes": 2, "fifo_depth": 1}, {"bank_lanes": 1, "fifo_depth": 4}
+    assert engine_balancing(4, rows=1000) == static  # too few lanes
+    assert engine_balancing(8, rows=32) == dynamic and engine_balancing(8, rows=31) == static
+    assert engine_balancing(32, rows=144) == dynamic and engine_balancing(64, rows=144) == static
+    assert engine_balancing(64) == dynamic  # rows unknown: by lane count alone
+    assert engine_balancing(64, "dynamic", rows=144) == dynamic and engine_balancing(64, "static", rows=10**4) == static
+    assert engine_balancing(64, "dynamic", fifo_depth=3, rows=144) == {"bank_lanes": 2, "fifo_depth": 3}
+
+
+def test_conversion_balances_each_layer_by_its_own_rows(tmp_path):
+    """A GRU of 12 units (36 rows) beside one of 3 (9 rows), both on 8 lanes: auto shares banks in the first only."""
+    import keras
+
+    import masr_hls
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 5)), keras.layers.GRU(12, return_sequences=True, name="wide"), keras.layers.GRU(3, name="narrow")])
+    config = masr_hls.config_from_keras_model(model, lanes=8)
+    hw = masr_hls.masr_model(masr_hls.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "prj")))
+    wide, narrow = (layer.cell for layer in hw.layers)
+    assert (wide.bank_lanes, wide.fifo_depth) == (2, 1) and (narrow.bank_lanes, narrow.fifo_depth) == (1, 4)

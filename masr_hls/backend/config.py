@@ -51,7 +51,11 @@ DEFAULT_PRECISION = {
     "table": "ap_fixed<16,6,AP_RND,AP_SAT>",
     "softmax": "ap_ufixed<16,1,AP_RND,AP_SAT>",
 }
-DYNAMIC_FROM_LANES = 8  # LaneBalancing auto: measured faster than static from here up on the trained speech models (bench/README.md)
+# LaneBalancing auto: dynamic from DYNAMIC_FROM_LANES lanes up, where each lane has DYNAMIC_MIN_ROWS_PER_LANE of the
+# layer's rows or more: measured faster than static there on the trained speech models, and static faster with fewer
+# rows a lane (kws_speech's 144 rows on 64 lanes: 30.9% static, 30.5% dynamic; bench/README.md, "Run-time balancing")
+DYNAMIC_FROM_LANES = 8
+DYNAMIC_MIN_ROWS_PER_LANE = 4
 LAYER_KEYS = {
     "Precision": "dict of precision roles (see PRECISION_ROLES) to ap_fixed type strings; 'auto': the Model's",
     "Lanes": "engine lanes L (rows are spread over them)",
@@ -60,7 +64,8 @@ LAYER_KEYS = {
     "Mode": f"engine mode: one of {tuple(MODES)}",
     "LaneAssignment": f"row-to-bank assignment at conversion: one of {STRATEGIES}",
     "LaneBalancing": f"one of {BALANCING}: static ties rows to lanes at conversion; dynamic lets BankLanes lanes share "
-    f"a bank of rows and take them at run time; auto: dynamic from {DYNAMIC_FROM_LANES} lanes up",
+    f"a bank of rows and take them at run time; auto: dynamic from {DYNAMIC_FROM_LANES} lanes up where the layer has at least "
+    f"{DYNAMIC_MIN_ROWS_PER_LANE} rows a lane",
     "BankLanes": "lanes sharing a weight bank under dynamic balancing (2: a dual-port memory, no copy of the weights)",
     "FifoDepth": "windows queued between a lane's front end and back end; auto: 4 static, 1 dynamic (a lane takes rows "
     "ahead of its back end by this much)",
@@ -333,10 +338,12 @@ def bank_lanes(lanes: int, wanted: int) -> int:
     return max(g for g in range(1, min(lanes, wanted) + 1) if lanes % g == 0)
 
 
-def engine_balancing(lanes, balancing=AUTO, wanted_bank_lanes: int = ENGINE_DEFAULTS["BankLanes"], fifo_depth=AUTO) -> dict:
+def engine_balancing(lanes, balancing=AUTO, wanted_bank_lanes: int = ENGINE_DEFAULTS["BankLanes"], fifo_depth=AUTO, rows=None) -> dict:
     """The engine's ``bank_lanes`` and ``fifo_depth`` for these keys (LaneBalancing, BankLanes, FifoDepth); by default
-    as a conversion chooses them: dynamic from DYNAMIC_FROM_LANES lanes up, the FIFO 1 window deep then, else 4."""
-    dynamic = balancing == "dynamic" or (balancing == AUTO and isinstance(lanes, int) and lanes >= DYNAMIC_FROM_LANES)
+    as a conversion chooses them: dynamic from DYNAMIC_FROM_LANES lanes up where the layer's most ``rows`` (None: not
+    known, not asked) give each lane DYNAMIC_MIN_ROWS_PER_LANE or more, the FIFO 1 window deep then, else 4."""
+    many_rows = rows is None or rows >= DYNAMIC_MIN_ROWS_PER_LANE * lanes
+    dynamic = balancing == "dynamic" or (balancing == AUTO and isinstance(lanes, int) and lanes >= DYNAMIC_FROM_LANES and many_rows)
     return {
         "bank_lanes": bank_lanes(lanes, wanted_bank_lanes) if dynamic else 1,
         "fifo_depth": (1 if dynamic else 4) if fifo_depth == AUTO else fifo_depth,
@@ -367,14 +374,15 @@ class LayerSettings:
         return f"dynamic, {self.bank_lanes} lanes per bank, banks {self.lane_assignment}"
 
     @classmethod
-    def from_keys(cls, keys: dict) -> "LayerSettings":
+    def from_keys(cls, keys: dict, rows: int | None = None) -> "LayerSettings":
+        """The settings of a layer whose matrices have at most ``rows`` rows (None: not known)."""
         return cls(
             lanes=keys["Lanes"],
             macs_per_lane=keys["MacsPerLane"],
             scan_words=keys["ScanWords"],
             mode=keys["Mode"],
             lane_assignment=keys["LaneAssignment"],
-            **engine_balancing(keys["Lanes"], keys["LaneBalancing"], keys["BankLanes"], keys["FifoDepth"]),
+            **engine_balancing(keys["Lanes"], keys["LaneBalancing"], keys["BankLanes"], keys["FifoDepth"], rows),
             table_size_log2=keys["TableSizeLog2"],
             table_range_log2=keys["TableRangeLog2"],
             precision=keys["Precision"],
@@ -385,8 +393,8 @@ class LayerSettings:
 def layer_settings(config: dict, name: str, rows: int | None = None, result_role: str = "output") -> LayerSettings:
     """The model defaults overridden by the layer's own section (a Bidirectional's halves share its section).
 
-    ``rows``: the most rows of the layer's matrices, for hls4ml's ReuseFactor rule (None: ``Lanes`` may stay
-    ``auto``); ``result_role``: the MASR role hls4ml's ``result`` names for this layer.
+    ``rows``: the most rows of the layer's matrices, for hls4ml's ReuseFactor rule and LaneBalancing auto (None:
+    ``Lanes`` may stay ``auto``; balancing by lane count alone); ``result_role``: the MASR role hls4ml's ``result`` names for this layer.
     """
     model = config["Model"]
     own = config["LayerName"].get(name.split("/")[0], {}) or {}
@@ -405,4 +413,4 @@ def layer_settings(config: dict, name: str, rows: int | None = None, result_role
                 own_precision[role] = text
     precision = _resolve_precision(own_precision, dict(model["Precision"]))
     merged["Precision"] = {role: FixedType.parse(text) for role, text in precision.items()}
-    return LayerSettings.from_keys(merged)
+    return LayerSettings.from_keys(merged, rows)
