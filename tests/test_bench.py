@@ -216,3 +216,22 @@ def test_headline_tiny_workload():
     summary = hl.format_summary(results)
     assert "MASR over EIE: 1.6x performance, 3x energy, 2x area" in summary
     assert [line.split()[1] for line in summary.splitlines() if line.startswith("paper ") and "Gupta" not in line][:2] == ["2", "4"]
+
+
+def test_rtl_speech_names_every_difference():
+    """bench/rtl_speech.py fails a configuration on any output bit or counted cycle the RTL does not match."""
+    spec = importlib.util.spec_from_file_location("bench_rtl_speech", ROOT / "bench" / "rtl_speech.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    direction = {"direction": "forward", "rtl_engine_cycles": 50.0, "csim_engine_cycles": 50.0, "rtl_sweep_cycles": 90.0, "csim_sweep_cycles": 90.0}
+    layer = {"layer": "bi", "in_rtl": True, "bit_exact": True, "mismatches": 0, "rtl_layer_cycles": 91.0, "csim_layer_cycles": 91.0}
+    dense = {"layer": "head", "in_rtl": False}
+    good = {"layers": [{**layer, "directions": [direction]}, dense], "csim_exact": None}
+    assert module.check(good) == []
+    bad = {
+        "layers": [{**layer, "bit_exact": False, "mismatches": 3, "rtl_layer_cycles": 92.0, "directions": [{**direction, "rtl_sweep_cycles": 89.0}]}],
+        "csim_exact": False,
+    }
+    problems = module.check(bad)
+    assert len(problems) == 4 and "3 output values differ" in problems[0] and "layer cycles 92.0 in RTL, 91.0 counted" in problems[1]
+    assert "bi forward: sweep cycles 89.0 in RTL, 90.0 counted" in problems[2] and "C simulation" in problems[3]
