@@ -227,11 +227,10 @@ def build_simulation(
 
     ``design_sources`` are the files (in ``templates/rtl``) the testbench
     instantiates.  Builds are cached by sources, parameters and Verilator's
-    version.  Without ``optimize`` Verilator neither expands wide operations
-    into word-by-word statements nor inlines modules (12% less build CPU on the
-    RTL tests), and the per-cycle evaluation code is compiled at -Og and the
-    rest at -O0: that builds as fast as -O0 everywhere (about a third faster
-    than -O2), and a layer of 50 frames simulates in 0.2 s instead of 4 s.  The model's C++ is compiled as one file (our designs are
+    version.  Without ``optimize`` the per-cycle evaluation code is compiled
+    at -Og and the rest at -O0: that builds as fast as -O0 everywhere (about a
+    third faster than -O2), and a layer of 50 frames simulates in 0.2 s instead
+    of 4 s.  The model's C++ is compiled as one file (our designs are
     small, so that costs less than a file at a time), and Verilator's run-time
     library is compiled once and reused by every later build (see
     :func:`_place_runtime_library`).
@@ -252,8 +251,6 @@ def build_simulation(
     try:
         # --binary without --build: Verilator writes the C++ and its makefiles, and the make below compiles them.
         cmd = [exe, "--main", "--exe", "--timing", "--top-module", testbench, "-Mdir", str(obj_dir), "-o", "simulate"]
-        if not optimize:
-            cmd += ["-fno-expand", "-fno-inline"]  # wide operations as calls, modules kept apart: less C++ to compile
         cmd += _param_flags(params) + [str(p) for p in sources]
         _run_build_step(cmd, tmp, "verilator failed to translate the design")
         _place_runtime_library(make, obj_dir, testbench, optimize)
