@@ -748,7 +748,8 @@ def format_summary(all_results: dict) -> str:
     lines = [
         "headline: MASR over each EIE variant at equal MACs: perf = EIE cycles / MASR cycles; energy = EIE nJ / MASR nJ;",
         "area = (EIE weight + activation bits) / (MASR weight + activation bits), MASR's activations as its hardware holds them;",
-        "MASR balances lanes as it converts by default (LaneBalancing auto: two lanes per bank from 8 lanes up, 4 rows a lane); static: rows tied to lanes",
+        "MASR balances lanes as it converts by default (LaneBalancing auto: two lanes per bank from 8 lanes up, 4 rows a lane);"
+        " static: rows tied to lanes",
         f"paper (Gupta et al., PACT 2019), MASR over EIE: {p['performance']}x performance, {p['energy']:.0f}x energy, {p['area']:.0f}x area",
         f"{'':<17}{groups}".rstrip(),
         head,
