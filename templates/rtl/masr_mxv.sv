@@ -160,18 +160,12 @@ module masr_mxv #(
   assign y_data = bank_y[row_lane[y_row]];
 
   // Every row at once: with the weights fixed, row_lane and row_slot are
-  // constants and synthesis turns this crossbar into plain wires.
-  generate
-    for (genvar r = 0; r < N_OUT; r++) begin : g_y_all
-      if (Y_ALL != 0) begin : g_on
-        logic [LANE_ROWS*ACC_W-1:0] bank;
-        assign bank = bank_y_all[row_lane[r]];
-        assign y_all[r*ACC_W+:ACC_W] = bank[row_slot[r]*ACC_W+:ACC_W];
-      end else begin : g_off
-        assign y_all[r*ACC_W+:ACC_W] = '0;
-      end
-    end
-  endgenerate
+  // constants and synthesis turns this crossbar into plain wires.  One block
+  // writes every row: as one assign per row, Verilator would chain
+  // concatenations, each copying the vector so far (rows squared per evaluation).
+  always_comb begin : gather_rows
+    for (int r = 0; r < N_OUT; r++) y_all[r*ACC_W+:ACC_W] = Y_ALL != 0 ? bank_y_all[row_lane[r]][row_slot[r]*ACC_W+:ACC_W] : '0;
+  end
 
   // done is combinational on registered state: it rises in the first cycle
   // after the last accumulate, and running drops with it.

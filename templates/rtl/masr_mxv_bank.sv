@@ -224,7 +224,11 @@ module masr_mxv_bank #(
           else if (hit) value <= data;
         end
         assign y_reg[s] = value;
-        assign y_all[s*ACC_W+:ACC_W] = Y_ALL != 0 ? value : '0;
+      end
+      // One block writing every slot: as one assign per slot, Verilator would chain concatenations, each
+      // copying the vector so far (slots squared per evaluation).
+      always_comb begin : gather_slots
+        for (int s = 0; s < LANE_ROWS; s++) y_all[s*ACC_W+:ACC_W] = Y_ALL != 0 ? y_reg[s] : '0;
       end
       assign y_value = y_reg[y_slot];
     end
