@@ -235,8 +235,14 @@ def test_new_top_modules_lint_clean(tmp_path):
 @pytest.mark.slow
 @pytest.mark.yosys
 def test_yosys_resources_of_a_small_gru(tmp_path):
-    rng = np.random.default_rng(5)
-    hw = convert_specs("small", 8, 6, [gru(rng, "g", 6, 4, 0.5, "relu", "sigmoid")], {"Model": {"Lanes": 2, "TableSizeLog2": 6}}, tmp_path / "p")
+    import copy
+
+    from builders import SMALL_GRU_CONFIG, small_gru
+
+    import masr_hls
+
+    hm = masr_hls.convert_from_keras_model(small_gru(), hls_config=copy.deepcopy(SMALL_GRU_CONFIG), output_dir=str(tmp_path / "p"))
+    hw = masr_hls.masr_model(hm)
     resources = twin.synthesize_layer(hw.layers[0], hw.max_frames)
     print("\nyosys synth_xilinx, GRU 6 -> 4 units on 2 lanes:", {k: v for k, v in resources.items() if k != "cells"})
     assert resources["LUT"] > 0 and resources["FF"] > 0

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from builders import chain
+from builders import SMALL_GRU_CONFIG, chain, small_gru
 
 from masr_hls.cli.main import main
 from masr_hls.sweep import report, run
@@ -213,22 +213,23 @@ def _frames(reference_layers):
     return [MxvStats(pairs=h.pairs, issued=h.issued) for sample in reference_layers for h in sample[1].head]
 
 
-@pytest.mark.slow
 @pytest.mark.csim
 @pytest.mark.yosys
 def test_yosys_resources_are_added_to_stored_points(tmp_path):
     """A sweep run without Yosys, then again with ``yosys: true``: only the synthesis runs; the point in MASR mode
-    gets the RTL twin's resources, the weight-only-sparse point (not in the RTL) the reason."""
-    model = chain(4, 3, L.GRU(2, activation="relu", name="g"), L.Dense(3, activation="softmax", name="head"), seed=6)
-    model.save(tmp_path / "m.keras")
-    np.save(tmp_path / "x.npy", np.random.default_rng(2).normal(size=(4, 4, 3)).astype(np.float32))
+    gets the RTL twin's resources, the weight-only-sparse point (not in the RTL) the reason.
+
+    The model is test_rtl_model.py's small GRU, whose synthesis (a slow test, so queued first) this one finds in the
+    cache when the suite runs whole; not marked slow, so that it is queued after it."""
+    small_gru().save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", np.random.default_rng(2).normal(size=(4, 8, 6)).astype(np.float32))
     spec = {
         "models": ["m.keras"],
         "config": "cfg.yml",
         "grid": {"Model.Mode": ["masr", "weight_sparse"]},
         "data": {"inputs": "x.npy"},
     }
-    (tmp_path / "cfg.yml").write_text(yaml.safe_dump({"Model": {"Lanes": 1, "TableSizeLog2": 4}}))
+    (tmp_path / "cfg.yml").write_text(yaml.safe_dump(SMALL_GRU_CONFIG))
     (tmp_path / "sweep.yml").write_text(yaml.safe_dump(spec))
     with run.client_for(workers=1, processes=False) as client:
         assert run.run_sweep(load_spec(tmp_path / "sweep.yml"), client, progress=False)["run"] == 2
