@@ -76,15 +76,22 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=4, help="held-out clips simulated per configuration")
     parser.add_argument("--json", type=Path, help="append each configuration's result to this JSON-lines file")
     args = parser.parse_args()
+    models, balancings = args.models.split(","), args.balancing.split(",")
+    if unknown := [m for m in models if m not in FRAMES]:
+        parser.error(f"--models: {', '.join(unknown)} unknown; choose from {', '.join(FRAMES)}")
+    if unknown := [b for b in balancings if b not in ("static", "dynamic", "auto")]:
+        parser.error(f"--balancing: {', '.join(unknown)} unknown; choose from static, dynamic, auto")
+    if not all(v.isdigit() and int(v) > 0 for v in args.lanes.split(",")) or args.samples < 1:
+        parser.error("--lanes takes positive whole numbers, --samples at least 1")
     from masr_hls.rtl import twin
 
     failures = 0
     print("cycles summed over the clips, each clip simulated and compared on its own")
     print(f"{'model':<11} {'lanes':>5} {'balancing':<9} {'layer':<8} {'dir':<8} {'engine RTL/count':>17} {'sweep RTL/count':>16} {'bits':>5}  wall")
-    for name in args.models.split(","):
+    for name in models:
         x = held_out(name, args.samples)
         for lanes in (int(v) for v in args.lanes.split(",")):
-            for balancing in args.balancing.split(","):
+            for balancing in balancings:
                 hw = convert(name, lanes, balancing)
                 t0 = time.perf_counter()
                 results = [twin.run(hw, x[s : s + 1]) for s in range(len(x))]  # one clip a run: each figure exact
