@@ -20,7 +20,12 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-FRAMES = {"kws_speech": (25, 16), "ds2_speech": (49, 20)}  # (frames, mel bands) each recipe trains on
+sys.path.insert(0, str(ROOT / "bench"))
+
+from headline import TRAINED  # noqa: E402 - the bench folder is on the path only now
+from workloads import parse_lanes  # noqa: E402
+
+MODELS = ("kws_speech", "ds2_speech")  # the keyword-set models: their held-out clips come from load_kws
 
 
 def convert(name: str, lanes: int, balancing: str):
@@ -43,7 +48,7 @@ def convert(name: str, lanes: int, balancing: str):
 def held_out(name: str, samples: int) -> np.ndarray:
     from masr_hls.training.speech_data import load_kws
 
-    frames, mels = FRAMES[name]
+    frames, mels = TRAINED[name]
     _, _, x_test, _, _ = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels, test_only=True)
     return x_test[np.sort(np.random.default_rng(0).permutation(len(x_test))[:samples])]
 
@@ -71,18 +76,21 @@ def check(result: dict) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="kws_speech,ds2_speech", help="comma-separated: kws_speech, ds2_speech")
-    parser.add_argument("--lanes", default="4,16,64", help="comma-separated lane counts")
+    parser.add_argument("--lanes", type=parse_lanes, default="4,16,64", help="comma-separated lane counts")
     parser.add_argument("--balancing", default="static,dynamic", help="comma-separated LaneBalancing values")
     parser.add_argument("--samples", type=int, default=4, help="held-out clips simulated per configuration")
     parser.add_argument("--json", type=Path, help="append each configuration's result to this JSON-lines file")
     args = parser.parse_args()
     models, balancings = args.models.split(","), args.balancing.split(",")
-    if unknown := [m for m in models if m not in FRAMES]:
-        parser.error(f"--models: {', '.join(unknown)} unknown; choose from {', '.join(FRAMES)}")
-    if unknown := [b for b in balancings if b not in ("static", "dynamic", "auto")]:
-        parser.error(f"--balancing: {', '.join(unknown)} unknown; choose from static, dynamic, auto")
-    if not all(v.isdigit() and int(v) > 0 for v in args.lanes.split(",")) or args.samples < 1:
-        parser.error("--lanes takes positive whole numbers, --samples at least 1")
+    if unknown := [m for m in models if m not in MODELS]:
+        parser.error(f"--models: {', '.join(unknown)} unknown; choose from {', '.join(MODELS)}")
+    from masr_hls.backend.config import AUTO
+    from masr_hls.numerics.lane_balance import BALANCING
+
+    if unknown := [b for b in balancings if b not in (*BALANCING, AUTO)]:
+        parser.error(f"--balancing: {', '.join(unknown)} unknown; choose from {', '.join((*BALANCING, AUTO))}")
+    if args.samples < 1:
+        parser.error("--samples: at least 1")
     from masr_hls.rtl import twin
 
     failures = 0
@@ -90,7 +98,7 @@ def main() -> int:
     print(f"{'model':<11} {'lanes':>5} {'balancing':<9} {'layer':<8} {'dir':<8} {'engine RTL/count':>17} {'sweep RTL/count':>16} {'bits':>5}  wall")
     for name in models:
         x = held_out(name, args.samples)
-        for lanes in (int(v) for v in args.lanes.split(",")):
+        for lanes in args.lanes:
             for balancing in balancings:
                 hw = convert(name, lanes, balancing)
                 t0 = time.perf_counter()

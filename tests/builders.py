@@ -41,6 +41,6 @@ def small_gru(seed: int = 5):
     )
     rng = np.random.default_rng(seed)  # the GRU's weights from numpy: Keras' initial weights differ from one build to the next
     gru = model.get_layer("g")
-    kernels = [rng.normal(0, 0.6, w.shape) * (rng.random(w.shape) < 0.5) for w in gru.get_weights()[:2]]
-    gru.set_weights(kernels + [rng.normal(0, 0.2, gru.get_weights()[2].shape)])
+    kernel, recurrent, bias = gru.get_weights()
+    gru.set_weights([rng.normal(0, 0.6, w.shape) * (rng.random(w.shape) < 0.5) for w in (kernel, recurrent)] + [rng.normal(0, 0.2, bias.shape)])
     return model
