@@ -151,6 +151,7 @@ def test_auto_balancing_needs_lanes_and_rows_to_share():
     assert engine_balancing(8, rows=32) == dynamic and engine_balancing(8, rows=31) == static
     assert engine_balancing(32, rows=144) == dynamic and engine_balancing(64, rows=144) == static
     assert engine_balancing(64) == dynamic  # rows unknown: by lane count alone
+    assert engine_balancing("auto", rows=144) == static  # lanes not chosen yet: nothing to share
     assert engine_balancing(64, "dynamic", rows=144) == dynamic and engine_balancing(64, "static", rows=10**4) == static
     assert engine_balancing(64, "dynamic", fifo_depth=3, rows=144) == {"bank_lanes": 2, "fifo_depth": 3}
 

@@ -342,8 +342,8 @@ def engine_balancing(lanes, balancing=AUTO, wanted_bank_lanes: int = ENGINE_DEFA
     """The engine's ``bank_lanes`` and ``fifo_depth`` for these keys (LaneBalancing, BankLanes, FifoDepth); by default
     as a conversion chooses them: dynamic from DYNAMIC_FROM_LANES lanes up where the layer's most ``rows`` (None: not
     known, not asked) give each lane DYNAMIC_MIN_ROWS_PER_LANE or more, the FIFO 1 window deep then, else 4."""
-    many_rows = rows is None or rows >= DYNAMIC_MIN_ROWS_PER_LANE * lanes
-    dynamic = balancing == "dynamic" or (balancing == AUTO and isinstance(lanes, int) and lanes >= DYNAMIC_FROM_LANES and many_rows)
+    shares = isinstance(lanes, int) and lanes >= DYNAMIC_FROM_LANES and (rows is None or rows >= DYNAMIC_MIN_ROWS_PER_LANE * lanes)
+    dynamic = balancing == "dynamic" or (balancing == AUTO and shares)
     return {
         "bank_lanes": bank_lanes(lanes, wanted_bank_lanes) if dynamic else 1,
         "fifo_depth": (1 if dynamic else 4) if fifo_depth == AUTO else fifo_depth,
