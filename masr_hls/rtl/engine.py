@@ -472,9 +472,10 @@ def run_yosys(
 ) -> dict:
     """``yosys synth_xilinx`` of ``top`` in ``folder`` (where its memory files are); resource counts.
 
-    ``memories_only`` stops after synth_xilinx has mapped DSPs and memories (its steps up to ``map_ffram``):
-    the DSP48 and block-RAM cells are final there, in a fraction of the time, but logic is not yet mapped to
-    LUTs and flip-flops (``cells`` holds Yosys's generic ones, such as ``$dff``).
+    ``memories_only`` stops after synth_xilinx has mapped DSPs and memories (its steps before ``fine``, ``map_ffram``
+    included, which turns memories left out of block and LUT RAM into flip-flops): the DSP48 and block-RAM cells are
+    final there, in a fraction of the time, but logic is not yet mapped to LUTs and flip-flops (``cells`` holds
+    Yosys's generic ones, such as ``$dff``).
 
     Results are cached by everything the synthesis reads (the script, the design's sources, every file in
     ``folder`` and Yosys's version): a rerun of a sweep, a benchmark or a test takes the stored log instead of
