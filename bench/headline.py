@@ -128,6 +128,16 @@ TRAINED = {  # name -> (frames, mel bands) of its recipe; digits_ctc: its uttera
 }
 
 
+def keyword_clips(name: str, samples: int, seed: int) -> tuple[np.ndarray, int]:
+    """A seeded choice of ``samples`` held-out clips (voices never heard in training) of a keyword-set model, in
+    their order, and how many there are."""
+    from masr_hls.training.speech_data import load_kws
+
+    frames, mels = TRAINED[name]
+    _, _, x_test, _, _ = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels, test_only=True)
+    return x_test[np.sort(np.random.default_rng(seed).permutation(len(x_test))[:samples])], len(x_test)
+
+
 def digit_utterances(frames: int, samples: int, seed: int) -> tuple[np.ndarray, int]:
     """``samples`` held-out connected-digit utterances of at least ``frames`` frames (a seeded choice), each cut to
     its first ``frames``; and how many held-out utterances there are."""
@@ -278,7 +288,6 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     import keras
 
     import masr_hls
-    from masr_hls.training.speech_data import load_kws
 
     path = ROOT / "projects" / name / "model.keras" if name == "digits_ctc" else ROOT / "build" / name / "model.keras"
     if path.exists():
@@ -298,8 +307,7 @@ def trained_workload(name: str, samples: int, jobs: int, seed: int, log) -> tupl
     if name == "digits_ctc":
         x, held_out = digit_utterances(frames, samples, seed)
     else:
-        _, _, x_test, _, _ = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels)
-        x, held_out = x_test[np.sort(np.random.default_rng(seed).permutation(len(x_test))[:samples])], len(x_test)
+        x, held_out = keyword_clips(name, samples, seed)
     hm = masr_hls.convert_from_keras_model(
         model, hls_config=str(ROOT / "projects" / name / "config.yml"), output_dir=ROOT / "build" / "headline" / name, project_name=name
     )

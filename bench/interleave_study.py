@@ -36,17 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from workloads import parse_lanes  # noqa: E402 - the bench folder is on the path only now
-
-FRAMES = {"kws_speech": (25, 16), "ds2_speech": (49, 20)}
-
-
-def clips(name: str, samples: int, seed: int) -> np.ndarray:
-    from masr_hls.training.speech_data import load_kws
-
-    frames, mels = FRAMES[name]
-    _, _, x_test, _, _ = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels)
-    return x_test[np.sort(np.random.default_rng(seed).permutation(len(x_test))[:samples])]
+from headline import keyword_clips  # noqa: E402 - the bench folder is on the path only now
+from workloads import parse_lanes  # noqa: E402
 
 
 def convert(model, name: str, lanes: int, tmp: Path):
@@ -201,7 +192,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
             model = keras.models.load_model(ROOT / "build" / name / "model.keras")
-            x = clips(name, args.samples, args.seed)
+            x, _ = keyword_clips(name, args.samples, args.seed)
             for lanes in args.lanes:
                 hw = convert(model, name, lanes, Path(tmp))
                 base = measure(hw, x, False)

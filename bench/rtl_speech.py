@@ -16,13 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from headline import TRAINED  # noqa: E402 - the bench folder is on the path only now
+from headline import keyword_clips  # noqa: E402 - the bench folder is on the path only now
 from workloads import parse_lanes  # noqa: E402
 
 MODELS = ("kws_speech", "ds2_speech")  # the keyword-set models: their held-out clips come from load_kws
@@ -43,14 +42,6 @@ def convert(name: str, lanes: int, balancing: str):
     out = ROOT / "build" / "rtl_speech" / f"{name}-{lanes}-{balancing}"
     hm = masr_hls.convert_from_keras_model(keras.models.load_model(path), hls_config=config, output_dir=out, project_name=name)
     return masr_hls.masr_model(hm)
-
-
-def held_out(name: str, samples: int) -> np.ndarray:
-    from masr_hls.training.speech_data import load_kws
-
-    frames, mels = TRAINED[name]
-    _, _, x_test, _, _ = load_kws(cache_dir=ROOT / "build" / "speech_cache", frames=frames, n_mels=mels, test_only=True)
-    return x_test[np.sort(np.random.default_rng(0).permutation(len(x_test))[:samples])]
 
 
 def check(result: dict) -> list[str]:
@@ -97,7 +88,7 @@ def main() -> int:
     print("cycles summed over the clips, each clip simulated and compared on its own")
     print(f"{'model':<11} {'lanes':>5} {'balancing':<9} {'layer':<8} {'dir':<8} {'engine RTL/count':>17} {'sweep RTL/count':>16} {'bits':>5}  wall")
     for name in models:
-        x = held_out(name, args.samples)
+        x, _ = keyword_clips(name, args.samples, seed=0)
         for lanes in args.lanes:
             for balancing in balancings:
                 hw = convert(name, lanes, balancing)
